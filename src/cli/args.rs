@@ -1,0 +1,98 @@
+//! The command line, as typed options.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Parser, Debug)]
+#[command(name = "switchyard", version, about = "Disaster-recovery switchovers between two data halls: plan, run, time against RTO, and record evidence.")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug)]
+pub struct Global {
+    /// An inventory file to add to (and override) the runbook's own; repeatable.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub inventory: Vec<PathBuf>,
+    /// More diagnostics on stderr (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors: no per-file "ok" lines and no warnings.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Format of diagnostics on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// When to colour output.
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check runbooks and their inventories; every problem is reported with file, line and column.
+    Validate(ValidateArgs),
+    /// Show the switchover a run would carry out: waves, critical path, worst case against RTO.
+    Plan(PlanArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// Runbook files (default: every runbooks/*.toml).
+    pub runbooks: Vec<PathBuf>,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum)]
+pub enum ModeArg {
+    Switchover,
+    Failover,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum)]
+pub enum PlanFormat {
+    Text,
+    Json,
+    Dot,
+    Mermaid,
+}
+
+/// Which runbook, and which way.
+#[derive(Args, Debug)]
+pub struct Direction {
+    /// The runbook file.
+    pub runbook: PathBuf,
+    /// The hall to switch to.
+    #[arg(long, value_name = "HALL")]
+    pub to: String,
+    /// The hall to switch from (default: the runbook's other hall).
+    #[arg(long, value_name = "HALL")]
+    pub from: Option<String>,
+    /// `switchover`: both halls up; `failover`: the source hall is presumed lost.
+    #[arg(long, value_enum, default_value_t = ModeArg::Switchover)]
+    pub mode: ModeArg,
+}
+
+#[derive(Args, Debug)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub direction: Direction,
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+}

@@ -1,0 +1,95 @@
+//! argv → typed options → a command. The one place that sets up logging and the
+//! terminal and that maps every outcome to an exit code (see [`exit`]).
+
+mod args;
+pub mod exit;
+mod plan;
+mod validate;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::config::diagnostic::render_all;
+use crate::config::LoadError;
+
+pub use args::Cli;
+use args::{Color, Command, Global, LogFormat};
+
+/// Runs switchyard with the process's arguments.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { exit::INVALID } else { exit::PASSED });
+        }
+    };
+    init_logging(&cli.global);
+    let code = match &cli.command {
+        Command::Validate(a) => validate::run(&cli.global, a),
+        Command::Plan(a) => plan::run(&cli.global, a),
+    };
+    ExitCode::from(code)
+}
+
+fn init_logging(g: &Global) {
+    let default = match g.verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(use_color(g.color));
+    let _ = match g.log_format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// Whether to colour what goes to stderr.
+fn use_color(c: Color) -> bool {
+    match c {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    }
+}
+
+/// Writes results to stdout; a closed pipe (`| head`) is not an error worth a panic.
+fn print_stdout(text: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+/// Prints every problem of a failed load to stderr.
+fn report_load_error(g: &Global, e: &LoadError) {
+    eprint!("{}", paint(g, &render_all(&e.sources, &e.diagnostics)));
+}
+
+/// Colours the `error:` and `warning:` words of rendered diagnostics.
+fn paint(g: &Global, text: &str) -> String {
+    if !use_color(g.color) {
+        return text.to_string();
+    }
+    text.lines()
+        .map(|l| {
+            if let Some(rest) = l.strip_prefix("error:") {
+                format!("\x1b[1;31merror\x1b[0m:{rest}")
+            } else if let Some(rest) = l.strip_prefix("warning:") {
+                format!("\x1b[1;33mwarning\x1b[0m:{rest}")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}

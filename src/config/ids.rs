@@ -1,0 +1,63 @@
+//! Names of halls, hosts and services as distinct types, so one is never passed for another.
+
+use std::fmt;
+
+use serde::Serialize;
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn new(s: impl Into<String>) -> Self {
+                $name(s.into())
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A data hall, like `a` or `north`.
+    HallId
+);
+id_type!(
+    /// A host in the inventory, like `db-a1`.
+    HostId
+);
+id_type!(
+    /// A service in a runbook, like `db`.
+    ServiceId
+);
+
+/// Whether `s` is a name of lowercase letters, digits, `-` and `_` (as services and halls
+/// are named), starting with a letter or digit.
+pub fn is_simple_name(s: &str) -> bool {
+    s.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+/// Host names may also have dots and capitals, as DNS names do.
+pub fn is_host_name(s: &str) -> bool {
+    s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+}
+
+/// Variable and secret names, as templates refer to them.
+pub fn is_var_name(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}

@@ -1,0 +1,373 @@
+//! Pass 2 for inventories: halls, hosts and groups merged from several files into one
+//! validated [`Inventory`], with host selectors (`name`, `tag:NAME`, `group:NAME`) resolved.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::diagnostic::{Diagnostic, Diagnostics};
+use super::ids::{HallId, HostId, is_host_name, is_simple_name};
+use super::model::{HostKeyChecking, Transport};
+use super::raw::{RawInventory, RawSsh};
+use super::source::{Sp, Span};
+
+#[derive(Clone, Debug)]
+pub struct Hall {
+    pub name: HallId,
+    pub description: Option<String>,
+}
+
+/// How to reach a host over SSH, with the file's defaults and the host's overrides applied.
+#[derive(Clone, Debug)]
+pub struct SshSettings {
+    /// `None`: the local user's name, as `ssh` does.
+    pub user: Option<String>,
+    pub port: u16,
+    /// `None`: ssh-agent, then the default key files.
+    pub identity_file: Option<PathBuf>,
+    pub known_hosts: PathBuf,
+    pub host_key_checking: HostKeyChecking,
+    pub connect_timeout: Duration,
+    /// `None`: no keepalives (`keepalive = "0s"`).
+    pub keepalive: Option<Duration>,
+    pub max_sessions: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct Host {
+    pub name: HostId,
+    pub hall: HallId,
+    pub transport: Transport,
+    /// For SSH hosts, the address to connect to; for local hosts, what `host.address` gives.
+    pub address: String,
+    pub tags: Vec<String>,
+    pub description: Option<String>,
+    pub ssh: SshSettings,
+    pub span: Span,
+}
+
+/// Index of a host in [`Inventory::hosts`].
+pub type HostIdx = usize;
+
+/// One inventory file as read, with the tier it belongs to: files named with
+/// `--inventory` (tier 1) override same-named entries of the runbook's own files (tier 0).
+pub struct InventoryFile {
+    pub raw: RawInventory,
+    pub path: PathBuf,
+    pub tier: u8,
+}
+
+/// The merged, validated inventory.
+#[derive(Debug, Default)]
+pub struct Inventory {
+    pub halls: Vec<Hall>,
+    /// Sorted by name.
+    pub hosts: Vec<Host>,
+    by_name: HashMap<String, HostIdx>,
+    by_tag: HashMap<String, Vec<HostIdx>>,
+    groups: HashMap<String, Vec<HostIdx>>,
+}
+
+struct Defined<T> {
+    item: T,
+    span: Span,
+    tier: u8,
+}
+
+/// Inserts `item` under `name`, reporting a same-tier duplicate against the first definition.
+fn define<T>(
+    map: &mut BTreeMap<String, Defined<T>>,
+    diags: &mut Diagnostics,
+    what: &str,
+    name: &Sp<String>,
+    tier: u8,
+    item: T,
+) {
+    if let Some(prev) = map.get(&name.value) {
+        if prev.tier == tier {
+            diags.push(
+                Diagnostic::error(name.span.clone(), format!("{what} `{}` is defined twice", name.value))
+                    .with_label("second definition")
+                    .with_note(prev.span.clone(), "first defined here")
+                    .with_help("rename one of them, or pass the overriding file with --inventory"),
+            );
+            return;
+        }
+        if prev.tier > tier {
+            return;
+        }
+    }
+    map.insert(
+        name.value.clone(),
+        Defined {
+            item,
+            span: name.span.clone(),
+            tier,
+        },
+    );
+}
+
+/// A path written in `base`, made relative to where `base` is (`~` is left for later).
+pub fn expand_path(base: &Path, p: &str) -> PathBuf {
+    if p == "~" || p.starts_with("~/") || Path::new(p).is_absolute() {
+        return PathBuf::from(p);
+    }
+    let joined = base.parent().unwrap_or(Path::new("")).join(p);
+    // `runbooks/../inventory/site.toml` reads better as `inventory/site.toml`.
+    let mut out = PathBuf::new();
+    for c in joined.components() {
+        match c {
+            std::path::Component::ParentDir
+                if matches!(out.components().next_back(), Some(std::path::Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn ssh_settings(file: &Path, defaults: &RawSsh, host: &RawSsh) -> SshSettings {
+    macro_rules! pick {
+        ($field:ident) => {
+            host.$field.as_ref().or(defaults.$field.as_ref()).map(|v| v.value.clone())
+        };
+    }
+    SshSettings {
+        user: pick!(user),
+        port: pick!(port).and_then(|p| u16::try_from(p).ok()).unwrap_or(22),
+        identity_file: pick!(identity_file).map(|p| expand_path(file, &p)),
+        known_hosts: expand_path(file, &pick!(known_hosts).unwrap_or_else(|| "~/.ssh/known_hosts".into())),
+        host_key_checking: pick!(host_key_checking).unwrap_or(HostKeyChecking::Strict),
+        connect_timeout: pick!(connect_timeout).unwrap_or(Duration::from_secs(10)),
+        keepalive: Some(pick!(keepalive).unwrap_or(Duration::from_secs(15))).filter(|d| !d.is_zero()),
+        max_sessions: pick!(max_sessions).and_then(|n| u32::try_from(n).ok()).unwrap_or(4),
+    }
+}
+
+impl Inventory {
+    /// Merges and validates inventory files, pushing every problem into `diags`.
+    pub fn build(files: &[InventoryFile], diags: &mut Diagnostics) -> Inventory {
+        let mut halls = BTreeMap::new();
+        let mut hosts = BTreeMap::new();
+        let mut groups = BTreeMap::new();
+        for f in files {
+            for h in &f.raw.halls {
+                check_name(diags, "hall", &h.name, is_simple_name);
+                let hall = Hall {
+                    name: HallId::new(h.name.value.clone()),
+                    description: h.description.as_ref().map(|d| d.value.clone()),
+                };
+                define(&mut halls, diags, "hall", &h.name, f.tier, hall);
+            }
+            for h in &f.raw.hosts {
+                define(&mut hosts, diags, "host", &h.name, f.tier, (h, f));
+            }
+            for (name, members) in &f.raw.groups {
+                define(&mut groups, diags, "group", name, f.tier, members);
+            }
+        }
+        if halls.is_empty() {
+            diags.push(Diagnostic::global(
+                "the inventory defines no halls: add `[halls.a]` and `[halls.b]` tables",
+            ));
+        }
+        let hall_names: Vec<&str> = halls.keys().map(String::as_str).collect();
+        let mut inv = Inventory {
+            halls: halls.values().map(|d| d.item.clone()).collect(),
+            ..Inventory::default()
+        };
+        for (name, def) in &hosts {
+            let (raw, file) = def.item;
+            if let Some(host) = build_host(diags, &hall_names, raw, file) {
+                inv.by_name.insert(name.clone(), inv.hosts.len());
+                for tag in &host.tags {
+                    inv.by_tag.entry(tag.clone()).or_default().push(inv.hosts.len());
+                }
+                inv.hosts.push(host);
+            }
+        }
+        let group_defs: BTreeMap<&str, _> = groups.iter().map(|(k, d)| (k.as_str(), d.item)).collect();
+        for name in group_defs.keys() {
+            let mut stack = Vec::new();
+            if let Some(members) = inv.resolve_group(diags, &group_defs, name, &mut stack) {
+                inv.groups.insert((*name).to_string(), members);
+            }
+        }
+        inv
+    }
+
+    fn resolve_group(
+        &mut self,
+        diags: &mut Diagnostics,
+        defs: &BTreeMap<&str, &Sp<Vec<Sp<String>>>>,
+        name: &str,
+        stack: &mut Vec<String>,
+    ) -> Option<Vec<HostIdx>> {
+        if let Some(done) = self.groups.get(name) {
+            return Some(done.clone());
+        }
+        let def = defs.get(name)?;
+        stack.push(name.to_string());
+        let mut out = Vec::new();
+        for member in &def.value {
+            if let Some(inner) = member.value.strip_prefix("group:") {
+                if let Some(at) = stack.iter().position(|g| g == inner) {
+                    let mut cycle = stack[at..].to_vec();
+                    cycle.push(inner.to_string());
+                    diags.push(
+                        Diagnostic::error(member.span.clone(), "groups include each other in a cycle")
+                            .with_label(format!("cycle: {}", cycle.join(" -> "))),
+                    );
+                    continue;
+                }
+                if defs.contains_key(inner) {
+                    out.extend(self.resolve_group(diags, defs, inner, stack).unwrap_or_default());
+                    continue;
+                }
+            }
+            match self.select_in(member, defs) {
+                Ok(hosts) => out.extend(hosts),
+                Err(d) => diags.push(d),
+            }
+        }
+        stack.pop();
+        out.sort_unstable();
+        out.dedup();
+        self.groups.insert(name.to_string(), out.clone());
+        Some(out)
+    }
+
+    /// Reports a selector inside a group definition, where groups may not be resolved yet.
+    fn select_in(
+        &self,
+        sel: &Sp<String>,
+        defs: &BTreeMap<&str, &Sp<Vec<Sp<String>>>>,
+    ) -> Result<Vec<HostIdx>, Diagnostic> {
+        let known_groups: Vec<&str> = defs.keys().copied().collect();
+        self.select_with(sel, &known_groups)
+    }
+
+    /// The hosts a selector (`NAME`, `tag:NAME`, `group:NAME`) stands for; never empty.
+    pub fn select(&self, sel: &Sp<String>) -> Result<Vec<HostIdx>, Diagnostic> {
+        let groups: Vec<&str> = self.groups.keys().map(String::as_str).collect();
+        self.select_with(sel, &groups)
+    }
+
+    fn select_with(&self, sel: &Sp<String>, group_names: &[&str]) -> Result<Vec<HostIdx>, Diagnostic> {
+        let s = sel.value.as_str();
+        let none = |what: &str, known: Vec<&str>, found: &str| {
+            Diagnostic::error(sel.span.clone(), format!("selector `{s}` matches no host"))
+                .with_label(format!("no {what} `{found}` in the inventory"))
+                .suggest(found, known)
+        };
+        if let Some(tag) = s.strip_prefix("tag:") {
+            return match self.by_tag.get(tag) {
+                Some(h) => Ok(h.clone()),
+                None => Err(none("host has the tag", self.by_tag.keys().map(String::as_str).collect(), tag)),
+            };
+        }
+        if let Some(group) = s.strip_prefix("group:") {
+            return match self.groups.get(group) {
+                Some(h) if !h.is_empty() => Ok(h.clone()),
+                Some(_) => Err(Diagnostic::error(sel.span.clone(), format!("group `{group}` has no hosts"))
+                    .with_label("this group's members match no host")),
+                None => Err(none("group", group_names.to_vec(), group)),
+            };
+        }
+        if let Some((kind, _)) = s.split_once(':') {
+            return Err(Diagnostic::error(sel.span.clone(), format!("unknown selector kind `{kind}:`"))
+                .with_label("expected a host name, `tag:NAME` or `group:NAME`")
+                .suggest(kind, ["tag", "group"]));
+        }
+        match self.by_name.get(s) {
+            Some(&i) => Ok(vec![i]),
+            None => Err(none("host", self.hosts.iter().map(|h| h.name.as_str()).collect(), s)
+                .with_label(format!("no host `{s}` in the inventory (to select by tag, write `tag:{s}`)"))),
+        }
+    }
+
+    pub fn hall(&self, name: &str) -> Option<&Hall> {
+        self.halls.iter().find(|h| h.name.as_str() == name)
+    }
+
+    pub fn hall_names(&self) -> Vec<&str> {
+        self.halls.iter().map(|h| h.name.as_str()).collect()
+    }
+}
+
+fn check_name(diags: &mut Diagnostics, what: &str, name: &Sp<String>, ok: fn(&str) -> bool) -> bool {
+    if ok(&name.value) {
+        return true;
+    }
+    diags.push(
+        Diagnostic::error(name.span.clone(), format!("`{}` is not a valid {what} name", name.value))
+            .with_label(if what == "host" {
+                "expected letters, digits, `.`, `-` and `_`, starting with a letter or digit"
+            } else {
+                "expected lowercase letters, digits, `-` and `_`, starting with a letter or digit"
+            }),
+    );
+    false
+}
+
+fn build_host(diags: &mut Diagnostics, halls: &[&str], raw: &super::raw::RawHost, file: &InventoryFile) -> Option<Host> {
+    let name_ok = check_name(diags, "host", &raw.name, is_host_name);
+    let transport = raw.transport.as_ref().map_or(Transport::Ssh, |t| t.value);
+    let hall = match &raw.hall {
+        None => {
+            diags.push(
+                Diagnostic::error(raw.span.clone(), format!("host `{}` has no hall", raw.name.value))
+                    .with_label(format!("add `hall = ...`, one of {}", super::reader::list(halls))),
+            );
+            None
+        }
+        Some(h) if !halls.contains(&h.value.as_str()) => {
+            diags.push(
+                Diagnostic::error(h.span.clone(), format!("host `{}` is in an unknown hall `{}`", raw.name.value, h.value))
+                    .with_label(format!("expected one of {}", super::reader::list(halls)))
+                    .suggest(&h.value, halls.iter().copied()),
+            );
+            None
+        }
+        Some(h) => Some(HallId::new(h.value.clone())),
+    };
+    let address = match (&raw.address, transport) {
+        (Some(a), _) if a.value.trim().is_empty() || a.value.contains(char::is_whitespace) => {
+            diags.push(
+                Diagnostic::error(a.span.clone(), format!("host `{}` has an invalid address", raw.name.value))
+                    .with_label("expected a host name or an IP address"),
+            );
+            None
+        }
+        (Some(a), _) => Some(a.value.clone()),
+        (None, Transport::Local) => Some("127.0.0.1".to_string()),
+        (None, Transport::Ssh) => {
+            diags.push(
+                Diagnostic::error(raw.span.clone(), format!("host `{}` has no address", raw.name.value))
+                    .with_label("SSH hosts need `address = \"...\"` (or set `transport = \"local\"`)"),
+            );
+            None
+        }
+    };
+    let mut tags_ok = true;
+    for t in &raw.tags {
+        tags_ok &= check_name(diags, "tag", t, |s| super::ids::is_var_name(&s.replace('-', "_")));
+    }
+    let ssh = ssh_settings(&file.path, &file.raw.ssh, &raw.ssh);
+    if !(name_ok && tags_ok) {
+        return None;
+    }
+    Some(Host {
+        name: HostId::new(raw.name.value.clone()),
+        hall: hall?,
+        transport,
+        address: address?,
+        tags: raw.tags.iter().map(|t| t.value.clone()).collect(),
+        description: raw.description.as_ref().map(|d| d.value.clone()),
+        ssh,
+        span: raw.name.span.clone(),
+    })
+}

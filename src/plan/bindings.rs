@@ -1,0 +1,45 @@
+//! What template placeholders stand for in one step execution.
+//!
+//! The plan renders with secrets redacted; the engine will render the same templates
+//! with the secrets' values. Both go through [`Bindings`], so what a plan shows is exactly
+//! what a run executes, but for the secrets.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use crate::config::inventory::Host;
+use crate::config::model::Mode;
+use crate::config::template::{Placeholder, Resolve, Resolved};
+use crate::config::Runbook;
+
+pub struct Bindings<'a> {
+    pub runbook: &'a Runbook,
+    pub service: &'a str,
+    pub host: Option<&'a Host>,
+    pub source: &'a str,
+    pub target: &'a str,
+    pub mode: Mode,
+    /// Secret values by name; `None` renders every secret as `[REDACTED:NAME]`.
+    pub secrets: Option<&'a BTreeMap<String, String>>,
+}
+
+impl Resolve for Bindings<'_> {
+    fn resolve<'s>(&'s self, p: &'s Placeholder) -> Resolved<'s> {
+        let text = |s: &str| Resolved::Text(Cow::Owned(s.to_string()));
+        match p {
+            Placeholder::HostName => text(self.host.map_or("", |h| h.name.as_str())),
+            Placeholder::HostAddress => text(self.host.map_or("", |h| h.address.as_str())),
+            Placeholder::HostHall => text(self.host.map_or("", |h| h.hall.as_str())),
+            Placeholder::Source => text(self.source),
+            Placeholder::Target => text(self.target),
+            Placeholder::Service => text(self.service),
+            Placeholder::Runbook => text(&self.runbook.name),
+            Placeholder::Mode => text(self.mode.as_str()),
+            Placeholder::Var(name) => text(self.runbook.vars.get(name).map_or("", String::as_str)),
+            Placeholder::Secret(name) => match self.secrets.and_then(|s| s.get(name)) {
+                Some(v) => Resolved::Text(Cow::Borrowed(v)),
+                None => Resolved::Redacted(name),
+            },
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! The plan as a stable JSON document (`switchyard.plan/v1`, see docs/plan-json.md).
+
+use serde::Serialize;
+
+use crate::plan::{Node, Plan};
+
+use super::{executions, warnings};
+
+#[derive(Serialize)]
+struct PlanDoc<'a> {
+    schema: &'static str,
+    runbook: RunbookDoc<'a>,
+    from: &'a str,
+    to: &'a str,
+    mode: &'static str,
+    rto: Rto,
+    services: Vec<ServiceDoc<'a>>,
+    waves: Vec<Vec<&'a str>>,
+    critical_path: Vec<&'a str>,
+    steps: Vec<StepDoc<'a>>,
+    gates: Vec<GateDoc>,
+    skipped: Vec<SkippedDoc<'a>>,
+    warnings: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct RunbookDoc<'a> {
+    name: &'a str,
+    title: &'a str,
+    owner: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Rto {
+    target_s: Option<f64>,
+    worst_case_s: f64,
+    exceeded: bool,
+}
+
+#[derive(Serialize)]
+struct ServiceDoc<'a> {
+    name: &'a str,
+    title: &'a str,
+    depends_on: Vec<&'a str>,
+    rto: Rto,
+}
+
+#[derive(Serialize)]
+struct Execution<'a> {
+    host: Option<&'a str>,
+    does: String,
+}
+
+#[derive(Serialize)]
+struct StepDoc<'a> {
+    id: &'a str,
+    service: &'a str,
+    phase: &'static str,
+    name: &'a str,
+    kind: &'static str,
+    on: &'static str,
+    executions: Vec<Execution<'a>>,
+    depends_on: Vec<String>,
+    wave: usize,
+    critical: bool,
+    timeout_s: f64,
+    attempts: u32,
+    retry_interval_s: Option<f64>,
+    within_s: Option<f64>,
+    interval_s: Option<f64>,
+    consecutive: Option<u32>,
+    serial: Option<u32>,
+    continue_on_error: bool,
+    worst_case_s: f64,
+}
+
+#[derive(Serialize)]
+struct GateDoc {
+    id: String,
+    after: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct SkippedDoc<'a> {
+    id: &'a str,
+    name: &'a str,
+    reason: &'static str,
+}
+
+fn secs(d: std::time::Duration) -> f64 {
+    (d.as_secs_f64() * 1000.0).round() / 1000.0
+}
+
+pub fn json(plan: &Plan<'_>) -> String {
+    let rb = plan.runbook;
+    let mut wave_of = vec![0; plan.steps.len()];
+    for (w, wave) in plan.waves.iter().enumerate() {
+        for &i in wave {
+            wave_of[i] = w + 1;
+        }
+    }
+    let steps = plan
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let st = s.step;
+            let check = st.phase.is_check();
+            StepDoc {
+                id: &s.id,
+                service: rb.services[s.service].name.as_str(),
+                phase: st.phase.as_str(),
+                name: &st.name,
+                kind: st.action.kind(),
+                on: st.on.as_str(),
+                executions: executions(plan, i).into_iter().map(|(host, does)| Execution { host, does }).collect(),
+                depends_on: plan.depends_on(i).into_iter().map(|n| plan.node_id(n)).collect(),
+                wave: wave_of[i],
+                critical: plan.is_critical(i),
+                timeout_s: secs(st.timeout),
+                attempts: if check { 1 } else { st.retries + 1 },
+                retry_interval_s: (!check && st.retries > 0).then(|| secs(st.retry_interval)),
+                within_s: st.within.map(secs),
+                interval_s: (check && st.within.is_some()).then(|| secs(st.interval)),
+                consecutive: check.then_some(st.consecutive),
+                serial: st.serial,
+                continue_on_error: st.continue_on_error,
+                worst_case_s: secs(s.worst_case),
+            }
+        })
+        .collect();
+    let gates = plan
+        .graph
+        .node_indices()
+        .filter(|&n| !matches!(plan.graph[n], Node::Step(_)))
+        .map(|n| GateDoc {
+            id: plan.node_id(plan.graph[n]),
+            after: {
+                let mut v: Vec<String> = plan
+                    .graph
+                    .neighbors_directed(n, petgraph::Direction::Incoming)
+                    .map(|p| plan.node_id(plan.graph[p]))
+                    .collect();
+                v.reverse();
+                v
+            },
+        })
+        .collect();
+    let doc = PlanDoc {
+        schema: "switchyard.plan/v1",
+        runbook: RunbookDoc {
+            name: &rb.name,
+            title: &rb.title,
+            owner: rb.owner.as_deref(),
+        },
+        from: plan.from.as_str(),
+        to: plan.to.as_str(),
+        mode: plan.mode.as_str(),
+        rto: Rto { target_s: Some(secs(rb.rto)), worst_case_s: secs(plan.worst_case), exceeded: plan.rto_exceeded() },
+        services: rb
+            .services
+            .iter()
+            .zip(&plan.services)
+            .map(|(svc, t)| ServiceDoc {
+                name: svc.name.as_str(),
+                title: &svc.title,
+                depends_on: svc.depends_on.iter().map(|&d| rb.services[d].name.as_str()).collect(),
+                rto: Rto { target_s: t.target.map(secs), worst_case_s: secs(t.worst_case), exceeded: t.exceeded() },
+            })
+            .collect(),
+        waves: plan.waves.iter().map(|w| w.iter().map(|&i| plan.steps[i].id.as_str()).collect()).collect(),
+        critical_path: plan.critical_path.iter().map(|&i| plan.steps[i].id.as_str()).collect(),
+        steps,
+        gates,
+        skipped: plan.skipped.iter().map(|s| SkippedDoc { id: &s.id, name: &s.step.name, reason: s.reason }).collect(),
+        warnings: warnings(plan),
+    };
+    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+}

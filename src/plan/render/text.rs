@@ -1,0 +1,104 @@
+//! The plan as an operator reads it before a switchover.
+
+use std::fmt::Write as _;
+
+use crate::config::duration::format as dur;
+use crate::plan::Plan;
+
+use super::{executions, warnings};
+
+pub fn text(plan: &Plan<'_>) -> String {
+    let rb = plan.runbook;
+    let mut o = String::new();
+    let _ = writeln!(o, "Plan: {} — {}", rb.name, rb.title);
+    if let Some(owner) = &rb.owner {
+        let _ = writeln!(o, "  owner:      {owner}");
+    }
+    let _ = writeln!(o, "  direction:  {} → {} ({})", plan.from, plan.to, plan.mode.as_str());
+    let _ = writeln!(o, "  RTO target: {}, worst case {}", dur(rb.rto), dur(plan.worst_case));
+    let _ = writeln!(
+        o,
+        "  steps:      {} in {} waves; * marks the critical path",
+        plan.steps.len(),
+        plan.waves.len()
+    );
+    for (w, wave) in plan.waves.iter().enumerate() {
+        let _ = writeln!(o, "\nWave {}", w + 1);
+        for &i in wave {
+            write_step(&mut o, plan, i);
+        }
+    }
+    if !plan.skipped.is_empty() {
+        let _ = writeln!(o, "\nSkipped");
+        for s in &plan.skipped {
+            let _ = writeln!(o, "    {}  {}  ({})", s.id, s.step.name, s.reason);
+        }
+    }
+    let path: Vec<&str> = plan.critical_path.iter().map(|&i| plan.steps[i].id.as_str()).collect();
+    let _ = writeln!(o, "\nCritical path (worst case {})", dur(plan.worst_case));
+    let _ = writeln!(o, "  {}", path.join(" → "));
+    write_rto(&mut o, plan);
+    let w = warnings(plan);
+    if !w.is_empty() {
+        o.push('\n');
+        for line in w {
+            let _ = writeln!(o, "warning: {line}");
+        }
+    }
+    o
+}
+
+fn write_step(o: &mut String, plan: &Plan<'_>, i: usize) {
+    let s = &plan.steps[i];
+    let mark = if plan.is_critical(i) { '*' } else { ' ' };
+    let _ = writeln!(o, "  {mark} {}  {}  (worst {})", s.id, s.step.name, dur(s.worst_case));
+    let execs = executions(plan, i);
+    let same = execs.windows(2).all(|w| w[0].1 == w[1].1);
+    if same {
+        let hosts: Vec<&str> = execs.iter().filter_map(|(h, _)| *h).collect();
+        let on = if hosts.is_empty() { "local".to_string() } else { hosts.join(", ") };
+        write_execution(o, &on, &execs[0].1);
+    } else {
+        for (host, what) in &execs {
+            write_execution(o, host.unwrap_or("local"), what);
+        }
+    }
+}
+
+/// `[hosts] command`, with the lines of a multi-line command indented under the first.
+fn write_execution(o: &mut String, on: &str, what: &str) {
+    let mut lines = what.trim_end().lines();
+    let _ = writeln!(o, "      [{on}] {}", lines.next().unwrap_or(""));
+    for line in lines {
+        let _ = writeln!(o, "        {line}");
+    }
+}
+
+fn write_rto(o: &mut String, plan: &Plan<'_>) {
+    let rb = plan.runbook;
+    let width = rb.services.iter().map(|s| s.name.as_str().len()).max().unwrap_or(0).max(7);
+    let _ = writeln!(o, "\nRTO  {:width$}  {:>10}  {:>10}", "", "target", "worst case");
+    let verdict = |exceeded: bool, has_target: bool| match (has_target, exceeded) {
+        (false, _) => "",
+        (true, false) => "ok",
+        (true, true) => "EXCEEDED",
+    };
+    for (svc, t) in rb.services.iter().zip(&plan.services) {
+        let target = t.target.map_or("-".to_string(), dur);
+        let _ = writeln!(
+            o,
+            "     {:width$}  {target:>10}  {:>10}  {}",
+            svc.name.as_str(),
+            dur(t.worst_case),
+            verdict(t.exceeded(), t.target.is_some())
+        );
+    }
+    let _ = writeln!(
+        o,
+        "     {:width$}  {:>10}  {:>10}  {}",
+        "runbook",
+        dur(rb.rto),
+        dur(plan.worst_case),
+        verdict(plan.rto_exceeded(), true)
+    );
+}
