@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Parser, Debug)]
-#[command(name = "switchyard", version, about = "Disaster-recovery switchovers between two data halls: plan, run, time against RTO, and record evidence.")]
+#[command(
+    name = "switchyard",
+    version,
+    about = "Disaster-recovery switchovers between two data halls: plan, run, time against RTO, and record evidence."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,

@@ -11,8 +11,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::config::diagnostic::render_all;
 use crate::config::LoadError;
+use crate::config::diagnostic::render_all;
 
 pub use args::Cli;
 use args::{Color, Command, Global, LogFormat};
@@ -23,7 +23,11 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { exit::INVALID } else { exit::PASSED });
+            return ExitCode::from(if e.use_stderr() {
+                exit::INVALID
+            } else {
+                exit::PASSED
+            });
         }
     };
     init_logging(&cli.global);

@@ -16,7 +16,8 @@ pub fn direction(rb: &Runbook, d: &Direction) -> Result<(HallId, HallId, Mode), 
         if halls.contains(&h) {
             return Ok(HallId::new(h));
         }
-        let hint = did_you_mean(h, halls.iter().copied()).map_or(String::new(), |m| format!(" (did you mean `{m}`?)"));
+        let hint = did_you_mean(h, halls.iter().copied())
+            .map_or(String::new(), |m| format!(" (did you mean `{m}`?)"));
         Err(format!(
             "{flag} {h}: runbook `{}` switches between halls `{}` and `{}`{hint}",
             rb.name, halls[0], halls[1]
@@ -25,10 +26,17 @@ pub fn direction(rb: &Runbook, d: &Direction) -> Result<(HallId, HallId, Mode), 
     let to = check("--to", &d.to)?;
     let from = match &d.from {
         Some(f) => check("--from", f)?,
-        None => rb.halls.iter().find(|h| **h != to).cloned().unwrap_or_else(|| to.clone()),
+        None => rb
+            .halls
+            .iter()
+            .find(|h| **h != to)
+            .cloned()
+            .unwrap_or_else(|| to.clone()),
     };
     if from == to {
-        return Err(format!("--from and --to are both `{to}`: a switchover needs two different halls"));
+        return Err(format!(
+            "--from and --to are both `{to}`: a switchover needs two different halls"
+        ));
     }
     let mode = match d.mode {
         ModeArg::Switchover => Mode::Switchover,

@@ -41,7 +41,11 @@ pub fn run(g: &Global, a: &ValidateArgs) -> u8 {
         match load_runbook(path, &g.inventory) {
             Ok(loaded) => {
                 let rb = &loaded.runbook;
-                let steps: usize = rb.services.iter().map(|s| s.phases.iter().map(Vec::len).sum::<usize>()).sum();
+                let steps: usize = rb
+                    .services
+                    .iter()
+                    .map(|s| s.phases.iter().map(Vec::len).sum::<usize>())
+                    .sum();
                 if !g.quiet {
                     super::print_stdout(&format!(
                         "ok  {}  {}: {} services, {} steps, {} hosts, RTO {}\n",
@@ -53,7 +57,10 @@ pub fn run(g: &Global, a: &ValidateArgs) -> u8 {
                         duration::format(rb.rto)
                     ));
                     if !loaded.warnings.is_empty() {
-                        eprint!("{}", paint(g, &render_all(&loaded.sources, &loaded.warnings)));
+                        eprint!(
+                            "{}",
+                            paint(g, &render_all(&loaded.sources, &loaded.warnings))
+                        );
                     }
                 }
             }
@@ -64,7 +71,11 @@ pub fn run(g: &Global, a: &ValidateArgs) -> u8 {
         }
     }
     if bad > 0 {
-        eprintln!("{bad} of {} runbook{} invalid", files.len(), if files.len() == 1 { " is" } else { "s are" });
+        eprintln!(
+            "{bad} of {} runbook{} invalid",
+            files.len(),
+            if files.len() == 1 { " is" } else { "s are" }
+        );
         exit::INVALID
     } else {
         exit::PASSED

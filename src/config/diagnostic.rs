@@ -94,7 +94,12 @@ pub fn did_you_mean<'a>(found: &str, known: impl IntoIterator<Item = &'a str>) -
     let found_lower = found.to_lowercase();
     known
         .into_iter()
-        .map(|k| (strsim::damerau_levenshtein(&found_lower, &k.to_lowercase()), k))
+        .map(|k| {
+            (
+                strsim::damerau_levenshtein(&found_lower, &k.to_lowercase()),
+                k,
+            )
+        })
         .filter(|(d, k)| *d <= (k.chars().count().max(found.chars().count()) / 3).max(1))
         .min_by_key(|(d, k)| (*d, *k))
         .map(|(_, k)| k)
@@ -169,17 +174,27 @@ fn render_snippet(out: &mut String, sources: &Sources, span: &Span, label: &str,
     let text = &file.text;
     let start = floor_char_boundary(text, span.range.start.min(text.len()));
     let lc = line_col(text, start);
-    let _ = writeln!(out, "  {arrow} {}:{}:{}", file.path.display(), lc.line, lc.col);
+    let _ = writeln!(
+        out,
+        "  {arrow} {}:{}:{}",
+        file.path.display(),
+        lc.line,
+        lc.col
+    );
     let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
     let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
     let line = text[line_start..line_end].trim_end_matches('\r');
     let end = floor_char_boundary(text, span.range.end.min(line_start + line.len()));
     let gutter = lc.line.to_string().len();
-    let pad = text[line_start..start].chars().map(width_of).collect::<String>();
+    let pad = text[line_start..start]
+        .chars()
+        .map(width_of)
+        .collect::<String>();
     let carets = text[start..end.max(start)].chars().count().max(1);
     let _ = writeln!(out, "{:gutter$} |", "");
     let _ = writeln!(out, "{} | {}", lc.line, printable(line));
-    let _ = writeln!(out, "{:gutter$} | {pad}{} {label}", "", "^".repeat(carets));
+    let marker = format!("{pad}{} {label}", "^".repeat(carets));
+    let _ = writeln!(out, "{:gutter$} | {}", "", marker.trim_end());
 }
 
 /// Keeps the caret under the right character when the line has tabs.
@@ -209,11 +224,7 @@ pub fn render_all(sources: &Sources, diags: &Diagnostics) -> String {
     }
     let n = diags.error_count();
     if n > 0 {
-        let _ = writeln!(
-            out,
-            "{n} error{} found",
-            if n == 1 { "" } else { "s" }
-        );
+        let _ = writeln!(out, "{n} error{} found", if n == 1 { "" } else { "s" });
     }
     out
 }

@@ -26,7 +26,10 @@ pub fn parse(text: &str) -> Result<Duration, String> {
             .parse()
             .map_err(|_| format!("`{}` is too large", &rest[..digits]))?;
         rest = &rest[digits..];
-        let unit_len = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_alphabetic()).len();
+        let unit_len = rest.len()
+            - rest
+                .trim_start_matches(|c: char| c.is_ascii_alphabetic())
+                .len();
         let unit = &rest[..unit_len];
         let part = match unit {
             "ms" => Duration::from_millis(number),
@@ -34,7 +37,9 @@ pub fn parse(text: &str) -> Result<Duration, String> {
             "m" => Duration::from_secs(number.checked_mul(60).ok_or("too large")?),
             "h" => Duration::from_secs(number.checked_mul(3600).ok_or("too large")?),
             "d" => Duration::from_secs(number.checked_mul(86_400).ok_or("too large")?),
-            "" if rest.starts_with('.') => return Err("fractions are not allowed; use a smaller unit (\"1500ms\")".into()),
+            "" if rest.starts_with('.') => {
+                return Err("fractions are not allowed; use a smaller unit (\"1500ms\")".into());
+            }
             "" => return Err(format!("`{number}` has no unit")),
             other => return Err(format!("unknown unit `{other}`")),
         };
@@ -65,7 +70,8 @@ pub fn format(d: Duration) -> String {
     }
     if s > 0 || frac > 0 {
         if frac > 0 && h == 0 {
-            parts.push(format!("{s}.{:03}s", frac).trim_end_matches('0').to_string());
+            let secs = format!("{s}.{frac:03}");
+            parts.push(format!("{}s", secs.trim_end_matches('0')));
         } else {
             parts.push(format!("{s}s"));
         }
@@ -90,7 +96,16 @@ mod tests {
 
     #[test]
     fn rejects_what_is_not_a_duration() {
-        for bad in ["", "5", "m", "5x", "1.5s", "-5s", "5 minutes", "99999999999999999999s"] {
+        for bad in [
+            "",
+            "5",
+            "m",
+            "5x",
+            "1.5s",
+            "-5s",
+            "5 minutes",
+            "99999999999999999999s",
+        ] {
             assert!(parse(bad).is_err(), "{bad:?} should be rejected");
         }
         assert!(parse("999999999999999d").is_err());

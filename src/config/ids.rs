@@ -45,7 +45,9 @@ id_type!(
 /// Whether `s` is a name of lowercase letters, digits, `-` and `_` (as services and halls
 /// are named), starting with a letter or digit.
 pub fn is_simple_name(s: &str) -> bool {
-    s.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+    s.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
         && s.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }

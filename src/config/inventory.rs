@@ -86,10 +86,13 @@ fn define<T>(
     if let Some(prev) = map.get(&name.value) {
         if prev.tier == tier {
             diags.push(
-                Diagnostic::error(name.span.clone(), format!("{what} `{}` is defined twice", name.value))
-                    .with_label("second definition")
-                    .with_note(prev.span.clone(), "first defined here")
-                    .with_help("rename one of them, or pass the overriding file with --inventory"),
+                Diagnostic::error(
+                    name.span.clone(),
+                    format!("{what} `{}` is defined twice", name.value),
+                )
+                .with_label("second definition")
+                .with_note(prev.span.clone(), "first defined here")
+                .with_help("rename one of them, or pass the overriding file with --inventory"),
             );
             return;
         }
@@ -118,7 +121,10 @@ pub fn expand_path(base: &Path, p: &str) -> PathBuf {
     for c in joined.components() {
         match c {
             std::path::Component::ParentDir
-                if matches!(out.components().next_back(), Some(std::path::Component::Normal(_))) =>
+                if matches!(
+                    out.components().next_back(),
+                    Some(std::path::Component::Normal(_))
+                ) =>
             {
                 out.pop();
             }
@@ -132,18 +138,29 @@ pub fn expand_path(base: &Path, p: &str) -> PathBuf {
 fn ssh_settings(file: &Path, defaults: &RawSsh, host: &RawSsh) -> SshSettings {
     macro_rules! pick {
         ($field:ident) => {
-            host.$field.as_ref().or(defaults.$field.as_ref()).map(|v| v.value.clone())
+            host.$field
+                .as_ref()
+                .or(defaults.$field.as_ref())
+                .map(|v| v.value.clone())
         };
     }
     SshSettings {
         user: pick!(user),
-        port: pick!(port).and_then(|p| u16::try_from(p).ok()).unwrap_or(22),
+        port: pick!(port)
+            .and_then(|p| u16::try_from(p).ok())
+            .unwrap_or(22),
         identity_file: pick!(identity_file).map(|p| expand_path(file, &p)),
-        known_hosts: expand_path(file, &pick!(known_hosts).unwrap_or_else(|| "~/.ssh/known_hosts".into())),
+        known_hosts: expand_path(
+            file,
+            &pick!(known_hosts).unwrap_or_else(|| "~/.ssh/known_hosts".into()),
+        ),
         host_key_checking: pick!(host_key_checking).unwrap_or(HostKeyChecking::Strict),
         connect_timeout: pick!(connect_timeout).unwrap_or(Duration::from_secs(10)),
-        keepalive: Some(pick!(keepalive).unwrap_or(Duration::from_secs(15))).filter(|d| !d.is_zero()),
-        max_sessions: pick!(max_sessions).and_then(|n| u32::try_from(n).ok()).unwrap_or(4),
+        keepalive: Some(pick!(keepalive).unwrap_or(Duration::from_secs(15)))
+            .filter(|d| !d.is_zero()),
+        max_sessions: pick!(max_sessions)
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(4),
     }
 }
 
@@ -184,12 +201,16 @@ impl Inventory {
             if let Some(host) = build_host(diags, &hall_names, raw, file) {
                 inv.by_name.insert(name.clone(), inv.hosts.len());
                 for tag in &host.tags {
-                    inv.by_tag.entry(tag.clone()).or_default().push(inv.hosts.len());
+                    inv.by_tag
+                        .entry(tag.clone())
+                        .or_default()
+                        .push(inv.hosts.len());
                 }
                 inv.hosts.push(host);
             }
         }
-        let group_defs: BTreeMap<&str, _> = groups.iter().map(|(k, d)| (k.as_str(), d.item)).collect();
+        let group_defs: BTreeMap<&str, _> =
+            groups.iter().map(|(k, d)| (k.as_str(), d.item)).collect();
         for name in group_defs.keys() {
             let mut stack = Vec::new();
             if let Some(members) = inv.resolve_group(diags, &group_defs, name, &mut stack) {
@@ -218,19 +239,25 @@ impl Inventory {
                     let mut cycle = stack[at..].to_vec();
                     cycle.push(inner.to_string());
                     diags.push(
-                        Diagnostic::error(member.span.clone(), "groups include each other in a cycle")
-                            .with_label(format!("cycle: {}", cycle.join(" -> "))),
+                        Diagnostic::error(
+                            member.span.clone(),
+                            "groups include each other in a cycle",
+                        )
+                        .with_label(format!("cycle: {}", cycle.join(" -> "))),
                     );
                     continue;
                 }
                 if defs.contains_key(inner) {
-                    out.extend(self.resolve_group(diags, defs, inner, stack).unwrap_or_default());
+                    out.extend(
+                        self.resolve_group(diags, defs, inner, stack)
+                            .unwrap_or_default(),
+                    );
                     continue;
                 }
             }
             match self.select_in(member, defs) {
                 Ok(hosts) => out.extend(hosts),
-                Err(d) => diags.push(d),
+                Err(d) => diags.push(*d),
             }
         }
         stack.pop();
@@ -240,52 +267,72 @@ impl Inventory {
         Some(out)
     }
 
-    /// Reports a selector inside a group definition, where groups may not be resolved yet.
+    /// Resolves a selector inside a group definition, where groups may not be resolved yet.
     fn select_in(
         &self,
         sel: &Sp<String>,
         defs: &BTreeMap<&str, &Sp<Vec<Sp<String>>>>,
-    ) -> Result<Vec<HostIdx>, Diagnostic> {
-        let known_groups: Vec<&str> = defs.keys().copied().collect();
-        self.select_with(sel, &known_groups)
+    ) -> Result<Vec<HostIdx>, Box<Diagnostic>> {
+        self.select_with(sel, || defs.keys().copied().collect())
     }
 
     /// The hosts a selector (`NAME`, `tag:NAME`, `group:NAME`) stands for; never empty.
-    pub fn select(&self, sel: &Sp<String>) -> Result<Vec<HostIdx>, Diagnostic> {
-        let groups: Vec<&str> = self.groups.keys().map(String::as_str).collect();
-        self.select_with(sel, &groups)
+    pub fn select(&self, sel: &Sp<String>) -> Result<Vec<HostIdx>, Box<Diagnostic>> {
+        self.select_with(sel, || self.groups.keys().map(String::as_str).collect())
     }
 
-    fn select_with(&self, sel: &Sp<String>, group_names: &[&str]) -> Result<Vec<HostIdx>, Diagnostic> {
+    fn select_with<'s>(
+        &'s self,
+        sel: &Sp<String>,
+        group_names: impl FnOnce() -> Vec<&'s str>,
+    ) -> Result<Vec<HostIdx>, Box<Diagnostic>> {
         let s = sel.value.as_str();
         let none = |what: &str, known: Vec<&str>, found: &str| {
-            Diagnostic::error(sel.span.clone(), format!("selector `{s}` matches no host"))
-                .with_label(format!("no {what} `{found}` in the inventory"))
-                .suggest(found, known)
+            Box::new(
+                Diagnostic::error(sel.span.clone(), format!("selector `{s}` matches no host"))
+                    .with_label(format!("no {what} `{found}` in the inventory"))
+                    .suggest(found, known),
+            )
         };
         if let Some(tag) = s.strip_prefix("tag:") {
             return match self.by_tag.get(tag) {
                 Some(h) => Ok(h.clone()),
-                None => Err(none("host has the tag", self.by_tag.keys().map(String::as_str).collect(), tag)),
+                None => Err(none(
+                    "host has the tag",
+                    self.by_tag.keys().map(String::as_str).collect(),
+                    tag,
+                )),
             };
         }
         if let Some(group) = s.strip_prefix("group:") {
             return match self.groups.get(group) {
                 Some(h) if !h.is_empty() => Ok(h.clone()),
-                Some(_) => Err(Diagnostic::error(sel.span.clone(), format!("group `{group}` has no hosts"))
-                    .with_label("this group's members match no host")),
-                None => Err(none("group", group_names.to_vec(), group)),
+                Some(_) => Err(Box::new(
+                    Diagnostic::error(sel.span.clone(), format!("group `{group}` has no hosts"))
+                        .with_label("this group's members match no host"),
+                )),
+                None => Err(none("group", group_names(), group)),
             };
         }
         if let Some((kind, _)) = s.split_once(':') {
-            return Err(Diagnostic::error(sel.span.clone(), format!("unknown selector kind `{kind}:`"))
-                .with_label("expected a host name, `tag:NAME` or `group:NAME`")
-                .suggest(kind, ["tag", "group"]));
+            return Err(Box::new(
+                Diagnostic::error(sel.span.clone(), format!("unknown selector kind `{kind}:`"))
+                    .with_label("expected a host name, `tag:NAME` or `group:NAME`")
+                    .suggest(kind, ["tag", "group"]),
+            ));
         }
         match self.by_name.get(s) {
             Some(&i) => Ok(vec![i]),
-            None => Err(none("host", self.hosts.iter().map(|h| h.name.as_str()).collect(), s)
-                .with_label(format!("no host `{s}` in the inventory (to select by tag, write `tag:{s}`)"))),
+            None => Err(Box::new(
+                none(
+                    "host",
+                    self.hosts.iter().map(|h| h.name.as_str()).collect(),
+                    s,
+                )
+                .with_label(format!(
+                    "no host `{s}` in the inventory (to select by tag, write `tag:{s}`)"
+                )),
+            )),
         }
     }
 
@@ -298,37 +345,62 @@ impl Inventory {
     }
 }
 
-fn check_name(diags: &mut Diagnostics, what: &str, name: &Sp<String>, ok: fn(&str) -> bool) -> bool {
+fn check_name(
+    diags: &mut Diagnostics,
+    what: &str,
+    name: &Sp<String>,
+    ok: fn(&str) -> bool,
+) -> bool {
     if ok(&name.value) {
         return true;
     }
     diags.push(
-        Diagnostic::error(name.span.clone(), format!("`{}` is not a valid {what} name", name.value))
-            .with_label(if what == "host" {
-                "expected letters, digits, `.`, `-` and `_`, starting with a letter or digit"
-            } else {
-                "expected lowercase letters, digits, `-` and `_`, starting with a letter or digit"
-            }),
+        Diagnostic::error(
+            name.span.clone(),
+            format!("`{}` is not a valid {what} name", name.value),
+        )
+        .with_label(if what == "host" {
+            "expected letters, digits, `.`, `-` and `_`, starting with a letter or digit"
+        } else {
+            "expected lowercase letters, digits, `-` and `_`, starting with a letter or digit"
+        }),
     );
     false
 }
 
-fn build_host(diags: &mut Diagnostics, halls: &[&str], raw: &super::raw::RawHost, file: &InventoryFile) -> Option<Host> {
+fn build_host(
+    diags: &mut Diagnostics,
+    halls: &[&str],
+    raw: &super::raw::RawHost,
+    file: &InventoryFile,
+) -> Option<Host> {
     let name_ok = check_name(diags, "host", &raw.name, is_host_name);
     let transport = raw.transport.as_ref().map_or(Transport::Ssh, |t| t.value);
     let hall = match &raw.hall {
         None => {
             diags.push(
-                Diagnostic::error(raw.span.clone(), format!("host `{}` has no hall", raw.name.value))
-                    .with_label(format!("add `hall = ...`, one of {}", super::reader::list(halls))),
+                Diagnostic::error(
+                    raw.span.clone(),
+                    format!("host `{}` has no hall", raw.name.value),
+                )
+                .with_label(format!(
+                    "add `hall = ...`, one of {}",
+                    super::reader::list(halls)
+                )),
             );
             None
         }
         Some(h) if !halls.contains(&h.value.as_str()) => {
             diags.push(
-                Diagnostic::error(h.span.clone(), format!("host `{}` is in an unknown hall `{}`", raw.name.value, h.value))
-                    .with_label(format!("expected one of {}", super::reader::list(halls)))
-                    .suggest(&h.value, halls.iter().copied()),
+                Diagnostic::error(
+                    h.span.clone(),
+                    format!(
+                        "host `{}` is in an unknown hall `{}`",
+                        raw.name.value, h.value
+                    ),
+                )
+                .with_label(format!("expected one of {}", super::reader::list(halls)))
+                .suggest(&h.value, halls.iter().copied()),
             );
             None
         }
@@ -337,8 +409,11 @@ fn build_host(diags: &mut Diagnostics, halls: &[&str], raw: &super::raw::RawHost
     let address = match (&raw.address, transport) {
         (Some(a), _) if a.value.trim().is_empty() || a.value.contains(char::is_whitespace) => {
             diags.push(
-                Diagnostic::error(a.span.clone(), format!("host `{}` has an invalid address", raw.name.value))
-                    .with_label("expected a host name or an IP address"),
+                Diagnostic::error(
+                    a.span.clone(),
+                    format!("host `{}` has an invalid address", raw.name.value),
+                )
+                .with_label("expected a host name or an IP address"),
             );
             None
         }
@@ -346,15 +421,20 @@ fn build_host(diags: &mut Diagnostics, halls: &[&str], raw: &super::raw::RawHost
         (None, Transport::Local) => Some("127.0.0.1".to_string()),
         (None, Transport::Ssh) => {
             diags.push(
-                Diagnostic::error(raw.span.clone(), format!("host `{}` has no address", raw.name.value))
-                    .with_label("SSH hosts need `address = \"...\"` (or set `transport = \"local\"`)"),
+                Diagnostic::error(
+                    raw.span.clone(),
+                    format!("host `{}` has no address", raw.name.value),
+                )
+                .with_label("SSH hosts need `address = \"...\"` (or set `transport = \"local\"`)"),
             );
             None
         }
     };
     let mut tags_ok = true;
     for t in &raw.tags {
-        tags_ok &= check_name(diags, "tag", t, |s| super::ids::is_var_name(&s.replace('-', "_")));
+        tags_ok &= check_name(diags, "tag", t, |s| {
+            super::ids::is_var_name(&s.replace('-', "_"))
+        });
     }
     let ssh = ssh_settings(&file.path, &file.raw.ssh, &raw.ssh);
     if !(name_ok && tags_ok) {

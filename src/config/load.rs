@@ -27,7 +27,12 @@ pub struct LoadError {
 }
 
 /// Reads a file, reporting a missing file or invalid UTF-8 as a diagnostic.
-fn read(sources: &mut Sources, diags: &mut Diagnostics, path: &Path, cited_at: Option<&Span>) -> Option<FileId> {
+fn read(
+    sources: &mut Sources,
+    diags: &mut Diagnostics,
+    path: &Path,
+    cited_at: Option<&Span>,
+) -> Option<FileId> {
     let bytes = match std::fs::read(path) {
         Ok(b) => b,
         Err(e) => {
@@ -63,18 +68,36 @@ fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
-fn read_runbook_file(sources: &mut Sources, diags: &mut Diagnostics, path: &Path) -> Option<RawRunbook> {
+fn read_runbook_file(
+    sources: &mut Sources,
+    diags: &mut Diagnostics,
+    path: &Path,
+) -> Option<RawRunbook> {
     let id = read(sources, diags, path, None)?;
     let text = sources.file(id).text.clone();
-    let mut cx = Cx { file: id, text: &text, diags };
+    let mut cx = Cx {
+        file: id,
+        text: &text,
+        diags,
+    };
     let doc = raw::parse_document(&mut cx, &text)?;
     Some(raw::read_runbook(&mut cx, &doc))
 }
 
-fn read_inventory_file(sources: &mut Sources, diags: &mut Diagnostics, path: &Path, tier: u8, cited_at: Option<&Span>) -> Option<InventoryFile> {
+fn read_inventory_file(
+    sources: &mut Sources,
+    diags: &mut Diagnostics,
+    path: &Path,
+    tier: u8,
+    cited_at: Option<&Span>,
+) -> Option<InventoryFile> {
     let id = read(sources, diags, path, cited_at)?;
     let text = sources.file(id).text.clone();
-    let mut cx = Cx { file: id, text: &text, diags };
+    let mut cx = Cx {
+        file: id,
+        text: &text,
+        diags,
+    };
     let doc = raw::parse_document(&mut cx, &text)?;
     Some(InventoryFile {
         raw: raw::read_inventory(&mut cx, &doc),
@@ -89,7 +112,10 @@ pub fn load_runbook(path: &Path, extra_inventory: &[PathBuf]) -> Result<Loaded, 
     let mut sources = Sources::default();
     let mut diags = Diagnostics::default();
     let Some(raw) = read_runbook_file(&mut sources, &mut diags, path) else {
-        return Err(LoadError { sources, diagnostics: diags });
+        return Err(LoadError {
+            sources,
+            diagnostics: diags,
+        });
     };
     let mut files = Vec::new();
     let mut complete = true;
@@ -110,8 +136,9 @@ pub fn load_runbook(path: &Path, extra_inventory: &[PathBuf]) -> Result<Loaded, 
     if files.is_empty() && complete {
         if let Some(h) = &raw.header {
             diags.push(
-                Diagnostic::error(h.span.clone(), "the runbook names no inventory")
-                    .with_label("add `inventory = [\"../inventory/site.toml\"]`, or pass `--inventory FILE`"),
+                Diagnostic::error(h.span.clone(), "the runbook names no inventory").with_label(
+                    "add `inventory = [\"../inventory/site.toml\"]`, or pass `--inventory FILE`",
+                ),
             );
         }
         complete = false;
@@ -124,7 +151,14 @@ pub fn load_runbook(path: &Path, extra_inventory: &[PathBuf]) -> Result<Loaded, 
         None
     };
     match runbook::validate(raw, inventory, path, &mut diags) {
-        Some(runbook) if !diags.has_errors() => Ok(Loaded { sources, runbook, warnings: diags }),
-        _ => Err(LoadError { sources, diagnostics: diags }),
+        Some(runbook) if !diags.has_errors() => Ok(Loaded {
+            sources,
+            runbook,
+            warnings: diags,
+        }),
+        _ => Err(LoadError {
+            sources,
+            diagnostics: diags,
+        }),
     }
 }

@@ -108,7 +108,8 @@ pub enum Transport {
 }
 
 impl Transport {
-    pub const CHOICES: &[(&str, Transport)] = &[("ssh", Transport::Ssh), ("local", Transport::Local)];
+    pub const CHOICES: &[(&str, Transport)] =
+        &[("ssh", Transport::Ssh), ("local", Transport::Local)];
 }
 
 /// How an SSH host key is checked against `known_hosts`.

@@ -152,7 +152,12 @@ pub fn parse_document<'i>(cx: &mut Cx<'_>, text: &'i str) -> Option<Spanned<DeTa
     if errors.is_empty() {
         return Some(doc);
     }
+    let mut seen = Vec::new();
     for e in errors {
+        if seen.contains(&(e.span(), e.message().to_string())) {
+            continue;
+        }
+        seen.push((e.span(), e.message().to_string()));
         let range = e.span().unwrap_or(0..0);
         let mut lines = e.message().trim().lines();
         let first = lines.next().unwrap_or("invalid TOML").to_string();
@@ -256,7 +261,11 @@ pub fn read_runbook(cx: &mut Cx<'_>, doc: &Spanned<DeTable<'_>>) -> RawRunbook {
             description: f.string(cx, "description"),
             rto: {
                 if !f.has("rto") {
-                    f.missing(cx, "rto", "the business's recovery time objective, like \"30m\"");
+                    f.missing(
+                        cx,
+                        "rto",
+                        "the business's recovery time objective, like \"30m\"",
+                    );
                 }
                 f.duration(cx, "rto", false)
             },
@@ -279,7 +288,10 @@ pub fn read_runbook(cx: &mut Cx<'_>, doc: &Spanned<DeTable<'_>>) -> RawRunbook {
                         cx.span(value.span()),
                         format!("variable `{}` must be a string", name.value),
                     )
-                    .with_label(format!("expected a string, found {}", type_name(value.get_ref())))
+                    .with_label(format!(
+                        "expected a string, found {}",
+                        type_name(value.get_ref())
+                    ))
                     .with_help("quote numbers too: port = \"8080\""),
                 ),
             }
@@ -319,7 +331,11 @@ pub fn read_runbook(cx: &mut Cx<'_>, doc: &Spanned<DeTable<'_>>) -> RawRunbook {
     }
 }
 
-fn read_secret(cx: &mut Cx<'_>, name: &Sp<String>, value: &Spanned<DeValue<'_>>) -> Option<RawSecret> {
+fn read_secret(
+    cx: &mut Cx<'_>,
+    name: &Sp<String>,
+    value: &Spanned<DeValue<'_>>,
+) -> Option<RawSecret> {
     let mut f = Fields::of(cx, value, format!("secret `{}`", name.value))?;
     let env = f.string(cx, "env");
     let file = f.string(cx, "file");
@@ -371,7 +387,15 @@ fn read_step(cx: &mut Cx<'_>, phase: Phase, index: usize, mut f: Fields<'_, '_>)
     };
     let mut http_keys = Vec::new();
     let mut http = RawHttp::default();
-    for key in ["method", "headers", "body", "expect_status", "expect_body", "ca_file", "insecure_tls"] {
+    for key in [
+        "method",
+        "headers",
+        "body",
+        "expect_status",
+        "expect_body",
+        "ca_file",
+        "insecure_tls",
+    ] {
         if let Some(v) = f.value(key) {
             http_keys.push(cx.span(v.span()));
         }
@@ -383,8 +407,14 @@ fn read_step(cx: &mut Cx<'_>, phase: Phase, index: usize, mut f: Fields<'_, '_>)
             match as_string(cx, value) {
                 Some(v) => http.headers.push((name, Template::parse(cx, &v))),
                 None => cx.error(
-                    Diagnostic::error(cx.span(value.span()), format!("header `{}` must be a string", name.value))
-                        .with_label(format!("expected a string, found {}", type_name(value.get_ref()))),
+                    Diagnostic::error(
+                        cx.span(value.span()),
+                        format!("header `{}` must be a string", name.value),
+                    )
+                    .with_label(format!(
+                        "expected a string, found {}",
+                        type_name(value.get_ref())
+                    )),
                 ),
             }
         }
@@ -444,7 +474,11 @@ fn read_action(cx: &mut Cx<'_>, f: &mut Fields<'_, '_>) -> Option<Sp<RawAction>>
         };
         found.push(Sp::new(action, s.span));
     }
-    let given: Vec<&str> = RawAction::KEYS.iter().copied().filter(|k| f.has(k)).collect();
+    let given: Vec<&str> = RawAction::KEYS
+        .iter()
+        .copied()
+        .filter(|k| f.has(k))
+        .collect();
     match given.len() {
         0 => {
             cx.error(
@@ -481,14 +515,17 @@ fn read_status(cx: &mut Cx<'_>, f: &mut Fields<'_, '_>) -> Option<Sp<Vec<u16>>> 
         match as_integer(item.get_ref()) {
             Some(n @ 100..=599) => codes.push(n as u16),
             other => cx.error(
-                Diagnostic::error(cx.span(item.span()), "`expect_status` must be an HTTP status code")
-                    .with_label(match other {
-                        Some(n) => format!("expected an integer from 100 to 599, found {n}"),
-                        None => format!(
-                            "expected an integer from 100 to 599 or an array of them, found {}",
-                            type_name(item.get_ref())
-                        ),
-                    }),
+                Diagnostic::error(
+                    cx.span(item.span()),
+                    "`expect_status` must be an HTTP status code",
+                )
+                .with_label(match other {
+                    Some(n) => format!("expected an integer from 100 to 599, found {n}"),
+                    None => format!(
+                        "expected an integer from 100 to 599 or an array of them, found {}",
+                        type_name(item.get_ref())
+                    ),
+                }),
             ),
         }
     }

@@ -90,12 +90,21 @@ impl<'a, 'i> Fields<'a, 'i> {
     /// The raw value of `key`, marking the key as known.
     pub fn value(&mut self, key: &'static str) -> Option<&'a Value<'i>> {
         self.known.push(key);
-        self.table.get(key)
+        self.get(key)
+    }
+
+    /// A linear scan: tables read field by field hold a handful of keys, and comparing
+    /// a few short strings is cheaper than hashing each key asked for.
+    fn get(&self, key: &str) -> Option<&'a Value<'i>> {
+        self.table
+            .iter()
+            .find(|(k, _)| k.get_ref().as_ref() == key)
+            .map(|(_, v)| v)
     }
 
     /// The key's own span (for "defined here" and for keys that are names).
     pub fn has(&self, key: &str) -> bool {
-        self.table.get(key).is_some()
+        self.get(key).is_some()
     }
 
     fn type_error(&self, cx: &mut Cx<'_>, key: &str, v: &Value<'_>, expected: &str) {
@@ -104,7 +113,10 @@ impl<'a, 'i> Fields<'a, 'i> {
                 cx.span(v.span()),
                 format!("`{key}` in {} must be {expected}", self.what),
             )
-            .with_label(format!("expected {expected}, found {}", type_name(v.get_ref()))),
+            .with_label(format!(
+                "expected {expected}, found {}",
+                type_name(v.get_ref())
+            )),
         );
     }
 
@@ -227,7 +239,10 @@ impl<'a, 'i> Fields<'a, 'i> {
         cx.error(
             Diagnostic::error(
                 s.span.clone(),
-                format!("`{key}` in {} has an unknown value `{}`", self.what, s.value),
+                format!(
+                    "`{key}` in {} has an unknown value `{}`",
+                    self.what, s.value
+                ),
             )
             .with_label(format!("expected one of {}", list(&names)))
             .suggest(&s.value, names.iter().copied()),
@@ -251,7 +266,10 @@ impl<'a, 'i> Fields<'a, 'i> {
                         cx.span(item.span()),
                         format!("`{key}` in {} must hold only strings", self.what),
                     )
-                    .with_label(format!("expected a string, found {}", type_name(item.get_ref()))),
+                    .with_label(format!(
+                        "expected a string, found {}",
+                        type_name(item.get_ref())
+                    )),
                 ),
             }
         }
@@ -270,11 +288,7 @@ impl<'a, 'i> Fields<'a, 'i> {
     }
 
     /// An array of tables (`[[services.db.stop]]`).
-    pub fn tables(
-        &mut self,
-        cx: &mut Cx<'_>,
-        key: &'static str,
-    ) -> Vec<&'a Value<'i>> {
+    pub fn tables(&mut self, cx: &mut Cx<'_>, key: &'static str) -> Vec<&'a Value<'i>> {
         let Some(v) = self.value(key) else {
             return Vec::new();
         };
@@ -302,14 +316,17 @@ impl<'a, 'i> Fields<'a, 'i> {
             let mut known = self.known.clone();
             known.sort_unstable();
             known.dedup();
-            cx.error(
-                Diagnostic::error(
-                    cx.span(key.span()),
-                    format!("unknown key `{name}` in {}", self.what),
-                )
-                .with_label(format!("expected one of {}", list(&known)))
-                .suggest(name, known.iter().copied()),
-            );
+            let d = Diagnostic::error(
+                cx.span(key.span()),
+                format!("unknown key `{name}` in {}", self.what),
+            )
+            .suggest(name, known.iter().copied());
+            let label = if d.help.is_some() {
+                "unknown key".to_string()
+            } else {
+                format!("expected one of {}", list(&known))
+            };
+            cx.error(d.with_label(label));
         }
     }
 }

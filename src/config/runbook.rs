@@ -138,25 +138,44 @@ pub fn validate(
     let header = raw.header.as_ref();
     let name = header.and_then(|h| h.name.as_ref());
     if let Some(n) = name {
-        if !n.value.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') || n.value.is_empty() {
+        if !n
+            .value
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            || n.value.is_empty()
+        {
             diags.push(
-                Diagnostic::error(n.span.clone(), format!("`{}` is not a valid runbook name", n.value))
-                    .with_label("expected lowercase letters, digits and `-` only"),
+                Diagnostic::error(
+                    n.span.clone(),
+                    format!("`{}` is not a valid runbook name", n.value),
+                )
+                .with_label("expected lowercase letters, digits and `-` only"),
             );
         }
     }
-    let vars = names_checked(diags, "variable", raw.vars.iter().map(|(n, v)| (n, v.value.clone())));
+    let vars = names_checked(
+        diags,
+        "variable",
+        raw.vars.iter().map(|(n, v)| (n, v.value.clone())),
+    );
     let secrets = names_checked(
         diags,
         "secret",
         raw.secrets.iter().map(|(n, s)| {
-            (n, match s {
-                RawSecret::Env(e) => SecretSource::Env(e.value.clone()),
-                RawSecret::File(f) => SecretSource::File(super::inventory::expand_path(path, &f.value)),
-            })
+            (
+                n,
+                match s {
+                    RawSecret::Env(e) => SecretSource::Env(e.value.clone()),
+                    RawSecret::File(f) => {
+                        SecretSource::File(super::inventory::expand_path(path, &f.value))
+                    }
+                },
+            )
         }),
     );
-    let halls = inventory.as_ref().and_then(|inv| runbook_halls(diags, header, inv, &raw.top));
+    let halls = inventory
+        .as_ref()
+        .and_then(|inv| runbook_halls(diags, header, inv, &raw.top));
     let services_by_name: HashMap<&str, usize> = raw
         .services
         .iter()
@@ -172,12 +191,21 @@ pub fn validate(
     };
     let mut services = Vec::new();
     for svc in &raw.services {
-        services.push(validate_service(diags, &cx, svc, &services_by_name, &raw.services));
+        services.push(validate_service(
+            diags,
+            &cx,
+            svc,
+            &services_by_name,
+            &raw.services,
+        ));
     }
-    if raw.services.is_empty() {
+    if raw.services.is_empty() && header.is_some() {
         diags.push(
-            Diagnostic::error(header.map_or(raw.top.clone(), |h| h.span.clone()), "the runbook has no services")
-                .with_label("expected at least one `[services.NAME]` table"),
+            Diagnostic::error(
+                header.map_or(raw.top.clone(), |h| h.span.clone()),
+                "the runbook has no services",
+            )
+            .with_label("expected at least one `[services.NAME]` table"),
         );
     }
     report_cycles(diags, &raw.services, &services);
@@ -187,14 +215,20 @@ pub fn validate(
     let header = header?;
     let name = header.name.as_ref()?.value.clone();
     Some(Runbook {
-        title: header.title.as_ref().map_or_else(|| name.clone(), |t| t.value.clone()),
+        title: header
+            .title
+            .as_ref()
+            .map_or_else(|| name.clone(), |t| t.value.clone()),
         name,
         owner: header.owner.as_ref().map(|o| o.value.clone()),
         description: header.description.as_ref().map(|d| d.value.clone()),
         rto: header.rto.as_ref()?.value,
         halls: halls?,
         max_parallel: header.max_parallel.as_ref().map_or(32, |m| m.value as u32),
-        on_failure: header.on_failure.as_ref().map_or(OnFailure::Pause, |o| o.value),
+        on_failure: header
+            .on_failure
+            .as_ref()
+            .map_or(OnFailure::Pause, |o| o.value),
         vars,
         secrets,
         services,
@@ -213,8 +247,11 @@ fn names_checked<'a, T>(
     for (name, value) in items {
         if !is_var_name(&name.value) {
             diags.push(
-                Diagnostic::error(name.span.clone(), format!("`{}` is not a valid {what} name", name.value))
-                    .with_label("expected letters, digits and `_` only, so templates can name it"),
+                Diagnostic::error(
+                    name.span.clone(),
+                    format!("`{}` is not a valid {what} name", name.value),
+                )
+                .with_label("expected letters, digits and `_` only, so templates can name it"),
             );
         }
         out.insert(name.value.clone(), value);
@@ -249,14 +286,19 @@ fn runbook_halls(
         if !known.contains(&h.value.as_str()) {
             ok = false;
             diags.push(
-                Diagnostic::error(h.span.clone(), format!("hall `{}` is not in the inventory", h.value))
-                    .with_label(format!("expected one of {}", list(&known)))
-                    .suggest(&h.value, known.iter().copied()),
+                Diagnostic::error(
+                    h.span.clone(),
+                    format!("hall `{}` is not in the inventory", h.value),
+                )
+                .with_label(format!("expected one of {}", list(&known)))
+                .suggest(&h.value, known.iter().copied()),
             );
         }
     }
     match &given.value[..] {
-        [a, b] if a.value != b.value => ok.then(|| [HallId::new(a.value.clone()), HallId::new(b.value.clone())]),
+        [a, b] if a.value != b.value => {
+            ok.then(|| [HallId::new(a.value.clone()), HallId::new(b.value.clone())])
+        }
         _ => {
             diags.push(
                 Diagnostic::error(given.span.clone(), "`halls` must name two different halls")
@@ -293,22 +335,39 @@ fn validate_service(
     for dep in raw.depends_on.iter().flat_map(|d| &d.value) {
         match by_name.get(dep.value.as_str()) {
             Some(&i) if all[i].name.value == raw.name.value => diags.push(
-                Diagnostic::error(dep.span.clone(), format!("service `{}` depends on itself", raw.name.value))
-                    .with_label("a service cannot wait for itself"),
+                Diagnostic::error(
+                    dep.span.clone(),
+                    format!("service `{}` depends on itself", raw.name.value),
+                )
+                .with_label("a service cannot wait for itself"),
             ),
             Some(&i) if depends_on.contains(&i) => diags.push(
-                Diagnostic::error(dep.span.clone(), format!("`{}` is listed twice in `depends_on`", dep.value))
-                    .with_label("duplicate dependency"),
+                Diagnostic::error(
+                    dep.span.clone(),
+                    format!("`{}` is listed twice in `depends_on`", dep.value),
+                )
+                .with_label("duplicate dependency"),
             ),
             Some(&i) => depends_on.push(i),
             None => diags.push(
-                Diagnostic::error(dep.span.clone(), format!("service `{}` depends on unknown service `{}`", raw.name.value, dep.value))
-                    .with_label(format!("expected one of {}", list(&by_name.keys().copied().collect::<Vec<_>>().tap_sort())))
-                    .suggest(&dep.value, by_name.keys().copied()),
+                Diagnostic::error(
+                    dep.span.clone(),
+                    format!(
+                        "service `{}` depends on unknown service `{}`",
+                        raw.name.value, dep.value
+                    ),
+                )
+                .with_label(format!(
+                    "expected one of {}",
+                    list(&by_name.keys().copied().collect::<Vec<_>>().tap_sort())
+                ))
+                .suggest(&dep.value, by_name.keys().copied()),
             ),
         }
     }
-    let service_hosts = cx.inventory.and_then(|inv| raw.hosts.as_ref().map(|h| resolve(diags, inv, &h.value)));
+    let service_hosts = cx
+        .inventory
+        .and_then(|inv| raw.hosts.as_ref().map(|h| resolve(diags, inv, &h.value)));
     let mut phases: [Vec<Step>; 4] = Default::default();
     let mut names: HashMap<&str, &Span> = HashMap::new();
     for phase in Phase::ALL {
@@ -316,10 +375,16 @@ fn validate_service(
             if let Some(n) = &step.name {
                 if let Some(first) = names.insert(n.value.as_str(), &n.span) {
                     diags.push(
-                        Diagnostic::error(n.span.clone(), format!("service `{}` has two steps named `{}`", raw.name.value, n.value))
-                            .with_label("second step with this name")
-                            .with_note(first.clone(), "first step with this name")
-                            .with_help("step names appear in reports and must tell steps apart"),
+                        Diagnostic::error(
+                            n.span.clone(),
+                            format!(
+                                "service `{}` has two steps named `{}`",
+                                raw.name.value, n.value
+                            ),
+                        )
+                        .with_label("second step with this name")
+                        .with_note(first.clone(), "first step with this name")
+                        .with_help("step names appear in reports and must tell steps apart"),
                     );
                 }
             }
@@ -336,7 +401,10 @@ fn validate_service(
     }
     Service {
         name: ServiceId::new(raw.name.value.clone()),
-        title: raw.title.as_ref().map_or_else(|| raw.name.value.clone(), |t| t.value.clone()),
+        title: raw
+            .title
+            .as_ref()
+            .map_or_else(|| raw.name.value.clone(), |t| t.value.clone()),
         description: raw.description.as_ref().map(|d| d.value.clone()),
         rto: raw.rto.as_ref().map(|r| r.value),
         depends_on,
@@ -362,7 +430,7 @@ fn resolve(diags: &mut Diagnostics, inv: &Inventory, selectors: &[Sp<String>]) -
     for sel in selectors {
         match inv.select(sel) {
             Ok(h) => out.extend(h),
-            Err(d) => diags.push(d),
+            Err(d) => diags.push(*d),
         }
     }
     out.sort_unstable();
@@ -372,7 +440,10 @@ fn resolve(diags: &mut Diagnostics, inv: &Inventory, selectors: &[Sp<String>]) -
 
 fn step_what(svc: &RawService, step: &RawStep) -> String {
     match &step.name {
-        Some(n) => format!("step `{}` ({}.{}.{})", n.value, svc.name.value, step.phase, step.index),
+        Some(n) => format!(
+            "step `{}` ({}.{}.{})",
+            n.value, svc.name.value, step.phase, step.index
+        ),
         None => format!("step {}.{}.{}", svc.name.value, step.phase, step.index),
     }
 }
@@ -392,42 +463,95 @@ fn validate_step(
     };
     // Keys that belong to other kinds of step.
     let is_check = raw.phase.is_check();
-    for (key, span) in [("within", raw.within.as_ref().map(|v| &v.span)), ("interval", raw.interval.as_ref().map(|v| &v.span)), ("consecutive", raw.consecutive.as_ref().map(|v| &v.span))] {
+    for (key, span) in [
+        ("within", raw.within.as_ref().map(|v| &v.span)),
+        ("interval", raw.interval.as_ref().map(|v| &v.span)),
+        ("consecutive", raw.consecutive.as_ref().map(|v| &v.span)),
+    ] {
         if let (Some(span), false) = (span, is_check) {
-            err(span, format!("`{key}` applies only to checks, but {what} is an action"), "remove it, or use `retries` and `retry_interval` for actions");
+            err(
+                span,
+                format!("`{key}` applies only to checks, but {what} is an action"),
+                "remove it, or use `retries` and `retry_interval` for actions",
+            );
         }
     }
-    for (key, span) in [("retries", raw.retries.as_ref().map(|v| &v.span)), ("retry_interval", raw.retry_interval.as_ref().map(|v| &v.span))] {
+    for (key, span) in [
+        ("retries", raw.retries.as_ref().map(|v| &v.span)),
+        (
+            "retry_interval",
+            raw.retry_interval.as_ref().map(|v| &v.span),
+        ),
+    ] {
         if let (Some(span), true) = (span, is_check) {
-            err(span, format!("`{key}` applies only to actions, but {what} is a check"), "remove it, or use `within` and `interval` for checks");
+            err(
+                span,
+                format!("`{key}` applies only to actions, but {what} is a check"),
+                "remove it, or use `within` and `interval` for checks",
+            );
         }
     }
     let is_command = matches!(action.value, RawAction::Run(_) | RawAction::Local(_));
     if !is_command {
         if let Some(e) = &raw.expect_exit {
-            err(&e.span, format!("`expect_exit` applies only to `run` and `local` steps, not to {what}"), "remove it");
+            err(
+                &e.span,
+                format!("`expect_exit` applies only to `run` and `local` steps, not to {what}"),
+                "remove it",
+            );
         }
         if let Some(e) = &raw.expect_stdout {
-            err(&e.span, format!("`expect_stdout` applies only to `run` and `local` steps, not to {what}"), "remove it");
+            err(
+                &e.span,
+                format!("`expect_stdout` applies only to `run` and `local` steps, not to {what}"),
+                "remove it",
+            );
         }
     }
     if !matches!(action.value, RawAction::Http(_)) {
         for span in &raw.http_keys {
-            err(span, format!("this option applies only to `http` steps, not to {what}"), "remove it");
+            err(
+                span,
+                format!("this option applies only to `http` steps, not to {what}"),
+                "remove it",
+            );
         }
     }
     if let (Some(w), Some(i)) = (&raw.within, &raw.interval) {
         if w.value < i.value {
-            err(&i.span, format!("`interval` is longer than `within` in {what}"), &format!("expected at most the `within` of {}", super::duration::format(w.value)));
+            err(
+                &i.span,
+                format!("`interval` is longer than `within` in {what}"),
+                &format!(
+                    "expected at most the `within` of {}",
+                    super::duration::format(w.value)
+                ),
+            );
         }
     }
-    let interval = raw.interval.as_ref().map_or(Duration::from_secs(2), |i| i.value);
+    let interval = raw
+        .interval
+        .as_ref()
+        .map_or(Duration::from_secs(2), |i| i.value);
     let consecutive = raw.consecutive.as_ref().map_or(1, |c| c.value as u32);
     if consecutive > 1 && is_check {
         let needed = interval * (consecutive - 1);
         match &raw.within {
-            None => err(&raw.consecutive.as_ref()?.span, format!("`consecutive = {consecutive}` needs `within` in {what}"), "without `within` a check is tried only once"),
-            Some(w) if w.value < needed => err(&w.span, format!("`within` is too short for {consecutive} consecutive successes in {what}"), &format!("expected at least {} ({} intervals of {})", super::duration::format(needed), consecutive - 1, super::duration::format(interval))),
+            None => err(
+                &raw.consecutive.as_ref()?.span,
+                format!("`consecutive = {consecutive}` needs `within` in {what}"),
+                "without `within` a check is tried only once",
+            ),
+            Some(w) if w.value < needed => err(
+                &w.span,
+                format!("`within` is too short for {consecutive} consecutive successes in {what}"),
+                &format!(
+                    "expected at least {} ({} intervals of {})",
+                    super::duration::format(needed),
+                    consecutive - 1,
+                    super::duration::format(interval)
+                ),
+            ),
             Some(_) => {}
         }
     }
@@ -446,16 +570,33 @@ fn validate_step(
     if per_host {
         check_halls(diags, cx, &what, raw, on, &hosts, svc);
     } else if let Some(h) = &raw.hosts {
-        let why = if on == On::Local { "it runs on the machine running switchyard (`on = \"local\"`)".to_string() } else { format!("a `{}` step runs once, on no host", RawAction::KEYS.iter().find(|k| action_key(&action.value) == **k).unwrap_or(&"")) };
+        let why = if on == On::Local {
+            "it runs on the machine running switchyard (`on = \"local\"`)".to_string()
+        } else {
+            format!(
+                "a `{}` step runs once, on no host",
+                RawAction::KEYS
+                    .iter()
+                    .find(|k| action_key(&action.value) == **k)
+                    .unwrap_or(&"")
+            )
+        };
         diags.push(Diagnostic::error(h.span.clone(), format!("`hosts` has no effect on {what}")).with_label(format!("remove it: {why}")).with_help("an `http` or `tcp` step runs once per host only when its target uses `{{host.address}}` or another `host.*` placeholder"));
     }
     if let (Some(s), false) = (&raw.serial, per_host) {
-        diags.push(Diagnostic::error(s.span.clone(), format!("`serial` has no effect on {what}")).with_label("it runs once, not once per host"));
+        diags.push(
+            Diagnostic::error(s.span.clone(), format!("`serial` has no effect on {what}"))
+                .with_label("it runs once, not once per host"),
+        );
     }
     // Templates.
     let mut templates: Vec<&Template> = Vec::new();
     match &action.value {
-        RawAction::Run(t) | RawAction::Local(t) | RawAction::Http(t) | RawAction::Tcp(t) | RawAction::Manual(t) => templates.push(t),
+        RawAction::Run(t)
+        | RawAction::Local(t)
+        | RawAction::Http(t)
+        | RawAction::Tcp(t)
+        | RawAction::Manual(t) => templates.push(t),
         RawAction::Sleep(_) => {}
     }
     templates.extend(raw.expect_stdout.iter());
@@ -467,16 +608,29 @@ fn validate_step(
     }
     let built = build_action(diags, cx, raw, &action.value, &action.span)?;
     Some(Step {
-        name: raw.name.as_ref().map_or_else(|| default_name(&built), |n| n.value.clone()),
+        name: raw
+            .name
+            .as_ref()
+            .map_or_else(|| default_name(&built), |n| n.value.clone()),
         phase: raw.phase,
         index: raw.index,
         action: built,
         on,
         hosts: if per_host { hosts } else { Vec::new() },
         per_host,
-        timeout: raw.timeout.as_ref().map_or(if is_check { Duration::from_secs(10) } else { Duration::from_secs(300) }, |t| t.value),
+        timeout: raw.timeout.as_ref().map_or(
+            if is_check {
+                Duration::from_secs(10)
+            } else {
+                Duration::from_secs(300)
+            },
+            |t| t.value,
+        ),
         retries: raw.retries.as_ref().map_or(0, |r| r.value as u32),
-        retry_interval: raw.retry_interval.as_ref().map_or(Duration::from_secs(5), |r| r.value),
+        retry_interval: raw
+            .retry_interval
+            .as_ref()
+            .map_or(Duration::from_secs(5), |r| r.value),
         within: raw.within.as_ref().map(|w| w.value),
         interval,
         consecutive,
@@ -501,8 +655,18 @@ fn action_key(a: &RawAction) -> &'static str {
 
 /// A step that runs on hosts must find hosts in every hall it can run in: the runbook is
 /// symmetric, so `source` and `target` are each of its two halls in one direction or the other.
-fn check_halls(diags: &mut Diagnostics, cx: &StepCx<'_>, what: &str, raw: &RawStep, on: On, hosts: &[HostIdx], svc: &RawService) {
-    let (Some(inv), Some(halls)) = (cx.inventory, cx.halls) else { return };
+fn check_halls(
+    diags: &mut Diagnostics,
+    cx: &StepCx<'_>,
+    what: &str,
+    raw: &RawStep,
+    on: On,
+    hosts: &[HostIdx],
+    svc: &RawService,
+) {
+    let (Some(inv), Some(halls)) = (cx.inventory, cx.halls) else {
+        return;
+    };
     if hosts.is_empty() {
         if raw.hosts.is_none() && svc.hosts.is_none() {
             diags.push(
@@ -519,10 +683,17 @@ fn check_halls(diags: &mut Diagnostics, cx: &StepCx<'_>, what: &str, raw: &RawSt
         let other = &halls[1 - i];
         let side = match on {
             On::Source => format!("the source, which is `{hall}` when switching {hall} → {other}"),
-            On::Target | On::Both | On::Local => format!("the target, which is `{hall}` when switching {other} → {hall}"),
+            On::Target | On::Both | On::Local => {
+                format!("the target, which is `{hall}` when switching {other} → {hall}")
+            }
         };
         let found: Vec<&str> = hosts.iter().map(|&h| inv.hosts[h].name.as_str()).collect();
-        let span = raw.hosts.as_ref().map_or(svc.hosts.as_ref().map_or(raw.span.clone(), |h| h.span.clone()), |h| h.span.clone());
+        let span = raw.hosts.as_ref().map_or(
+            svc.hosts
+                .as_ref()
+                .map_or(raw.span.clone(), |h| h.span.clone()),
+            |h| h.span.clone(),
+        );
         diags.push(
             Diagnostic::error(span, format!("{what} needs hosts in hall `{hall}`, but its selectors match none there"))
                 .with_label(format!("matches only {}", list(&found)))
@@ -531,7 +702,13 @@ fn check_halls(diags: &mut Diagnostics, cx: &StepCx<'_>, what: &str, raw: &RawSt
     }
 }
 
-fn check_template(diags: &mut Diagnostics, cx: &StepCx<'_>, t: &Template, has_host: bool, what: &str) {
+fn check_template(
+    diags: &mut Diagnostics,
+    cx: &StepCx<'_>,
+    t: &Template,
+    has_host: bool,
+    what: &str,
+) {
     for (p, span) in t.placeholders() {
         match p {
             Placeholder::Var(name) if !cx.vars.contains_key(name) => diags.push(
@@ -556,14 +733,25 @@ fn check_template(diags: &mut Diagnostics, cx: &StepCx<'_>, t: &Template, has_ho
 
 const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
-fn build_action(diags: &mut Diagnostics, cx: &StepCx<'_>, raw: &RawStep, action: &RawAction, span: &Span) -> Option<Action> {
+fn build_action(
+    diags: &mut Diagnostics,
+    cx: &StepCx<'_>,
+    raw: &RawStep,
+    action: &RawAction,
+    span: &Span,
+) -> Option<Action> {
     Some(match action {
         RawAction::Run(t) => Action::Run(t.clone()),
         RawAction::Local(t) => Action::Local(t.clone()),
         RawAction::Tcp(t) => {
             if let [super::template::Part::Text(s)] = &t.parts[..] {
-                let port = s.rsplit_once(':').and_then(|(h, p)| (!h.is_empty()).then_some(p));
-                if port.and_then(|p| p.parse::<u16>().ok()).is_none_or(|p| p == 0) {
+                let port = s
+                    .rsplit_once(':')
+                    .and_then(|(h, p)| (!h.is_empty()).then_some(p));
+                if port
+                    .and_then(|p| p.parse::<u16>().ok())
+                    .is_none_or(|p| p == 0)
+                {
                     diags.push(Diagnostic::error(span.clone(), format!("`{s}` is not a TCP address")).with_label("expected HOST:PORT, like \"db-b1:5432\" or \"{{host.address}}:5432\""));
                 }
             }
@@ -574,13 +762,26 @@ fn build_action(diags: &mut Diagnostics, cx: &StepCx<'_>, raw: &RawStep, action:
         RawAction::Http(url) => {
             if let Some(super::template::Part::Text(s)) = url.parts.first() {
                 if !(s.starts_with("http://") || s.starts_with("https://")) {
-                    diags.push(Diagnostic::error(span.clone(), format!("`{}` is not an HTTP URL", url.text)).with_label("expected a URL starting with http:// or https://"));
+                    diags.push(
+                        Diagnostic::error(
+                            span.clone(),
+                            format!("`{}` is not an HTTP URL", url.text),
+                        )
+                        .with_label("expected a URL starting with http:// or https://"),
+                    );
                 }
             }
             let method = match &raw.http.method {
                 Some(m) if METHODS.contains(&m.value.as_str()) => m.value.clone(),
                 Some(m) => {
-                    diags.push(Diagnostic::error(m.span.clone(), format!("unknown HTTP method `{}`", m.value)).with_label(format!("expected one of {}", list(&METHODS))).suggest(&m.value.to_uppercase(), METHODS));
+                    diags.push(
+                        Diagnostic::error(
+                            m.span.clone(),
+                            format!("unknown HTTP method `{}`", m.value),
+                        )
+                        .with_label(format!("expected one of {}", list(&METHODS)))
+                        .suggest(&m.value.to_uppercase(), METHODS),
+                    );
                     return None;
                 }
                 None => "GET".into(),
@@ -588,11 +789,25 @@ fn build_action(diags: &mut Diagnostics, cx: &StepCx<'_>, raw: &RawStep, action:
             Action::Http(Box::new(HttpCheck {
                 url: url.clone(),
                 method,
-                headers: raw.http.headers.iter().map(|(n, t)| (n.value.clone(), t.clone())).collect(),
+                headers: raw
+                    .http
+                    .headers
+                    .iter()
+                    .map(|(n, t)| (n.value.clone(), t.clone()))
+                    .collect(),
                 body: raw.http.body.clone(),
-                expect_status: raw.http.expect_status.as_ref().map(|s| s.value.clone()).unwrap_or_default(),
+                expect_status: raw
+                    .http
+                    .expect_status
+                    .as_ref()
+                    .map(|s| s.value.clone())
+                    .unwrap_or_default(),
                 expect_body: raw.http.expect_body.clone(),
-                ca_file: raw.http.ca_file.as_ref().map(|c| super::inventory::expand_path(cx.path, &c.value)),
+                ca_file: raw
+                    .http
+                    .ca_file
+                    .as_ref()
+                    .map(|c| super::inventory::expand_path(cx.path, &c.value)),
                 insecure_tls: raw.http.insecure_tls.as_ref().is_some_and(|b| b.value),
             }))
         }
@@ -634,7 +849,12 @@ fn report_cycles(diags: &mut Diagnostics, raw: &[RawService], services: &[Servic
         let mut path = vec![*members.iter().min().unwrap_or(&0)];
         loop {
             let here = *path.last().unwrap_or(&0);
-            let next = services[here].depends_on.iter().copied().filter(|d| members.contains(d)).min();
+            let next = services[here]
+                .depends_on
+                .iter()
+                .copied()
+                .filter(|d| members.contains(d))
+                .min();
             let Some(next) = next else { break };
             if let Some(at) = path.iter().position(|&p| p == next) {
                 path.drain(..at);

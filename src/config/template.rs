@@ -86,8 +86,8 @@ impl Template {
             } else if rest.starts_with("}}}}") {
                 literal.push_str("}}");
                 i += 4;
-            } else if rest.starts_with("{{") {
-                let Some(close) = rest[2..].find("}}") else {
+            } else if let Some(after) = rest.strip_prefix("{{") {
+                let Some(close) = after.find("}}") else {
                     cx.error(
                         Diagnostic::error(map.span(i..text.len()), "unclosed `{{` in template")
                             .with_label("expected `}}` to close this placeholder")
@@ -95,7 +95,7 @@ impl Template {
                     );
                     break;
                 };
-                let inner = &rest[2..2 + close];
+                let inner = &after[..close];
                 let span = map.span(i..i + close + 4);
                 if let Some(p) = placeholder(cx, inner.trim(), &span) {
                     if !literal.is_empty() {
@@ -173,12 +173,12 @@ fn placeholder(cx: &mut Cx<'_>, name: &str, span: &Span) -> Option<Placeholder> 
         .chain(["vars.NAME", "secrets.NAME"])
         .collect();
     cx.error(
-        Diagnostic::error(span.clone(), format!("unknown placeholder `{{{{{name}}}}}`"))
-            .with_label(format!(
-                "expected one of {}",
-                super::reader::list(&known)
-            ))
-            .suggest(name, known.iter().copied()),
+        Diagnostic::error(
+            span.clone(),
+            format!("unknown placeholder `{{{{{name}}}}}`"),
+        )
+        .with_label(format!("expected one of {}", super::reader::list(&known)))
+        .suggest(name, known.iter().copied()),
     );
     None
 }

@@ -7,10 +7,10 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use crate::config::Runbook;
 use crate::config::inventory::Host;
 use crate::config::model::Mode;
 use crate::config::template::{Placeholder, Resolve, Resolved};
-use crate::config::Runbook;
 
 pub struct Bindings<'a> {
     pub runbook: &'a Runbook,

@@ -9,15 +9,15 @@
 
 use std::time::Duration;
 
+use petgraph::Direction as Dir;
 use petgraph::algo::toposort;
 use petgraph::graph::{DiGraph, NodeIndex};
-use petgraph::Direction as Dir;
 
+use crate::config::Runbook;
 use crate::config::ids::HallId;
 use crate::config::inventory::HostIdx;
 use crate::config::model::{Mode, On, Phase};
 use crate::config::runbook::{Action, Step};
-use crate::config::Runbook;
 
 /// One step of the runbook as it will run in this direction.
 #[derive(Debug)]
@@ -147,7 +147,11 @@ pub fn build<'r>(runbook: &'r Runbook, from: &HallId, to: &HallId, mode: Mode) -
             for step in svc.steps(phase) {
                 let id = format!("{}.{}.{}", svc.name, phase, step.index);
                 if mode == Mode::Failover && phase == Phase::Precheck && step.on == On::Source {
-                    skipped.push(Skipped { id, step, reason: "failover: the source hall is presumed lost" });
+                    skipped.push(Skipped {
+                        id,
+                        step,
+                        reason: "failover: the source hall is presumed lost",
+                    });
                     continue;
                 }
                 let halls: &[&HallId] = match (step.on, mode, phase) {
@@ -164,8 +168,19 @@ pub fn build<'r>(runbook: &'r Runbook, from: &HallId, to: &HallId, mode: Mode) -
                     .collect();
                 let index = steps.len();
                 let node = g.add_node(Node::Step(index));
-                steps.push(PlannedStep { id, service: si, step, worst_case: worst_case(step, hosts.len()), hosts, node });
-                let list = if phase == Phase::Precheck { &mut prechecks[si] } else { &mut work[si] };
+                steps.push(PlannedStep {
+                    id,
+                    service: si,
+                    step,
+                    worst_case: worst_case(step, hosts.len()),
+                    hosts,
+                    node,
+                });
+                let list = if phase == Phase::Precheck {
+                    &mut prechecks[si]
+                } else {
+                    &mut work[si]
+                };
                 if let Some(&prev) = list.last() {
                     g.add_edge(steps[prev].node, node, ());
                 }
@@ -192,19 +207,33 @@ pub fn build<'r>(runbook: &'r Runbook, from: &HallId, to: &HallId, mode: Mode) -
     }
     // The service graph, dependents before their dependencies.
     let mut sg = DiGraph::<usize, ()>::new();
-    let sn: Vec<_> = (0..runbook.services.len()).map(|i| sg.add_node(i)).collect();
+    let sn: Vec<_> = (0..runbook.services.len())
+        .map(|i| sg.add_node(i))
+        .collect();
     for (i, s) in runbook.services.iter().enumerate() {
         for &d in &s.depends_on {
             sg.add_edge(sn[i], sn[d], ());
         }
     }
-    let order: Vec<usize> = toposort(&sg, None).map(|o| o.into_iter().map(|n| sg[n]).collect()).unwrap_or_default();
-    let dependents = |s: usize| sg.neighbors_directed(sn[s], Dir::Incoming).map(|n| sg[n]).collect::<Vec<_>>();
+    let order: Vec<usize> = toposort(&sg, None)
+        .map(|o| o.into_iter().map(|n| sg[n]).collect())
+        .unwrap_or_default();
+    let dependents = |s: usize| {
+        sg.neighbors_directed(sn[s], Dir::Incoming)
+            .map(|n| sg[n])
+            .collect::<Vec<_>>()
+    };
     // Rule 2: a service stops after everything that depends on it has stopped.
     let mut stopped: Vec<Option<NodeIndex>> = vec![None; runbook.services.len()];
     for &s in &order {
-        let waits: Vec<NodeIndex> = dependents(s).into_iter().filter_map(|d| stopped[d]).collect();
-        stopped[s] = match (first_of[s][Phase::Stop.index()], last_of[s][Phase::Stop.index()]) {
+        let waits: Vec<NodeIndex> = dependents(s)
+            .into_iter()
+            .filter_map(|d| stopped[d])
+            .collect();
+        stopped[s] = match (
+            first_of[s][Phase::Stop.index()],
+            last_of[s][Phase::Stop.index()],
+        ) {
             (Some(first), Some(last)) => {
                 for &w in &waits {
                     g.add_edge(w, node(first), ());
@@ -218,7 +247,11 @@ pub fn build<'r>(runbook: &'r Runbook, from: &HallId, to: &HallId, mode: Mode) -
     // Rules 3 and 4: a service comes up after its own stop and after its dependencies are up.
     let mut ready: Vec<Option<NodeIndex>> = vec![None; runbook.services.len()];
     for &s in order.iter().rev() {
-        let waits: Vec<NodeIndex> = runbook.services[s].depends_on.iter().filter_map(|&d| ready[d]).collect();
+        let waits: Vec<NodeIndex> = runbook.services[s]
+            .depends_on
+            .iter()
+            .filter_map(|&d| ready[d])
+            .collect();
         let first_up = first_of[s][Phase::Start.index()].or(first_of[s][Phase::Verify.index()]);
         if let Some(first) = first_up {
             for &w in &waits {
@@ -227,7 +260,11 @@ pub fn build<'r>(runbook: &'r Runbook, from: &HallId, to: &HallId, mode: Mode) -
         }
         ready[s] = match work[s].last() {
             Some(&last) if first_up.is_some() || waits.is_empty() => Some(node(last)),
-            Some(&last) => Some(gate(&mut g, Node::Ready(s), &[waits, vec![node(last)]].concat())),
+            Some(&last) => Some(gate(
+                &mut g,
+                Node::Ready(s),
+                &[waits, vec![node(last)]].concat(),
+            )),
             None if waits.is_empty() => None,
             None => Some(gate(&mut g, Node::Ready(s), &waits)),
         };
@@ -284,7 +321,12 @@ fn analyse(plan: &mut Plan<'_>, prechecks: &[Vec<usize>], work: &[Vec<usize>]) {
         depth[v.index()] = d + extra;
         finish[v.index()] = start + weight;
     }
-    let waves = plan.steps.iter().map(|s| depth[s.node.index()]).max().unwrap_or(0);
+    let waves = plan
+        .steps
+        .iter()
+        .map(|s| depth[s.node.index()])
+        .max()
+        .unwrap_or(0);
     plan.waves = vec![Vec::new(); waves];
     for (i, s) in plan.steps.iter().enumerate() {
         plan.waves[depth[s.node.index()] - 1].push(i);
@@ -296,13 +338,26 @@ fn analyse(plan: &mut Plan<'_>, prechecks: &[Vec<usize>], work: &[Vec<usize>]) {
         .iter()
         .enumerate()
         .map(|(si, svc)| {
-            let verify_end = work[si].iter().rev().find(|&&i| plan.steps[i].step.phase == Phase::Verify);
+            let verify_end = work[si]
+                .iter()
+                .rev()
+                .find(|&&i| plan.steps[i].step.phase == Phase::Verify);
             let last = verify_end.or(work[si].last()).or(prechecks[si].last());
-            ServiceTiming { worst_case: last.map_or(Duration::ZERO, |&i| end_of(i)), target: svc.rto }
+            ServiceTiming {
+                worst_case: last.map_or(Duration::ZERO, |&i| end_of(i)),
+                target: svc.rto,
+            }
         })
         .collect();
-    plan.worst_case = plan.services.iter().map(|s| s.worst_case).max().unwrap_or_default();
-    let Some(end) = (0..plan.steps.len()).max_by(|&a, &b| end_of(a).cmp(&end_of(b)).then(b.cmp(&a))) else {
+    plan.worst_case = plan
+        .services
+        .iter()
+        .map(|s| s.worst_case)
+        .max()
+        .unwrap_or_default();
+    let Some(end) =
+        (0..plan.steps.len()).max_by(|&a, &b| end_of(a).cmp(&end_of(b)).then(b.cmp(&a)))
+    else {
         return;
     };
     let mut path = Vec::new();

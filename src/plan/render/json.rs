@@ -113,8 +113,15 @@ pub fn json(plan: &Plan<'_>) -> String {
                 name: &st.name,
                 kind: st.action.kind(),
                 on: st.on.as_str(),
-                executions: executions(plan, i).into_iter().map(|(host, does)| Execution { host, does }).collect(),
-                depends_on: plan.depends_on(i).into_iter().map(|n| plan.node_id(n)).collect(),
+                executions: executions(plan, i)
+                    .into_iter()
+                    .map(|(host, does)| Execution { host, does })
+                    .collect(),
+                depends_on: plan
+                    .depends_on(i)
+                    .into_iter()
+                    .map(|n| plan.node_id(n))
+                    .collect(),
                 wave: wave_of[i],
                 critical: plan.is_critical(i),
                 timeout_s: secs(st.timeout),
@@ -156,7 +163,11 @@ pub fn json(plan: &Plan<'_>) -> String {
         from: plan.from.as_str(),
         to: plan.to.as_str(),
         mode: plan.mode.as_str(),
-        rto: Rto { target_s: Some(secs(rb.rto)), worst_case_s: secs(plan.worst_case), exceeded: plan.rto_exceeded() },
+        rto: Rto {
+            target_s: Some(secs(rb.rto)),
+            worst_case_s: secs(plan.worst_case),
+            exceeded: plan.rto_exceeded(),
+        },
         services: rb
             .services
             .iter()
@@ -164,15 +175,39 @@ pub fn json(plan: &Plan<'_>) -> String {
             .map(|(svc, t)| ServiceDoc {
                 name: svc.name.as_str(),
                 title: &svc.title,
-                depends_on: svc.depends_on.iter().map(|&d| rb.services[d].name.as_str()).collect(),
-                rto: Rto { target_s: t.target.map(secs), worst_case_s: secs(t.worst_case), exceeded: t.exceeded() },
+                depends_on: svc
+                    .depends_on
+                    .iter()
+                    .map(|&d| rb.services[d].name.as_str())
+                    .collect(),
+                rto: Rto {
+                    target_s: t.target.map(secs),
+                    worst_case_s: secs(t.worst_case),
+                    exceeded: t.exceeded(),
+                },
             })
             .collect(),
-        waves: plan.waves.iter().map(|w| w.iter().map(|&i| plan.steps[i].id.as_str()).collect()).collect(),
-        critical_path: plan.critical_path.iter().map(|&i| plan.steps[i].id.as_str()).collect(),
+        waves: plan
+            .waves
+            .iter()
+            .map(|w| w.iter().map(|&i| plan.steps[i].id.as_str()).collect())
+            .collect(),
+        critical_path: plan
+            .critical_path
+            .iter()
+            .map(|&i| plan.steps[i].id.as_str())
+            .collect(),
         steps,
         gates,
-        skipped: plan.skipped.iter().map(|s| SkippedDoc { id: &s.id, name: &s.step.name, reason: s.reason }).collect(),
+        skipped: plan
+            .skipped
+            .iter()
+            .map(|s| SkippedDoc {
+                id: &s.id,
+                name: &s.step.name,
+                reason: s.reason,
+            })
+            .collect(),
         warnings: warnings(plan),
     };
     serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"

@@ -10,8 +10,8 @@ pub use text::text;
 
 use crate::config::duration;
 use crate::config::runbook::Action;
-use crate::plan::bindings::Bindings;
 use crate::plan::Plan;
+use crate::plan::bindings::Bindings;
 
 /// What one execution of a step does, fully resolved, secrets redacted.
 pub fn describe(plan: &Plan<'_>, step: usize, host: Option<usize>) -> String {
@@ -36,7 +36,11 @@ pub fn describe(plan: &Plan<'_>, step: usize, host: Option<usize>) -> String {
             let status = if h.expect_status.is_empty() {
                 "2xx".to_string()
             } else {
-                h.expect_status.iter().map(u16::to_string).collect::<Vec<_>>().join("|")
+                h.expect_status
+                    .iter()
+                    .map(u16::to_string)
+                    .collect::<Vec<_>>()
+                    .join("|")
             };
             out.push_str(&format!(" → expect {status}"));
             if let Some(body) = &h.expect_body {
@@ -58,7 +62,12 @@ pub fn executions<'p>(plan: &'p Plan<'_>, step: usize) -> Vec<(Option<&'p str>, 
     }
     s.hosts
         .iter()
-        .map(|&h| (Some(plan.runbook.inventory.hosts[h].name.as_str()), describe(plan, step, Some(h))))
+        .map(|&h| {
+            (
+                Some(plan.runbook.inventory.hosts[h].name.as_str()),
+                describe(plan, step, Some(h)),
+            )
+        })
         .collect()
 }
 
@@ -91,7 +100,11 @@ pub fn warnings(plan: &Plan<'_>) -> Vec<String> {
             }
         }
     }
-    let manual = plan.steps.iter().filter(|s| matches!(s.step.action, Action::Manual(_))).count();
+    let manual = plan
+        .steps
+        .iter()
+        .filter(|s| matches!(s.step.action, Action::Manual(_)))
+        .count();
     if manual > 0 {
         out.push(format!(
             "{manual} manual step{} wait for an operator; that wait is not in the worst case",

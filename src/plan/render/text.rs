@@ -14,8 +14,19 @@ pub fn text(plan: &Plan<'_>) -> String {
     if let Some(owner) = &rb.owner {
         let _ = writeln!(o, "  owner:      {owner}");
     }
-    let _ = writeln!(o, "  direction:  {} → {} ({})", plan.from, plan.to, plan.mode.as_str());
-    let _ = writeln!(o, "  RTO target: {}, worst case {}", dur(rb.rto), dur(plan.worst_case));
+    let _ = writeln!(
+        o,
+        "  direction:  {} → {} ({})",
+        plan.from,
+        plan.to,
+        plan.mode.as_str()
+    );
+    let _ = writeln!(
+        o,
+        "  RTO target: {}, worst case {}",
+        dur(rb.rto),
+        dur(plan.worst_case)
+    );
     let _ = writeln!(
         o,
         "  steps:      {} in {} waves; * marks the critical path",
@@ -34,7 +45,11 @@ pub fn text(plan: &Plan<'_>) -> String {
             let _ = writeln!(o, "    {}  {}  ({})", s.id, s.step.name, s.reason);
         }
     }
-    let path: Vec<&str> = plan.critical_path.iter().map(|&i| plan.steps[i].id.as_str()).collect();
+    let path: Vec<&str> = plan
+        .critical_path
+        .iter()
+        .map(|&i| plan.steps[i].id.as_str())
+        .collect();
     let _ = writeln!(o, "\nCritical path (worst case {})", dur(plan.worst_case));
     let _ = writeln!(o, "  {}", path.join(" → "));
     write_rto(&mut o, plan);
@@ -51,12 +66,22 @@ pub fn text(plan: &Plan<'_>) -> String {
 fn write_step(o: &mut String, plan: &Plan<'_>, i: usize) {
     let s = &plan.steps[i];
     let mark = if plan.is_critical(i) { '*' } else { ' ' };
-    let _ = writeln!(o, "  {mark} {}  {}  (worst {})", s.id, s.step.name, dur(s.worst_case));
+    let _ = writeln!(
+        o,
+        "  {mark} {}  {}  (worst {})",
+        s.id,
+        s.step.name,
+        dur(s.worst_case)
+    );
     let execs = executions(plan, i);
     let same = execs.windows(2).all(|w| w[0].1 == w[1].1);
     if same {
         let hosts: Vec<&str> = execs.iter().filter_map(|(h, _)| *h).collect();
-        let on = if hosts.is_empty() { "local".to_string() } else { hosts.join(", ") };
+        let on = if hosts.is_empty() {
+            "local".to_string()
+        } else {
+            hosts.join(", ")
+        };
         write_execution(o, &on, &execs[0].1);
     } else {
         for (host, what) in &execs {
@@ -76,8 +101,18 @@ fn write_execution(o: &mut String, on: &str, what: &str) {
 
 fn write_rto(o: &mut String, plan: &Plan<'_>) {
     let rb = plan.runbook;
-    let width = rb.services.iter().map(|s| s.name.as_str().len()).max().unwrap_or(0).max(7);
-    let _ = writeln!(o, "\nRTO  {:width$}  {:>10}  {:>10}", "", "target", "worst case");
+    let width = rb
+        .services
+        .iter()
+        .map(|s| s.name.as_str().len())
+        .max()
+        .unwrap_or(0)
+        .max(7);
+    let _ = writeln!(
+        o,
+        "\nRTO  {:width$}  {:>10}  {:>10}",
+        "", "target", "worst case"
+    );
     let verdict = |exceeded: bool, has_target: bool| match (has_target, exceeded) {
         (false, _) => "",
         (true, false) => "ok",

@@ -1,0 +1,132 @@
+//! Bad input: every fixture under `tests/fixtures/invalid/` holds one mistake and must be
+//! rejected with exit code 2, a `path:line:col`, and the error recorded in its snapshot.
+//! Hostile files (empty, binary, invalid UTF-8, deep nesting) are generated here.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::util::Test;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The runbook fixtures; `NAME.inventory.toml` files are inventories they refer to.
+fn fixtures() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(root().join("tests/fixtures/invalid"))
+        .expect("fixtures directory")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            name.ends_with(".toml") && !name.ends_with(".inventory.toml")
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Whether `stderr` points at some line and column of a file under `tests/fixtures`.
+fn has_location(stderr: &str) -> bool {
+    stderr
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("--> "))
+        .any(|loc| {
+            let mut parts = loc.rsplitn(3, ':');
+            let col = parts.next().and_then(|c| c.parse::<usize>().ok());
+            let line = parts.next().and_then(|c| c.parse::<usize>().ok());
+            let path = parts.next().unwrap_or("");
+            col.is_some() && line.is_some() && path.starts_with("tests/fixtures/")
+        })
+}
+
+#[test]
+fn every_invalid_fixture_is_rejected_with_file_line_and_column() {
+    let fixtures = fixtures();
+    assert!(
+        fixtures.len() >= 40,
+        "only {} invalid fixtures",
+        fixtures.len()
+    );
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(root().join("tests/fixtures/invalid/snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    let _guard = settings.bind_to_scope();
+    for path in fixtures {
+        let rel = path.strip_prefix(root()).expect("under the crate");
+        let out = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+            .arg("validate")
+            .arg(rel)
+            .current_dir(root())
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run switchyard");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let name = rel.file_stem().and_then(|s| s.to_str()).expect("name");
+        assert!(!stderr.contains("panicked"), "{name}: panicked\n{stderr}");
+        assert_eq!(out.status.code(), Some(2), "{name}: exit code\n{stderr}");
+        assert!(has_location(&stderr), "{name}: no path:line:col\n{stderr}");
+        insta::assert_snapshot!(name, stderr);
+    }
+}
+
+#[test]
+fn hostile_files_are_errors_not_panics() {
+    let deep_array = format!("a = {}{}", "[".repeat(500_000), "]".repeat(500_000));
+    let deep_table = format!("a = {}1{}", "{b=".repeat(200_000), "}".repeat(200_000));
+    let deep_key = format!("[{}b]", "a.".repeat(300_000));
+    let garbage: Vec<u8> = (0..100_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("empty", Vec::new()),
+        ("deep array", deep_array.into_bytes()),
+        ("deep inline table", deep_table.into_bytes()),
+        ("deep dotted key", deep_key.into_bytes()),
+        ("binary garbage", garbage),
+        ("invalid utf-8", b"[runbook]\nname = \"caf\xe9\"\n".to_vec()),
+        ("nul bytes", b"[runbook]\0\0\0".to_vec()),
+    ];
+    for (what, bytes) in cases {
+        let out = Test::new()
+            .file("runbooks/test.toml", &bytes)
+            .args(&["validate", "runbooks/test.toml"])
+            .run();
+        assert_eq!(out.code, 2, "{what}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("runbooks/test.toml:"),
+            "{what}: no location\n{}",
+            out.stderr
+        );
+    }
+}
+
+#[test]
+fn an_invalid_inventory_reports_the_inventory_file() {
+    Test::new()
+        .file(
+            "inventory/site.toml",
+            "[halls.a]\n[halls.b]\n[hosts.x]\nhall = \"c\"\naddress = \"10.0.0.1\"\n",
+        )
+        .runbook("[services.s]\n[[services.s.start]]\nlocal = \"true\"\n")
+        .args(&["validate", "runbooks/test.toml"])
+        .run()
+        .code(2)
+        .stderr_has("host `x` is in an unknown hall `c`")
+        .stderr_has("inventory/site.toml:4:8");
+}
+
+#[test]
+fn validate_checks_every_runbook_and_fails_if_one_is_bad() {
+    let good = "[services.s]\n[[services.s.start]]\nlocal = \"true\"\n";
+    Test::new()
+        .runbook(good)
+        .file("runbooks/bad.toml", "[runbook]\nname = \"bad\"\n")
+        .args(&["validate"])
+        .run()
+        .code(2)
+        .stdout_has("ok  runbooks/test.toml")
+        .stderr_has("runbooks/bad.toml:1:1")
+        .stderr_has("missing the required key `rto`")
+        .stderr_has("1 of 2 runbooks are invalid");
+}
