@@ -100,7 +100,11 @@ pub fn did_you_mean<'a>(found: &str, known: impl IntoIterator<Item = &'a str>) -
                 k,
             )
         })
-        .filter(|(d, k)| *d <= (k.chars().count().max(found.chars().count()) / 3).max(1))
+        // Close, but with something in common: `x` is no typo of `a`.
+        .filter(|(d, k)| {
+            let len = k.chars().count();
+            *d <= (len.max(found.chars().count()) / 3).max(1) && *d < len
+        })
         .min_by_key(|(d, k)| (*d, *k))
         .map(|(_, k)| k)
 }

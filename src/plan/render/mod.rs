@@ -107,8 +107,8 @@ pub fn warnings(plan: &Plan<'_>) -> Vec<String> {
         .count();
     if manual > 0 {
         out.push(format!(
-            "{manual} manual step{} wait for an operator; that wait is not in the worst case",
-            if manual == 1 { "" } else { "s" }
+            "{manual} manual step{} for an operator; that wait is not in the worst case",
+            if manual == 1 { " waits" } else { "s wait" }
         ));
     }
     out

@@ -120,13 +120,13 @@ fn write_rto(o: &mut String, plan: &Plan<'_>) {
     };
     for (svc, t) in rb.services.iter().zip(&plan.services) {
         let target = t.target.map_or("-".to_string(), dur);
-        let _ = writeln!(
-            o,
+        let line = format!(
             "     {:width$}  {target:>10}  {:>10}  {}",
             svc.name.as_str(),
             dur(t.worst_case),
             verdict(t.exceeded(), t.target.is_some())
         );
+        let _ = writeln!(o, "{}", line.trim_end());
     }
     let _ = writeln!(
         o,
