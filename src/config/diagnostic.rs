@@ -89,10 +89,11 @@ impl Diagnostic {
     }
 }
 
-/// The known name closest to `found`, if it is close enough to be a likely typo.
+/// The known name closest to `found`, if it is close enough to be a likely typo and
+/// no other name is just as close.
 pub fn did_you_mean<'a>(found: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let found_lower = found.to_lowercase();
-    known
+    let mut scored: Vec<(usize, &str)> = known
         .into_iter()
         .map(|k| {
             (
@@ -105,8 +106,14 @@ pub fn did_you_mean<'a>(found: &str, known: impl IntoIterator<Item = &'a str>) -
             let len = k.chars().count();
             *d <= (len.max(found.chars().count()) / 3).max(1) && *d < len
         })
-        .min_by_key(|(d, k)| (*d, *k))
-        .map(|(_, k)| k)
+        .collect();
+    scored.sort_unstable();
+    scored.dedup();
+    match scored[..] {
+        [(d, best), (d2, _), ..] if d == d2 && best.to_lowercase() != found_lower => None,
+        [(_, best), ..] => Some(best),
+        [] => None,
+    }
 }
 
 /// All problems found while loading, in the order they were found.

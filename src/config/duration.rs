@@ -9,11 +9,15 @@ use std::time::Duration;
 pub const EXPECTED: &str =
     "a duration: whole numbers with units ms, s, m, h or d, like \"250ms\", \"90s\" or \"1h30m\"";
 
-/// Parses a duration; `Err` carries a short reason.
+/// Parses a duration; `Err` carries a short reason, with the right spelling when one
+/// can be guessed (`"5 minutes"` → `5m`, `"2.5m"` → `2m30s`).
 pub fn parse(text: &str) -> Result<Duration, String> {
     let s = text.trim();
     if s.is_empty() {
         return Err("the duration is empty".into());
+    }
+    if s.starts_with('-') {
+        return Err("a duration cannot be negative".into());
     }
     let mut total = Duration::ZERO;
     let mut rest = s;
@@ -26,27 +30,105 @@ pub fn parse(text: &str) -> Result<Duration, String> {
             .parse()
             .map_err(|_| format!("`{}` is too large", &rest[..digits]))?;
         rest = &rest[digits..];
-        let unit_len = rest.len()
-            - rest
+        if let Some(frac) = rest.strip_prefix('.') {
+            return Err(fraction_hint(number, frac));
+        }
+        let spaced = rest.trim_start();
+        let unit_len = spaced.len()
+            - spaced
                 .trim_start_matches(|c: char| c.is_ascii_alphabetic())
                 .len();
-        let unit = &rest[..unit_len];
+        let unit = &spaced[..unit_len];
+        if unit_len > 0 && spaced.len() != rest.len() {
+            return Err(match canonical_unit(unit) {
+                Some(u) => format!("write the unit right after the number: `{number}{u}`"),
+                None => format!("`{unit}` is not a unit"),
+            });
+        }
+        let seconds = |factor: u64| {
+            number
+                .checked_mul(factor)
+                .map(Duration::from_secs)
+                .ok_or_else(|| "the duration is too large".to_string())
+        };
         let part = match unit {
             "ms" => Duration::from_millis(number),
-            "s" => Duration::from_secs(number),
-            "m" => Duration::from_secs(number.checked_mul(60).ok_or("too large")?),
-            "h" => Duration::from_secs(number.checked_mul(3600).ok_or("too large")?),
-            "d" => Duration::from_secs(number.checked_mul(86_400).ok_or("too large")?),
-            "" if rest.starts_with('.') => {
-                return Err("fractions are not allowed; use a smaller unit (\"1500ms\")".into());
+            "s" => seconds(1)?,
+            "m" => seconds(60)?,
+            "h" => seconds(3600)?,
+            "d" => seconds(86_400)?,
+            "" => {
+                return Err(format!(
+                    "`{number}` has no unit; write `{number}s`, `{number}m` or `{number}h`"
+                ));
             }
-            "" => return Err(format!("`{number}` has no unit")),
-            other => return Err(format!("unknown unit `{other}`")),
+            other => {
+                return Err(match canonical_unit(other) {
+                    Some(u) => format!("`{other}` is not a unit; write `{number}{u}`"),
+                    None => format!("`{other}` is not a unit"),
+                });
+            }
         };
         total = total.checked_add(part).ok_or("the duration is too large")?;
-        rest = rest[unit_len..].trim_start();
+        rest = spaced[unit_len..].trim_start();
     }
     Ok(total)
+}
+
+/// The unit people mean by a word like `min`, `secs` or `hours`.
+fn canonical_unit(word: &str) -> Option<&'static str> {
+    Some(match word.to_ascii_lowercase().as_str() {
+        "ms" | "msec" | "msecs" | "millisecond" | "milliseconds" => "ms",
+        "s" | "sec" | "secs" | "second" | "seconds" => "s",
+        "m" | "min" | "mins" | "minute" | "minutes" => "m",
+        "h" | "hr" | "hrs" | "hour" | "hours" => "h",
+        "d" | "day" | "days" => "d",
+        _ => return None,
+    })
+}
+
+/// "fractions are not allowed", with the value written in whole units when possible.
+fn fraction_hint(whole: u64, rest: &str) -> String {
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    let unit = canonical_unit(rest[digits.len()..].trim()).unwrap_or("");
+    let ms_per_unit: u64 = match unit {
+        "s" => 1000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => 0,
+    };
+    let scale = 10u64.checked_pow(digits.len() as u32).unwrap_or(0);
+    let fraction: u64 = digits.parse().unwrap_or(0);
+    let exact = (scale > 0 && ms_per_unit > 0 && (fraction * ms_per_unit) % scale == 0)
+        .then(|| whole.saturating_mul(ms_per_unit) + fraction * ms_per_unit / scale);
+    match exact {
+        Some(ms) => format!(
+            "fractions are not allowed; write `{}`",
+            compact(Duration::from_millis(ms))
+        ),
+        None => "fractions are not allowed; use a smaller unit".into(),
+    }
+}
+
+/// `1h30m`, `2m30s`, `1500ms`: the shortest way to write `d` in runbook syntax.
+fn compact(d: Duration) -> String {
+    if d.subsec_millis() != 0 {
+        return format!("{}ms", d.as_millis());
+    }
+    let secs = d.as_secs();
+    let parts = [
+        (secs / 86_400, "d"),
+        (secs / 3600 % 24, "h"),
+        (secs / 60 % 60, "m"),
+        (secs % 60, "s"),
+    ];
+    let out: String = parts
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, u)| format!("{n}{u}"))
+        .collect();
+    if out.is_empty() { "0s".into() } else { out }
 }
 
 /// Formats a duration the way it is read back in plans and reports: `1h 30m`, `2m 5s`, `250ms`.
@@ -109,6 +191,28 @@ mod tests {
             assert!(parse(bad).is_err(), "{bad:?} should be rejected");
         }
         assert!(parse("999999999999999d").is_err());
+    }
+
+    #[test]
+    fn errors_spell_out_what_was_meant() {
+        assert_eq!(
+            parse("2.5m"),
+            Err("fractions are not allowed; write `2m30s`".into())
+        );
+        assert_eq!(
+            parse("1.5s"),
+            Err("fractions are not allowed; write `1500ms`".into())
+        );
+        assert_eq!(
+            parse("5 minutes"),
+            Err("write the unit right after the number: `5m`".into())
+        );
+        assert_eq!(parse("5min"), Err("`min` is not a unit; write `5m`".into()));
+        assert_eq!(parse("-5s"), Err("a duration cannot be negative".into()));
+        assert_eq!(
+            parse("5"),
+            Err("`5` has no unit; write `5s`, `5m` or `5h`".into())
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::diagnostic::{Diagnostic, Diagnostics};
+use super::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 use super::ids::{HallId, HostId, is_host_name, is_simple_name};
 use super::model::{HostKeyChecking, Transport};
 use super::raw::{RawInventory, RawSsh};
@@ -187,9 +187,15 @@ impl Inventory {
             }
         }
         if halls.is_empty() {
-            diags.push(Diagnostic::global(
-                "the inventory defines no halls: add `[halls.a]` and `[halls.b]` tables",
-            ));
+            let at = files.first().map(|f| f.raw.top.clone());
+            let msg = "the inventory defines no halls";
+            diags.push(match at {
+                Some(span) => Diagnostic::error(span, msg)
+                    .with_label("expected `[halls.a]` and `[halls.b]` tables in an inventory file"),
+                None => Diagnostic::global(msg),
+            });
+            // Every host would now be in an unknown hall; that says nothing new.
+            return Inventory::default();
         }
         let hall_names: Vec<&str> = halls.keys().map(String::as_str).collect();
         let mut inv = Inventory {
@@ -287,18 +293,27 @@ impl Inventory {
         group_names: impl FnOnce() -> Vec<&'s str>,
     ) -> Result<Vec<HostIdx>, Box<Diagnostic>> {
         let s = sel.value.as_str();
-        let none = |what: &str, known: Vec<&str>, found: &str| {
-            Box::new(
+        let none = |what: &str, prefix: &str, known: Vec<&str>, found: &str| {
+            let mut d =
                 Diagnostic::error(sel.span.clone(), format!("selector `{s}` matches no host"))
-                    .with_label(format!("no {what} `{found}` in the inventory"))
-                    .suggest(found, known),
-            )
+                    .with_label(format!("no {what} `{found}` in the inventory"));
+            if let Some(close) = did_you_mean(found, known) {
+                d = d.with_help(format!("did you mean `{prefix}{close}`?"));
+            }
+            Box::new(d)
         };
+        if s.trim().is_empty() {
+            return Err(Box::new(
+                Diagnostic::error(sel.span.clone(), "empty host selector")
+                    .with_label("expected a host name, `tag:NAME` or `group:NAME`"),
+            ));
+        }
         if let Some(tag) = s.strip_prefix("tag:") {
             return match self.by_tag.get(tag) {
                 Some(h) => Ok(h.clone()),
                 None => Err(none(
                     "host has the tag",
+                    "tag:",
                     self.by_tag.keys().map(String::as_str).collect(),
                     tag,
                 )),
@@ -311,7 +326,7 @@ impl Inventory {
                     Diagnostic::error(sel.span.clone(), format!("group `{group}` has no hosts"))
                         .with_label("this group's members match no host"),
                 )),
-                None => Err(none("group", group_names(), group)),
+                None => Err(none("group", "group:", group_names(), group)),
             };
         }
         if let Some((kind, _)) = s.split_once(':') {
@@ -323,15 +338,16 @@ impl Inventory {
         }
         match self.by_name.get(s) {
             Some(&i) => Ok(vec![i]),
-            None => Err(Box::new(
-                none(
-                    "host",
-                    self.hosts.iter().map(|h| h.name.as_str()).collect(),
-                    s,
-                )
-                .with_label(format!(
-                    "no host `{s}` in the inventory (to select by tag, write `tag:{s}`)"
-                )),
+            None if self.by_tag.contains_key(s) => Err(Box::new(
+                Diagnostic::error(sel.span.clone(), format!("selector `{s}` matches no host"))
+                    .with_label(format!("no host `{s}` in the inventory, but a tag `{s}`"))
+                    .with_help(format!("to select the hosts tagged `{s}`, write `tag:{s}`")),
+            )),
+            None => Err(none(
+                "host",
+                "",
+                self.hosts.iter().map(|h| h.name.as_str()).collect(),
+                s,
             )),
         }
     }
@@ -377,6 +393,8 @@ fn build_host(
     let name_ok = check_name(diags, "host", &raw.name, is_host_name);
     let transport = raw.transport.as_ref().map_or(Transport::Ssh, |t| t.value);
     let hall = match &raw.hall {
+        // A misspelt or mistyped key was reported already.
+        None if !raw.clean => None,
         None => {
             diags.push(
                 Diagnostic::error(
@@ -384,8 +402,8 @@ fn build_host(
                     format!("host `{}` has no hall", raw.name.value),
                 )
                 .with_label(format!(
-                    "add `hall = ...`, one of {}",
-                    super::reader::list(halls)
+                    "add `hall = ...` naming {}",
+                    super::reader::one_of(halls)
                 )),
             );
             None
@@ -399,7 +417,7 @@ fn build_host(
                         raw.name.value, h.value
                     ),
                 )
-                .with_label(format!("expected one of {}", super::reader::list(halls)))
+                .with_label(format!("expected {}", super::reader::one_of(halls)))
                 .suggest(&h.value, halls.iter().copied()),
             );
             None
@@ -419,6 +437,7 @@ fn build_host(
         }
         (Some(a), _) => Some(a.value.clone()),
         (None, Transport::Local) => Some("127.0.0.1".to_string()),
+        (None, Transport::Ssh) if !raw.clean => None,
         (None, Transport::Ssh) => {
             diags.push(
                 Diagnostic::error(

@@ -119,6 +119,8 @@ pub fn load_runbook(path: &Path, extra_inventory: &[PathBuf]) -> Result<Loaded, 
     };
     let mut files = Vec::new();
     let mut complete = true;
+    // Problems in the inventory files themselves make the inventory unusable too.
+    let before = diags.error_count();
     let listed = raw.header.as_ref().and_then(|h| h.inventory.as_ref());
     for entry in listed.iter().flat_map(|l| &l.value) {
         let p = super::inventory::expand_path(path, &entry.value);
@@ -134,16 +136,22 @@ pub fn load_runbook(path: &Path, extra_inventory: &[PathBuf]) -> Result<Loaded, 
         }
     }
     if files.is_empty() && complete {
-        if let Some(h) = &raw.header {
-            diags.push(
+        match (&raw.header, listed) {
+            (Some(_), Some(l)) => diags.push(
+                Diagnostic::error(l.span.clone(), "the runbook's inventory list is empty")
+                    .with_label("expected at least one file, like [\"../inventory/site.toml\"]"),
+            ),
+            // Written, but not a list of paths: that error is reported already.
+            (Some(h), None) if h.has_inventory_key => {}
+            (Some(h), None) => diags.push(
                 Diagnostic::error(h.span.clone(), "the runbook names no inventory").with_label(
                     "add `inventory = [\"../inventory/site.toml\"]`, or pass `--inventory FILE`",
                 ),
-            );
+            ),
+            (None, _) => {}
         }
         complete = false;
     }
-    let before = diags.error_count();
     let inventory = if complete {
         let inv = Inventory::build(&files, &mut diags);
         (diags.error_count() == before).then_some(inv)

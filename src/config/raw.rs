@@ -43,10 +43,14 @@ pub struct RawHost {
     pub transport: Option<Sp<Transport>>,
     pub description: Option<Sp<String>>,
     pub ssh: RawSsh,
+    /// No problem was found reading it, so later passes may judge what is missing.
+    pub clean: bool,
 }
 
 #[derive(Debug)]
 pub struct RawInventory {
+    /// The start of the file, for problems of the file as a whole.
+    pub top: Span,
     pub halls: Vec<RawHall>,
     pub ssh: RawSsh,
     pub hosts: Vec<RawHost>,
@@ -65,12 +69,16 @@ pub struct RawHeader {
     pub halls: Option<Strings>,
     pub max_parallel: Option<Sp<i64>>,
     pub on_failure: Option<Sp<OnFailure>>,
+    /// Whether `inventory` was written at all (it may be present but invalid).
+    pub has_inventory_key: bool,
 }
 
 #[derive(Debug)]
 pub enum RawSecret {
     Env(Sp<String>),
     File(Sp<String>),
+    /// Declared, but its definition is wrong (already reported).
+    Invalid,
 }
 
 #[derive(Debug)]
@@ -121,7 +129,8 @@ pub struct RawStep {
     pub continue_on_error: Option<Sp<bool>>,
     pub http: RawHttp,
     /// Keys present that only `http` steps take, for a clear error on other kinds.
-    pub http_keys: Vec<Span>,
+    pub http_keys: Vec<(&'static str, Span)>,
+    pub clean: bool,
 }
 
 #[derive(Debug)]
@@ -134,12 +143,15 @@ pub struct RawService {
     pub hosts: Option<Strings>,
     pub depends_on: Option<Strings>,
     pub phases: [Vec<RawStep>; 4],
+    /// The service's own keys were read without a problem.
+    pub clean: bool,
 }
 
 #[derive(Debug)]
 pub struct RawRunbook {
     pub header: Option<RawHeader>,
-    pub vars: Vec<(Sp<String>, Sp<String>)>,
+    /// `None`: declared, but not a string (already reported).
+    pub vars: Vec<(Sp<String>, Option<Sp<String>>)>,
     pub secrets: Vec<(Sp<String>, RawSecret)>,
     pub services: Vec<RawService>,
     /// Where the document starts, for errors about a missing `[runbook]`.
@@ -162,10 +174,27 @@ pub fn parse_document<'i>(cx: &mut Cx<'_>, text: &'i str) -> Option<Spanned<DeTa
         let mut lines = e.message().trim().lines();
         let first = lines.next().unwrap_or("invalid TOML").to_string();
         let rest: Vec<&str> = lines.map(str::trim).filter(|l| !l.is_empty()).collect();
-        cx.error(
+        let key = cx.text.get(range.clone()).unwrap_or("").trim();
+        let line_start = cx.text[..range.start.min(cx.text.len())]
+            .rfind('\n')
+            .map_or(0, |i| i + 1);
+        let is_header = cx.text[line_start..].trim_start().starts_with('[');
+        let d = if first.starts_with("duplicate key") && !key.is_empty() {
+            let d = Diagnostic::error(
+                cx.span(range),
+                format!("invalid TOML: `{key}` is defined twice"),
+            )
+            .with_label("a key, or a table header, may appear only once in its table");
+            if is_header {
+                d.with_help("to add another step to a phase, use an array of tables: `[[services.NAME.stop]]`")
+            } else {
+                d
+            }
+        } else {
             Diagnostic::error(cx.span(range), format!("invalid TOML: {first}"))
-                .with_label(rest.join("; ")),
-        );
+                .with_label(rest.join("; "))
+        };
+        cx.error(d);
     }
     None
 }
@@ -187,6 +216,7 @@ fn ssh_fields(cx: &mut Cx<'_>, f: &mut Fields<'_, '_>) -> RawSsh {
 pub fn read_inventory(cx: &mut Cx<'_>, doc: &Spanned<DeTable<'_>>) -> RawInventory {
     let mut top = Fields::new(doc.get_ref(), cx.span(0..0), "the inventory");
     let mut inv = RawInventory {
+        top: cx.span(0..0),
         halls: Vec::new(),
         ssh: RawSsh::default(),
         hosts: Vec::new(),
@@ -214,7 +244,8 @@ pub fn read_inventory(cx: &mut Cx<'_>, doc: &Spanned<DeTable<'_>>) -> RawInvento
             let Some(mut f) = Fields::of(cx, value, format!("host `{}`", name.value)) else {
                 continue;
             };
-            inv.hosts.push(RawHost {
+            let before = cx.diags.error_count();
+            let mut host = RawHost {
                 span: f.span.clone(),
                 address: f.string(cx, "address"),
                 hall: f.string(cx, "hall"),
@@ -223,8 +254,11 @@ pub fn read_inventory(cx: &mut Cx<'_>, doc: &Spanned<DeTable<'_>>) -> RawInvento
                 description: f.string(cx, "description"),
                 ssh: ssh_fields(cx, &mut f),
                 name,
-            });
+                clean: false,
+            };
             f.finish(cx);
+            host.clean = cx.diags.error_count() == before;
+            inv.hosts.push(host);
         }
     }
     if let Some(groups) = top.table(cx, "groups", "[groups]") {
@@ -269,6 +303,7 @@ pub fn read_runbook(cx: &mut Cx<'_>, doc: &Spanned<DeTable<'_>>) -> RawRunbook {
                 }
                 f.duration(cx, "rto", false)
             },
+            has_inventory_key: f.has("inventory"),
             inventory: f.strings(cx, "inventory"),
             halls: f.strings(cx, "halls"),
             max_parallel: f.integer(cx, "max_parallel", 1, 100_000),
@@ -281,9 +316,10 @@ pub fn read_runbook(cx: &mut Cx<'_>, doc: &Spanned<DeTable<'_>>) -> RawRunbook {
     if let Some(f) = top.table(cx, "vars", "[vars]") {
         for (key, value) in f.entries() {
             let name = key_sp(cx, key);
-            match as_string(cx, value) {
-                Some(v) => vars.push((name, v)),
-                None => cx.error(
+            let v = as_string(cx, value);
+            if v.is_none() {
+                let raw = cx.text.get(value.span()).unwrap_or("");
+                cx.error(
                     Diagnostic::error(
                         cx.span(value.span()),
                         format!("variable `{}` must be a string", name.value),
@@ -292,18 +328,22 @@ pub fn read_runbook(cx: &mut Cx<'_>, doc: &Spanned<DeTable<'_>>) -> RawRunbook {
                         "expected a string, found {}",
                         type_name(value.get_ref())
                     ))
-                    .with_help("quote numbers too: port = \"8080\""),
-                ),
+                    .with_help(format!(
+                        "quote it: {} = \"{}\"",
+                        name.value,
+                        raw.trim()
+                    )),
+                );
             }
+            vars.push((name, v));
         }
     }
     let mut secrets = Vec::new();
     if let Some(f) = top.table(cx, "secrets", "[secrets]") {
         for (key, value) in f.entries() {
             let name = key_sp(cx, key);
-            if let Some(s) = read_secret(cx, &name, value) {
-                secrets.push((name, s));
-            }
+            let s = read_secret(cx, &name, value).unwrap_or(RawSecret::Invalid);
+            secrets.push((name, s));
         }
     }
     let mut services = Vec::new();
@@ -337,6 +377,7 @@ fn read_secret(
     value: &Spanned<DeValue<'_>>,
 ) -> Option<RawSecret> {
     let mut f = Fields::of(cx, value, format!("secret `{}`", name.value))?;
+    let before = cx.diags.error_count();
     let env = f.string(cx, "env");
     let file = f.string(cx, "file");
     let span = f.span.clone();
@@ -344,6 +385,8 @@ fn read_secret(
     match (env, file) {
         (Some(e), None) => Some(RawSecret::Env(e)),
         (None, Some(p)) => Some(RawSecret::File(p)),
+        // A misspelt key was reported already; "no source" would only repeat it.
+        (None, None) if cx.diags.error_count() > before => None,
         (Some(_), Some(_)) | (None, None) => {
             cx.error(
                 Diagnostic::error(
@@ -358,6 +401,7 @@ fn read_secret(
 }
 
 fn read_service(cx: &mut Cx<'_>, name: Sp<String>, mut f: Fields<'_, '_>) -> RawService {
+    let before = cx.diags.error_count();
     let mut svc = RawService {
         span: f.span.clone(),
         title: f.string(cx, "title"),
@@ -367,10 +411,20 @@ fn read_service(cx: &mut Cx<'_>, name: Sp<String>, mut f: Fields<'_, '_>) -> Raw
         depends_on: f.strings(cx, "depends_on"),
         phases: Default::default(),
         name,
+        clean: true,
     };
+    svc.clean = cx.diags.error_count() == before;
     for phase in Phase::ALL {
         for (i, value) in f.tables(cx, phase.as_str()).into_iter().enumerate() {
-            let what = format!("step {} of `{}.{}`", i + 1, svc.name.value, phase);
+            let id = format!("{}.{}.{}", svc.name.value, phase, i + 1);
+            let name = match value.get_ref() {
+                DeValue::Table(t) => t
+                    .iter()
+                    .find(|(k, _)| k.get_ref() == "name")
+                    .and_then(|(_, v)| v.get_ref().as_str().map(str::to_string)),
+                _ => None,
+            };
+            let what = step_what(&id, name.as_deref());
             if let Some(step) = Fields::of(cx, value, what) {
                 svc.phases[phase.index()].push(read_step(cx, phase, i + 1, step));
             }
@@ -380,7 +434,16 @@ fn read_service(cx: &mut Cx<'_>, name: Sp<String>, mut f: Fields<'_, '_>) -> Raw
     svc
 }
 
+/// How messages name a step: `step \`stop primary\` (db.stop.1)`, or `step db.stop.1`.
+pub fn step_what(id: &str, name: Option<&str>) -> String {
+    match name {
+        Some(n) => format!("step `{n}` ({id})"),
+        None => format!("step {id}"),
+    }
+}
+
 fn read_step(cx: &mut Cx<'_>, phase: Phase, index: usize, mut f: Fields<'_, '_>) -> RawStep {
+    let before = cx.diags.error_count();
     let action = read_action(cx, &mut f);
     let template = |cx: &mut Cx<'_>, f: &mut Fields<'_, '_>, key| {
         f.string(cx, key).map(|s| Template::parse(cx, &s))
@@ -397,7 +460,7 @@ fn read_step(cx: &mut Cx<'_>, phase: Phase, index: usize, mut f: Fields<'_, '_>)
         "insecure_tls",
     ] {
         if let Some(v) = f.value(key) {
-            http_keys.push(cx.span(v.span()));
+            http_keys.push((key, cx.span(v.span())));
         }
     }
     http.method = f.string(cx, "method");
@@ -444,9 +507,13 @@ fn read_step(cx: &mut Cx<'_>, phase: Phase, index: usize, mut f: Fields<'_, '_>)
         continue_on_error: f.bool(cx, "continue_on_error"),
         http,
         http_keys,
+        clean: false,
     };
     f.finish(cx);
-    step
+    RawStep {
+        clean: cx.diags.error_count() == before,
+        ..step
+    }
 }
 
 /// Exactly one of `run`, `local`, `http`, `tcp`, `manual`, `sleep`.
@@ -494,7 +561,7 @@ fn read_action(cx: &mut Cx<'_>, f: &mut Fields<'_, '_>) -> Option<Sp<RawAction>>
                 Diagnostic::error(second, format!("{} has more than one thing to do", f.what()))
                     .with_label(format!(
                         "expected exactly one of `run`, `local`, `http`, `tcp`, `manual` or `sleep`; found {}",
-                        super::reader::list(&given)
+                        super::reader::list_and(&given)
                     ))
                     .with_help("split it into one step per command"),
             );
@@ -517,7 +584,10 @@ fn read_status(cx: &mut Cx<'_>, f: &mut Fields<'_, '_>) -> Option<Sp<Vec<u16>>> 
             other => cx.error(
                 Diagnostic::error(
                     cx.span(item.span()),
-                    "`expect_status` must be an HTTP status code",
+                    format!(
+                        "`expect_status` in {} must be an HTTP status code",
+                        f.what()
+                    ),
                 )
                 .with_label(match other {
                     Some(n) => format!("expected an integer from 100 to 599, found {n}"),

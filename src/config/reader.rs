@@ -11,7 +11,7 @@ use std::time::Duration;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
-use super::diagnostic::{Diagnostic, Diagnostics};
+use super::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 use super::duration;
 use super::source::{FileId, Sp, Span};
 
@@ -137,6 +137,14 @@ impl<'a, 'i> Fields<'a, 'i> {
     }
 
     pub fn missing(&self, cx: &mut Cx<'_>, key: &str, expected: &str) {
+        // `rot = "30m"` is reported as an unknown key with "did you mean `rto`?";
+        // "missing `rto`" on top of it would only repeat the same mistake.
+        let misspelt = self.table.iter().any(|(k, _)| {
+            k.get_ref().as_ref() != key && did_you_mean(k.get_ref(), [key]).is_some()
+        });
+        if misspelt {
+            return;
+        }
         cx.error(
             Diagnostic::error(
                 self.span.clone(),
@@ -244,7 +252,7 @@ impl<'a, 'i> Fields<'a, 'i> {
                     self.what, s.value
                 ),
             )
-            .with_label(format!("expected one of {}", list(&names)))
+            .with_label(format!("expected {}", one_of(&names)))
             .suggest(&s.value, names.iter().copied()),
         );
         None
@@ -324,7 +332,7 @@ impl<'a, 'i> Fields<'a, 'i> {
             let label = if d.help.is_some() {
                 "unknown key".to_string()
             } else {
-                format!("expected one of {}", list(&known))
+                format!("expected {}", one_of(&known))
             };
             cx.error(d.with_label(label));
         }
@@ -345,12 +353,29 @@ pub fn as_integer(v: &DeValue<'_>) -> Option<i64> {
     }
 }
 
-/// `a`, `b` or `c`, for "expected one of" labels.
-pub fn list(names: &[&str]) -> String {
+/// `` `a`, `b` or `c` `` / `` `a`, `b` and `c` ``.
+fn join(names: &[&str], conjunction: &str) -> String {
     let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
     match quoted.len() {
         0 => "nothing".into(),
         1 => quoted[0].clone(),
-        n => format!("{} or {}", quoted[..n - 1].join(", "), quoted[n - 1]),
+        n => format!(
+            "{} {conjunction} {}",
+            quoted[..n - 1].join(", "),
+            quoted[n - 1]
+        ),
     }
+}
+
+/// "`a`" for one name, "one of `a`, `b` or `c`" for several: what an "expected" label says.
+pub fn one_of(names: &[&str]) -> String {
+    match names.len() {
+        0 | 1 => join(names, "or"),
+        _ => format!("one of {}", join(names, "or")),
+    }
+}
+
+/// "`a`, `b` and `c`".
+pub fn list_and(names: &[&str]) -> String {
+    join(names, "and")
 }

@@ -13,7 +13,7 @@ use super::ids::{HallId, ServiceId, is_simple_name, is_var_name};
 use super::inventory::{HostIdx, Inventory};
 use super::model::{On, OnFailure, Phase};
 use super::raw::{RawAction, RawHeader, RawRunbook, RawSecret, RawService, RawStep};
-use super::reader::list;
+use super::reader::{list_and, one_of};
 use super::source::{FileId, Sp, Span};
 use super::template::{Placeholder, Template};
 
@@ -137,12 +137,17 @@ pub fn validate(
     let file = raw.top.file;
     let header = raw.header.as_ref();
     let name = header.and_then(|h| h.name.as_ref());
-    if let Some(n) = name {
+    if let Some(n) = name.filter(|n| n.value.is_empty()) {
+        diags.push(
+            Diagnostic::error(n.span.clone(), "the runbook name is empty").with_label(
+                "expected a name of lowercase letters, digits and `-`, like \"recruitment\"",
+            ),
+        );
+    } else if let Some(n) = name {
         if !n
             .value
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-            || n.value.is_empty()
         {
             diags.push(
                 Diagnostic::error(
@@ -153,24 +158,25 @@ pub fn validate(
             );
         }
     }
-    let vars = names_checked(
+    let (vars, var_names) = names_checked(
         diags,
         "variable",
-        raw.vars.iter().map(|(n, v)| (n, v.value.clone())),
+        raw.vars
+            .iter()
+            .map(|(n, v)| (n, v.as_ref().map(|v| v.value.clone()))),
     );
-    let secrets = names_checked(
+    let (secrets, secret_names) = names_checked(
         diags,
         "secret",
         raw.secrets.iter().map(|(n, s)| {
-            (
-                n,
-                match s {
-                    RawSecret::Env(e) => SecretSource::Env(e.value.clone()),
-                    RawSecret::File(f) => {
-                        SecretSource::File(super::inventory::expand_path(path, &f.value))
-                    }
-                },
-            )
+            let source = match s {
+                RawSecret::Env(e) => Some(SecretSource::Env(e.value.clone())),
+                RawSecret::File(f) => Some(SecretSource::File(super::inventory::expand_path(
+                    path, &f.value,
+                ))),
+                RawSecret::Invalid => None,
+            };
+            (n, source)
         }),
     );
     let halls = inventory
@@ -185,8 +191,8 @@ pub fn validate(
     let cx = StepCx {
         inventory: inventory.as_ref(),
         halls: halls.as_ref(),
-        vars: &vars,
-        secrets: &secrets,
+        vars: &var_names,
+        secrets: &secret_names,
         path,
     };
     let mut services = Vec::new();
@@ -237,13 +243,16 @@ pub fn validate(
     })
 }
 
-/// Collects names into a map after checking that each can be used in a template.
+/// Collects names and their valid definitions, after checking that each name can be
+/// used in a template. A name whose definition was invalid is still declared, so that a
+/// template using it is not reported a second time.
 fn names_checked<'a, T>(
     diags: &mut Diagnostics,
     what: &str,
-    items: impl Iterator<Item = (&'a Sp<String>, T)>,
-) -> BTreeMap<String, T> {
+    items: impl Iterator<Item = (&'a Sp<String>, Option<T>)>,
+) -> (BTreeMap<String, T>, Vec<String>) {
     let mut out = BTreeMap::new();
+    let mut names = Vec::new();
     for (name, value) in items {
         if !is_var_name(&name.value) {
             diags.push(
@@ -254,9 +263,12 @@ fn names_checked<'a, T>(
                 .with_label("expected letters, digits and `_` only, so templates can name it"),
             );
         }
-        out.insert(name.value.clone(), value);
+        names.push(name.value.clone());
+        if let Some(v) = value {
+            out.insert(name.value.clone(), v);
+        }
     }
-    out
+    (out, names)
 }
 
 fn runbook_halls(
@@ -276,7 +288,7 @@ fn runbook_halls(
                     "the inventory has {} halls, so the runbook must say which two it switches between",
                     known.len()
                 ))
-                .with_label(format!("add `halls = [\"...\", \"...\"]` with two of {}", list(&known))),
+                .with_label(format!("add `halls = [\"...\", \"...\"]` with two of {}", list_and(&known))),
             );
         }
         return None;
@@ -290,7 +302,7 @@ fn runbook_halls(
                     h.span.clone(),
                     format!("hall `{}` is not in the inventory", h.value),
                 )
-                .with_label(format!("expected one of {}", list(&known)))
+                .with_label(format!("expected {}", one_of(&known)))
                 .suggest(&h.value, known.iter().copied()),
             );
         }
@@ -299,10 +311,20 @@ fn runbook_halls(
         [a, b] if a.value != b.value => {
             ok.then(|| [HallId::new(a.value.clone()), HallId::new(b.value.clone())])
         }
-        _ => {
+        [a, b] => {
             diags.push(
-                Diagnostic::error(given.span.clone(), "`halls` must name two different halls")
-                    .with_label("expected exactly two hall names, like [\"a\", \"b\"]"),
+                Diagnostic::error(b.span.clone(), format!("`halls` names `{}` twice", a.value))
+                    .with_label("expected two different halls, like [\"a\", \"b\"]"),
+            );
+            None
+        }
+        other => {
+            diags.push(
+                Diagnostic::error(
+                    given.span.clone(),
+                    format!("`halls` must name exactly two halls, not {}", other.len()),
+                )
+                .with_label("a runbook switches between two halls, like [\"a\", \"b\"]"),
             );
             None
         }
@@ -313,8 +335,9 @@ fn runbook_halls(
 struct StepCx<'a> {
     inventory: Option<&'a Inventory>,
     halls: Option<&'a [HallId; 2]>,
-    vars: &'a BTreeMap<String, String>,
-    secrets: &'a BTreeMap<String, SecretSource>,
+    /// Every declared variable and secret, valid or not.
+    vars: &'a [String],
+    secrets: &'a [String],
     path: &'a Path,
 }
 
@@ -332,6 +355,12 @@ fn validate_service(
         );
     }
     let mut depends_on = Vec::new();
+    let mut others: Vec<&str> = by_name
+        .keys()
+        .copied()
+        .filter(|n| *n != raw.name.value)
+        .collect();
+    others.sort_unstable();
     for dep in raw.depends_on.iter().flat_map(|d| &d.value) {
         match by_name.get(dep.value.as_str()) {
             Some(&i) if all[i].name.value == raw.name.value => diags.push(
@@ -357,17 +386,20 @@ fn validate_service(
                         raw.name.value, dep.value
                     ),
                 )
-                .with_label(format!(
-                    "expected one of {}",
-                    list(&by_name.keys().copied().collect::<Vec<_>>().tap_sort())
-                ))
-                .suggest(&dep.value, by_name.keys().copied()),
+                .with_label(format!("expected {}", one_of(&others)))
+                .suggest(&dep.value, others.iter().copied()),
             ),
         }
     }
-    let service_hosts = cx
-        .inventory
-        .and_then(|inv| raw.hosts.as_ref().map(|h| resolve(diags, inv, &h.value)));
+    let service_hosts = match (cx.inventory, &raw.hosts) {
+        (Some(inv), Some(h)) => Some(resolve(diags, inv, h)),
+        // `hosts` was written but could not be read: the hosts are unknown, not absent.
+        _ if !raw.clean => Some(Resolved {
+            hosts: Vec::new(),
+            complete: false,
+        }),
+        _ => None,
+    };
     let mut phases: [Vec<Step>; 4] = Default::default();
     let mut names: HashMap<&str, &Span> = HashMap::new();
     for phase in Phase::ALL {
@@ -388,7 +420,7 @@ fn validate_service(
                     );
                 }
             }
-            if let Some(s) = validate_step(diags, cx, raw, service_hosts.as_deref(), step) {
+            if let Some(s) = validate_step(diags, cx, raw, service_hosts.as_ref(), step) {
                 phases[phase.index()].push(s);
             }
         }
@@ -413,49 +445,51 @@ fn validate_service(
     }
 }
 
-trait TapSort {
-    fn tap_sort(self) -> Self;
-}
-
-impl<T: Ord> TapSort for Vec<T> {
-    fn tap_sort(mut self) -> Self {
-        self.sort();
-        self
-    }
+/// The hosts a list of selectors stands for.
+#[derive(Clone, Debug)]
+struct Resolved {
+    hosts: Vec<HostIdx>,
+    /// Every selector resolved; when not, the problem is reported and `hosts` is partial.
+    complete: bool,
 }
 
 /// Resolves selectors to hosts, reporting each that matches nothing.
-fn resolve(diags: &mut Diagnostics, inv: &Inventory, selectors: &[Sp<String>]) -> Vec<HostIdx> {
-    let mut out = Vec::new();
-    for sel in selectors {
+fn resolve(diags: &mut Diagnostics, inv: &Inventory, selectors: &Sp<Vec<Sp<String>>>) -> Resolved {
+    let mut out = Resolved {
+        hosts: Vec::new(),
+        complete: true,
+    };
+    if selectors.value.is_empty() {
+        diags.push(
+            Diagnostic::error(selectors.span.clone(), "`hosts` is empty").with_label(
+                "expected at least one selector: a host name, `tag:NAME` or `group:NAME`",
+            ),
+        );
+        out.complete = false;
+    }
+    for sel in &selectors.value {
         match inv.select(sel) {
-            Ok(h) => out.extend(h),
-            Err(d) => diags.push(*d),
+            Ok(h) => out.hosts.extend(h),
+            Err(d) => {
+                diags.push(*d);
+                out.complete = false;
+            }
         }
     }
-    out.sort_unstable();
-    out.dedup();
+    out.hosts.sort_unstable();
+    out.hosts.dedup();
     out
-}
-
-fn step_what(svc: &RawService, step: &RawStep) -> String {
-    match &step.name {
-        Some(n) => format!(
-            "step `{}` ({}.{}.{})",
-            n.value, svc.name.value, step.phase, step.index
-        ),
-        None => format!("step {}.{}.{}", svc.name.value, step.phase, step.index),
-    }
 }
 
 fn validate_step(
     diags: &mut Diagnostics,
     cx: &StepCx<'_>,
     svc: &RawService,
-    service_hosts: Option<&[HostIdx]>,
+    service_hosts: Option<&Resolved>,
     raw: &RawStep,
 ) -> Option<Step> {
-    let what = step_what(svc, raw);
+    let id = format!("{}.{}.{}", svc.name.value, raw.phase, raw.index);
+    let what = super::raw::step_what(&id, raw.name.as_ref().map(|n| n.value.as_str()));
     let action = raw.action.as_ref()?;
     let on = raw.on.as_ref().map_or(raw.phase.default_on(), |o| o.value);
     let mut err = |span: &Span, msg: String, label: &str| {
@@ -501,19 +535,29 @@ fn validate_step(
             );
         }
         if let Some(e) = &raw.expect_stdout {
+            let label = if matches!(action.value, RawAction::Http(_)) {
+                "remove it; an `http` step checks the response with `expect_body`"
+            } else {
+                "remove it"
+            };
             err(
                 &e.span,
                 format!("`expect_stdout` applies only to `run` and `local` steps, not to {what}"),
-                "remove it",
+                label,
             );
         }
     }
     if !matches!(action.value, RawAction::Http(_)) {
-        for span in &raw.http_keys {
+        for (key, span) in &raw.http_keys {
+            let label = if *key == "expect_body" && is_command {
+                "remove it; a command's output is checked with `expect_stdout`"
+            } else {
+                "remove it"
+            };
             err(
                 span,
-                format!("this option applies only to `http` steps, not to {what}"),
-                "remove it",
+                format!("`{key}` applies only to `http` steps, not to {what}"),
+                label,
             );
         }
     }
@@ -562,13 +606,22 @@ fn validate_step(
             RawAction::Http(t) | RawAction::Tcp(t) => t.uses_host(),
             _ => false,
         };
-    let hosts = match (&raw.hosts, service_hosts, cx.inventory) {
-        (Some(h), _, Some(inv)) => resolve(diags, inv, &h.value),
-        (None, Some(h), _) => h.to_vec(),
-        _ => Vec::new(),
+    let resolved = match (&raw.hosts, cx.inventory) {
+        (Some(h), Some(inv)) => Some(resolve(diags, inv, h)),
+        (Some(_), None) => None,
+        (None, _) => service_hosts.cloned(),
     };
+    let hosts = resolved
+        .as_ref()
+        .map(|r| r.hosts.clone())
+        .unwrap_or_default();
+    // Judge where the step runs only when its hosts were read and resolved in full;
+    // otherwise the problem is already reported and a second error would mislead.
+    let hosts_known = raw.clean && resolved.as_ref().is_none_or(|r| r.complete);
     if per_host {
-        check_halls(diags, cx, &what, raw, on, &hosts, svc);
+        if hosts_known {
+            check_halls(diags, cx, &what, raw, on, &hosts, svc);
+        }
     } else if let Some(h) = &raw.hosts {
         let why = if on == On::Local {
             "it runs on the machine running switchyard (`on = \"local\"`)".to_string()
@@ -606,7 +659,7 @@ fn validate_step(
     for t in templates {
         check_template(diags, cx, t, per_host, &what);
     }
-    let built = build_action(diags, cx, raw, &action.value, &action.span)?;
+    let built = build_action(diags, cx, raw, &action.value, &what)?;
     Some(Step {
         name: raw
             .name
@@ -696,7 +749,7 @@ fn check_halls(
         );
         diags.push(
             Diagnostic::error(span, format!("{what} needs hosts in hall `{hall}`, but its selectors match none there"))
-                .with_label(format!("matches only {}", list(&found)))
+                .with_label(format!("matches only {}", list_and(&found)))
                 .with_help(format!("the step runs on {side}; a runbook switches both ways, so each hall needs a host for it")),
         );
     }
@@ -709,18 +762,25 @@ fn check_template(
     has_host: bool,
     what: &str,
 ) {
+    let unknown = |kind: &str, section: &str, name: &str, known: &[String], span: &Span| {
+        let known: Vec<&str> = known.iter().map(String::as_str).collect();
+        let label = if known.is_empty() {
+            format!("the runbook has no `[{section}]`")
+        } else {
+            format!("expected {}", one_of(&known))
+        };
+        Diagnostic::error(span.clone(), format!("unknown {kind} `{name}` in {what}"))
+            .with_label(label)
+            .suggest(name, known.iter().copied())
+    };
     for (p, span) in t.placeholders() {
         match p {
-            Placeholder::Var(name) if !cx.vars.contains_key(name) => diags.push(
-                Diagnostic::error(span.clone(), format!("unknown variable `{name}` in {what}"))
-                    .with_label(if cx.vars.is_empty() { "the runbook has no `[vars]`".to_string() } else { format!("expected one of {}", list(&cx.vars.keys().map(String::as_str).collect::<Vec<_>>())) })
-                    .suggest(name, cx.vars.keys().map(String::as_str)),
-            ),
-            Placeholder::Secret(name) if !cx.secrets.contains_key(name) => diags.push(
-                Diagnostic::error(span.clone(), format!("unknown secret `{name}` in {what}"))
-                    .with_label(if cx.secrets.is_empty() { "the runbook has no `[secrets]`".to_string() } else { format!("expected one of {}", list(&cx.secrets.keys().map(String::as_str).collect::<Vec<_>>())) })
-                    .suggest(name, cx.secrets.keys().map(String::as_str)),
-            ),
+            Placeholder::Var(name) if !cx.vars.contains(name) => {
+                diags.push(unknown("variable", "vars", name, cx.vars, span));
+            }
+            Placeholder::Secret(name) if !cx.secrets.contains(name) => {
+                diags.push(unknown("secret", "secrets", name, cx.secrets, span));
+            }
             p if p.uses_host() && !has_host => diags.push(
                 Diagnostic::error(span.clone(), format!("{what} uses a `host.*` placeholder but runs on no host"))
                     .with_label("there is no host to take this value from")
@@ -731,6 +791,55 @@ fn check_template(
     }
 }
 
+/// The template's shape for static checks: a variable or secret (which may hold anything)
+/// becomes `\0`, any other placeholder a plain word.
+fn shape(t: &Template) -> String {
+    t.parts
+        .iter()
+        .map(|p| match p {
+            super::template::Part::Text(s) => s.as_str(),
+            super::template::Part::Value(Placeholder::Var(_) | Placeholder::Secret(_), _) => "\0",
+            super::template::Part::Value(..) => "host",
+        })
+        .collect()
+}
+
+/// `HOST:PORT` with a port from 1 to 65535, unless a variable may supply it.
+fn check_tcp(diags: &mut Diagnostics, t: &Template, what: &str) {
+    let s = shape(t);
+    let ok = match s.rsplit_once(':') {
+        Some((host, port)) => {
+            !host.is_empty() && (port.contains('\0') || port.parse::<u16>().is_ok_and(|p| p > 0))
+        }
+        None => s.contains('\0'),
+    };
+    if !ok {
+        diags.push(
+            Diagnostic::error(
+                t.span.clone(),
+                format!("`{}` in {what} is not a TCP address", t.text),
+            )
+            .with_label(
+                "expected HOST:PORT with a port from 1 to 65535, like \"{{host.address}}:5432\"",
+            ),
+        );
+    }
+}
+
+/// An `http://` or `https://` URL, unless a variable may supply the start of it.
+fn check_url(diags: &mut Diagnostics, t: &Template, what: &str) {
+    let s = shape(t);
+    if !(s.starts_with("http://") || s.starts_with("https://") || s.starts_with('\0')) {
+        diags.push(
+            Diagnostic::error(
+                t.span.clone(),
+                format!("`{}` in {what} is not an HTTP URL", t.text),
+            )
+            .with_label("expected a URL starting with http:// or https://"),
+        );
+    }
+}
+
 const METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
 fn build_action(
@@ -738,39 +847,19 @@ fn build_action(
     cx: &StepCx<'_>,
     raw: &RawStep,
     action: &RawAction,
-    span: &Span,
+    what: &str,
 ) -> Option<Action> {
     Some(match action {
         RawAction::Run(t) => Action::Run(t.clone()),
         RawAction::Local(t) => Action::Local(t.clone()),
         RawAction::Tcp(t) => {
-            if let [super::template::Part::Text(s)] = &t.parts[..] {
-                let port = s
-                    .rsplit_once(':')
-                    .and_then(|(h, p)| (!h.is_empty()).then_some(p));
-                if port
-                    .and_then(|p| p.parse::<u16>().ok())
-                    .is_none_or(|p| p == 0)
-                {
-                    diags.push(Diagnostic::error(span.clone(), format!("`{s}` is not a TCP address")).with_label("expected HOST:PORT, like \"db-b1:5432\" or \"{{host.address}}:5432\""));
-                }
-            }
+            check_tcp(diags, t, what);
             Action::Tcp(t.clone())
         }
         RawAction::Manual(t) => Action::Manual(t.clone()),
         RawAction::Sleep(d) => Action::Sleep(*d),
         RawAction::Http(url) => {
-            if let Some(super::template::Part::Text(s)) = url.parts.first() {
-                if !(s.starts_with("http://") || s.starts_with("https://")) {
-                    diags.push(
-                        Diagnostic::error(
-                            span.clone(),
-                            format!("`{}` is not an HTTP URL", url.text),
-                        )
-                        .with_label("expected a URL starting with http:// or https://"),
-                    );
-                }
-            }
+            check_url(diags, url, what);
             let method = match &raw.http.method {
                 Some(m) if METHODS.contains(&m.value.as_str()) => m.value.clone(),
                 Some(m) => {
@@ -779,7 +868,7 @@ fn build_action(
                             m.span.clone(),
                             format!("unknown HTTP method `{}`", m.value),
                         )
-                        .with_label(format!("expected one of {}", list(&METHODS)))
+                        .with_label(format!("expected {}", one_of(&METHODS)))
                         .suggest(&m.value.to_uppercase(), METHODS),
                     );
                     return None;

@@ -177,7 +177,7 @@ fn placeholder(cx: &mut Cx<'_>, name: &str, span: &Span) -> Option<Placeholder> 
             span.clone(),
             format!("unknown placeholder `{{{{{name}}}}}`"),
         )
-        .with_label(format!("expected one of {}", super::reader::list(&known)))
+        .with_label(format!("expected {}", super::reader::one_of(&known)))
         .suggest(name, known.iter().copied()),
     );
     None
