@@ -2,6 +2,7 @@
 //! terminal and that maps every outcome to an exit code (see [`exit`]).
 
 mod args;
+mod error;
 pub mod exit;
 mod plan;
 mod validate;
@@ -11,11 +12,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::config::LoadError;
 use crate::config::diagnostic::render_all;
 
 pub use args::Cli;
 use args::{Color, Command, Global, LogFormat};
+pub use error::Error;
 
 /// Runs switchyard with the process's arguments.
 pub fn main() -> ExitCode {
@@ -31,11 +32,26 @@ pub fn main() -> ExitCode {
         }
     };
     init_logging(&cli.global);
-    let code = match &cli.command {
+    let result = match &cli.command {
         Command::Validate(a) => validate::run(&cli.global, a),
         Command::Plan(a) => plan::run(&cli.global, a),
     };
-    ExitCode::from(code)
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            report(&cli.global, &e);
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// Shows an error on stderr: a load error as its diagnostics, anything else in one line.
+fn report(g: &Global, e: &Error) {
+    let text = match e {
+        Error::Load(load) => render_all(&load.sources, &load.diagnostics),
+        other => format!("error: {other}\n"),
+    };
+    eprint!("{}", paint(g, &text));
 }
 
 fn init_logging(g: &Global) {
@@ -71,11 +87,6 @@ fn print_stdout(text: &str) {
     use std::io::Write as _;
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
-}
-
-/// Prints every problem of a failed load to stderr.
-fn report_load_error(g: &Global, e: &LoadError) {
-    eprint!("{}", paint(g, &render_all(&e.sources, &e.diagnostics)));
 }
 
 /// Colours the `error:` and `warning:` words of rendered diagnostics.

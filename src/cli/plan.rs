@@ -7,36 +7,39 @@ use crate::config::{Runbook, load_runbook};
 use crate::plan::{self, render};
 
 use super::args::{Direction, Global, ModeArg, PlanArgs, PlanFormat};
-use super::{exit, report_load_error};
+use super::error::UnknownHall;
+use super::{Error, exit};
 
 /// `--from`/`--to` checked against the runbook's halls.
-pub fn direction(rb: &Runbook, d: &Direction) -> Result<(HallId, HallId, Mode), String> {
-    let halls: Vec<&str> = rb.halls.iter().map(HallId::as_str).collect();
-    let check = |flag: &str, h: &str| -> Result<HallId, String> {
-        if halls.contains(&h) {
+pub fn direction(rb: &Runbook, d: &Direction) -> Result<(HallId, HallId, Mode), Error> {
+    let [a, b] = &rb.halls;
+    let check = |flag: &'static str, h: &str| -> Result<HallId, Error> {
+        if h == a.as_str() || h == b.as_str() {
             return Ok(HallId::new(h));
         }
-        let hint = did_you_mean(h, halls.iter().copied())
+        let hint = did_you_mean(h, [a.as_str(), b.as_str()])
             .map_or(String::new(), |m| format!(" (did you mean `{m}`?)"));
-        Err(format!(
-            "{flag} {h}: runbook `{}` switches between halls `{}` and `{}`{hint}",
-            rb.name, halls[0], halls[1]
-        ))
+        Err(Error::UnknownHall(Box::new(UnknownHall {
+            flag,
+            hall: h.to_string(),
+            runbook: rb.name.clone(),
+            halls: [a.to_string(), b.to_string()],
+            hint,
+        })))
     };
     let to = check("--to", &d.to)?;
     let from = match &d.from {
         Some(f) => check("--from", f)?,
-        None => rb
-            .halls
-            .iter()
-            .find(|h| **h != to)
-            .cloned()
-            .unwrap_or_else(|| to.clone()),
+        None => {
+            if to == *a {
+                b.clone()
+            } else {
+                a.clone()
+            }
+        }
     };
     if from == to {
-        return Err(format!(
-            "--from and --to are both `{to}`: a switchover needs two different halls"
-        ));
+        return Err(Error::SameHall(to.to_string()));
     }
     let mode = match d.mode {
         ModeArg::Switchover => Mode::Switchover,
@@ -45,21 +48,9 @@ pub fn direction(rb: &Runbook, d: &Direction) -> Result<(HallId, HallId, Mode), 
     Ok((from, to, mode))
 }
 
-pub fn run(g: &Global, a: &PlanArgs) -> u8 {
-    let loaded = match load_runbook(&a.direction.runbook, &g.inventory) {
-        Ok(l) => l,
-        Err(e) => {
-            report_load_error(g, &e);
-            return exit::INVALID;
-        }
-    };
-    let (from, to, mode) = match direction(&loaded.runbook, &a.direction) {
-        Ok(d) => d,
-        Err(msg) => {
-            eprintln!("error: {msg}");
-            return exit::INVALID;
-        }
-    };
+pub fn run(g: &Global, a: &PlanArgs) -> Result<u8, Error> {
+    let loaded = load_runbook(&a.direction.runbook, &g.inventory)?;
+    let (from, to, mode) = direction(&loaded.runbook, &a.direction)?;
     let plan = plan::build(&loaded.runbook, &from, &to, mode);
     let out = match a.format {
         PlanFormat::Text => render::text(&plan),
@@ -68,5 +59,5 @@ pub fn run(g: &Global, a: &PlanArgs) -> u8 {
         PlanFormat::Mermaid => render::mermaid(&plan),
     };
     super::print_stdout(&out);
-    exit::PASSED
+    Ok(exit::PASSED)
 }

@@ -9,12 +9,6 @@ use std::fmt::Write as _;
 
 use super::source::{Sources, Span, floor_char_boundary, line_col};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Severity {
-    Error,
-    Warning,
-}
-
 /// A secondary place that helps explain a problem ("first defined here").
 #[derive(Clone, Debug)]
 pub struct Note {
@@ -25,7 +19,6 @@ pub struct Note {
 /// One problem in the input.
 #[derive(Clone, Debug)]
 pub struct Diagnostic {
-    pub severity: Severity,
     pub message: String,
     /// Where the problem is; `None` for problems of a file as a whole that has no text.
     pub span: Option<Span>,
@@ -46,19 +39,11 @@ impl Diagnostic {
     /// An error that belongs to no place in any file (a missing file, say).
     pub fn global(message: impl Into<String>) -> Self {
         Diagnostic {
-            severity: Severity::Error,
             message: message.into(),
             span: None,
             label: String::new(),
             notes: Vec::new(),
             help: None,
-        }
-    }
-
-    pub fn warning(span: Span, message: impl Into<String>) -> Self {
-        Diagnostic {
-            severity: Severity::Warning,
-            ..Diagnostic::error(span, message)
         }
     }
 
@@ -128,18 +113,11 @@ impl Diagnostics {
     }
 
     pub fn has_errors(&self) -> bool {
-        self.items.iter().any(|d| d.severity == Severity::Error)
+        !self.items.is_empty()
     }
 
     pub fn error_count(&self) -> usize {
-        self.items
-            .iter()
-            .filter(|d| d.severity == Severity::Error)
-            .count()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.items.len()
     }
 
     /// The problems sorted by file and position, so the output reads top to bottom.
@@ -152,20 +130,12 @@ impl Diagnostics {
         });
         v
     }
-
-    pub fn extend(&mut self, other: Diagnostics) {
-        self.items.extend(other.items);
-    }
 }
 
 /// Renders one diagnostic as text, rustc style.
 pub fn render(sources: &Sources, d: &Diagnostic) -> String {
     let mut out = String::new();
-    let kind = match d.severity {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-    };
-    let _ = writeln!(out, "{kind}: {}", d.message);
+    let _ = writeln!(out, "error: {}", d.message);
     if let Some(span) = &d.span {
         render_snippet(&mut out, sources, span, &d.label, "-->");
     } else if !d.label.is_empty() {

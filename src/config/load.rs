@@ -15,8 +15,6 @@ use super::source::{FileId, Sources, Span};
 pub struct Loaded {
     pub sources: Sources,
     pub runbook: Runbook,
-    /// Problems that do not stop the runbook from being used.
-    pub warnings: Diagnostics,
 }
 
 /// Every problem found, with the files needed to show them.
@@ -159,11 +157,7 @@ pub fn load_runbook(path: &Path, extra_inventory: &[PathBuf]) -> Result<Loaded, 
         None
     };
     match runbook::validate(raw, inventory, path, &mut diags) {
-        Some(runbook) if !diags.has_errors() => Ok(Loaded {
-            sources,
-            runbook,
-            warnings: diags,
-        }),
+        Some(runbook) if !diags.has_errors() => Ok(Loaded { sources, runbook }),
         _ => Err(LoadError {
             sources,
             diagnostics: diags,

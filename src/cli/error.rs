@@ -1,0 +1,59 @@
+//! Errors that end a command before it has a result, each with its exit code.
+//!
+//! A failed check or a missed RTO is not an error: it is an outcome, reported by the
+//! command itself. These are the cases where the input or the usage is wrong.
+
+use crate::config::LoadError;
+
+use super::exit;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// One or more files have problems; each is a diagnostic pointing into a file.
+    #[error("invalid input")]
+    Load(Box<LoadError>),
+    /// `validate` found problems in some of the runbooks it checked (already shown).
+    #[error("{bad} of {total} {}", if *.total == 1 { "runbook is invalid" } else { "runbooks are invalid" })]
+    SomeInvalid { bad: usize, total: usize },
+    #[error("no runbook given, and cannot read `runbooks/`: {0}")]
+    NoRunbookDir(std::io::Error),
+    #[error("no runbook given, and `runbooks/` has no *.toml files")]
+    NoRunbooks,
+    #[error(
+        "{} {}: runbook `{}` switches between halls `{}` and `{}`{}",
+        .0.flag, .0.hall, .0.runbook, .0.halls[0], .0.halls[1], .0.hint
+    )]
+    UnknownHall(Box<UnknownHall>),
+    #[error("--from and --to are both `{0}`: a switchover needs two different halls")]
+    SameHall(String),
+}
+
+/// A `--to` or `--from` naming a hall the runbook does not switch between.
+#[derive(Debug)]
+pub struct UnknownHall {
+    pub flag: &'static str,
+    pub hall: String,
+    pub runbook: String,
+    pub halls: [String; 2],
+    /// " (did you mean `a`?)" or nothing.
+    pub hint: String,
+}
+
+impl Error {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Load(_)
+            | Error::SomeInvalid { .. }
+            | Error::NoRunbookDir(_)
+            | Error::NoRunbooks
+            | Error::UnknownHall { .. }
+            | Error::SameHall(_) => exit::INVALID,
+        }
+    }
+}
+
+impl From<LoadError> for Error {
+    fn from(e: LoadError) -> Self {
+        Error::Load(Box::new(e))
+    }
+}
