@@ -88,8 +88,8 @@ pub fn did_you_mean<'a>(found: &str, known: impl IntoIterator<Item = &'a str>) -
         })
         // Close, but with something in common: `x` is no typo of `a`.
         .filter(|(d, k)| {
-            let len = k.chars().count();
-            *d <= (len.max(found.chars().count()) / 3).max(1) && *d < len
+            let len = k.chars().count().max(found.chars().count());
+            *d <= (len / 3).max(1) && *d < len
         })
         .collect();
     scored.sort_unstable();

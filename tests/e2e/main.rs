@@ -4,4 +4,5 @@ mod docs;
 mod fuzz;
 mod invalid;
 mod order;
+mod plan;
 mod util;
