@@ -90,6 +90,7 @@ fn read_inventory_file(
     cited_at: Option<&Span>,
 ) -> Option<InventoryFile> {
     let id = read(sources, diags, path, cited_at)?;
+    tracing::debug!(inventory = %path.display(), tier, "reading inventory");
     let text = sources.file(id).text.clone();
     let mut cx = Cx {
         file: id,
@@ -107,6 +108,8 @@ fn read_inventory_file(
 /// Loads and validates a runbook and its inventory. `extra_inventory` (from
 /// `--inventory`) is added after the runbook's own files and overrides their entries.
 pub fn load_runbook(path: &Path, extra_inventory: &[PathBuf]) -> Result<Loaded, LoadError> {
+    let started = std::time::Instant::now();
+    let _span = tracing::info_span!("load", runbook = %path.display()).entered();
     let mut sources = Sources::default();
     let mut diags = Diagnostics::default();
     let Some(raw) = read_runbook_file(&mut sources, &mut diags, path) else {
@@ -156,7 +159,10 @@ pub fn load_runbook(path: &Path, extra_inventory: &[PathBuf]) -> Result<Loaded, 
     } else {
         None
     };
-    match runbook::validate(raw, inventory, path, &mut diags) {
+    tracing::debug!(files = files.len(), elapsed = ?started.elapsed(), "inventory read");
+    let result = runbook::validate(raw, inventory, path, &mut diags);
+    tracing::info!(errors = diags.error_count(), elapsed = ?started.elapsed(), "runbook loaded");
+    match result {
         Some(runbook) if !diags.has_errors() => Ok(Loaded { sources, runbook }),
         _ => Err(LoadError {
             sources,

@@ -283,6 +283,14 @@ pub fn build<'r>(runbook: &'r Runbook, from: &HallId, to: &HallId, mode: Mode) -
         worst_case: Duration::ZERO,
     };
     analyse(&mut plan, &prechecks, &work);
+    tracing::info!(
+        steps = plan.steps.len(),
+        nodes = plan.graph.node_count(),
+        edges = plan.graph.edge_count(),
+        waves = plan.waves.len(),
+        worst_case = ?plan.worst_case,
+        "plan built"
+    );
     plan
 }
 
