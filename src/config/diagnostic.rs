@@ -120,6 +120,10 @@ impl Diagnostics {
         self.items.len()
     }
 
+    pub fn extend(&mut self, other: Diagnostics) {
+        self.items.extend(other.items);
+    }
+
     /// The problems sorted by file and position, so the output reads top to bottom.
     pub fn sorted(&self) -> Vec<&Diagnostic> {
         let mut v: Vec<&Diagnostic> = self.items.iter().collect();

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::diagnostic::{Diagnostic, Diagnostics};
 use super::inventory::{Inventory, InventoryFile};
-use super::raw::{self, RawRunbook};
+use super::raw;
 use super::reader::Cx;
 use super::runbook::{self, Runbook};
 use super::source::{FileId, Sources, Span};
@@ -66,78 +66,67 @@ fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
-fn read_runbook_file(
-    sources: &mut Sources,
-    diags: &mut Diagnostics,
-    path: &Path,
-) -> Option<RawRunbook> {
-    let id = read(sources, diags, path, None)?;
-    let text = sources.file(id).text.clone();
-    let mut cx = Cx {
-        file: id,
-        text: &text,
-        diags,
-    };
-    let doc = raw::parse_document(&mut cx, &text)?;
-    Some(raw::read_runbook(&mut cx, &doc))
+/// An inventory file that was read from disk, to be parsed.
+struct Pending {
+    id: FileId,
+    path: PathBuf,
+    tier: u8,
 }
 
-fn read_inventory_file(
-    sources: &mut Sources,
-    diags: &mut Diagnostics,
-    path: &Path,
-    tier: u8,
-    cited_at: Option<&Span>,
-) -> Option<InventoryFile> {
-    let id = read(sources, diags, path, cited_at)?;
-    tracing::debug!(inventory = %path.display(), tier, "reading inventory");
-    let text = sources.file(id).text.clone();
-    let mut cx = Cx {
-        file: id,
-        text: &text,
-        diags,
-    };
-    let doc = raw::parse_document(&mut cx, &text)?;
-    Some(InventoryFile {
-        raw: raw::read_inventory(&mut cx, &doc),
-        path: path.to_path_buf(),
-        tier,
-    })
+/// Parses and reads inventory files. Runs on its own thread, with its own diagnostics:
+/// the files are registered in `sources` already, so their ids are fixed.
+fn read_inventories(sources: &Sources, pending: &[Pending]) -> (Vec<InventoryFile>, Diagnostics) {
+    let mut diags = Diagnostics::default();
+    let mut files = Vec::new();
+    for p in pending {
+        tracing::debug!(inventory = %p.path.display(), tier = p.tier, "reading inventory");
+        let text = &sources.file(p.id).text;
+        let mut cx = Cx { file: p.id, text, diags: &mut diags };
+        if let Some(doc) = raw::parse_document(&mut cx, text) {
+            files.push(InventoryFile {
+                raw: raw::read_inventory(&mut cx, &doc),
+                path: p.path.clone(),
+                tier: p.tier,
+            });
+        }
+    }
+    (files, diags)
 }
 
 /// Loads and validates a runbook and its inventory. `extra_inventory` (from
 /// `--inventory`) is added after the runbook's own files and overrides their entries.
+///
+/// The runbook's `[runbook]` table is read first, for the inventory's paths; then the
+/// inventory files are parsed on a second thread while this one reads the services.
 pub fn load_runbook(path: &Path, extra_inventory: &[PathBuf]) -> Result<Loaded, LoadError> {
     let started = std::time::Instant::now();
     let _span = tracing::info_span!("load", runbook = %path.display()).entered();
     let mut sources = Sources::default();
     let mut diags = Diagnostics::default();
-    let Some(raw) = read_runbook_file(&mut sources, &mut diags, path) else {
-        return Err(LoadError {
-            sources,
-            diagnostics: diags,
-        });
+    let fail = |sources, diagnostics| Err(LoadError { sources, diagnostics });
+    let Some(id) = read(&mut sources, &mut diags, path, None) else {
+        return fail(sources, diags);
     };
-    let mut files = Vec::new();
+    let text = sources.file(id).text.clone();
+    let mut cx = Cx { file: id, text: &text, diags: &mut diags };
+    let Some(doc) = raw::parse_document(&mut cx, &text) else {
+        return fail(sources, diags);
+    };
+    let header = raw::read_header(&mut cx, &doc);
+    let listed = header.as_ref().and_then(|h| h.inventory.clone());
+    let mut pending = Vec::new();
     let mut complete = true;
-    // Problems in the inventory files themselves make the inventory unusable too.
-    let before = diags.error_count();
-    let listed = raw.header.as_ref().and_then(|h| h.inventory.as_ref());
-    for entry in listed.iter().flat_map(|l| &l.value) {
-        let p = super::inventory::expand_path(path, &entry.value);
-        match read_inventory_file(&mut sources, &mut diags, &p, 0, Some(&entry.span)) {
-            Some(f) => files.push(f),
+    let named = listed.iter().flat_map(|l| &l.value).map(|e| {
+        (super::inventory::expand_path(path, &e.value), 0, Some(&e.span))
+    });
+    for (p, tier, cited_at) in named.chain(extra_inventory.iter().map(|p| (p.clone(), 1, None))) {
+        match read(&mut sources, &mut diags, &p, cited_at) {
+            Some(id) => pending.push(Pending { id, path: p, tier }),
             None => complete = false,
         }
     }
-    for p in extra_inventory {
-        match read_inventory_file(&mut sources, &mut diags, p, 1, None) {
-            Some(f) => files.push(f),
-            None => complete = false,
-        }
-    }
-    if files.is_empty() && complete {
-        match (&raw.header, listed) {
+    if pending.is_empty() && complete {
+        match (&header, &listed) {
             (Some(_), Some(l)) => diags.push(
                 Diagnostic::error(l.span.clone(), "the runbook's inventory list is empty")
                     .with_label("expected at least one file, like [\"../inventory/site.toml\"]"),
@@ -153,20 +142,31 @@ pub fn load_runbook(path: &Path, extra_inventory: &[PathBuf]) -> Result<Loaded, 
         }
         complete = false;
     }
+    let (raw, files) = std::thread::scope(|scope| {
+        let inventories = scope.spawn(|| read_inventories(&sources, &pending));
+        let mut cx = Cx { file: id, text: &text, diags: &mut diags };
+        let raw = raw::read_runbook(&mut cx, &doc, header);
+        let (files, inventory_diags) = inventories
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        // Problems in the inventory files themselves make the inventory unusable.
+        complete &= inventory_diags.error_count() == 0;
+        diags.extend(inventory_diags);
+        (raw, files)
+    });
+    drop(doc);
+    tracing::debug!(files = files.len(), elapsed = ?started.elapsed(), "files read");
     let inventory = if complete {
+        let before = diags.error_count();
         let inv = Inventory::build(&files, &mut diags);
         (diags.error_count() == before).then_some(inv)
     } else {
         None
     };
-    tracing::debug!(files = files.len(), elapsed = ?started.elapsed(), "inventory read");
     let result = runbook::validate(raw, inventory, path, &mut diags);
     tracing::info!(errors = diags.error_count(), elapsed = ?started.elapsed(), "runbook loaded");
     match result {
         Some(runbook) if !diags.has_errors() => Ok(Loaded { sources, runbook }),
-        _ => Err(LoadError {
-            sources,
-            diagnostics: diags,
-        }),
+        _ => fail(sources, diags),
     }
 }

@@ -284,9 +284,11 @@ pub fn read_inventory(cx: &mut Cx<'_>, doc: &Spanned<DeTable<'_>>) -> RawInvento
 }
 
 /// Reads one runbook file.
-pub fn read_runbook(cx: &mut Cx<'_>, doc: &Spanned<DeTable<'_>>) -> RawRunbook {
+/// Reads the `[runbook]` table alone: it names the inventory files, which can then be
+/// read while the rest of the runbook is (see [`read_runbook`]).
+pub fn read_header(cx: &mut Cx<'_>, doc: &Spanned<DeTable<'_>>) -> Option<RawHeader> {
     let mut top = Fields::new(doc.get_ref(), cx.span(0..0), "the runbook");
-    let header = top.table(cx, "runbook", "[runbook]").map(|mut f| {
+    top.table(cx, "runbook", "[runbook]").map(|mut f| {
         let h = RawHeader {
             span: f.span.clone(),
             name: f.required_string(cx, "name"),
@@ -311,7 +313,17 @@ pub fn read_runbook(cx: &mut Cx<'_>, doc: &Spanned<DeTable<'_>>) -> RawRunbook {
         };
         f.finish(cx);
         h
-    });
+    })
+}
+
+/// Reads everything but the `[runbook]` table, which `header` holds.
+pub fn read_runbook(
+    cx: &mut Cx<'_>,
+    doc: &Spanned<DeTable<'_>>,
+    header: Option<RawHeader>,
+) -> RawRunbook {
+    let mut top = Fields::new(doc.get_ref(), cx.span(0..0), "the runbook");
+    top.value("runbook");
     let mut vars = Vec::new();
     if let Some(f) = top.table(cx, "vars", "[vars]") {
         for (key, value) in f.entries() {

@@ -355,12 +355,12 @@ fn validate_service(
         );
     }
     let mut depends_on = Vec::new();
-    let mut others: Vec<&str> = by_name
-        .keys()
-        .copied()
-        .filter(|n| *n != raw.name.value)
-        .collect();
-    others.sort_unstable();
+    // The other services, for "expected ..." in an error; built only when needed.
+    let others = || {
+        let mut v: Vec<&str> = by_name.keys().copied().filter(|n| *n != raw.name.value).collect();
+        v.sort_unstable();
+        v
+    };
     for dep in raw.depends_on.iter().flat_map(|d| &d.value) {
         match by_name.get(dep.value.as_str()) {
             Some(&i) if all[i].name.value == raw.name.value => diags.push(
@@ -386,8 +386,8 @@ fn validate_service(
                         raw.name.value, dep.value
                     ),
                 )
-                .with_label(format!("expected {}", one_of(&others)))
-                .suggest(&dep.value, others.iter().copied()),
+                .with_label(format!("expected {}", one_of(&others())))
+                .suggest(&dep.value, others()),
             ),
         }
     }
