@@ -81,7 +81,11 @@ fn read_inventories(sources: &Sources, pending: &[Pending]) -> (Vec<InventoryFil
     for p in pending {
         tracing::debug!(inventory = %p.path.display(), tier = p.tier, "reading inventory");
         let text = &sources.file(p.id).text;
-        let mut cx = Cx { file: p.id, text, diags: &mut diags };
+        let mut cx = Cx {
+            file: p.id,
+            text,
+            diags: &mut diags,
+        };
         if let Some(doc) = raw::parse_document(&mut cx, text) {
             files.push(InventoryFile {
                 raw: raw::read_inventory(&mut cx, &doc),
@@ -103,12 +107,21 @@ pub fn load_runbook(path: &Path, extra_inventory: &[PathBuf]) -> Result<Loaded, 
     let _span = tracing::info_span!("load", runbook = %path.display()).entered();
     let mut sources = Sources::default();
     let mut diags = Diagnostics::default();
-    let fail = |sources, diagnostics| Err(LoadError { sources, diagnostics });
+    let fail = |sources, diagnostics| {
+        Err(LoadError {
+            sources,
+            diagnostics,
+        })
+    };
     let Some(id) = read(&mut sources, &mut diags, path, None) else {
         return fail(sources, diags);
     };
     let text = sources.file(id).text.clone();
-    let mut cx = Cx { file: id, text: &text, diags: &mut diags };
+    let mut cx = Cx {
+        file: id,
+        text: &text,
+        diags: &mut diags,
+    };
     let Some(doc) = raw::parse_document(&mut cx, &text) else {
         return fail(sources, diags);
     };
@@ -117,7 +130,11 @@ pub fn load_runbook(path: &Path, extra_inventory: &[PathBuf]) -> Result<Loaded, 
     let mut pending = Vec::new();
     let mut complete = true;
     let named = listed.iter().flat_map(|l| &l.value).map(|e| {
-        (super::inventory::expand_path(path, &e.value), 0, Some(&e.span))
+        (
+            super::inventory::expand_path(path, &e.value),
+            0,
+            Some(&e.span),
+        )
     });
     for (p, tier, cited_at) in named.chain(extra_inventory.iter().map(|p| (p.clone(), 1, None))) {
         match read(&mut sources, &mut diags, &p, cited_at) {
@@ -144,7 +161,11 @@ pub fn load_runbook(path: &Path, extra_inventory: &[PathBuf]) -> Result<Loaded, 
     }
     let (raw, files) = std::thread::scope(|scope| {
         let inventories = scope.spawn(|| read_inventories(&sources, &pending));
-        let mut cx = Cx { file: id, text: &text, diags: &mut diags };
+        let mut cx = Cx {
+            file: id,
+            text: &text,
+            diags: &mut diags,
+        };
         let raw = raw::read_runbook(&mut cx, &doc, header);
         let (files, inventory_diags) = inventories
             .join()

@@ -357,7 +357,11 @@ fn validate_service(
     let mut depends_on = Vec::new();
     // The other services, for "expected ..." in an error; built only when needed.
     let others = || {
-        let mut v: Vec<&str> = by_name.keys().copied().filter(|n| *n != raw.name.value).collect();
+        let mut v: Vec<&str> = by_name
+            .keys()
+            .copied()
+            .filter(|n| *n != raw.name.value)
+            .collect();
         v.sort_unstable();
         v
     };
