@@ -6,4 +6,8 @@
 
 pub mod cli;
 pub mod config;
+pub mod engine;
+pub mod evidence;
 pub mod plan;
+pub mod transport;
+pub mod ui;

@@ -55,6 +55,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Show the switchover a run would carry out: waves, critical path, worst case against RTO.
     Plan(PlanArgs),
+    /// Carry out a switchover: a dry run (changes nothing) unless --live.
+    Run(RunArgs),
 }
 
 #[derive(Args, Debug)]
@@ -99,4 +101,28 @@ pub struct PlanArgs {
     pub direction: Direction,
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub direction: Direction,
+    /// Change things: without it the run is a dry run that runs only the prechecks.
+    #[arg(long)]
+    pub live: bool,
+    /// Do not ask: no typed confirmation of a live run, manual steps confirmed.
+    #[arg(long)]
+    pub yes: bool,
+    /// Only these services (comma-separated); the order among them still holds.
+    #[arg(long, value_delimiter = ',', value_name = "SVC,...")]
+    pub only: Vec<String>,
+    /// At most this many step executions at once (default: the runbook's `max_parallel`).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_parallel: Option<u32>,
+    /// Where run folders are written.
+    #[arg(long, value_name = "DIR", default_value = "evidence")]
+    pub evidence_dir: PathBuf,
+    /// When the incident began (RFC 3339), if before this run: the RTO clock starts there.
+    #[arg(long, value_name = "RFC3339")]
+    pub incident_start: Option<String>,
 }

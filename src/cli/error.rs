@@ -26,6 +26,28 @@ pub enum Error {
     UnknownHall(Box<UnknownHall>),
     #[error("--from and --to are both `{0}`: a switchover needs two different halls")]
     SameHall(String),
+    #[error("--only {name}: runbook `{runbook}` has no such service{hint}")]
+    UnknownService {
+        name: String,
+        runbook: String,
+        hint: String,
+    },
+    #[error("--incident-start {0}")]
+    IncidentStart(String),
+    /// A secret could not be read; nothing has been done yet.
+    #[error("{0}")]
+    Secret(String),
+    #[error(
+        "a live run must be confirmed: run it on a terminal to type the runbook's name, or pass --yes"
+    )]
+    NeedsConfirmation,
+    #[error("not confirmed: nothing was changed")]
+    NotConfirmed,
+    /// The evidence folder cannot be written; nothing has been done yet.
+    #[error("{0}")]
+    Evidence(String),
+    #[error("{0}")]
+    Setup(String),
 }
 
 /// A `--to` or `--from` naming a hall the runbook does not switch between.
@@ -47,7 +69,14 @@ impl Error {
             | Error::NoRunbookDir(_)
             | Error::NoRunbooks
             | Error::UnknownHall { .. }
-            | Error::SameHall(_) => exit::INVALID,
+            | Error::SameHall(_)
+            | Error::UnknownService { .. }
+            | Error::IncidentStart(_)
+            | Error::Secret(_)
+            | Error::NeedsConfirmation
+            | Error::Evidence(_)
+            | Error::Setup(_) => exit::INVALID,
+            Error::NotConfirmed => exit::FAILED,
         }
     }
 }

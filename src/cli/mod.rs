@@ -5,6 +5,7 @@ mod args;
 mod error;
 pub mod exit;
 mod plan;
+mod run;
 mod validate;
 
 use std::io::IsTerminal;
@@ -35,6 +36,7 @@ pub fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Validate(a) => validate::run(&cli.global, a),
         Command::Plan(a) => plan::run(&cli.global, a),
+        Command::Run(a) => run::run(&cli.global, a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

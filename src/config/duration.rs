@@ -100,7 +100,7 @@ fn fraction_hint(whole: u64, rest: &str) -> String {
     };
     let scale = 10u64.checked_pow(digits.len() as u32).unwrap_or(0);
     let fraction: u64 = digits.parse().unwrap_or(0);
-    let exact = (scale > 0 && ms_per_unit > 0 && (fraction * ms_per_unit) % scale == 0)
+    let exact = (scale > 0 && ms_per_unit > 0 && (fraction * ms_per_unit).is_multiple_of(scale))
         .then(|| whole.saturating_mul(ms_per_unit) + fraction * ms_per_unit / scale);
     match exact {
         Some(ms) => format!(

@@ -143,20 +143,19 @@ pub fn validate(
                 "expected a name of lowercase letters, digits and `-`, like \"recruitment\"",
             ),
         );
-    } else if let Some(n) = name {
-        if !n
+    } else if let Some(n) = name
+        && !n
             .value
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        {
-            diags.push(
-                Diagnostic::error(
-                    n.span.clone(),
-                    format!("`{}` is not a valid runbook name", n.value),
-                )
-                .with_label("expected lowercase letters, digits and `-` only"),
-            );
-        }
+    {
+        diags.push(
+            Diagnostic::error(
+                n.span.clone(),
+                format!("`{}` is not a valid runbook name", n.value),
+            )
+            .with_label("expected lowercase letters, digits and `-` only"),
+        );
     }
     let (vars, var_names) = names_checked(
         diags,
@@ -408,21 +407,21 @@ fn validate_service(
     let mut names: HashMap<&str, &Span> = HashMap::new();
     for phase in Phase::ALL {
         for step in &raw.phases[phase.index()] {
-            if let Some(n) = &step.name {
-                if let Some(first) = names.insert(n.value.as_str(), &n.span) {
-                    diags.push(
-                        Diagnostic::error(
-                            n.span.clone(),
-                            format!(
-                                "service `{}` has two steps named `{}`",
-                                raw.name.value, n.value
-                            ),
-                        )
-                        .with_label("second step with this name")
-                        .with_note(first.clone(), "first step with this name")
-                        .with_help("step names appear in reports and must tell steps apart"),
-                    );
-                }
+            if let Some(n) = &step.name
+                && let Some(first) = names.insert(n.value.as_str(), &n.span)
+            {
+                diags.push(
+                    Diagnostic::error(
+                        n.span.clone(),
+                        format!(
+                            "service `{}` has two steps named `{}`",
+                            raw.name.value, n.value
+                        ),
+                    )
+                    .with_label("second step with this name")
+                    .with_note(first.clone(), "first step with this name")
+                    .with_help("step names appear in reports and must tell steps apart"),
+                );
             }
             if let Some(s) = validate_step(diags, cx, raw, service_hosts.as_ref(), step) {
                 phases[phase.index()].push(s);
@@ -565,17 +564,17 @@ fn validate_step(
             );
         }
     }
-    if let (Some(w), Some(i)) = (&raw.within, &raw.interval) {
-        if w.value < i.value {
-            err(
-                &i.span,
-                format!("`interval` is longer than `within` in {what}"),
-                &format!(
-                    "expected at most the `within` of {}",
-                    super::duration::format(w.value)
-                ),
-            );
-        }
+    if let (Some(w), Some(i)) = (&raw.within, &raw.interval)
+        && w.value < i.value
+    {
+        err(
+            &i.span,
+            format!("`interval` is longer than `within` in {what}"),
+            &format!(
+                "expected at most the `within` of {}",
+                super::duration::format(w.value)
+            ),
+        );
     }
     let interval = raw
         .interval

@@ -161,10 +161,10 @@ fn placeholder(cx: &mut Cx<'_>, name: &str, span: &Span) -> Option<Placeholder> 
         ("vars.", Placeholder::Var as fn(String) -> Placeholder),
         ("secrets.", Placeholder::Secret),
     ] {
-        if let Some(rest) = name.strip_prefix(prefix) {
-            if !rest.is_empty() {
-                return Some(make(rest.to_string()));
-            }
+        if let Some(rest) = name.strip_prefix(prefix)
+            && !rest.is_empty()
+        {
+            return Some(make(rest.to_string()));
         }
     }
     let known: Vec<&str> = FIXED

@@ -134,6 +134,18 @@ fn worst_case(step: &Step, executions: usize) -> Duration {
 
 /// Builds the plan for switching `runbook` from `from` to `to` in `mode`.
 pub fn build<'r>(runbook: &'r Runbook, from: &HallId, to: &HallId, mode: Mode) -> Plan<'r> {
+    build_only(runbook, from, to, mode, &vec![true; runbook.services.len()])
+}
+
+/// The plan for the services marked in `included` only (`run --only`). A service left
+/// out is treated as one without steps, so the order around it still holds.
+pub fn build_only<'r>(
+    runbook: &'r Runbook,
+    from: &HallId,
+    to: &HallId,
+    mode: Mode,
+    included: &[bool],
+) -> Plan<'r> {
     let mut g = DiGraph::new();
     let mut steps = Vec::new();
     let mut skipped = Vec::new();
@@ -143,6 +155,9 @@ pub fn build<'r>(runbook: &'r Runbook, from: &HallId, to: &HallId, mode: Mode) -
     let mut first_of: Vec<[Option<usize>; 4]> = vec![[None; 4]; runbook.services.len()];
     let mut last_of: Vec<[Option<usize>; 4]> = vec![[None; 4]; runbook.services.len()];
     for (si, svc) in runbook.services.iter().enumerate() {
+        if !included.get(si).copied().unwrap_or(true) {
+            continue;
+        }
         for phase in Phase::ALL {
             for step in svc.steps(phase) {
                 let id = format!("{}.{}.{}", svc.name, phase, step.index);

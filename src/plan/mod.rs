@@ -5,4 +5,4 @@ pub mod bindings;
 pub mod graph;
 pub mod render;
 
-pub use graph::{Node, Plan, PlannedStep, build};
+pub use graph::{Node, Plan, PlannedStep, build, build_only};

@@ -94,10 +94,13 @@ pub fn warnings(plan: &Plan<'_>) -> Vec<String> {
         ));
     }
     for s in &plan.steps {
-        if let Action::Http(h) = &s.step.action {
-            if h.insecure_tls {
-                out.push(format!("step {}: `insecure_tls = true`: the server's TLS certificate will not be verified", s.id));
-            }
+        if let Action::Http(h) = &s.step.action
+            && h.insecure_tls
+        {
+            out.push(format!(
+                "step {}: `insecure_tls = true`: the server's TLS certificate will not be verified",
+                s.id
+            ));
         }
     }
     let manual = plan

@@ -1,0 +1,491 @@
+//! Runs one job to its end — every attempt, retry and poll — and reports back.
+//!
+//! Dry run and live differ only here, by the executor the run plugs in: [`Live`] carries
+//! out every job; [`DryRun`] runs the read-only prechecks for real and returns every
+//! other job as `planned` without touching a transport. No other code asks whether a
+//! run is a dry run.
+
+use std::future::Future;
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::config::model::Phase;
+use crate::transport::{Captured, CommandOutput, TransportError, local};
+
+use super::event::StepStatus;
+use super::job::{HttpRequest, Job, Target, Work};
+
+/// How a job ended, before the scheduler turns it into an event.
+#[derive(Debug)]
+pub struct Finished {
+    pub status: StepStatus,
+    pub attempts: u32,
+    pub exit_code: Option<i32>,
+    pub message: Option<String>,
+    pub stdout: Option<Captured>,
+    pub stderr: Option<Captured>,
+    pub human_wait: Duration,
+}
+
+/// One attempt's result, sent to the scheduler as it happens.
+#[derive(Debug)]
+pub struct AttemptReport {
+    pub job: usize,
+    pub attempt: u32,
+    pub ok: bool,
+    pub exit_code: Option<i32>,
+    pub message: String,
+    pub duration: Duration,
+}
+
+/// An SSH host a run will touch, by name.
+pub type NamedHost = (String, Arc<crate::transport::ssh::SshHost>);
+
+pub trait Executor: Send + Sync + 'static {
+    fn dry_run(&self) -> bool;
+
+    /// Before the first step: the hosts checked, and what each check found.
+    fn prepare(
+        &self,
+        hosts: Vec<NamedHost>,
+    ) -> impl Future<Output = Vec<(String, Result<(), String>)>> + Send;
+
+    /// Runs `job` (number `index` of the run) to its end.
+    fn execute(
+        self: Arc<Self>,
+        index: usize,
+        job: Job,
+        attempts: UnboundedSender<AttemptReport>,
+    ) -> impl Future<Output = Finished> + Send;
+}
+
+/// Carries out every step.
+pub struct Live {
+    /// `--yes`: manual steps are confirmed without asking (and the evidence says so).
+    pub assume_yes: bool,
+    /// Failover: an unreachable source-side host is expected, not a failure.
+    pub failover: bool,
+}
+
+/// Changes nothing: prechecks run for real, everything else is `planned`.
+pub struct DryRun {
+    pub failover: bool,
+}
+
+impl Executor for Live {
+    fn dry_run(&self) -> bool {
+        false
+    }
+
+    /// A live run connects on first use; a host that cannot be reached fails its step.
+    fn prepare(
+        &self,
+        _hosts: Vec<NamedHost>,
+    ) -> impl Future<Output = Vec<(String, Result<(), String>)>> + Send {
+        std::future::ready(Vec::new())
+    }
+
+    async fn execute(
+        self: Arc<Self>,
+        index: usize,
+        job: Job,
+        attempts: UnboundedSender<AttemptReport>,
+    ) -> Finished {
+        perform(index, &job, &attempts, self.failover, self.assume_yes).await
+    }
+}
+
+impl Executor for DryRun {
+    fn dry_run(&self) -> bool {
+        true
+    }
+
+    /// Connects to and authenticates with every host, all at once.
+    async fn prepare(&self, hosts: Vec<NamedHost>) -> Vec<(String, Result<(), String>)> {
+        {
+            let mut set = tokio::task::JoinSet::new();
+            for (name, host) in hosts {
+                set.spawn_blocking(move || (name, host.check().map_err(|e| e.to_string())));
+            }
+            let mut out = Vec::new();
+            while let Some(r) = set.join_next().await {
+                if let Ok(r) = r {
+                    out.push(r);
+                }
+            }
+            out.sort_by(|a, b| a.0.cmp(&b.0));
+            out
+        }
+    }
+
+    async fn execute(
+        self: Arc<Self>,
+        index: usize,
+        job: Job,
+        attempts: UnboundedSender<AttemptReport>,
+    ) -> Finished {
+        {
+            if job.phase == Phase::Precheck {
+                return perform(index, &job, &attempts, self.failover, false).await;
+            }
+            Finished {
+                status: StepStatus::Planned,
+                attempts: 0,
+                exit_code: None,
+                message: None,
+                stdout: None,
+                stderr: None,
+                human_wait: Duration::ZERO,
+            }
+        }
+    }
+}
+
+/// One attempt, as seen by the retry and polling loop.
+struct Attempt {
+    ok: bool,
+    exit_code: Option<i32>,
+    message: String,
+    /// The host could not be reached at all.
+    unreachable: bool,
+    stdout: Option<Captured>,
+    stderr: Option<Captured>,
+    human_wait: Duration,
+}
+
+impl Attempt {
+    fn ok(message: impl Into<String>) -> Attempt {
+        Attempt {
+            ok: true,
+            exit_code: None,
+            message: message.into(),
+            unreachable: false,
+            stdout: None,
+            stderr: None,
+            human_wait: Duration::ZERO,
+        }
+    }
+
+    fn failed(message: impl Into<String>) -> Attempt {
+        Attempt {
+            ok: false,
+            ..Attempt::ok(message)
+        }
+    }
+}
+
+/// The retry loop of actions and the polling loop of checks around single attempts.
+async fn perform(
+    index: usize,
+    job: &Job,
+    report: &UnboundedSender<AttemptReport>,
+    failover: bool,
+    assume_yes: bool,
+) -> Finished {
+    let p = job.policy;
+    let started = Instant::now();
+    let deadline = p.within.map(|w| started + w);
+    let mut successes = 0;
+    let mut n = 0;
+    let mut human_wait = Duration::ZERO;
+    loop {
+        n += 1;
+        let timeout = match deadline {
+            Some(d) => p
+                .timeout
+                .min(d.saturating_duration_since(Instant::now()))
+                .max(Duration::from_millis(1)),
+            None => p.timeout,
+        };
+        let t0 = Instant::now();
+        let a = attempt(&job.work, timeout, assume_yes).await;
+        human_wait += a.human_wait;
+        let _ = report.send(AttemptReport {
+            job: index,
+            attempt: n,
+            ok: a.ok,
+            exit_code: a.exit_code,
+            message: a.message.clone(),
+            duration: t0.elapsed(),
+        });
+        let finish = |status, a: Attempt, message: Option<String>| Finished {
+            status,
+            attempts: n,
+            exit_code: a.exit_code,
+            message,
+            stdout: a.stdout,
+            stderr: a.stderr,
+            human_wait,
+        };
+        if a.unreachable && failover && job.source_side {
+            let msg = format!(
+                "{}: source host unreachable, as expected in failover: {}",
+                where_(job),
+                a.message
+            );
+            return finish(StepStatus::SourceUnreachable, a, Some(msg));
+        }
+        let failed_msg = |a: &Attempt, why: &str| format!("{}: {}{why}", where_(job), a.message);
+        if p.check {
+            successes = if a.ok { successes + 1 } else { 0 };
+            if successes >= p.consecutive {
+                return finish(StepStatus::Ok, a, None);
+            }
+            let next = Instant::now() + p.interval;
+            match deadline {
+                Some(d) if next < d => tokio::time::sleep(p.interval).await,
+                Some(_) => {
+                    let why = format!(
+                        " (no {} consecutive successes within {})",
+                        p.consecutive,
+                        crate::config::duration::format(p.within.unwrap_or_default())
+                    );
+                    let msg = failed_msg(&a, &why);
+                    return finish(StepStatus::Failed, a, Some(msg));
+                }
+                None => {
+                    let msg = failed_msg(&a, "");
+                    let (status, message) = if a.ok {
+                        (StepStatus::Ok, None)
+                    } else {
+                        (StepStatus::Failed, Some(msg))
+                    };
+                    return finish(status, a, message);
+                }
+            }
+        } else {
+            if a.ok {
+                return finish(StepStatus::Ok, a, None);
+            }
+            if n > p.retries {
+                let why = if p.retries > 0 {
+                    format!(" (after {n} attempts)")
+                } else {
+                    String::new()
+                };
+                let msg = failed_msg(&a, &why);
+                return finish(StepStatus::Failed, a, Some(msg));
+            }
+            tokio::time::sleep(p.retry_interval).await;
+        }
+    }
+}
+
+/// "step db.stop.1 on db-a1", for messages that must name step and host.
+fn where_(job: &Job) -> String {
+    match &job.host_name {
+        Some(h) => format!("step {} on {h}", job.id),
+        None => format!("step {}", job.id),
+    }
+}
+
+async fn attempt(work: &Work, timeout: Duration, assume_yes: bool) -> Attempt {
+    match work {
+        Work::Command {
+            target,
+            command,
+            expect_exit,
+            expect_stdout,
+        } => {
+            let (target, command) = (target.clone(), command.clone());
+            let out = tokio::task::spawn_blocking(move || match target {
+                Target::Local => local::run(&command, timeout),
+                Target::Ssh(host) => host.run(&command, timeout),
+            })
+            .await
+            .unwrap_or_else(|e| Err(TransportError::Spawn(e.to_string())));
+            judge_command(out, timeout, *expect_exit, expect_stdout.as_deref())
+        }
+        Work::Http(req) => http(req, timeout).await,
+        Work::Tcp { address } => {
+            match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(address.as_str()))
+                .await
+            {
+                Ok(Ok(_)) => Attempt::ok(format!("connected to {address}")),
+                Ok(Err(e)) => Attempt::failed(format!("cannot connect to {address}: {e}")),
+                Err(_) => Attempt::failed(format!(
+                    "no connection to {address} within {}",
+                    crate::config::duration::format(timeout)
+                )),
+            }
+        }
+        Work::Sleep(d) => {
+            tokio::time::sleep(*d).await;
+            Attempt::ok(format!("waited {}", crate::config::duration::format(*d)))
+        }
+        Work::Manual { text } => manual(text, assume_yes).await,
+    }
+}
+
+fn judge_command(
+    out: Result<CommandOutput, TransportError>,
+    timeout: Duration,
+    expect_exit: i32,
+    expect_stdout: Option<&str>,
+) -> Attempt {
+    let out = match out {
+        Ok(o) => o,
+        Err(e) => {
+            let unreachable = matches!(e, TransportError::Connect { .. });
+            return Attempt {
+                unreachable,
+                ..Attempt::failed(e.to_string())
+            };
+        }
+    };
+    let stdout_text = out.stdout.text();
+    let (ok, message) = if out.timed_out {
+        (
+            false,
+            format!(
+                "timed out after {} and was stopped",
+                crate::config::duration::format(timeout)
+            ),
+        )
+    } else {
+        match out.exit_code {
+            None => (
+                false,
+                "ended without an exit status (killed, or the connection was lost)".to_string(),
+            ),
+            Some(c) if c != expect_exit => {
+                (false, format!("exited with {c}, expected {expect_exit}"))
+            }
+            Some(_) => match expect_stdout {
+                Some(want) if !stdout_text.contains(want) => {
+                    (false, format!("stdout does not contain {want:?}"))
+                }
+                _ => (
+                    true,
+                    format!("exited with {}", out.exit_code.unwrap_or_default()),
+                ),
+            },
+        }
+    };
+    Attempt {
+        ok,
+        exit_code: out.exit_code,
+        message,
+        unreachable: false,
+        stdout: Some(out.stdout),
+        stderr: Some(out.stderr),
+        human_wait: Duration::ZERO,
+    }
+}
+
+async fn http(req: &HttpRequest, timeout: Duration) -> Attempt {
+    let mut r = req
+        .client
+        .request(req.method.clone(), &req.url)
+        .timeout(timeout);
+    for (k, v) in &req.headers {
+        r = r.header(k, v);
+    }
+    if let Some(body) = &req.body {
+        r = r.body(body.clone());
+    }
+    let resp = match r.send().await {
+        Ok(resp) => resp,
+        Err(e) => {
+            return Attempt::failed(format!("{} {}: {}", req.method, req.url, error_chain(&e)));
+        }
+    };
+    let status = resp.status().as_u16();
+    let body = resp.text().await.unwrap_or_default();
+    let mut captured = Captured::default();
+    captured.push(body.as_bytes());
+    let status_ok = if req.expect_status.is_empty() {
+        (200..300).contains(&status)
+    } else {
+        req.expect_status.contains(&status)
+    };
+    let (ok, message) = if !status_ok {
+        (
+            false,
+            format!(
+                "{} {} answered {status}, expected {}",
+                req.method,
+                req.url,
+                if req.expect_status.is_empty() {
+                    "2xx".to_string()
+                } else {
+                    format!("{:?}", req.expect_status)
+                }
+            ),
+        )
+    } else {
+        match &req.expect_body {
+            Some(want) if !body.contains(want.as_str()) => (
+                false,
+                format!(
+                    "{} {} answered {status} without {want:?} in its body",
+                    req.method, req.url
+                ),
+            ),
+            _ => (
+                true,
+                format!("{} {} answered {status}", req.method, req.url),
+            ),
+        }
+    };
+    Attempt {
+        ok,
+        exit_code: None,
+        message,
+        unreachable: false,
+        stdout: Some(captured),
+        stderr: None,
+        human_wait: Duration::ZERO,
+    }
+}
+
+/// reqwest's error with its causes, which say what actually went wrong.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+/// A manual step: `--yes` confirms it; on a terminal the operator does; otherwise it fails.
+async fn manual(text: &str, assume_yes: bool) -> Attempt {
+    if assume_yes {
+        return Attempt::ok("confirmed automatically by --yes");
+    }
+    if !std::io::stdin().is_terminal() {
+        return Attempt::failed("a manual step needs an operator at a terminal (or --yes)");
+    }
+    let prompt = format!(
+        "\nMANUAL STEP: {text}\nType `done` (and a comment, if any) to confirm, or `fail` to fail this step: "
+    );
+    let started = Instant::now();
+    let answer = tokio::task::spawn_blocking(move || {
+        eprint!("{prompt}");
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).map(|_| line)
+    })
+    .await;
+    let wait = started.elapsed();
+    let a = match answer {
+        Ok(Ok(line)) if line.trim_start().starts_with("done") => {
+            let comment = line.trim().trim_start_matches("done").trim().to_string();
+            Attempt::ok(if comment.is_empty() {
+                "confirmed by the operator".into()
+            } else {
+                format!("confirmed by the operator: {comment}")
+            })
+        }
+        _ => Attempt::failed("the operator did not confirm"),
+    };
+    Attempt {
+        human_wait: wait,
+        ..a
+    }
+}

@@ -1,0 +1,239 @@
+//! One step on one host (or on none), made concrete: every template rendered (with the
+//! secrets' values for the host, redacted for people), every transport chosen. The
+//! scheduler starts jobs; an executor runs them.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::inventory::HostIdx;
+use crate::config::model::{On, Phase, Transport};
+use crate::config::runbook::{Action, HttpCheck, Step};
+use crate::config::template::Template;
+use crate::plan::Plan;
+use crate::plan::bindings::Bindings;
+use crate::transport::ssh::SshHost;
+
+/// Where a command runs.
+#[derive(Clone)]
+pub enum Target {
+    Local,
+    Ssh(Arc<SshHost>),
+}
+
+/// An HTTP check, fully resolved.
+#[derive(Clone)]
+pub struct HttpRequest {
+    pub client: reqwest::Client,
+    pub method: reqwest::Method,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<String>,
+    /// Empty: any 2xx.
+    pub expect_status: Vec<u16>,
+    pub expect_body: Option<String>,
+}
+
+/// What one attempt does.
+#[derive(Clone)]
+pub enum Work {
+    Command {
+        target: Target,
+        command: String,
+        expect_exit: i32,
+        expect_stdout: Option<String>,
+    },
+    Http(Box<HttpRequest>),
+    Tcp {
+        address: String,
+    },
+    Manual {
+        text: String,
+    },
+    Sleep(Duration),
+}
+
+/// How often and how long to try.
+#[derive(Clone, Copy, Debug)]
+pub struct Policy {
+    pub check: bool,
+    pub timeout: Duration,
+    pub retries: u32,
+    pub retry_interval: Duration,
+    pub within: Option<Duration>,
+    pub interval: Duration,
+    pub consecutive: u32,
+}
+
+impl Policy {
+    fn of(step: &Step) -> Policy {
+        Policy {
+            check: step.phase.is_check(),
+            timeout: step.timeout,
+            retries: step.retries,
+            retry_interval: step.retry_interval,
+            within: step.within,
+            interval: step.interval,
+            consecutive: step.consecutive,
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Job {
+    /// Index into [`Plan::steps`].
+    pub step: usize,
+    pub host: Option<HostIdx>,
+    pub id: String,
+    pub service: String,
+    pub name: String,
+    pub phase: Phase,
+    pub host_name: Option<String>,
+    /// What it does, for people: secrets redacted.
+    pub does: String,
+    pub work: Work,
+    pub policy: Policy,
+    /// Runs in the hall being left (matters in failover mode).
+    pub source_side: bool,
+}
+
+/// The connections a run uses: one SSH pool per host, HTTP clients by TLS settings.
+pub struct Transports {
+    ssh: HashMap<HostIdx, Arc<SshHost>>,
+    http: HashMap<(Option<std::path::PathBuf>, bool), reqwest::Client>,
+}
+
+impl Transports {
+    /// Opens nothing yet: SSH sessions are made on first use.
+    pub fn new(plan: &Plan<'_>) -> Result<Transports, String> {
+        let inv = &plan.runbook.inventory;
+        let mut ssh = HashMap::new();
+        let mut http = HashMap::new();
+        for s in &plan.steps {
+            for &h in &s.hosts {
+                if inv.hosts[h].transport == Transport::Ssh {
+                    ssh.entry(h)
+                        .or_insert_with(|| Arc::new(SshHost::new(&inv.hosts[h])));
+                }
+            }
+            if let Action::Http(check) = &s.step.action {
+                let key = (check.ca_file.clone(), check.insecure_tls);
+                if let std::collections::hash_map::Entry::Vacant(e) = http.entry(key) {
+                    e.insert(http_client(check)?);
+                }
+            }
+        }
+        Ok(Transports { ssh, http })
+    }
+
+    /// Every SSH host the run will touch, by name, in name order.
+    pub fn ssh_hosts(&self, plan: &Plan<'_>) -> Vec<(String, Arc<SshHost>)> {
+        let mut v: Vec<(String, Arc<SshHost>)> = self
+            .ssh
+            .iter()
+            .map(|(h, s)| (plan.runbook.inventory.hosts[*h].name.to_string(), s.clone()))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+}
+
+fn http_client(check: &HttpCheck) -> Result<reqwest::Client, String> {
+    let mut b = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("switchyard/", env!("CARGO_PKG_VERSION")));
+    if let Some(ca) = &check.ca_file {
+        let pem = std::fs::read(ca)
+            .map_err(|e| format!("cannot read ca_file `{}`: {e}", ca.display()))?;
+        let cert = reqwest::Certificate::from_pem(&pem)
+            .map_err(|e| format!("ca_file `{}` is not a PEM certificate: {e}", ca.display()))?;
+        b = b.add_root_certificate(cert);
+    }
+    if check.insecure_tls {
+        b = b.danger_accept_invalid_certs(true);
+    }
+    b.build().map_err(|e| format!("cannot set up HTTP: {e}"))
+}
+
+/// The jobs of plan step `step`: one per host, or one on no host.
+pub fn jobs(
+    plan: &Plan<'_>,
+    step: usize,
+    transports: &Transports,
+    secrets: &BTreeMap<String, String>,
+) -> Vec<Job> {
+    let s = &plan.steps[step];
+    let hosts: Vec<Option<HostIdx>> = if s.hosts.is_empty() {
+        vec![None]
+    } else {
+        s.hosts.iter().copied().map(Some).collect()
+    };
+    hosts
+        .into_iter()
+        .map(|host| {
+            let rb = plan.runbook;
+            let host_ref = host.map(|h| &rb.inventory.hosts[h]);
+            let bind = |secrets| Bindings {
+                runbook: rb,
+                service: rb.services[s.service].name.as_str(),
+                host: host_ref,
+                source: plan.from.as_str(),
+                target: plan.to.as_str(),
+                mode: plan.mode,
+                secrets,
+            };
+            let (real, shown) = (bind(Some(secrets)), bind(None));
+            let text = |t: &Template| t.render(&real, false);
+            let work = match &s.step.action {
+                Action::Run(t) | Action::Local(t) => Work::Command {
+                    target: match host {
+                        Some(h) if rb.inventory.hosts[h].transport == Transport::Ssh => transports
+                            .ssh
+                            .get(&h)
+                            .map_or(Target::Local, |c| Target::Ssh(c.clone())),
+                        _ => Target::Local,
+                    },
+                    command: t.render(&real, true),
+                    expect_exit: s.step.expect_exit,
+                    expect_stdout: s.step.expect_stdout.as_ref().map(text),
+                },
+                Action::Http(h) => Work::Http(Box::new(HttpRequest {
+                    client: transports
+                        .http
+                        .get(&(h.ca_file.clone(), h.insecure_tls))
+                        .cloned()
+                        .unwrap_or_default(),
+                    method: reqwest::Method::from_bytes(h.method.as_bytes())
+                        .unwrap_or(reqwest::Method::GET),
+                    url: text(&h.url),
+                    headers: h
+                        .headers
+                        .iter()
+                        .map(|(k, v)| (k.clone(), text(v)))
+                        .collect(),
+                    body: h.body.as_ref().map(text),
+                    expect_status: h.expect_status.clone(),
+                    expect_body: h.expect_body.as_ref().map(text),
+                })),
+                Action::Tcp(t) => Work::Tcp { address: text(t) },
+                Action::Manual(t) => Work::Manual {
+                    text: t.render(&shown, false),
+                },
+                Action::Sleep(d) => Work::Sleep(*d),
+            };
+            Job {
+                step,
+                host,
+                id: s.id.clone(),
+                service: rb.services[s.service].name.to_string(),
+                name: s.step.name.clone(),
+                phase: s.step.phase,
+                host_name: host_ref.map(|h| h.name.to_string()),
+                does: crate::plan::render::describe(plan, step, host),
+                work,
+                policy: Policy::of(s.step),
+                source_side: s.step.on == On::Source,
+            }
+        })
+        .collect()
+}

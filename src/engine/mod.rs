@@ -1,0 +1,12 @@
+//! Runs a plan: the scheduler that owns run state ([`scheduler`]), the executors of
+//! single jobs ([`executor`]: live or dry run), and the typed [`event`]s it emits.
+//! Knows nothing of terminals or files.
+
+pub mod event;
+pub mod executor;
+pub mod job;
+pub mod scheduler;
+pub mod secrets;
+pub mod stopwatch;
+
+pub use event::{Event, Outcome, StepStatus};

@@ -1,0 +1,418 @@
+//! The one owner of run state. A loop starts each job the moment its step's
+//! dependencies are met (bounded by `max_parallel`, each host's `max_sessions` and each
+//! step's `serial`), and waits in one `tokio::select!` for job results, attempt reports
+//! and Ctrl-C/SIGTERM. Executors run the jobs and report back; only this loop changes
+//! state and emits events.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Instant;
+
+use petgraph::Direction as Dir;
+use petgraph::graph::NodeIndex;
+use time::OffsetDateTime;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use crate::config::model::{OnFailure, Phase};
+use crate::plan::{Node, Plan};
+
+use super::event::{Event, Outcome, Rto, StepStatus};
+use super::executor::{Executor, Finished};
+use super::job::Job;
+use super::secrets::Redactor;
+use super::stopwatch::{Stopwatch, timestamp};
+
+/// What the run needs besides the plan and its jobs.
+pub struct Settings {
+    pub max_parallel: usize,
+    pub operator: String,
+    pub clock: Stopwatch,
+    pub redactor: Redactor,
+}
+
+/// Why no new job starts any more.
+#[derive(Clone, Debug)]
+enum Stop {
+    Failed(String),
+    Interrupted,
+}
+
+struct State {
+    waiting: Vec<usize>,
+    ready: VecDeque<usize>,
+    step_jobs: Vec<Vec<usize>>,
+    next: Vec<usize>,
+    running: Vec<usize>,
+    done: Vec<usize>,
+    failed: Vec<bool>,
+    host_busy: HashMap<usize, usize>,
+    started: Vec<Option<(OffsetDateTime, Instant)>>,
+    total_running: usize,
+    stop: Option<Stop>,
+}
+
+fn secs(d: std::time::Duration) -> f64 {
+    (d.as_secs_f64() * 1000.0).round() / 1000.0
+}
+
+/// Runs every job of `plan` and returns how the run ended. `emit` receives every event.
+pub async fn run<E: Executor>(
+    plan: &Plan<'_>,
+    jobs: Vec<Job>,
+    hosts: Vec<super::executor::NamedHost>,
+    executor: Arc<E>,
+    settings: &Settings,
+    emit: &mut dyn FnMut(Event),
+) -> Outcome {
+    let rb = plan.runbook;
+    let g = &plan.graph;
+    let dry_run = executor.dry_run();
+    let mut st = State {
+        waiting: g
+            .node_indices()
+            .map(|n| g.neighbors_directed(n, Dir::Incoming).count())
+            .collect(),
+        ready: VecDeque::new(),
+        step_jobs: vec![Vec::new(); plan.steps.len()],
+        next: vec![0; plan.steps.len()],
+        running: vec![0; plan.steps.len()],
+        done: vec![0; plan.steps.len()],
+        failed: vec![false; plan.steps.len()],
+        host_busy: HashMap::new(),
+        started: vec![None; jobs.len()],
+        total_running: 0,
+        stop: None,
+    };
+    for (j, job) in jobs.iter().enumerate() {
+        st.step_jobs[job.step].push(j);
+    }
+    emit(Event::RunStarted {
+        runbook: rb.name.clone(),
+        title: rb.title.clone(),
+        from: plan.from.to_string(),
+        to: plan.to.to_string(),
+        mode: plan.mode.as_str(),
+        dry_run,
+        operator: settings.operator.clone(),
+        clock_origin: timestamp(settings.clock.origin),
+        started_at: timestamp(settings.clock.started),
+        steps: plan.steps.len(),
+        executions: jobs.len(),
+        max_parallel: settings.max_parallel,
+    });
+    if rb.on_failure != OnFailure::Abort {
+        emit(Event::Notice {
+            message: format!(
+                "on_failure = \"{}\" acts as \"abort\" in this version: a failed step stops the run",
+                rb.on_failure.as_str()
+            ),
+        });
+    }
+    for w in crate::plan::render::warnings(plan) {
+        if w.contains("insecure_tls") {
+            emit(Event::Notice { message: w });
+        }
+    }
+    let mut unreachable = false;
+    for (host, result) in executor.prepare(hosts).await {
+        unreachable |= result.is_err();
+        emit(Event::HostChecked {
+            host,
+            ok: result.is_ok(),
+            message: result.err().map(|m| settings.redactor.redact(&m)),
+        });
+    }
+    let roots: Vec<NodeIndex> = g
+        .node_indices()
+        .filter(|n| st.waiting[n.index()] == 0)
+        .collect();
+    for n in roots {
+        complete_node(plan, &mut st, n, false);
+    }
+    let (tx, mut attempts) = mpsc::unbounded_channel();
+    let mut set: JoinSet<(usize, Finished)> = JoinSet::new();
+    let mut sigint = signal(SignalKind::interrupt()).ok();
+    let mut sigterm = signal(SignalKind::terminate()).ok();
+    let mut human_wait = std::time::Duration::ZERO;
+    let mut recovered: Vec<Option<f64>> = vec![None; rb.services.len()];
+    loop {
+        if st.stop.is_none() {
+            start_ready(
+                plan, &jobs, &mut st, &executor, &tx, &mut set, settings, emit,
+            );
+        }
+        if set.is_empty() {
+            break;
+        }
+        tokio::select! {
+            Some(joined) = set.join_next() => {
+                let Ok((j, finished)) = joined else { continue };
+                human_wait += finished.human_wait;
+                finish_job(plan, &jobs, &mut st, j, finished, settings, emit);
+                let step = jobs[j].step;
+                if st.done[step] == st.step_jobs[step].len() && !st.failed[step] {
+                    let svc = plan.steps[step].service;
+                    if !dry_run && is_final_step(plan, step) {
+                        let achieved = secs(settings.clock.since_origin());
+                        recovered[svc] = Some(achieved);
+                        emit(Event::ServiceRecovered {
+                            service: rb.services[svc].name.to_string(),
+                            achieved_s: achieved,
+                            rto: rb.services[svc].rto.map(|t| Rto { target_s: secs(t), achieved_s: achieved, met: achieved <= secs(t) }),
+                        });
+                    }
+                }
+            }
+            Some(a) = attempts.recv() => {
+                let job = &jobs[a.job];
+                emit(Event::AttemptFinished {
+                    step: job.id.clone(),
+                    host: job.host_name.clone(),
+                    attempt: a.attempt,
+                    ok: a.ok,
+                    exit_code: a.exit_code,
+                    message: settings.redactor.redact(&a.message),
+                    duration_s: secs(a.duration),
+                });
+            }
+            Some(()) = recv(&mut sigint) => {
+                if matches!(st.stop, Some(Stop::Interrupted)) {
+                    set.abort_all();
+                    break;
+                }
+                st.stop = Some(Stop::Interrupted);
+                emit(Event::Notice { message: "interrupted: no new step starts; running steps finish (press Ctrl-C again to stop at once)".into() });
+            }
+            Some(()) = recv(&mut sigterm) => {
+                st.stop = Some(Stop::Interrupted);
+                emit(Event::Notice { message: "SIGTERM: no new step starts; running steps finish".into() });
+            }
+        }
+    }
+    skip_the_rest(plan, &jobs, &st, settings, emit);
+    let achieved = recovered
+        .iter()
+        .flatten()
+        .copied()
+        .fold(None, |m: Option<f64>, a| Some(m.map_or(a, |m| m.max(a))))
+        .unwrap_or_else(|| secs(settings.clock.since_origin()));
+    let target = secs(rb.rto);
+    let any_service_missed = rb
+        .services
+        .iter()
+        .zip(&recovered)
+        .any(|(s, r)| matches!((s.rto, r), (Some(t), Some(a)) if *a > secs(t)));
+    let met = achieved <= target;
+    let outcome = match &st.stop {
+        Some(Stop::Interrupted) => Outcome::Interrupted,
+        Some(Stop::Failed(_)) => Outcome::Failed,
+        None if unreachable => Outcome::Failed,
+        None if !dry_run && (!met || any_service_missed) => Outcome::RtoBreached,
+        None => Outcome::Passed,
+    };
+    emit(Event::RunFinished {
+        outcome,
+        finished_at: timestamp(settings.clock.now()),
+        rto: Rto {
+            target_s: target,
+            achieved_s: achieved,
+            met,
+        },
+        human_wait_s: secs(human_wait),
+    });
+    outcome
+}
+
+async fn recv(s: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
+    match s {
+        Some(s) => s.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Whether `step` is the one whose end is its service's recovery: its last verify step,
+/// or its last step when it has none.
+fn is_final_step(plan: &Plan<'_>, step: usize) -> bool {
+    let svc = plan.steps[step].service;
+    let of_service = plan
+        .steps
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.service == svc);
+    let last_verify = of_service
+        .clone()
+        .filter(|(_, s)| s.step.phase == Phase::Verify)
+        .map(|(i, _)| i)
+        .next_back();
+    last_verify.or(of_service.map(|(i, _)| i).next_back()) == Some(step)
+}
+
+/// Marks a node done and releases what waited for it; gates pass at once.
+fn complete_node(plan: &Plan<'_>, st: &mut State, node: NodeIndex, count_self: bool) {
+    let g = &plan.graph;
+    let mut work = vec![node];
+    if !count_self && let Node::Step(i) = g[node] {
+        st.ready.push_back(i);
+        return;
+    }
+    while let Some(n) = work.pop() {
+        for next in g.neighbors_directed(n, Dir::Outgoing) {
+            st.waiting[next.index()] -= 1;
+            if st.waiting[next.index()] == 0 {
+                match g[next] {
+                    Node::Step(i) => st.ready.push_back(i),
+                    _ => work.push(next),
+                }
+            }
+        }
+    }
+}
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the loop's state, passed explicitly rather than hidden in a struct of references"
+)]
+fn start_ready<E: Executor>(
+    plan: &Plan<'_>,
+    jobs: &[Job],
+    st: &mut State,
+    executor: &Arc<E>,
+    tx: &mpsc::UnboundedSender<super::executor::AttemptReport>,
+    set: &mut JoinSet<(usize, Finished)>,
+    settings: &Settings,
+    emit: &mut dyn FnMut(Event),
+) {
+    let inv = &plan.runbook.inventory;
+    let mut still = VecDeque::new();
+    while let Some(step) = st.ready.pop_front() {
+        let serial = plan.steps[step]
+            .step
+            .serial
+            .map_or(usize::MAX, |s| s as usize);
+        while st.next[step] < st.step_jobs[step].len()
+            && st.total_running < settings.max_parallel
+            && st.running[step] < serial
+        {
+            let j = st.step_jobs[step][st.next[step]];
+            let job = &jobs[j];
+            if let Some(h) = job.host {
+                let busy = st.host_busy.entry(h).or_default();
+                if *busy >= inv.hosts[h].ssh.max_sessions as usize {
+                    break;
+                }
+                *busy += 1;
+            }
+            st.next[step] += 1;
+            st.running[step] += 1;
+            st.total_running += 1;
+            st.started[j] = Some((settings.clock.now(), Instant::now()));
+            emit(Event::StepStarted {
+                step: job.id.clone(),
+                service: job.service.clone(),
+                phase: job.phase.as_str(),
+                name: job.name.clone(),
+                host: job.host_name.clone(),
+                does: job.does.clone(),
+            });
+            let (ex, job, tx) = (executor.clone(), job.clone(), tx.clone());
+            set.spawn(async move { (j, ex.execute(j, job, tx).await) });
+        }
+        if st.next[step] < st.step_jobs[step].len() {
+            still.push_back(step);
+        }
+    }
+    st.ready = still;
+}
+
+fn finish_job(
+    plan: &Plan<'_>,
+    jobs: &[Job],
+    st: &mut State,
+    j: usize,
+    f: Finished,
+    settings: &Settings,
+    emit: &mut dyn FnMut(Event),
+) {
+    let job = &jobs[j];
+    let step = job.step;
+    st.running[step] -= 1;
+    st.total_running -= 1;
+    st.done[step] += 1;
+    if let Some(h) = job.host
+        && let Some(b) = st.host_busy.get_mut(&h)
+    {
+        *b -= 1;
+    }
+    let (started_at, t0) = st.started[j].unwrap_or((settings.clock.now(), Instant::now()));
+    let continue_on_error = plan.steps[step].step.continue_on_error;
+    if f.status == StepStatus::Failed && !continue_on_error {
+        st.failed[step] = true;
+        if st.stop.is_none() {
+            st.stop = Some(Stop::Failed(f.message.clone().unwrap_or_default()));
+        }
+    }
+    let r = &settings.redactor;
+    emit(Event::StepFinished {
+        step: job.id.clone(),
+        service: job.service.clone(),
+        phase: job.phase.as_str(),
+        name: job.name.clone(),
+        host: job.host_name.clone(),
+        status: f.status,
+        attempts: f.attempts,
+        exit_code: f.exit_code,
+        started_at: timestamp(started_at),
+        finished_at: timestamp(settings.clock.now()),
+        duration_s: secs(t0.elapsed()),
+        message: f.message.as_deref().map(|m| r.redact(m)),
+        output: None,
+        stdout: f.stdout.map(|c| r.redact(&c.text())),
+        stderr: f.stderr.map(|c| r.redact(&c.text())),
+        human_wait_s: secs(f.human_wait),
+    });
+    if st.done[step] == st.step_jobs[step].len() && !st.failed[step] {
+        complete_node(plan, st, plan.steps[step].node, true);
+    }
+}
+
+/// Every job that never started is recorded as skipped, with the reason.
+fn skip_the_rest(
+    plan: &Plan<'_>,
+    jobs: &[Job],
+    st: &State,
+    settings: &Settings,
+    emit: &mut dyn FnMut(Event),
+) {
+    let reason = match &st.stop {
+        Some(Stop::Failed(m)) => format!("not run: the run stopped because {m}"),
+        Some(Stop::Interrupted) => "not run: the run was interrupted".to_string(),
+        None => "not run".to_string(),
+    };
+    let now = timestamp(settings.clock.now());
+    for (j, job) in jobs.iter().enumerate() {
+        if st.started[j].is_some() {
+            continue;
+        }
+        emit(Event::StepFinished {
+            step: job.id.clone(),
+            service: job.service.clone(),
+            phase: job.phase.as_str(),
+            name: job.name.clone(),
+            host: job.host_name.clone(),
+            status: StepStatus::Skipped,
+            attempts: 0,
+            exit_code: None,
+            started_at: now.clone(),
+            finished_at: now.clone(),
+            duration_s: 0.0,
+            message: Some(settings.redactor.redact(&reason)),
+            output: None,
+            stdout: None,
+            stderr: None,
+            human_wait_s: 0.0,
+        });
+    }
+    let _ = plan;
+}

@@ -1,0 +1,93 @@
+//! The run folder: `EVIDENCE_DIR/<runbook>-<from>-to-<to>-<YYYYMMDDTHHMMSSZ>/` (with
+//! `-2`, `-3`, … when it exists), created before anything changes, with exact copies of
+//! the input files in `inputs/`.
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use crate::config::source::Sources;
+
+/// An input file as copied into the run folder.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Input {
+    pub path: String,
+    pub sha256: String,
+}
+
+/// Creates the run folder, `inputs/` and `output/`; an error says which path failed.
+pub fn create(
+    evidence_dir: &Path,
+    name: &str,
+    from: &str,
+    to: &str,
+    at: OffsetDateTime,
+) -> Result<PathBuf, String> {
+    let stamp = format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    );
+    std::fs::create_dir_all(evidence_dir).map_err(|e| {
+        format!(
+            "cannot create the evidence folder `{}`: {e}",
+            evidence_dir.display()
+        )
+    })?;
+    let base = format!("{name}-{from}-to-{to}-{stamp}");
+    for n in 1.. {
+        let dir = evidence_dir.join(if n == 1 {
+            base.clone()
+        } else {
+            format!("{base}-{n}")
+        });
+        match std::fs::create_dir(&dir) {
+            Ok(()) => {
+                for sub in ["inputs", "output"] {
+                    std::fs::create_dir(dir.join(sub))
+                        .map_err(|e| format!("cannot create `{}`: {e}", dir.join(sub).display()))?;
+                }
+                return Ok(dir);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => {
+                return Err(format!(
+                    "cannot write to the evidence folder `{}`: {e}",
+                    evidence_dir.display()
+                ));
+            }
+        }
+    }
+    unreachable!("an unbounded range ends only by returning")
+}
+
+/// Copies every file that was read into `inputs/`, byte for byte, and hashes it.
+pub fn copy_inputs(run_dir: &Path, sources: &Sources) -> Result<Vec<Input>, String> {
+    let mut out = Vec::new();
+    let mut used = std::collections::HashSet::new();
+    for (_, file) in sources.iter() {
+        let name = file
+            .path
+            .file_name()
+            .map_or("input.toml".into(), |n| n.to_string_lossy().into_owned());
+        let mut candidate = name.clone();
+        let mut n = 2;
+        while !used.insert(candidate.clone()) {
+            candidate = format!("{n}-{name}");
+            n += 1;
+        }
+        let rel = format!("inputs/{candidate}");
+        std::fs::write(run_dir.join(&rel), file.text.as_bytes())
+            .map_err(|e| format!("cannot write `{}`: {e}", run_dir.join(&rel).display()))?;
+        out.push(Input {
+            path: rel,
+            sha256: hex::encode(Sha256::digest(file.text.as_bytes())),
+        });
+    }
+    Ok(out)
+}

@@ -1,0 +1,157 @@
+//! `journal.jsonl`: every event, one JSON line each, written and fsynced as it happens,
+//! chained by SHA-256 so that any edit, insertion or deletion is detectable.
+//!
+//! Each line is `{"seq":N,"ts":"…","event":"…",…data…,"prev":"<hash of the line before>","hash":"…"}`.
+//! `hash` is the SHA-256 (hex) of the previous line's hash followed by this line's text
+//! up to (and without) `,"hash":…`, closed with `}`. The first line's `prev` is 64 zeros.
+//! `summary.json` pins the last hash, so a removed last line is detected too.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+pub struct Journal {
+    file: File,
+    seq: u64,
+    prev: String,
+}
+
+fn hash(prev: &str, content: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(prev.as_bytes());
+    h.update(content.as_bytes());
+    hex::encode(h.finalize())
+}
+
+impl Journal {
+    pub fn create(path: &Path) -> std::io::Result<Journal> {
+        let file = File::options().create_new(true).append(true).open(path)?;
+        Ok(Journal {
+            file,
+            seq: 0,
+            prev: GENESIS.to_string(),
+        })
+    }
+
+    /// Appends one event (a JSON object with an `event` key) and syncs it to disk.
+    pub fn append(&mut self, ts: &str, event: Value) -> std::io::Result<()> {
+        self.seq += 1;
+        let mut line = Map::new();
+        line.insert("seq".into(), Value::from(self.seq));
+        line.insert("ts".into(), Value::from(ts));
+        if let Value::Object(fields) = event {
+            line.extend(fields);
+        }
+        line.insert("prev".into(), Value::from(self.prev.clone()));
+        let content = Value::Object(line).to_string();
+        let h = hash(&self.prev, &content);
+        let text = format!("{},\"hash\":\"{h}\"}}\n", &content[..content.len() - 1]);
+        self.file.write_all(text.as_bytes())?;
+        self.file.sync_data()?;
+        self.prev = h;
+        Ok(())
+    }
+
+    pub fn events(&self) -> u64 {
+        self.seq
+    }
+
+    pub fn last_hash(&self) -> &str {
+        &self.prev
+    }
+}
+
+/// Where a journal stops being trustworthy.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Broken {
+    /// 1-based line number.
+    pub line: usize,
+    pub reason: String,
+}
+
+/// Checks every line's chain; returns the number of events and the last hash.
+pub fn verify(text: &str) -> Result<(u64, String), Broken> {
+    let mut prev = GENESIS.to_string();
+    let mut n = 0;
+    for (i, line) in text.lines().enumerate() {
+        let broken = |reason: String| Broken {
+            line: i + 1,
+            reason,
+        };
+        let (content, tail) = line
+            .rsplit_once(",\"hash\":\"")
+            .ok_or_else(|| broken("no hash".into()))?;
+        let claimed = tail
+            .strip_suffix("\"}")
+            .ok_or_else(|| broken("malformed hash".into()))?;
+        let content = format!("{content}}}");
+        let value: Value =
+            serde_json::from_str(&content).map_err(|e| broken(format!("not JSON: {e}")))?;
+        if value.get("prev").and_then(Value::as_str) != Some(prev.as_str()) {
+            return Err(broken("`prev` does not match the hash of the line before (a line was removed, added or reordered)".into()));
+        }
+        if value.get("seq").and_then(Value::as_u64) != Some(n + 1) {
+            return Err(broken(format!("`seq` is not {}", n + 1)));
+        }
+        let actual = hash(&prev, &content);
+        if actual != claimed {
+            return Err(broken(
+                "the line's content does not match its hash (it was edited)".into(),
+            ));
+        }
+        prev = actual;
+        n += 1;
+    }
+    Ok((n, prev))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn journal() -> (tempfile::TempDir, String) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("journal.jsonl");
+        let mut j = Journal::create(&path).expect("create");
+        for i in 0..3 {
+            j.append(
+                "2026-11-27T10:00:00.000Z",
+                serde_json::json!({"event": "notice", "message": format!("n{i}")}),
+            )
+            .expect("append");
+        }
+        let text = std::fs::read_to_string(&path).expect("read");
+        (dir, text)
+    }
+
+    #[test]
+    fn an_intact_chain_verifies() {
+        let (_d, text) = journal();
+        let (n, last) = verify(&text).expect("intact");
+        assert_eq!(n, 3);
+        assert_eq!(last.len(), 64);
+    }
+
+    #[test]
+    fn a_flipped_byte_is_found_on_its_line() {
+        let (_d, text) = journal();
+        let at = text.find("n1").expect("n1");
+        let mut bytes = text.into_bytes();
+        bytes[at + 1] = b'7';
+        let err = verify(&String::from_utf8(bytes).expect("utf8")).expect_err("tampered");
+        assert_eq!(err.line, 2);
+    }
+
+    #[test]
+    fn a_deleted_line_breaks_the_chain() {
+        let (_d, text) = journal();
+        let lines: Vec<&str> = text.lines().collect();
+        let without = format!("{}\n{}\n", lines[0], lines[2]);
+        assert_eq!(verify(&without).expect_err("deleted").line, 2);
+    }
+}

@@ -1,0 +1,110 @@
+//! `sh -c` on the machine running switchyard, with the same timeout, capture and kill
+//! semantics as SSH: the command runs in its own process group, and on timeout the
+//! whole group is killed, so nothing it started keeps running.
+
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+
+use super::{Captured, CommandOutput, TransportError};
+
+/// How often a running command is checked for exit.
+const POLL: Duration = Duration::from_millis(5);
+
+/// Runs `command` with `sh -c`, stopping it (and its children) after `timeout`.
+pub fn run(command: &str, timeout: Duration) -> Result<CommandOutput, TransportError> {
+    let started = Instant::now();
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(command)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .map_err(|e| TransportError::Spawn(e.to_string()))?;
+    let pgid = Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
+    let stdout = child.stdout.take().map(reader);
+    let stderr = child.stderr.take().map(reader);
+    let mut timed_out = false;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if started.elapsed() >= timeout => {
+                timed_out = true;
+                let _ = killpg(pgid, Signal::SIGKILL);
+                break child.wait().ok();
+            }
+            Ok(None) => std::thread::sleep(POLL),
+            Err(_) => break None,
+        }
+    };
+    // The group may have children that outlived `sh` and still hold the pipes open.
+    let _ = killpg(pgid, Signal::SIGKILL);
+    let collect = |h: Option<std::thread::JoinHandle<Captured>>| {
+        h.and_then(|h| h.join().ok()).unwrap_or_default()
+    };
+    Ok(CommandOutput {
+        exit_code: if timed_out {
+            None
+        } else {
+            status.and_then(|s| s.code())
+        },
+        stdout: collect(stdout),
+        stderr: collect(stderr),
+        timed_out,
+        elapsed: started.elapsed(),
+    })
+}
+
+fn reader(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<Captured> {
+    std::thread::spawn(move || {
+        let mut captured = Captured::default();
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = pipe.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            captured.push(&buf[..n]);
+        }
+        captured
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_exit_code_and_both_streams() {
+        let out = run("echo out; echo err >&2; exit 3", Duration::from_secs(5)).expect("sh");
+        assert_eq!(out.exit_code, Some(3));
+        assert_eq!(out.stdout.text(), "out\n");
+        assert_eq!(out.stderr.text(), "err\n");
+        assert!(!out.timed_out);
+    }
+
+    #[test]
+    fn a_command_past_its_timeout_is_killed_with_its_children() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let marker = dir.path().join("late");
+        let cmd = format!("(sleep 2; touch {}) & sleep 30", marker.display());
+        let out = run(&cmd, Duration::from_millis(300)).expect("sh");
+        assert!(out.timed_out);
+        assert_eq!(out.exit_code, None);
+        assert!(
+            out.elapsed < Duration::from_secs(5),
+            "took {:?}",
+            out.elapsed
+        );
+        std::thread::sleep(Duration::from_secs(3));
+        assert!(
+            !marker.exists(),
+            "a child of the killed command kept running"
+        );
+    }
+}
