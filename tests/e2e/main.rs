@@ -2,7 +2,9 @@
 
 mod docs;
 mod fuzz;
+mod http;
 mod invalid;
 mod order;
 mod plan;
+mod run;
 mod util;

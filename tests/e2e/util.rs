@@ -51,11 +51,30 @@ inventory = ["../inventory/site.toml"]
 "#;
 
 pub struct Test {
-    dir: tempfile::TempDir,
+    dir: Dir,
     args: Vec<String>,
+    env: Vec<(String, String)>,
+}
+
+/// A temporary project directory, or one a test keeps using across runs.
+enum Dir {
+    Temp(tempfile::TempDir),
+    Kept(std::path::PathBuf),
+}
+
+impl Dir {
+    fn path(&self) -> &std::path::Path {
+        match self {
+            Dir::Temp(t) => t.path(),
+            Dir::Kept(p) => p,
+        }
+    }
 }
 
 pub struct Output {
+    /// The project directory; it lives as long as this output.
+    pub root: std::path::PathBuf,
+    _dir: Option<tempfile::TempDir>,
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
@@ -65,10 +84,29 @@ impl Test {
     /// A project with the standard inventory and no runbook.
     pub fn new() -> Test {
         let t = Test {
-            dir: tempfile::tempdir().expect("temporary directory"),
+            dir: Dir::Temp(tempfile::tempdir().expect("temporary directory")),
             args: Vec::new(),
+            env: Vec::new(),
         };
         t.file("inventory/site.toml", INVENTORY)
+    }
+
+    /// Runs again in the directory of an earlier run that is still alive.
+    pub fn reuse(dir: &std::path::Path) -> Test {
+        Test {
+            dir: Dir::Kept(dir.to_path_buf()),
+            args: Vec::new(),
+            env: Vec::new(),
+        }
+    }
+
+    pub fn path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    pub fn env(mut self, key: &str, value: &str) -> Test {
+        self.env.push((key.into(), value.into()));
+        self
     }
 
     pub fn file(self, path: &str, text: impl AsRef<[u8]>) -> Test {
@@ -88,15 +126,24 @@ impl Test {
         self
     }
 
+    /// Runs switchyard; the directory lives as long as the returned output.
     pub fn run(self) -> Output {
         let out = Command::new(env!("CARGO_BIN_EXE_switchyard"))
             .args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .current_dir(self.dir.path())
             .env_remove("RUST_LOG")
             .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::null())
             .output()
             .expect("run switchyard");
+        let root = self.dir.path().to_path_buf();
         let output = Output {
+            root,
+            _dir: match self.dir {
+                Dir::Temp(t) => Some(t),
+                Dir::Kept(_) => None,
+            },
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -106,8 +153,6 @@ impl Test {
             "switchyard panicked:\n{}",
             output.stderr
         );
-        // Keep the directory alive until the output has been read.
-        drop(self.dir);
         output
     }
 }

@@ -1,0 +1,405 @@
+//! `switchyard run` end to end on local hosts and real HTTP servers: dry run and live,
+//! failures, timeouts, polling, RTO, secrets, and the evidence each leaves.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::Value;
+use switchyard::evidence::journal;
+
+use crate::http::HttpServer;
+use crate::util::{Output, Test};
+
+/// Two halls with one local host each: commands run here, with `sh -c`.
+const LOCAL_INVENTORY: &str = r#"
+[halls.a]
+[halls.b]
+[hosts.node-a]
+transport = "local"
+hall = "a"
+tags = ["node"]
+[hosts.node-b]
+transport = "local"
+hall = "b"
+tags = ["node"]
+"#;
+
+fn local(body: &str) -> Test {
+    Test::new()
+        .file("inventory/site.toml", LOCAL_INVENTORY)
+        .runbook(body)
+}
+
+/// The run folder named on stdout.
+fn run_dir(out: &Output) -> PathBuf {
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.contains("evidence in "))
+        .expect("evidence line");
+    out.root
+        .join(line.rsplit("evidence in ").next().expect("path").trim())
+}
+
+fn summary(dir: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).expect("summary.json"))
+        .expect("JSON")
+}
+
+fn step<'a>(s: &'a Value, id: &str) -> &'a Value {
+    s["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .find(|x| x["id"] == id)
+        .unwrap_or_else(|| panic!("no step {id}"))
+}
+
+/// A chain of three services whose steps append to `log`, so the order can be read back.
+fn chain(log: &Path) -> String {
+    let log = log.display();
+    let svc = |name: &str, deps: &str| {
+        format!(
+            r#"
+[services.{name}]
+hosts = ["tag:node"]
+depends_on = [{deps}]
+[[services.{name}.stop]]
+run = "echo stop {name} {{{{host.name}}}} >> {log}"
+[[services.{name}.start]]
+run = "echo start {name} {{{{host.name}}}} >> {log}"
+[[services.{name}.verify]]
+run = "grep -q 'start {name} {{{{host.name}}}}' {log}"
+"#
+        )
+    };
+    [svc("web", "\"app\""), svc("app", "\"db\""), svc("db", "")].concat()
+}
+
+#[test]
+fn a_dry_run_changes_nothing_and_plans_every_action() {
+    let t = local("");
+    let log = t.path().join("log");
+    let t = t.runbook(&chain(&log));
+    let out = t
+        .args(&["run", "runbooks/test.toml", "--to", "b"])
+        .run()
+        .code(0);
+    assert!(!log.exists(), "a dry run ran an action");
+    let s = summary(&run_dir(&out));
+    assert_eq!(s["dry_run"], true);
+    assert_eq!(s["outcome"], "passed");
+    assert!(
+        s["steps"]
+            .as_array()
+            .expect("steps")
+            .iter()
+            .all(|x| x["status"] == "planned")
+    );
+    assert!(out.stderr.contains("DRY RUN of test"), "{}", out.stderr);
+}
+
+#[test]
+fn a_live_switchover_and_its_failback_run_in_dependency_order() {
+    let t = local("");
+    let log = t.path().join("log");
+    let t = t.runbook(&chain(&log));
+    let out = t
+        .args(&["run", "runbooks/test.toml", "--to", "b", "--live", "--yes"])
+        .run()
+        .code(0);
+    let order = std::fs::read_to_string(&log).expect("log");
+    assert_eq!(
+        order.lines().collect::<Vec<_>>(),
+        [
+            "stop web node-a",
+            "stop app node-a",
+            "stop db node-a",
+            "start db node-b",
+            "start app node-b",
+            "start web node-b"
+        ]
+    );
+    let s = summary(&run_dir(&out));
+    assert_eq!(s["outcome"], "passed");
+    assert_eq!(s["services"].as_array().expect("services").len(), 3);
+    assert!(
+        s["services"]
+            .as_array()
+            .expect("services")
+            .iter()
+            .all(|x| x["status"] == "recovered")
+    );
+    std::fs::remove_file(&log).expect("rm log");
+    Test::reuse(&out.root)
+        .args(&["run", "runbooks/test.toml", "--to", "a", "--live", "--yes"])
+        .run()
+        .code(0);
+    let back = std::fs::read_to_string(&log).expect("log");
+    assert_eq!(back.lines().next(), Some("stop web node-b"));
+    assert_eq!(back.lines().last(), Some("start web node-a"));
+}
+
+#[test]
+fn a_failing_step_stops_the_run_names_host_step_and_cause_and_leaves_evidence() {
+    let body = r#"
+[services.db]
+hosts = ["tag:node"]
+[[services.db.stop]]
+name = "stop primary"
+run = "echo going down; exit 7"
+[[services.db.start]]
+run = "echo never"
+"#;
+    let t = local(body);
+    let out = t
+        .args(&["run", "runbooks/test.toml", "--to", "b", "--live", "--yes"])
+        .run()
+        .code(1);
+    assert!(
+        out.stderr
+            .contains("step db.stop.1 on node-a: exited with 7, expected 0"),
+        "{}",
+        out.stderr
+    );
+    let dir = run_dir(&out);
+    let s = summary(&dir);
+    assert_eq!(s["outcome"], "failed");
+    assert_eq!(step(&s, "db.stop.1")["status"], "failed");
+    assert_eq!(step(&s, "db.stop.1")["exit_code"], 7);
+    assert_eq!(step(&s, "db.start.1")["status"], "skipped");
+    let stdout =
+        std::fs::read_to_string(dir.join("output/db.stop.1.node-a.stdout")).expect("output");
+    assert_eq!(stdout, "going down\n");
+    let text = std::fs::read_to_string(dir.join("journal.jsonl")).expect("journal");
+    let (events, last) = journal::verify(&text).expect("journal verifies");
+    assert_eq!(s["journal"]["events"], events);
+    assert_eq!(s["journal"]["last_hash"], last.as_str());
+}
+
+#[test]
+fn a_command_past_its_timeout_is_stopped_and_retried() {
+    let body = r#"
+[services.app]
+hosts = ["tag:node"]
+[[services.app.start]]
+run = "sleep 30"
+timeout = "300ms"
+retries = 1
+retry_interval = "100ms"
+"#;
+    let t = local(body);
+    let started = std::time::Instant::now();
+    let out = t
+        .args(&["run", "runbooks/test.toml", "--to", "b", "--live", "--yes"])
+        .run()
+        .code(1);
+    assert!(started.elapsed() < Duration::from_secs(20));
+    let s = summary(&run_dir(&out));
+    assert_eq!(step(&s, "app.start.1")["attempts"], 2);
+    assert!(
+        step(&s, "app.start.1")["message"]
+            .as_str()
+            .expect("message")
+            .contains("timed out after 300ms")
+    );
+}
+
+#[test]
+fn an_http_check_polls_until_the_server_comes_up() {
+    let server = HttpServer::start(|n| {
+        if n < 3 {
+            (503, "starting".into())
+        } else {
+            (200, "ok".into())
+        }
+    });
+    let body = format!(
+        r#"
+[services.web]
+[[services.web.verify]]
+http = "http://{}/health"
+expect_body = "ok"
+within = "10s"
+interval = "200ms"
+"#,
+        server.addr
+    );
+    let t = local(&body);
+    let out = t
+        .args(&["run", "runbooks/test.toml", "--to", "b", "--live", "--yes"])
+        .run()
+        .code(0);
+    assert_eq!(
+        step(&summary(&run_dir(&out)), "web.verify.1")["attempts"],
+        3
+    );
+    assert_eq!(server.hits.load(std::sync::atomic::Ordering::SeqCst), 3);
+}
+
+#[test]
+fn expect_body_must_match() {
+    let server = HttpServer::start(|_| (200, "maintenance".into()));
+    let body = format!(
+        "[services.web]\n[[services.web.verify]]\nhttp = \"http://{}/\"\nexpect_body = \"welcome\"\n",
+        server.addr
+    );
+    let out = local(&body)
+        .args(&["run", "runbooks/test.toml", "--to", "b", "--live", "--yes"])
+        .run()
+        .code(1);
+    assert!(
+        out.stderr
+            .contains("answered 200 without \"welcome\" in its body"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn consecutive_successes_are_needed_against_a_flapping_endpoint() {
+    // 200, 500, 200, 500, 200, 200, 200: the first run of three successes ends at request 7.
+    let server = HttpServer::start(|n| {
+        if n == 2 || n == 4 {
+            (500, "flap".into())
+        } else {
+            (200, "ok".into())
+        }
+    });
+    let body = format!(
+        "[services.web]\n[[services.web.verify]]\nhttp = \"http://{}/\"\nwithin = \"10s\"\ninterval = \"50ms\"\nconsecutive = 3\n",
+        server.addr
+    );
+    let t = local(&body);
+    let out = t
+        .args(&["run", "runbooks/test.toml", "--to", "b", "--live", "--yes"])
+        .run()
+        .code(0);
+    assert_eq!(
+        step(&summary(&run_dir(&out)), "web.verify.1")["attempts"],
+        7
+    );
+}
+
+#[test]
+fn a_missed_rto_exits_3() {
+    let body = "[services.slow]\nrto = \"1s\"\n[[services.slow.start]]\nsleep = \"1500ms\"\n";
+    let t = local(body);
+    let out = t
+        .args(&["run", "runbooks/test.toml", "--to", "b", "--live", "--yes"])
+        .run()
+        .code(3);
+    let s = summary(&run_dir(&out));
+    assert_eq!(s["outcome"], "rto_breached");
+    assert_eq!(s["services"][0]["rto"]["met"], false);
+}
+
+#[test]
+fn secrets_never_reach_the_evidence_or_the_output() {
+    let body = r#"
+[secrets]
+token = { env = "SWITCHYARD_TEST_TOKEN" }
+
+[services.app]
+hosts = ["tag:node"]
+[[services.app.start]]
+run = "echo using {{secrets.token}}; echo {{secrets.token}} >&2; exit 1"
+"#;
+    let t = local(body);
+    let out = t
+        .env("SWITCHYARD_TEST_TOKEN", "hunter2 with 'quotes'")
+        .args(&["run", "runbooks/test.toml", "--to", "b", "--live", "--yes"])
+        .run()
+        .code(1);
+    let dir = run_dir(&out);
+    for needle in ["hunter2", "quotes"] {
+        assert!(
+            !out.stdout.contains(needle) && !out.stderr.contains(needle),
+            "{needle} printed"
+        );
+        for entry in walk(&dir) {
+            let bytes = std::fs::read(&entry).expect("read");
+            assert!(
+                !String::from_utf8_lossy(&bytes).contains(needle),
+                "{needle} in {}",
+                entry.display()
+            );
+        }
+    }
+    let stdout =
+        std::fs::read_to_string(dir.join("output/app.start.1.node-b.stdout")).expect("output");
+    assert_eq!(stdout, "using [REDACTED:token]\n");
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).expect("dir").flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p))
+        } else {
+            out.push(p)
+        }
+    }
+    out
+}
+
+#[test]
+fn a_live_run_without_a_terminal_needs_yes() {
+    local("[services.s]\n[[services.s.start]]\nlocal = \"true\"\n")
+        .args(&["run", "runbooks/test.toml", "--to", "b", "--live"])
+        .run()
+        .code(2)
+        .stderr_has("a live run must be confirmed");
+}
+
+#[test]
+fn an_evidence_folder_that_cannot_be_written_stops_the_run_before_anything_changes() {
+    let t = local("");
+    let marker = t.path().join("changed");
+    let t = t
+        .runbook(&format!(
+            "[services.s]\n[[services.s.start]]\nlocal = \"touch {}\"\n",
+            marker.display()
+        ))
+        .file("not-a-dir", "a file where the evidence folder should be");
+    t.args(&[
+        "run",
+        "runbooks/test.toml",
+        "--to",
+        "b",
+        "--live",
+        "--yes",
+        "--evidence-dir",
+        "not-a-dir/evidence",
+    ])
+    .run()
+    .code(2)
+    .stderr_has("cannot create the evidence folder");
+    assert!(!marker.exists());
+}
+
+#[test]
+fn only_runs_the_named_services() {
+    let t = local("");
+    let log = t.path().join("log");
+    let t = t.runbook(&chain(&log));
+    let _out = t
+        .args(&[
+            "run",
+            "runbooks/test.toml",
+            "--to",
+            "b",
+            "--live",
+            "--yes",
+            "--only",
+            "db",
+        ])
+        .run()
+        .code(0);
+    let order = std::fs::read_to_string(&log).expect("log");
+    assert_eq!(
+        order.lines().collect::<Vec<_>>(),
+        ["stop db node-a", "start db node-b"]
+    );
+}
