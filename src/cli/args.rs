@@ -34,6 +34,9 @@ pub struct Global {
     /// When to colour output.
     #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
+    /// Plain lines instead of progress bars, even on a terminal.
+    #[arg(long, global = true)]
+    pub no_progress: bool,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum)]

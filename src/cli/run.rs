@@ -2,6 +2,7 @@
 
 use std::io::IsTerminal;
 use std::sync::Arc;
+use std::time::Instant;
 
 use crate::config::diagnostic::did_you_mean;
 use crate::config::load_runbook;
@@ -77,9 +78,21 @@ pub fn run(g: &Global, a: &RunArgs) -> Result<u8, Error> {
     let hosts = transports.ssh_hosts(&plan);
     let failover = mode == Mode::Failover;
     let outcome = {
+        let mut bars = (std::io::stderr().is_terminal() && !g.no_progress).then(|| {
+            let origin = Instant::now()
+                .checked_sub(settings.clock.since_origin())
+                .unwrap_or_else(Instant::now);
+            ui::progress::Progress::new(origin, rb.rto)
+        });
         let mut emit = |e: Event| {
-            if let Some(line) = ui::lines::line(settings.clock.since_origin().as_secs_f64(), &e) {
-                eprintln!("{line}");
+            let line = ui::lines::line(settings.clock.since_origin().as_secs_f64(), &e);
+            match &mut bars {
+                Some(bars) => bars.on_event(&e, line),
+                None => {
+                    if let Some(line) = line {
+                        eprintln!("{line}");
+                    }
+                }
             }
             if let Err(err) = recorder.on_event(&timestamp(settings.clock.now()), &e) {
                 eprintln!(

@@ -1,4 +1,5 @@
-//! What the operator sees while a run goes on: one plain line per event on stderr.
-//! A consumer of engine events, like the evidence.
+//! What the operator sees while a run goes on: progress bars on a terminal, one plain
+//! line per event otherwise. A consumer of engine events, like the evidence.
 
 pub mod lines;
+pub mod progress;

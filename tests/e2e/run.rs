@@ -403,3 +403,42 @@ fn only_runs_the_named_services() {
         ["stop db node-a", "start db node-b"]
     );
 }
+
+#[test]
+fn ctrl_c_starts_no_new_step_lets_the_running_one_finish_and_exits_130() {
+    let t = local("");
+    let log = t.path().join("log");
+    let body = format!(
+        "[services.s]\nhosts = [\"tag:node\"]\n[[services.s.stop]]\nrun = \"sleep 1; echo first >> {log}\"\n[[services.s.start]]\nrun = \"echo second >> {log}\"\n",
+        log = log.display()
+    );
+    let t = t.runbook(&body);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(["run", "runbooks/test.toml", "--to", "b", "--live", "--yes"])
+        .current_dir(t.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(Duration::from_millis(400));
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&log).expect("log"), "first\n");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let dir = t
+        .path()
+        .join(stdout.rsplit("evidence in ").next().expect("dir").trim());
+    let s = summary(&dir);
+    assert_eq!(s["outcome"], "interrupted");
+    assert_eq!(step(&s, "s.stop.1")["status"], "ok");
+    assert_eq!(step(&s, "s.start.1")["status"], "skipped");
+    journal::verify(&std::fs::read_to_string(dir.join("journal.jsonl")).expect("journal"))
+        .expect("intact");
+}

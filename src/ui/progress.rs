@@ -1,0 +1,113 @@
+//! The live display on a terminal: an overall bar (steps done of all, elapsed against the
+//! RTO target, and the RTO countdown), one line per running step, and above them the same
+//! lines as the plain display, so the history stays on screen.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
+
+use crate::config::duration::format as dur;
+use crate::engine::event::Event;
+
+pub struct Progress {
+    multi: MultiProgress,
+    overall: ProgressBar,
+    running: HashMap<(String, Option<String>), ProgressBar>,
+}
+
+impl Progress {
+    /// `origin`: when the RTO clock started, as an instant; `rto`: the runbook's target.
+    pub fn new(origin: Instant, rto: Duration) -> Progress {
+        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+        let style =
+            ProgressStyle::with_template("{rto_elapsed} {wide_bar} {pos}/{len} steps  {rto_left}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .with_key(
+                    "rto_elapsed",
+                    move |_: &ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = write!(
+                            w,
+                            "{:>8}",
+                            dur(Duration::from_secs(origin.elapsed().as_secs()))
+                        );
+                    },
+                )
+                .with_key(
+                    "rto_left",
+                    move |_: &ProgressState, w: &mut dyn std::fmt::Write| {
+                        let spent = origin.elapsed();
+                        let _ = match rto.checked_sub(spent) {
+                            Some(left) => write!(
+                                w,
+                                "RTO {}: {} left",
+                                dur(rto),
+                                dur(Duration::from_secs(left.as_secs()))
+                            ),
+                            None => write!(
+                                w,
+                                "RTO {}: MISSED by {}",
+                                dur(rto),
+                                dur(Duration::from_secs((spent - rto).as_secs()))
+                            ),
+                        };
+                    },
+                );
+        let overall = multi.add(ProgressBar::new(0).with_style(style));
+        overall.enable_steady_tick(Duration::from_millis(500));
+        Progress {
+            multi,
+            overall,
+            running: HashMap::new(),
+        }
+    }
+
+    /// Updates the display for `event`; `line` is what the plain display would print.
+    pub fn on_event(&mut self, event: &Event, line: Option<String>) {
+        match event {
+            Event::RunStarted { executions, .. } => self.overall.set_length(*executions as u64),
+            Event::StepStarted {
+                step,
+                service,
+                phase,
+                host,
+                ..
+            } => {
+                let style = ProgressStyle::with_template("  {spinner} {msg} {elapsed}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner());
+                let bar = self.multi.add(ProgressBar::new_spinner().with_style(style));
+                let on = host.as_ref().map_or(String::new(), |h| format!(" on {h}"));
+                bar.set_message(format!("{service} {phase} {step}{on}"));
+                bar.enable_steady_tick(Duration::from_millis(200));
+                self.running.insert((step.clone(), host.clone()), bar);
+                return;
+            }
+            Event::AttemptFinished {
+                step,
+                host,
+                attempt,
+                ok: false,
+                ..
+            } => {
+                if let Some(bar) = self.running.get(&(step.clone(), host.clone())) {
+                    let on = host.as_ref().map_or(String::new(), |h| format!(" on {h}"));
+                    bar.set_message(format!("{step}{on} attempt {}", attempt + 1));
+                }
+            }
+            Event::StepFinished { step, host, .. } => {
+                if let Some(bar) = self.running.remove(&(step.clone(), host.clone())) {
+                    bar.finish_and_clear();
+                    self.multi.remove(&bar);
+                }
+                self.overall.inc(1);
+            }
+            Event::RunFinished { .. } => {
+                self.overall.finish_and_clear();
+            }
+            _ => {}
+        }
+        if let Some(line) = line {
+            let _ = self.multi.println(line);
+        }
+    }
+}
