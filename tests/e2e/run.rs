@@ -413,7 +413,7 @@ fn ctrl_c_starts_no_new_step_lets_the_running_one_finish_and_exits_130() {
         log = log.display()
     );
     let t = t.runbook(&body);
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
         .args(["run", "runbooks/test.toml", "--to", "b", "--live", "--yes"])
         .current_dir(t.path())
         .stdout(std::process::Stdio::piped())
