@@ -52,20 +52,20 @@ impl Recorder {
             output,
             ..
         } = &mut event
-            && (stdout.is_some() || stderr.is_some())
         {
             let base = match host {
                 Some(h) => format!("output/{step}.{h}"),
                 None => format!("output/{step}"),
             };
+            // Only streams that said something get a file.
             for (ext, text) in [("stdout", stdout.as_ref()), ("stderr", stderr.as_ref())] {
-                if let Some(text) = text {
+                if let Some(text) = text.filter(|t| !t.is_empty()) {
                     let path = self.dir.join(format!("{base}.{ext}"));
                     std::fs::write(&path, text)?;
                     std::fs::File::open(&path)?.sync_all()?;
+                    *output = Some(base.clone());
                 }
             }
-            *output = Some(base);
         }
         self.summary.on_event(&event);
         let value = serde_json::to_value(&event).map_err(std::io::Error::other)?;

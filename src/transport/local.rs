@@ -12,8 +12,11 @@ use nix::unistd::Pid;
 
 use super::{Captured, CommandOutput, TransportError};
 
-/// How often a running command is checked for exit.
-const POLL: Duration = Duration::from_millis(5);
+/// How often a running command is checked for exit: often at first, since most
+/// commands are short, then at most every 10 ms.
+fn poll_interval(running: Duration) -> Duration {
+    (running / 10).clamp(Duration::from_micros(200), Duration::from_millis(10))
+}
 
 /// Runs `command` with `sh -c`, stopping it (and its children) after `timeout`.
 pub fn run(command: &str, timeout: Duration) -> Result<CommandOutput, TransportError> {
@@ -39,7 +42,7 @@ pub fn run(command: &str, timeout: Duration) -> Result<CommandOutput, TransportE
                 let _ = killpg(pgid, Signal::SIGKILL);
                 break child.wait().ok();
             }
-            Ok(None) => std::thread::sleep(POLL),
+            Ok(None) => std::thread::sleep(poll_interval(started.elapsed())),
             Err(_) => break None,
         }
     };
