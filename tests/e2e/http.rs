@@ -19,6 +19,8 @@ pub fn loopback() -> String {
 pub struct HttpServer {
     pub addr: SocketAddr,
     pub hits: Arc<AtomicU32>,
+    /// The last request as received: request line, headers and body.
+    pub last_request: Arc<std::sync::Mutex<String>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -37,7 +39,8 @@ impl HttpServer {
         let addr = listener.local_addr().expect("addr");
         let stop = Arc::new(AtomicBool::new(false));
         let hits = Arc::new(AtomicU32::new(0));
-        let (s, h) = (stop.clone(), hits.clone());
+        let last_request = Arc::new(std::sync::Mutex::new(String::new()));
+        let (s, h, last) = (stop.clone(), hits.clone(), last_request.clone());
         let thread = std::thread::spawn(move || {
             for conn in listener.incoming() {
                 if s.load(Ordering::SeqCst) {
@@ -50,9 +53,12 @@ impl HttpServer {
                 let mut req = Vec::new();
                 while let Ok(k) = conn.read(&mut buf) {
                     req.extend_from_slice(&buf[..k]);
-                    if k == 0 || req.windows(4).any(|w| w == b"\r\n\r\n") {
+                    if k == 0 || complete(&req) {
                         break;
                     }
+                }
+                if let Ok(mut l) = last.lock() {
+                    *l = String::from_utf8_lossy(&req).into_owned();
                 }
                 let (status, body) = respond(n);
                 let _ = write!(
@@ -65,10 +71,25 @@ impl HttpServer {
         HttpServer {
             addr,
             hits,
+            last_request,
             stop,
             thread: Some(thread),
         }
     }
+}
+
+/// Whether `req` holds the headers and as much body as `Content-Length` says.
+fn complete(req: &[u8]) -> bool {
+    let Some(end) = req.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    let head = String::from_utf8_lossy(&req[..end]).to_ascii_lowercase();
+    let length = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    req.len() >= end + 4 + length
 }
 
 impl Drop for HttpServer {

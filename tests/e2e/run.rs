@@ -442,3 +442,88 @@ fn ctrl_c_starts_no_new_step_lets_the_running_one_finish_and_exits_130() {
     journal::verify(&std::fs::read_to_string(dir.join("journal.jsonl")).expect("journal"))
         .expect("intact");
 }
+
+#[test]
+fn an_http_step_sends_its_method_headers_and_body_and_checks_the_status() {
+    let server = HttpServer::start(|_| (201, "created".into()));
+    let body = format!(
+        r#"
+[secrets]
+token = {{ env = "SWITCHYARD_TEST_TOKEN" }}
+
+[services.lb]
+[[services.lb.start]]
+http = "http://{}/pools/{{{{target}}}}"
+method = "PUT"
+headers = {{ Authorization = "Bearer {{{{secrets.token}}}}", Content-Type = "application/json" }}
+body = '{{"pool": "{{{{target}}}}"}}'
+expect_status = [200, 201]
+"#,
+        server.addr
+    );
+    local(&body)
+        .env("SWITCHYARD_TEST_TOKEN", "tok-123")
+        .args(&["run", "runbooks/test.toml", "--to", "b", "--live", "--yes"])
+        .run()
+        .code(0);
+    let req = server.last_request.lock().expect("lock").clone();
+    assert!(req.starts_with("PUT /pools/b HTTP/1.1"), "{req}");
+    assert!(
+        req.to_ascii_lowercase()
+            .contains("authorization: bearer tok-123"),
+        "{req}"
+    );
+    assert!(req.ends_with(r#"{"pool": "b"}"#), "{req}");
+}
+
+#[test]
+fn a_tcp_check_needs_a_listener() {
+    let server = HttpServer::start(|_| (200, String::new()));
+    let ok = format!(
+        "[services.db]\n[[services.db.verify]]\ntcp = \"{}\"\n",
+        server.addr
+    );
+    local(&ok)
+        .args(&["run", "runbooks/test.toml", "--to", "b", "--live", "--yes"])
+        .run()
+        .code(0);
+    let closed = format!(
+        "[services.db]\n[[services.db.verify]]\ntcp = \"{}:9\"\ntimeout = \"1s\"\n",
+        crate::http::loopback()
+    );
+    local(&closed)
+        .args(&["run", "runbooks/test.toml", "--to", "b", "--live", "--yes"])
+        .run()
+        .code(1)
+        .stderr_has("cannot connect to");
+}
+
+#[test]
+fn serial_runs_one_host_at_a_time() {
+    let t = local("");
+    let log = t.path().join("log");
+    let body = format!(
+        "[services.s]\nhosts = [\"tag:node\"]\n[[services.s.start]]\non = \"both\"\nserial = 1\nrun = \"echo begin {{{{host.name}}}} >> {log}; sleep 0.3; echo end {{{{host.name}}}} >> {log}\"\n",
+        log = log.display()
+    );
+    let _out = t
+        .runbook(&body)
+        .args(&["run", "runbooks/test.toml", "--to", "b", "--live", "--yes"])
+        .run()
+        .code(0);
+    let lines: Vec<String> = std::fs::read_to_string(&log)
+        .expect("log")
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(lines.len(), 4);
+    assert!(
+        lines[0].starts_with("begin") && lines[1].starts_with("end"),
+        "{lines:?}"
+    );
+    assert_eq!(
+        lines[0].replace("begin", ""),
+        lines[1].replace("end", ""),
+        "{lines:?}"
+    );
+}
