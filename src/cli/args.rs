@@ -60,6 +60,14 @@ pub enum Command {
     Plan(PlanArgs),
     /// Carry out a switchover: a dry run (changes nothing) unless --live.
     Run(RunArgs),
+    /// Connect and authenticate to every host of the inventory.
+    CheckInventory(CheckInventoryArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct CheckInventoryArgs {
+    /// Inventory files (default: every inventory/*.toml).
+    pub inventories: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]

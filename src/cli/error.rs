@@ -19,6 +19,8 @@ pub enum Error {
     NoRunbookDir(std::io::Error),
     #[error("no runbook given, and `runbooks/` has no *.toml files")]
     NoRunbooks,
+    #[error("no inventory given, and `inventory/` has no *.toml files")]
+    NoInventories,
     #[error(
         "{} {}: runbook `{}` switches between halls `{}` and `{}`{}",
         .0.flag, .0.hall, .0.runbook, .0.halls[0], .0.halls[1], .0.hint
@@ -68,6 +70,7 @@ impl Error {
             | Error::SomeInvalid { .. }
             | Error::NoRunbookDir(_)
             | Error::NoRunbooks
+            | Error::NoInventories
             | Error::UnknownHall { .. }
             | Error::SameHall(_)
             | Error::UnknownService { .. }

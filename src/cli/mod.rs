@@ -2,6 +2,7 @@
 //! terminal and that maps every outcome to an exit code (see [`exit`]).
 
 mod args;
+mod check_inventory;
 mod error;
 pub mod exit;
 mod plan;
@@ -37,6 +38,7 @@ pub fn main() -> ExitCode {
         Command::Validate(a) => validate::run(&cli.global, a),
         Command::Plan(a) => plan::run(&cli.global, a),
         Command::Run(a) => run::run(&cli.global, a),
+        Command::CheckInventory(a) => check_inventory::run(&cli.global, a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

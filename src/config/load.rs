@@ -191,3 +191,35 @@ pub fn load_runbook(path: &Path, extra_inventory: &[PathBuf]) -> Result<Loaded, 
         _ => fail(sources, diags),
     }
 }
+
+/// Loads inventory files on their own (for `check-inventory`).
+pub fn load_inventory(paths: &[PathBuf]) -> Result<(Sources, Inventory), LoadError> {
+    let mut sources = Sources::default();
+    let mut diags = Diagnostics::default();
+    let mut pending = Vec::new();
+    for p in paths {
+        if let Some(id) = read(&mut sources, &mut diags, p, None) {
+            pending.push(Pending {
+                id,
+                path: p.clone(),
+                tier: 0,
+            });
+        }
+    }
+    let (files, more) = read_inventories(&sources, &pending);
+    diags.extend(more);
+    if diags.has_errors() {
+        return Err(LoadError {
+            sources,
+            diagnostics: diags,
+        });
+    }
+    let inventory = Inventory::build(&files, &mut diags);
+    if diags.has_errors() {
+        return Err(LoadError {
+            sources,
+            diagnostics: diags,
+        });
+    }
+    Ok((sources, inventory))
+}

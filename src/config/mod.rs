@@ -16,5 +16,5 @@ pub mod source;
 pub mod template;
 
 pub use diagnostic::{Diagnostic, Diagnostics};
-pub use load::{LoadError, Loaded, load_runbook};
+pub use load::{LoadError, Loaded, load_inventory, load_runbook};
 pub use runbook::Runbook;

@@ -1,0 +1,74 @@
+//! `switchyard check-inventory`: can every host be reached and logged into, now?
+
+use std::path::PathBuf;
+
+use crate::config::load_inventory;
+use crate::config::model::Transport;
+use crate::transport::ssh::SshHost;
+
+use super::args::{CheckInventoryArgs, Global};
+use super::{Error, exit};
+
+/// The inventory files to check: those named, or every `inventory/*.toml`.
+fn targets(a: &CheckInventoryArgs, g: &Global) -> Result<Vec<PathBuf>, Error> {
+    let mut files: Vec<PathBuf> = a.inventories.iter().chain(&g.inventory).cloned().collect();
+    if files.is_empty() {
+        files = std::fs::read_dir("inventory")
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+    }
+    if files.is_empty() {
+        return Err(Error::NoInventories);
+    }
+    Ok(files)
+}
+
+pub fn run(g: &Global, a: &CheckInventoryArgs) -> Result<u8, Error> {
+    let (_, inventory) = load_inventory(&targets(a, g)?)?;
+    // Every host at once: each check waits on the network, not on this machine.
+    let results: Vec<(String, Result<String, String>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = inventory
+            .hosts
+            .iter()
+            .map(|h| {
+                s.spawn(move || {
+                    let r = match h.transport {
+                        Transport::Local => Ok("local".to_string()),
+                        Transport::Ssh => SshHost::new(h)
+                            .check()
+                            .map(|()| format!("{}:{}", h.address, h.ssh.port))
+                            .map_err(|e| e.to_string()),
+                    };
+                    (h.name.to_string(), r)
+                })
+            })
+            .collect();
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    });
+    let mut failed = 0;
+    let mut out = String::new();
+    for (name, r) in &results {
+        match r {
+            Ok(how) => out.push_str(&format!("ok    {name}  {how}\n")),
+            Err(e) => {
+                failed += 1;
+                out.push_str(&format!("FAIL  {name}  {e}\n"));
+            }
+        }
+    }
+    super::print_stdout(&out);
+    if failed > 0 {
+        eprintln!(
+            "error: {failed} of {} hosts cannot be reached",
+            results.len()
+        );
+        return Ok(exit::FAILED);
+    }
+    Ok(exit::PASSED)
+}
