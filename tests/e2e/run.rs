@@ -527,3 +527,51 @@ fn serial_runs_one_host_at_a_time() {
         "{lines:?}"
     );
 }
+
+#[test]
+fn continue_on_error_records_the_failure_and_goes_on() {
+    let t = local("");
+    let log = t.path().join("log");
+    let body = format!(
+        "[services.s]\nhosts = [\"tag:node\"]\n[[services.s.stop]]\nrun = \"exit 1\"\ncontinue_on_error = true\n[[services.s.start]]\nrun = \"echo started >> {}\"\n",
+        log.display()
+    );
+    let out = t
+        .runbook(&body)
+        .args(&["run", "runbooks/test.toml", "--to", "b", "--live", "--yes"])
+        .run()
+        .code(0);
+    assert_eq!(std::fs::read_to_string(&log).expect("log"), "started\n");
+    let s = summary(&run_dir(&out));
+    assert_eq!(step(&s, "s.stop.1")["status"], "failed");
+    assert_eq!(step(&s, "s.start.1")["status"], "ok");
+}
+
+#[test]
+fn pause_and_rollback_act_as_abort_and_say_so() {
+    let body = "[services.s]\n[[services.s.start]]\nlocal = \"exit 1\"\n[[services.s.verify]]\nlocal = \"true\"\n";
+    let with = |mode: &str| {
+        Test::new()
+            .file("inventory/site.toml", LOCAL_INVENTORY)
+            .file("runbooks/test.toml", format!("[runbook]\nname = \"test\"\nrto = \"1h\"\ninventory = [\"../inventory/site.toml\"]\non_failure = \"{mode}\"\n{body}"))
+            .args(&["run", "runbooks/test.toml", "--to", "b", "--live", "--yes"])
+            .run()
+    };
+    for mode in ["pause", "rollback"] {
+        let out = with(mode).code(1);
+        assert!(
+            out.stderr
+                .contains(&format!("on_failure = \"{mode}\" acts as \"abort\"")),
+            "{}",
+            out.stderr
+        );
+        let s = summary(&run_dir(&out));
+        assert_eq!(s["outcome"], "failed");
+        assert!(
+            s["notices"].to_string().contains("acts as"),
+            "{}",
+            s["notices"]
+        );
+        assert_eq!(step(&s, "s.verify.1")["status"], "skipped");
+    }
+}
