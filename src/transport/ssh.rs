@@ -1,29 +1,459 @@
-//! SSH transport (being written; this placeholder only fixes the interface).
+//! Commands on managed hosts over SSH (libssh2, through `ssh2`), from a small pool of open,
+//! authenticated connections per host.
+//!
+//! - **One connection per session slot, reused.** A host gets up to `max_sessions` SSH
+//!   connections, each made on first need and then kept for every later command: a login
+//!   costs a TCP and key exchange, a signature and sshd's per-connection fork, a command
+//!   on an open connection only a channel (measured in `tests/e2e/ssh.rs`). Callers past
+//!   `max_sessions` wait for a free slot. A connection that breaks is dropped and made
+//!   anew on next use; a command is retried on a new connection only when the old one
+//!   failed before the command was sent, so no command ever runs twice.
+//! - **Bounded.** The TCP connect within `connect_timeout`, the handshake and login within
+//!   it too (libssh2's session timeout); a command within its own timeout, after which it
+//!   is stopped *on the remote host* by a watchdog started with it ([`remote`]).
+//! - **Host keys** are checked against `known_hosts` before anything is sent to the host
+//!   ([`known_hosts`]): `strict` refuses unknown and changed keys, `accept-new` records
+//!   unknown ones; a changed key is always an error.
+//! - **Exit status** is read only after EOF and the server's close of the channel.
+//!   libssh2 reports 0 when no status arrived, so a command that timed out, lost its
+//!   connection, did not see its channel closed, or ended by a signal has no exit code:
+//!   the engine counts that as failure, never as success.
+//! - **Keepalives** are sent while a command runs (libssh2 sends them only when asked),
+//!   so that a long silent command keeps NAT and firewall state alive.
+//! - **Output**: stderr is read without blocking and stdout with a short timeout, in turn,
+//!   so a command filling one stream cannot stall the other. Both are bounded
+//!   ([`Captured`]).
 
-use std::time::Duration;
+mod auth;
+mod known_hosts;
+mod remote;
 
-use super::{CommandOutput, TransportError};
-use crate::config::inventory::Host;
+use std::io::{self, Read};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
+use ssh2::{Channel, MethodType, Session};
+
+use super::{Captured, CommandOutput, TransportError};
+use crate::config::inventory::{Host, SshSettings};
+use known_hosts::KnownHostsFile;
+
+/// Longest wait in one blocking read, so that stderr, the deadline and keepalives are
+/// looked at in between.
+const TICK: Duration = Duration::from_millis(100);
+/// How long a timed-out command has to end once told to stop (the remote watchdog
+/// sends SIGKILL 2 s after SIGTERM); past that its connection is dropped.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+/// How long a connection being given up may take to say goodbye.
+const FAREWELL: Duration = Duration::from_millis(200);
+/// Reads of stderr in one turn, so a flood of it cannot starve the deadline check.
+const STDERR_READS: usize = 64;
+
+/// One inventory host reached over SSH, with its pool of connections.
 pub struct SshHost {
+    name: String,
     address: String,
+    ssh: SshSettings,
+    pool: Mutex<Pool>,
+    freed: Condvar,
+}
+
+#[derive(Default)]
+struct Pool {
+    /// Connections ready for a command; the last one used is taken first.
+    idle: Vec<Session>,
+    /// Slots taken: idle, leased, or being connected.
+    taken: u32,
 }
 
 impl SshHost {
+    /// The pool for `host`; nothing is connected yet.
     pub fn new(host: &Host) -> SshHost {
         SshHost {
+            name: host.name.as_str().to_string(),
             address: host.address.clone(),
+            ssh: host.ssh.clone(),
+            pool: Mutex::default(),
+            freed: Condvar::new(),
         }
     }
 
+    /// Connects and authenticates one session (kept in the pool), for dry runs and
+    /// check-inventory.
     pub fn check(&self) -> Result<(), TransportError> {
-        Err(TransportError::Session {
-            address: self.address.clone(),
-            reason: "not built yet".into(),
+        self.lease().map(drop)
+    }
+
+    /// Runs `command` (a shell command line, run by the remote user's shell) on a pooled
+    /// session. Blocking; callers run it on a blocking thread. Stops the command on the
+    /// remote host when `timeout` passes and returns `timed_out: true, exit_code: None`.
+    pub fn run(&self, command: &str, timeout: Duration) -> Result<CommandOutput, TransportError> {
+        let (mut lease, mut channel, started) = self.start(&remote::remote_command(command))?;
+        let pumped = self.pump(&lease.session, &mut channel, started, timeout);
+        let elapsed = started.elapsed();
+        let ended = match pumped {
+            Ok(ended) => ended,
+            Err(reason) => {
+                lease.discard();
+                drop(channel);
+                return Err(self.session_error(reason));
+            }
+        };
+        let signal = channel.exit_signal().ok().and_then(|s| s.exit_signal);
+        let exit_code = if ended.timed_out || !ended.closed || signal.is_some() {
+            None
+        } else {
+            channel.exit_status().ok()
+        };
+        if let Some(signal) = &signal {
+            tracing::debug!(host = %self.name, "command ended by SIG{signal}");
+        }
+        if !ended.closed {
+            // Whatever is still going on in that channel, it is not worth waiting for.
+            lease.discard();
+        }
+        drop(channel);
+        Ok(CommandOutput {
+            exit_code,
+            stdout: ended.stdout,
+            stderr: ended.stderr,
+            timed_out: ended.timed_out,
+            elapsed,
         })
     }
 
-    pub fn run(&self, _command: &str, _timeout: Duration) -> Result<CommandOutput, TransportError> {
-        self.check().map(|()| unreachable!())
+    /// Opens a channel on a pooled connection and starts `line` in it. A pooled
+    /// connection that cannot open a channel has gone stale: it is dropped and the next
+    /// one (or a new one) tried, since nothing was sent to the host yet.
+    fn start(&self, line: &str) -> Result<(Lease<'_>, Channel, Instant), TransportError> {
+        loop {
+            let mut lease = self.lease()?;
+            let session = &lease.session;
+            session.set_blocking(true);
+            session.set_timeout(millis(self.ssh.connect_timeout));
+            let mut channel = match session.channel_session() {
+                Ok(channel) => channel,
+                Err(e) if lease.reused => {
+                    tracing::debug!(host = %self.name, "dropping a stale connection: {e}");
+                    lease.discard();
+                    continue;
+                }
+                Err(e) => {
+                    lease.discard();
+                    return Err(self.session_error(format!("cannot open a channel: {e}")));
+                }
+            };
+            let started = Instant::now();
+            if let Err(e) = channel.exec(line) {
+                // It may or may not have started: never send it again.
+                lease.discard();
+                drop(channel);
+                return Err(self.session_error(format!("cannot start the command: {e}")));
+            }
+            return Ok((lease, channel, started));
+        }
+    }
+
+    /// Collects the output until EOF and the channel's close, stopping the command when
+    /// `timeout` has passed. An `Err` means the connection broke.
+    fn pump(
+        &self,
+        session: &Session,
+        channel: &mut Channel,
+        started: Instant,
+        timeout: Duration,
+    ) -> Result<Ended, String> {
+        let deadline = started + timeout;
+        let mut ended = Ended::default();
+        let mut buf = vec![0; 32 * 1024];
+        let mut next_keepalive = self.ssh.keepalive.map(|k| Instant::now() + k);
+        let mut stop_by = None;
+        loop {
+            drain_stderr(session, channel, &mut ended.stderr, &mut buf)?;
+            let now = Instant::now();
+            if stop_by.is_none() && now >= deadline {
+                // EOF on its stdin is the remote watchdog's signal to stop the command.
+                ended.timed_out = true;
+                session.set_timeout(millis(self.ssh.connect_timeout));
+                channel
+                    .send_eof()
+                    .map_err(|e| format!("cannot stop the command: {e}"))?;
+                stop_by = Some(now + STOP_GRACE);
+            }
+            let until = stop_by.unwrap_or(deadline);
+            if now >= until {
+                tracing::warn!(host = %self.name, "a timed-out command did not end in time");
+                return Ok(ended);
+            }
+            let mut wait = (until - now).min(TICK);
+            if let Some(at) = next_keepalive {
+                wait = wait.min(at.saturating_duration_since(now));
+            }
+            session.set_timeout(millis(wait));
+            match channel.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => ended.stdout.push(&buf[..n]),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+                    ) => {}
+                Err(e) => return Err(format!("reading the output failed: {e}")),
+            }
+            if let Some(at) = next_keepalive.filter(|at| Instant::now() >= *at) {
+                session.set_timeout(millis(self.ssh.connect_timeout));
+                let secs = session
+                    .keepalive_send()
+                    .map_err(|e| format!("sending a keepalive failed: {e}"))?;
+                next_keepalive =
+                    Some(at.max(Instant::now()) + Duration::from_secs(secs.max(1).into()));
+            }
+        }
+        drain_stderr(session, channel, &mut ended.stderr, &mut buf)?;
+        if !channel.eof() {
+            // libssh2 reads a lost connection as the end of the output.
+            return Err("the connection was lost while the command ran".into());
+        }
+        let close_by = stop_by.unwrap_or_else(|| Instant::now() + self.ssh.connect_timeout);
+        session.set_timeout(millis(close_by.saturating_duration_since(Instant::now())));
+        ended.closed = channel.wait_close().is_ok();
+        Ok(ended)
+    }
+
+    /// A free connection from the pool, a new one while slots are free, or else the next
+    /// one given back.
+    fn lease(&self) -> Result<Lease<'_>, TransportError> {
+        let mut pool = self.pool();
+        loop {
+            if let Some(session) = pool.idle.pop() {
+                return Ok(Lease::new(self, session, true));
+            }
+            if pool.taken < self.ssh.max_sessions.max(1) {
+                pool.taken += 1;
+                drop(pool);
+                return match self.connect() {
+                    Ok(session) => Ok(Lease::new(self, session, false)),
+                    Err(e) => {
+                        self.give_back(None);
+                        Err(e)
+                    }
+                };
+            }
+            pool = self
+                .freed
+                .wait(pool)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    fn give_back(&self, session: Option<Session>) {
+        let mut pool = self.pool();
+        match session {
+            Some(session) => pool.idle.push(session),
+            None => pool.taken -= 1,
+        }
+        drop(pool);
+        self.freed.notify_one();
+    }
+
+    fn pool(&self) -> MutexGuard<'_, Pool> {
+        self.pool.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A new connection: TCP, handshake, host key, login.
+    fn connect(&self) -> Result<Session, TransportError> {
+        let begun = Instant::now();
+        let stream = self.tcp_connect()?;
+        let fail = |reason: String| self.session_error(reason);
+        let mut session = Session::new().map_err(|e| fail(e.to_string()))?;
+        session.set_timeout(millis(self.ssh.connect_timeout));
+        let lookup = known_hosts::lookup_name(&self.address, self.ssh.port);
+        let known = KnownHostsFile::load(&session, &auth::expand_tilde(&self.ssh.known_hosts))
+            .map_err(|e| fail(e.to_string()))?;
+        let supported = session
+            .supported_algs(MethodType::HostKey)
+            .unwrap_or_default();
+        session
+            .method_pref(
+                MethodType::HostKey,
+                &known.preferred_algorithms(&lookup, &supported),
+            )
+            .map_err(|e| fail(e.to_string()))?;
+        session.set_tcp_stream(stream);
+        session.handshake().map_err(|e| TransportError::Connect {
+            address: self.endpoint(),
+            reason: format!("SSH handshake failed: {}", e.message()),
+        })?;
+        known.verify(&session, &lookup, self.ssh.host_key_checking)?;
+        let Some(user) = self.ssh.user.clone().or_else(auth::local_user) else {
+            return Err(TransportError::Auth {
+                address: self.endpoint(),
+                user: "?".into(),
+                reason: "cannot tell the local user's name; set `user` in [ssh]".into(),
+            });
+        };
+        let identity = self.ssh.identity_file.as_deref().map(auth::expand_tilde);
+        auth::authenticate(&session, &user, identity.as_deref()).map_err(|reason| {
+            TransportError::Auth {
+                address: self.endpoint(),
+                user: user.clone(),
+                reason,
+            }
+        })?;
+        if let Some(keepalive) = self.ssh.keepalive {
+            let secs = u32::try_from(keepalive.as_secs())
+                .unwrap_or(u32::MAX)
+                .max(1);
+            session.set_keepalive(true, secs);
+        }
+        tracing::debug!(host = %self.name, "logged in to {} as {user} in {:?}", self.endpoint(), begun.elapsed());
+        Ok(session)
+    }
+
+    fn tcp_connect(&self) -> Result<TcpStream, TransportError> {
+        let fail = |reason: String| TransportError::Connect {
+            address: self.endpoint(),
+            reason,
+        };
+        let addrs = (self.address.as_str(), self.ssh.port)
+            .to_socket_addrs()
+            .map_err(|e| fail(format!("cannot resolve the address: {e}")))?;
+        let mut last = None;
+        for addr in addrs {
+            match TcpStream::connect_timeout(&addr, self.ssh.connect_timeout) {
+                Ok(stream) => {
+                    let _ = stream.set_nodelay(true);
+                    return Ok(stream);
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(fail(match last {
+            Some(e) if e.kind() == io::ErrorKind::TimedOut => format!(
+                "no answer within {} (connect_timeout)",
+                crate::config::duration::format(self.ssh.connect_timeout)
+            ),
+            Some(e) => e.to_string(),
+            None => "the name resolves to no address".into(),
+        }))
+    }
+
+    /// `addr:port`, bracketed for IPv6.
+    fn endpoint(&self) -> String {
+        if self.address.contains(':') {
+            format!("[{}]:{}", self.address, self.ssh.port)
+        } else {
+            format!("{}:{}", self.address, self.ssh.port)
+        }
+    }
+
+    fn session_error(&self, reason: String) -> TransportError {
+        TransportError::Session {
+            address: self.endpoint(),
+            reason,
+        }
+    }
+}
+
+impl Drop for SshHost {
+    fn drop(&mut self) {
+        for session in self.pool().idle.drain(..) {
+            session.set_timeout(millis(FAREWELL));
+            let _ = session.disconnect(None, "switchyard is done", None);
+        }
+    }
+}
+
+/// What came back from a command.
+#[derive(Default)]
+struct Ended {
+    stdout: Captured,
+    stderr: Captured,
+    timed_out: bool,
+    /// EOF and the server's close were both seen, so an exit status is meaningful.
+    closed: bool,
+}
+
+/// A pooled connection in use; goes back to the pool when dropped, unless discarded.
+struct Lease<'h> {
+    host: &'h SshHost,
+    session: Session,
+    /// Came from the pool rather than a fresh login.
+    reused: bool,
+    broken: bool,
+}
+
+impl<'h> Lease<'h> {
+    fn new(host: &'h SshHost, session: Session, reused: bool) -> Self {
+        Lease {
+            host,
+            session,
+            reused,
+            broken: false,
+        }
+    }
+
+    /// Marks the connection for dropping instead of reuse. Channels still open on it are
+    /// given only a moment to close.
+    fn discard(&mut self) {
+        self.broken = true;
+        self.session.set_blocking(true);
+        self.session.set_timeout(millis(FAREWELL));
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        self.host
+            .give_back((!self.broken).then(|| self.session.clone()));
+    }
+}
+
+/// Reads what stderr has without waiting for more.
+fn drain_stderr(
+    session: &Session,
+    channel: &Channel,
+    into: &mut Captured,
+    buf: &mut [u8],
+) -> Result<(), String> {
+    session.set_blocking(false);
+    let mut stderr = channel.stderr();
+    let mut result = Ok(());
+    for _ in 0..STDERR_READS {
+        match stderr.read(buf) {
+            Ok(0) => break,
+            Ok(n) => into.push(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) => {
+                result = Err(format!("reading stderr failed: {e}"));
+                break;
+            }
+        }
+    }
+    session.set_blocking(true);
+    result
+}
+
+/// libssh2's timeout in milliseconds, never 0 (which would mean "wait forever").
+fn millis(d: Duration) -> u32 {
+    u32::try_from(d.as_millis()).unwrap_or(u32::MAX).max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ssh_hosts_can_be_shared_between_threads() {
+        fn shared<T: Send + Sync>() {}
+        shared::<SshHost>();
+    }
+
+    #[test]
+    fn a_zero_timeout_never_means_forever() {
+        assert_eq!(millis(Duration::ZERO), 1);
+        assert_eq!(millis(Duration::from_secs(3)), 3000);
+        assert_eq!(millis(Duration::MAX), u32::MAX);
     }
 }

@@ -7,4 +7,6 @@ mod invalid;
 mod order;
 mod plan;
 mod run;
+mod ssh;
+mod sshd;
 mod util;
