@@ -7,6 +7,7 @@ mod invalid;
 mod order;
 mod plan;
 mod run;
+mod run_ssh;
 mod ssh;
 mod sshd;
 mod util;

@@ -1,0 +1,194 @@
+//! `switchyard run` over SSH to real OpenSSH servers on loopback: a live switchover, a
+//! dry run that only logs in, failover with the source hall's sshd stopped, and the
+//! same outage in switchover mode.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::sshd::Sshd;
+use crate::util::{Output, Test};
+
+/// An inventory with one SSH host per hall, each its own sshd.
+fn inventory(a: &Sshd, b: &Sshd) -> String {
+    let host = |name: &str, hall: &str, s: &Sshd| {
+        format!(
+            "[hosts.{name}]\naddress = \"{}\"\nport = {}\nhall = \"{hall}\"\ntags = [\"db\"]\nidentity_file = \"{}\"\nknown_hosts = \"{}\"\n",
+            s.address,
+            s.port,
+            s.identity_file.display(),
+            s.known_hosts.display()
+        )
+    };
+    format!(
+        "[halls.a]\n[halls.b]\n[ssh]\nuser = \"root\"\nconnect_timeout = \"2s\"\n{}{}",
+        host("db-a", "a", a),
+        host("db-b", "b", b)
+    )
+}
+
+/// A service whose stop and start steps append to `log` on whichever host they run.
+fn runbook(log: &Path) -> String {
+    let log = log.display();
+    format!(
+        r#"
+[services.db]
+hosts = ["tag:db"]
+[[services.db.precheck]]
+name = "target is up"
+run = "test -d /"
+[[services.db.stop]]
+name = "stop"
+run = "echo stop {{{{host.name}}}} >> {log}"
+[[services.db.start]]
+name = "start"
+run = "echo start {{{{host.name}}}} >> {log}"
+[[services.db.verify]]
+name = "started"
+run = "grep -q 'start {{{{host.name}}}}' {log}"
+"#
+    )
+}
+
+fn summary(out: &Output) -> Value {
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.contains("evidence in "))
+        .expect("evidence line");
+    let dir = out
+        .root
+        .join(line.rsplit("evidence in ").next().expect("dir").trim());
+    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).expect("summary"))
+        .expect("JSON")
+}
+
+fn status<'a>(s: &'a Value, id: &str) -> &'a Value {
+    &s["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .find(|x| x["id"] == id)
+        .expect(id)["status"]
+}
+
+fn project(a: &Sshd, b: &Sshd) -> (Test, std::path::PathBuf) {
+    let t = Test::new().file("inventory/site.toml", inventory(a, b));
+    let log = t.path().join("log");
+    let t = t.runbook(&runbook(&log));
+    (t, log)
+}
+
+#[test]
+fn a_live_switchover_runs_each_step_on_its_hall_over_ssh() {
+    let (a, b) = (Sshd::start(), Sshd::start());
+    let (t, log) = project(&a, &b);
+    let out = t
+        .args(&[
+            "--no-progress",
+            "run",
+            "runbooks/test.toml",
+            "--to",
+            "b",
+            "--live",
+            "--yes",
+        ])
+        .run()
+        .code(0);
+    assert_eq!(
+        std::fs::read_to_string(&log).expect("log"),
+        "stop db-a\nstart db-b\n"
+    );
+    let s = summary(&out);
+    assert_eq!(s["outcome"], "passed");
+    assert_eq!(s["services"][0]["status"], "recovered");
+    // One login per host, however many steps ran there.
+    assert_eq!(a.logins(), 1);
+    assert_eq!(b.logins(), 1);
+}
+
+#[test]
+fn a_dry_run_logs_in_everywhere_and_changes_nothing() {
+    let (a, b) = (Sshd::start(), Sshd::start());
+    let (t, log) = project(&a, &b);
+    let out = t
+        .args(&["--no-progress", "run", "runbooks/test.toml", "--to", "b"])
+        .run()
+        .code(0);
+    assert!(!log.exists(), "a dry run ran an action");
+    assert_eq!(
+        a.logins(),
+        1,
+        "the dry run did not log in to the source host"
+    );
+    let s = summary(&out);
+    assert_eq!(s["hosts"].as_array().expect("hosts").len(), 2);
+    assert_eq!(status(&s, "db.precheck.1"), "ok");
+    assert_eq!(status(&s, "db.stop.1"), "planned");
+}
+
+#[test]
+fn a_dry_run_with_an_unreachable_host_fails_and_names_it() {
+    let (a, b) = (Sshd::start(), Sshd::start());
+    let (t, _log) = project(&a, &b);
+    drop(a);
+    let out = t
+        .args(&["--no-progress", "run", "runbooks/test.toml", "--to", "b"])
+        .run()
+        .code(1);
+    assert!(out.stderr.contains("UNREACHABLE db-a"), "{}", out.stderr);
+    assert_eq!(summary(&out)["outcome"], "failed");
+}
+
+#[test]
+fn failover_with_the_source_hall_down_records_source_unreachable_and_passes() {
+    let (a, b) = (Sshd::start(), Sshd::start());
+    let (t, log) = project(&a, &b);
+    drop(a);
+    let out = t
+        .args(&[
+            "--no-progress",
+            "run",
+            "runbooks/test.toml",
+            "--to",
+            "b",
+            "--live",
+            "--yes",
+            "--mode",
+            "failover",
+        ])
+        .run()
+        .code(0);
+    assert_eq!(std::fs::read_to_string(&log).expect("log"), "start db-b\n");
+    let s = summary(&out);
+    assert_eq!(status(&s, "db.stop.1"), "source_unreachable");
+    assert_eq!(status(&s, "db.start.1"), "ok");
+    assert_eq!(s["outcome"], "passed");
+}
+
+#[test]
+fn the_same_outage_in_a_switchover_fails_naming_host_step_and_cause() {
+    let (a, b) = (Sshd::start(), Sshd::start());
+    let (t, log) = project(&a, &b);
+    drop(a);
+    let out = t
+        .args(&[
+            "--no-progress",
+            "run",
+            "runbooks/test.toml",
+            "--to",
+            "b",
+            "--live",
+            "--yes",
+        ])
+        .run()
+        .code(1);
+    assert!(
+        out.stderr
+            .contains("step db.stop.1 on db-a: cannot connect to"),
+        "{}",
+        out.stderr
+    );
+    assert!(!log.exists(), "nothing may start after the stop failed");
+    assert_eq!(status(&summary(&out), "db.start.1"), "skipped");
+}
