@@ -1,6 +1,7 @@
 //! `sh -c` on the machine running switchyard, with the same timeout, capture and kill
 //! semantics as SSH: the command runs in its own process group, and on timeout the
-//! whole group is killed, so nothing it started keeps running.
+//! whole group gets SIGTERM, then SIGKILL two seconds later, so nothing it started keeps
+//! running.
 
 use std::io::Read;
 use std::os::unix::process::CommandExt;
@@ -11,6 +12,9 @@ use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
 use super::{Captured, CommandOutput, TransportError};
+
+/// How long a timed-out command has to end after SIGTERM before it is killed.
+const GRACE: Duration = Duration::from_secs(2);
 
 /// How often a running command is checked for exit: often at first, since most
 /// commands are short, then at most every 10 ms.
@@ -39,8 +43,7 @@ pub fn run(command: &str, timeout: Duration) -> Result<CommandOutput, TransportE
             Ok(Some(status)) => break Some(status),
             Ok(None) if started.elapsed() >= timeout => {
                 timed_out = true;
-                let _ = killpg(pgid, Signal::SIGKILL);
-                break child.wait().ok();
+                break stop(&mut child, pgid);
             }
             Ok(None) => std::thread::sleep(poll_interval(started.elapsed())),
             Err(_) => break None,
@@ -62,6 +65,21 @@ pub fn run(command: &str, timeout: Duration) -> Result<CommandOutput, TransportE
         timed_out,
         elapsed: started.elapsed(),
     })
+}
+
+/// As over SSH: SIGTERM to the whole group, then SIGKILL if it is still there after
+/// [`GRACE`].
+fn stop(child: &mut std::process::Child, pgid: Pid) -> Option<std::process::ExitStatus> {
+    let _ = killpg(pgid, Signal::SIGTERM);
+    let until = Instant::now() + GRACE;
+    while Instant::now() < until {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = killpg(pgid, Signal::SIGKILL);
+    child.wait().ok()
 }
 
 fn reader(mut pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<Captured> {
