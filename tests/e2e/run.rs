@@ -575,3 +575,46 @@ fn pause_and_rollback_act_as_abort_and_say_so() {
         assert_eq!(step(&s, "s.verify.1")["status"], "skipped");
     }
 }
+
+/// docs/evidence.md promises a script that checks a journal without switchyard: run it.
+#[test]
+fn the_documented_journal_check_passes_on_a_real_run_and_fails_on_an_edit() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/evidence.md"))
+        .expect("doc");
+    let script = doc
+        .split("```python\n")
+        .nth(1)
+        .and_then(|s| s.split("```").next())
+        .expect("python block");
+    let out =
+        local("[services.s]\nhosts = [\"tag:node\"]\n[[services.s.start]]\nrun = \"echo hello\"\n")
+            .args(&["run", "runbooks/test.toml", "--to", "b", "--live", "--yes"])
+            .run()
+            .code(0);
+    let dir = run_dir(&out);
+    let check = || {
+        std::process::Command::new("python3")
+            .arg("-c")
+            .arg(script)
+            .current_dir(&dir)
+            .output()
+            .expect("python3")
+    };
+    let ok = check();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("journal intact"));
+    let path = dir.join("journal.jsonl");
+    let edited =
+        std::fs::read_to_string(&path)
+            .expect("journal")
+            .replacen("\"ok\"", "\"failed\"", 1);
+    std::fs::write(&path, edited).expect("write");
+    assert!(
+        !check().status.success(),
+        "an edited journal passed the documented check"
+    );
+}

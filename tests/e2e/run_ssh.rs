@@ -105,6 +105,24 @@ fn a_live_switchover_runs_each_step_on_its_hall_over_ssh() {
     // One login per host, however many steps ran there.
     assert_eq!(a.logins(), 1);
     assert_eq!(b.logins(), 1);
+    // Failback: the same runbook the other way.
+    std::fs::remove_file(&log).expect("rm log");
+    crate::util::Test::reuse(&out.root)
+        .args(&[
+            "--no-progress",
+            "run",
+            "runbooks/test.toml",
+            "--to",
+            "a",
+            "--live",
+            "--yes",
+        ])
+        .run()
+        .code(0);
+    assert_eq!(
+        std::fs::read_to_string(&log).expect("log"),
+        "stop db-b\nstart db-a\n"
+    );
 }
 
 #[test]
