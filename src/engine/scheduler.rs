@@ -129,7 +129,7 @@ pub async fn run<E: Executor>(
         .filter(|n| st.waiting[n.index()] == 0)
         .collect();
     for n in roots {
-        complete_node(plan, &mut st, n, false);
+        reached(plan, &mut st, n);
     }
     let (tx, mut attempts) = mpsc::unbounded_channel();
     let mut set: JoinSet<(usize, Finished)> = JoinSet::new();
@@ -191,7 +191,7 @@ pub async fn run<E: Executor>(
             }
         }
     }
-    skip_the_rest(plan, &jobs, &st, settings, emit);
+    skip_the_rest(&jobs, &st, settings, emit);
     let achieved = recovered
         .iter()
         .flatten()
@@ -249,23 +249,21 @@ fn is_final_step(plan: &Plan<'_>, step: usize) -> bool {
     last_verify.or(of_service.map(|(i, _)| i).next_back()) == Some(step)
 }
 
-/// Marks a node done and releases what waited for it; gates pass at once.
-fn complete_node(plan: &Plan<'_>, st: &mut State, node: NodeIndex, count_self: bool) {
-    let g = &plan.graph;
-    let mut work = vec![node];
-    if !count_self && let Node::Step(i) = g[node] {
-        st.ready.push_back(i);
-        return;
+/// A node whose dependencies are all met: a step becomes ready, a gate passes at once.
+fn reached(plan: &Plan<'_>, st: &mut State, node: NodeIndex) {
+    match plan.graph[node] {
+        Node::Step(i) => st.ready.push_back(i),
+        _ => release(plan, st, node),
     }
-    while let Some(n) = work.pop() {
-        for next in g.neighbors_directed(n, Dir::Outgoing) {
-            st.waiting[next.index()] -= 1;
-            if st.waiting[next.index()] == 0 {
-                match g[next] {
-                    Node::Step(i) => st.ready.push_back(i),
-                    _ => work.push(next),
-                }
-            }
+}
+
+/// `node` is done: whatever waited only for it is reached.
+fn release(plan: &Plan<'_>, st: &mut State, node: NodeIndex) {
+    let g = &plan.graph;
+    for next in g.neighbors_directed(node, Dir::Outgoing) {
+        st.waiting[next.index()] -= 1;
+        if st.waiting[next.index()] == 0 {
+            reached(plan, st, next);
         }
     }
 }
@@ -316,6 +314,7 @@ fn start_ready<E: Executor>(
                 host: job.host_name.clone(),
                 does: job.does.clone(),
             });
+            tracing::debug!(job = j, step = %job.id, host = ?job.host_name, running = st.total_running, "job started");
             let (ex, job, tx) = (executor.clone(), job.clone(), tx.clone());
             set.spawn(async move { (j, ex.execute(j, job, tx).await) });
         }
@@ -346,6 +345,7 @@ fn finish_job(
         *b -= 1;
     }
     let (started_at, t0) = st.started[j].unwrap_or((settings.clock.now(), Instant::now()));
+    tracing::debug!(job = j, step = %job.id, status = ?f.status, attempts = f.attempts, elapsed = ?t0.elapsed(), "job finished");
     let continue_on_error = plan.steps[step].step.continue_on_error;
     if f.status == StepStatus::Failed && !continue_on_error {
         st.failed[step] = true;
@@ -373,18 +373,12 @@ fn finish_job(
         human_wait_s: secs(f.human_wait),
     });
     if st.done[step] == st.step_jobs[step].len() && !st.failed[step] {
-        complete_node(plan, st, plan.steps[step].node, true);
+        release(plan, st, plan.steps[step].node);
     }
 }
 
 /// Every job that never started is recorded as skipped, with the reason.
-fn skip_the_rest(
-    plan: &Plan<'_>,
-    jobs: &[Job],
-    st: &State,
-    settings: &Settings,
-    emit: &mut dyn FnMut(Event),
-) {
+fn skip_the_rest(jobs: &[Job], st: &State, settings: &Settings, emit: &mut dyn FnMut(Event)) {
     let reason = match &st.stop {
         Some(Stop::Failed(m)) => format!("not run: the run stopped because {m}"),
         Some(Stop::Interrupted) => "not run: the run was interrupted".to_string(),
@@ -414,5 +408,4 @@ fn skip_the_rest(
             human_wait_s: 0.0,
         });
     }
-    let _ = plan;
 }

@@ -331,6 +331,10 @@ run = "echo using {{secrets.token}}; echo {{secrets.token}} >&2; exit 1"
     assert_eq!(stdout, "using [REDACTED:token]\n");
 }
 
+fn walk_if_exists(dir: &Path) -> Vec<PathBuf> {
+    if dir.is_dir() { walk(dir) } else { Vec::new() }
+}
+
 fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).expect("dir").flatten() {
@@ -420,7 +424,18 @@ fn ctrl_c_starts_no_new_step_lets_the_running_one_finish_and_exits_130() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn");
-    std::thread::sleep(Duration::from_millis(400));
+    // Wait until the first step is under way (the journal says so), however slow the start.
+    let started = std::time::Instant::now();
+    while !walk_if_exists(&t.path().join("evidence")).iter().any(|p| {
+        p.ends_with("journal.jsonl")
+            && std::fs::read_to_string(p).is_ok_and(|j| j.contains("step_started"))
+    }) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the run never started"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
     let out = child.wait_with_output().expect("wait");

@@ -21,7 +21,7 @@ fn inventory(a: &Sshd, b: &Sshd) -> String {
         )
     };
     format!(
-        "[halls.a]\n[halls.b]\n[ssh]\nuser = \"root\"\nconnect_timeout = \"2s\"\n{}{}",
+        "[halls.a]\n[halls.b]\n[ssh]\nuser = \"root\"\nconnect_timeout = \"10s\"\n{}{}",
         host("db-a", "a", a),
         host("db-b", "b", b)
     )
