@@ -306,6 +306,10 @@ fn start_ready<E: Executor>(
             st.running[step] += 1;
             st.total_running += 1;
             st.started[j] = Some((settings.clock.now(), Instant::now()));
+            // Start the job first: writing the event (an fsync) must not delay it.
+            tracing::debug!(job = j, step = %job.id, host = ?job.host_name, running = st.total_running, "job started");
+            let (ex, owned, tx) = (executor.clone(), job.clone(), tx.clone());
+            set.spawn(async move { (j, ex.execute(j, owned, tx).await) });
             emit(Event::StepStarted {
                 step: job.id.clone(),
                 service: job.service.clone(),
@@ -314,9 +318,6 @@ fn start_ready<E: Executor>(
                 host: job.host_name.clone(),
                 does: job.does.clone(),
             });
-            tracing::debug!(job = j, step = %job.id, host = ?job.host_name, running = st.total_running, "job started");
-            let (ex, job, tx) = (executor.clone(), job.clone(), tx.clone());
-            set.spawn(async move { (j, ex.execute(j, job, tx).await) });
         }
         if st.next[step] < st.step_jobs[step].len() {
             still.push_back(step);
