@@ -50,14 +50,9 @@ pub fn run(g: &Global, a: &RunArgs) -> Result<u8, Error> {
     let services = rb
         .services
         .iter()
-        .filter(|s| {
-            included[rb
-                .services
-                .iter()
-                .position(|x| x.name == s.name)
-                .unwrap_or(0)]
-        })
-        .map(|s| s.name.to_string())
+        .zip(&included)
+        .filter(|(_, keep)| **keep)
+        .map(|(s, _)| s.name.to_string())
         .collect();
     let mut recorder = Recorder::new(&dir, services, inputs).map_err(Error::Evidence)?;
     let transports = Transports::new(&plan).map_err(Error::Setup)?;

@@ -15,7 +15,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use crate::config::model::{OnFailure, Phase};
+use crate::config::model::OnFailure;
 use crate::plan::{Node, Plan};
 
 use super::event::{Event, Outcome, Rto, StepStatus};
@@ -154,7 +154,7 @@ pub async fn run<E: Executor>(
                 let step = jobs[j].step;
                 if st.done[step] == st.step_jobs[step].len() && !st.failed[step] {
                     let svc = plan.steps[step].service;
-                    if !dry_run && is_final_step(plan, step) {
+                    if !dry_run && plan.services[svc].recovery_step == Some(step) {
                         let achieved = secs(settings.clock.since_origin());
                         recovered[svc] = Some(achieved);
                         emit(Event::ServiceRecovered {
@@ -230,23 +230,6 @@ async fn recv(s: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
         Some(s) => s.recv().await,
         None => std::future::pending().await,
     }
-}
-
-/// Whether `step` is the one whose end is its service's recovery: its last verify step,
-/// or its last step when it has none.
-fn is_final_step(plan: &Plan<'_>, step: usize) -> bool {
-    let svc = plan.steps[step].service;
-    let of_service = plan
-        .steps
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.service == svc);
-    let last_verify = of_service
-        .clone()
-        .filter(|(_, s)| s.step.phase == Phase::Verify)
-        .map(|(i, _)| i)
-        .next_back();
-    last_verify.or(of_service.map(|(i, _)| i).next_back()) == Some(step)
 }
 
 /// A node whose dependencies are all met: a step becomes ready, a gate passes at once.

@@ -59,6 +59,9 @@ pub struct Skipped<'r> {
 /// A service's worst case against its target.
 #[derive(Debug)]
 pub struct ServiceTiming {
+    /// The step whose end is the service's recovery: its last verify step, or its last
+    /// step when it has none. `None` when the service has no step in this plan.
+    pub recovery_step: Option<usize>,
     pub worst_case: Duration,
     pub target: Option<Duration>,
 }
@@ -365,9 +368,13 @@ fn analyse(plan: &mut Plan<'_>, prechecks: &[Vec<usize>], work: &[Vec<usize>]) {
                 .iter()
                 .rev()
                 .find(|&&i| plan.steps[i].step.phase == Phase::Verify);
-            let last = verify_end.or(work[si].last()).or(prechecks[si].last());
+            let last = verify_end
+                .or(work[si].last())
+                .or(prechecks[si].last())
+                .copied();
             ServiceTiming {
-                worst_case: last.map_or(Duration::ZERO, |&i| end_of(i)),
+                recovery_step: last,
+                worst_case: last.map_or(Duration::ZERO, end_of),
                 target: svc.rto,
             }
         })

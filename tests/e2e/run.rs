@@ -4,11 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde_json::Value;
 use switchyard::evidence::journal;
 
 use crate::http::HttpServer;
-use crate::util::{Output, Test};
+use crate::util::{Test, run_dir, step, summary};
 
 /// Two halls with one local host each: commands run here, with `sh -c`.
 const LOCAL_INVENTORY: &str = r#"
@@ -28,31 +27,6 @@ fn local(body: &str) -> Test {
     Test::new()
         .file("inventory/site.toml", LOCAL_INVENTORY)
         .runbook(body)
-}
-
-/// The run folder named on stdout.
-fn run_dir(out: &Output) -> PathBuf {
-    let line = out
-        .stdout
-        .lines()
-        .find(|l| l.contains("evidence in "))
-        .expect("evidence line");
-    out.root
-        .join(line.rsplit("evidence in ").next().expect("path").trim())
-}
-
-fn summary(dir: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).expect("summary.json"))
-        .expect("JSON")
-}
-
-fn step<'a>(s: &'a Value, id: &str) -> &'a Value {
-    s["steps"]
-        .as_array()
-        .expect("steps")
-        .iter()
-        .find(|x| x["id"] == id)
-        .unwrap_or_else(|| panic!("no step {id}"))
 }
 
 /// A chain of three services whose steps append to `log`, so the order can be read back.

@@ -51,25 +51,11 @@ run = "grep -q 'start {{{{host.name}}}}' {log}"
 }
 
 fn summary(out: &Output) -> Value {
-    let line = out
-        .stdout
-        .lines()
-        .find(|l| l.contains("evidence in "))
-        .expect("evidence line");
-    let dir = out
-        .root
-        .join(line.rsplit("evidence in ").next().expect("dir").trim());
-    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).expect("summary"))
-        .expect("JSON")
+    crate::util::summary(&crate::util::run_dir(out))
 }
 
 fn status<'a>(s: &'a Value, id: &str) -> &'a Value {
-    &s["steps"]
-        .as_array()
-        .expect("steps")
-        .iter()
-        .find(|x| x["id"] == id)
-        .expect(id)["status"]
+    &crate::util::step(s, id)["status"]
 }
 
 fn project(a: &Sshd, b: &Sshd) -> (Test, std::path::PathBuf) {

@@ -1,7 +1,10 @@
 //! A builder for end-to-end tests: write files into a temporary project directory, run
 //! the real `switchyard` binary there, and inspect what it did.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use serde_json::Value;
 
 /// An inventory with two halls and a pair of hosts for each role, one per hall.
 pub const INVENTORY: &str = r#"
@@ -201,4 +204,29 @@ pub fn plan_json(body: &str, extra: &[&str]) -> serde_json::Value {
         args.extend(["--to", "b"]);
     }
     Test::new().runbook(body).args(&args).run().code(0).json()
+}
+
+/// The run folder named on stdout.
+pub fn run_dir(out: &Output) -> PathBuf {
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.contains("evidence in "))
+        .expect("evidence line");
+    out.root
+        .join(line.rsplit("evidence in ").next().expect("path").trim())
+}
+
+pub fn summary(dir: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).expect("summary.json"))
+        .expect("JSON")
+}
+
+pub fn step<'a>(s: &'a Value, id: &str) -> &'a Value {
+    s["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .find(|x| x["id"] == id)
+        .unwrap_or_else(|| panic!("no step {id}"))
 }
