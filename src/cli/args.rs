@@ -60,8 +60,37 @@ pub enum Command {
     Plan(PlanArgs),
     /// Carry out a switchover: a dry run (changes nothing) unless --live.
     Run(RunArgs),
+    /// Rebuild a run's report (HTML, Markdown, JUnit or summary JSON) from its journal.
+    Report(ReportArgs),
+    /// Check that a run folder is what the run wrote: journal chain, inputs, summary.
+    VerifyEvidence(VerifyEvidenceArgs),
     /// Connect and authenticate to every host of the inventory.
     CheckInventory(CheckInventoryArgs),
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum)]
+pub enum ReportFormat {
+    Html,
+    Md,
+    Junit,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// The run folder (it holds `journal.jsonl`).
+    pub run_dir: PathBuf,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Html)]
+    pub format: ReportFormat,
+    /// Write to this file instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyEvidenceArgs {
+    /// The run folder.
+    pub run_dir: PathBuf,
 }
 
 #[derive(Args, Debug)]

@@ -48,6 +48,9 @@ pub enum Error {
     /// The evidence folder cannot be written; nothing has been done yet.
     #[error("{0}")]
     Evidence(String),
+    /// A run folder that `report` or `verify-evidence` cannot use.
+    #[error("{0}")]
+    RunFolder(String),
     #[error("{0}")]
     Setup(String),
 }
@@ -78,6 +81,7 @@ impl Error {
             | Error::Secret(_)
             | Error::NeedsConfirmation
             | Error::Evidence(_)
+            | Error::RunFolder(_)
             | Error::Setup(_) => exit::INVALID,
             Error::NotConfirmed => exit::FAILED,
         }

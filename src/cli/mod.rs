@@ -6,8 +6,10 @@ mod check_inventory;
 mod error;
 pub mod exit;
 mod plan;
+mod report;
 mod run;
 mod validate;
+mod verify_evidence;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -38,19 +40,21 @@ pub fn main() -> ExitCode {
         Command::Validate(a) => validate::run(&cli.global, a),
         Command::Plan(a) => plan::run(&cli.global, a),
         Command::Run(a) => run::run(&cli.global, a),
+        Command::Report(a) => report::run(a),
+        Command::VerifyEvidence(a) => verify_evidence::run(a),
         Command::CheckInventory(a) => check_inventory::run(&cli.global, a),
     };
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            report(&cli.global, &e);
+            report_error(&cli.global, &e);
             ExitCode::from(e.exit_code())
         }
     }
 }
 
 /// Shows an error on stderr: a load error as its diagnostics, anything else in one line.
-fn report(g: &Global, e: &Error) {
+fn report_error(g: &Global, e: &Error) {
     let text = match e {
         Error::Load(load) => render_all(&load.sources, &load.diagnostics),
         other => format!("error: {other}\n"),

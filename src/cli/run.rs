@@ -4,6 +4,8 @@ use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::Instant;
 
+use sha2::{Digest, Sha256};
+
 use crate::config::diagnostic::did_you_mean;
 use crate::config::load_runbook;
 use crate::config::model::Mode;
@@ -47,14 +49,7 @@ pub fn run(g: &Global, a: &RunArgs) -> Result<u8, Error> {
     )
     .map_err(Error::Evidence)?;
     let inputs = folder::copy_inputs(&dir, &loaded.sources).map_err(Error::Evidence)?;
-    let services = rb
-        .services
-        .iter()
-        .zip(&included)
-        .filter(|(_, keep)| **keep)
-        .map(|(s, _)| s.name.to_string())
-        .collect();
-    let mut recorder = Recorder::new(&dir, services, inputs).map_err(Error::Evidence)?;
+    let mut recorder = Recorder::new(&dir).map_err(Error::Evidence)?;
     let transports = Transports::new(&plan).map_err(Error::Setup)?;
     let jobs: Vec<_> = (0..plan.steps.len())
         .flat_map(|i| job::jobs(&plan, i, &transports, &secret_values))
@@ -64,6 +59,8 @@ pub fn run(g: &Global, a: &RunArgs) -> Result<u8, Error> {
         operator: operator(),
         clock,
         redactor: Redactor::new(&secret_values),
+        plan_hash: hex::encode(Sha256::digest(plan::render::json(&plan).as_bytes())),
+        inputs,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -108,9 +105,7 @@ pub fn run(g: &Global, a: &RunArgs) -> Result<u8, Error> {
             runtime.block_on(run_with(&plan, jobs, hosts, ex, &settings, &mut emit))
         }
     };
-    let dir = recorder
-        .finish()
-        .map_err(|e| Error::Evidence(format!("cannot write summary.json: {e}")))?;
+    let dir = recorder.finish().map_err(Error::Evidence)?;
     super::print_stdout(&format!(
         "{}: evidence in {}\n",
         outcome.as_str(),

@@ -1,10 +1,10 @@
 //! What the engine reports, as typed, owned values. The journal, the summary, the
 //! progress display and the logs are all built from these and nothing else.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How a step execution ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StepStatus {
     Ok,
@@ -18,7 +18,7 @@ pub enum StepStatus {
 }
 
 /// How the run ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Passed,
@@ -43,30 +43,37 @@ impl Outcome {
 }
 
 /// An RTO target against what was achieved.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Rto {
     pub target_s: f64,
     pub achieved_s: f64,
     pub met: bool,
 }
 
-#[derive(Clone, Debug, Serialize)]
+/// A service of the run and its own RTO target, as the plan had it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ServiceTarget {
+    pub name: String,
+    pub title: String,
+    pub rto_target_s: Option<f64>,
+}
+
+/// An input file as copied into the run folder, with the hash of its bytes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InputFile {
+    /// Relative to the run folder (`inputs/…`).
+    pub path: String,
+    pub sha256: String,
+}
+
+/// The events of a run. They own their data and serialize into the journal as they are;
+/// reading the journal back gives the same values, which is how `report`, `resume` and
+/// `verify-evidence` rebuild a run from the journal alone.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
-    RunStarted {
-        runbook: String,
-        title: String,
-        from: String,
-        to: String,
-        mode: &'static str,
-        dry_run: bool,
-        operator: String,
-        clock_origin: String,
-        started_at: String,
-        steps: usize,
-        executions: usize,
-        max_parallel: usize,
-    },
+    /// Everything the evidence needs to know about the run before its first step.
+    RunStarted(RunStarted),
     /// Dry run: a host any step would touch was connected to and authenticated with.
     HostChecked {
         host: String,
@@ -79,7 +86,7 @@ pub enum Event {
     StepStarted {
         step: String,
         service: String,
-        phase: &'static str,
+        phase: String,
         name: String,
         host: Option<String>,
         /// The command, URL or text, secrets redacted.
@@ -94,29 +101,20 @@ pub enum Event {
         message: String,
         duration_s: f64,
     },
-    StepFinished {
+    /// One step on one host ended: done, failed, skipped or (dry run) planned.
+    StepFinished(StepFinished),
+    /// A person decided: confirmed a manual step, or chose what to do about a failed
+    /// step. Who, when, what, and how long the run waited for it.
+    Decision {
         step: String,
-        service: String,
-        phase: &'static str,
-        name: String,
         host: Option<String>,
-        status: StepStatus,
-        attempts: u32,
-        exit_code: Option<i32>,
-        started_at: String,
-        finished_at: String,
-        duration_s: f64,
-        /// Why it failed (or why it was skipped), naming host, step and cause.
-        message: Option<String>,
-        /// Where its output is, relative to the run folder (filled in by the evidence writer).
-        output: Option<String>,
-        /// The captured output, redacted; written to `output/`, not into the journal.
-        #[serde(skip)]
-        stdout: Option<String>,
-        #[serde(skip)]
-        stderr: Option<String>,
-        /// Time spent waiting for a person (manual steps); not machine time.
-        human_wait_s: f64,
+        /// `confirmed`, `retry`, `skip`, `abort`, `rollback`.
+        choice: String,
+        /// `user@host`, or `--yes` when no person was asked.
+        by: String,
+        at: String,
+        comment: Option<String>,
+        wait_s: f64,
     },
     ServiceRecovered {
         service: String,
@@ -129,4 +127,61 @@ pub enum Event {
         rto: Rto,
         human_wait_s: f64,
     },
+}
+
+/// The first event of a run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunStarted {
+    pub runbook: String,
+    pub title: String,
+    pub owner: Option<String>,
+    pub tool_version: String,
+    /// SHA-256 of the plan as `switchyard plan --format json` prints it.
+    pub plan_hash: String,
+    pub from: String,
+    pub to: String,
+    pub mode: String,
+    pub dry_run: bool,
+    pub operator: String,
+    pub clock_origin: String,
+    pub started_at: String,
+    pub rto_target_s: f64,
+    pub services: Vec<ServiceTarget>,
+    /// Step ids on the plan's critical path, in order.
+    pub critical_path: Vec<String>,
+    pub inputs: Vec<InputFile>,
+    pub steps: usize,
+    pub executions: usize,
+    pub max_parallel: usize,
+}
+
+/// The end of one step on one host.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepFinished {
+    pub step: String,
+    pub service: String,
+    pub phase: String,
+    pub name: String,
+    pub host: Option<String>,
+    pub status: StepStatus,
+    pub attempts: u32,
+    pub exit_code: Option<i32>,
+    pub started_at: String,
+    pub finished_at: String,
+    /// When it started, in seconds since the RTO clock's origin (monotonic).
+    pub start_s: f64,
+    pub duration_s: f64,
+    /// Why it failed (or why it was skipped), naming host, step and cause.
+    pub message: Option<String>,
+    /// Where its output is, relative to the run folder (filled in by the evidence writer).
+    pub output: Option<String>,
+    /// A failed step's last lines of output, redacted, for the reports.
+    pub excerpt: Option<String>,
+    /// The captured output, redacted; written to `output/`, not into the journal.
+    #[serde(skip)]
+    pub stdout: Option<String>,
+    #[serde(skip)]
+    pub stderr: Option<String>,
+    /// Time spent waiting for a person (manual steps); not machine time.
+    pub human_wait_s: f64,
 }

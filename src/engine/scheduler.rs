@@ -18,7 +18,7 @@ use tokio::task::JoinSet;
 use crate::config::model::OnFailure;
 use crate::plan::{Node, Plan};
 
-use super::event::{Event, Outcome, Rto, StepStatus};
+use super::event::{Event, InputFile, Outcome, Rto, RunStarted, ServiceTarget, StepFinished, StepStatus};
 use super::executor::{Executor, Finished};
 use super::job::Job;
 use super::secrets::Redactor;
@@ -30,6 +30,10 @@ pub struct Settings {
     pub operator: String,
     pub clock: Stopwatch,
     pub redactor: Redactor,
+    /// SHA-256 of the plan's JSON rendering, so the evidence names the exact plan.
+    pub plan_hash: String,
+    /// The input files as copied into the run folder.
+    pub inputs: Vec<InputFile>,
 }
 
 /// Why no new job starts any more.
@@ -88,20 +92,7 @@ pub async fn run<E: Executor>(
     for (j, job) in jobs.iter().enumerate() {
         st.step_jobs[job.step].push(j);
     }
-    emit(Event::RunStarted {
-        runbook: rb.name.clone(),
-        title: rb.title.clone(),
-        from: plan.from.to_string(),
-        to: plan.to.to_string(),
-        mode: plan.mode.as_str(),
-        dry_run,
-        operator: settings.operator.clone(),
-        clock_origin: timestamp(settings.clock.origin),
-        started_at: timestamp(settings.clock.started),
-        steps: plan.steps.len(),
-        executions: jobs.len(),
-        max_parallel: settings.max_parallel,
-    });
+    emit(Event::RunStarted(run_started(plan, &jobs, dry_run, settings)));
     if rb.on_failure != OnFailure::Abort {
         emit(Event::Notice {
             message: format!(
@@ -204,7 +195,16 @@ pub async fn run<E: Executor>(
         .iter()
         .zip(&recovered)
         .any(|(s, r)| matches!((s.rto, r), (Some(t), Some(a)) if *a > secs(t)));
-    let met = achieved <= target;
+    // The runbook is recovered when every service of the run is; a run that stopped
+    // before that has not met its target, however early it stopped.
+    let all_recovered = dry_run
+        || plan
+            .included
+            .iter()
+            .zip(&recovered)
+            .zip(&plan.services)
+            .all(|((inc, r), t)| !inc || r.is_some() || t.recovery_step.is_none());
+    let met = all_recovered && achieved <= target;
     let outcome = match &st.stop {
         Some(Stop::Interrupted) => Outcome::Interrupted,
         Some(Stop::Failed(_)) => Outcome::Failed,
@@ -223,6 +223,45 @@ pub async fn run<E: Executor>(
         human_wait_s: secs(human_wait),
     });
     outcome
+}
+
+fn run_started(plan: &Plan<'_>, jobs: &[Job], dry_run: bool, settings: &Settings) -> RunStarted {
+    let rb = plan.runbook;
+    RunStarted {
+        runbook: rb.name.clone(),
+        title: rb.title.clone(),
+        owner: rb.owner.clone(),
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        plan_hash: settings.plan_hash.clone(),
+        from: plan.from.to_string(),
+        to: plan.to.to_string(),
+        mode: plan.mode.as_str().to_string(),
+        dry_run,
+        operator: settings.operator.clone(),
+        clock_origin: timestamp(settings.clock.origin),
+        started_at: timestamp(settings.clock.started),
+        rto_target_s: secs(rb.rto),
+        services: rb
+            .services
+            .iter()
+            .zip(&plan.included)
+            .filter(|(_, keep)| **keep)
+            .map(|(s, _)| ServiceTarget {
+                name: s.name.to_string(),
+                title: s.title.clone(),
+                rto_target_s: s.rto.map(secs),
+            })
+            .collect(),
+        critical_path: plan
+            .critical_path
+            .iter()
+            .map(|&i| plan.steps[i].id.clone())
+            .collect(),
+        inputs: settings.inputs.clone(),
+        steps: plan.steps.len(),
+        executions: jobs.len(),
+        max_parallel: settings.max_parallel,
+    }
 }
 
 async fn recv(s: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
@@ -296,7 +335,7 @@ fn start_ready<E: Executor>(
             emit(Event::StepStarted {
                 step: job.id.clone(),
                 service: job.service.clone(),
-                phase: job.phase.as_str(),
+                phase: job.phase.as_str().to_string(),
                 name: job.name.clone(),
                 host: job.host_name.clone(),
                 does: job.does.clone(),
@@ -338,10 +377,12 @@ fn finish_job(
         }
     }
     let r = &settings.redactor;
-    emit(Event::StepFinished {
+    let stdout = f.stdout.map(|c| r.redact(&c.text()));
+    let stderr = f.stderr.map(|c| r.redact(&c.text()));
+    emit(Event::StepFinished(StepFinished {
         step: job.id.clone(),
         service: job.service.clone(),
-        phase: job.phase.as_str(),
+        phase: job.phase.as_str().to_string(),
         name: job.name.clone(),
         host: job.host_name.clone(),
         status: f.status,
@@ -349,13 +390,17 @@ fn finish_job(
         exit_code: f.exit_code,
         started_at: timestamp(started_at),
         finished_at: timestamp(settings.clock.now()),
+        start_s: secs(settings.clock.since_origin_at(t0)),
         duration_s: secs(t0.elapsed()),
         message: f.message.as_deref().map(|m| r.redact(m)),
         output: None,
-        stdout: f.stdout.map(|c| r.redact(&c.text())),
-        stderr: f.stderr.map(|c| r.redact(&c.text())),
+        excerpt: (f.status == StepStatus::Failed)
+            .then(|| excerpt(stdout.as_deref(), stderr.as_deref()))
+            .flatten(),
+        stdout,
+        stderr,
         human_wait_s: secs(f.human_wait),
-    });
+    }));
     if st.done[step] == st.step_jobs[step].len() && !st.failed[step] {
         release(plan, st, plan.steps[step].node);
     }
@@ -369,14 +414,15 @@ fn skip_the_rest(jobs: &[Job], st: &State, settings: &Settings, emit: &mut dyn F
         None => "not run".to_string(),
     };
     let now = timestamp(settings.clock.now());
+    let since_origin = secs(settings.clock.since_origin());
     for (j, job) in jobs.iter().enumerate() {
         if st.started[j].is_some() {
             continue;
         }
-        emit(Event::StepFinished {
+        emit(Event::StepFinished(StepFinished {
             step: job.id.clone(),
             service: job.service.clone(),
-            phase: job.phase.as_str(),
+            phase: job.phase.as_str().to_string(),
             name: job.name.clone(),
             host: job.host_name.clone(),
             status: StepStatus::Skipped,
@@ -384,12 +430,35 @@ fn skip_the_rest(jobs: &[Job], st: &State, settings: &Settings, emit: &mut dyn F
             exit_code: None,
             started_at: now.clone(),
             finished_at: now.clone(),
+            start_s: since_origin,
             duration_s: 0.0,
             message: Some(settings.redactor.redact(&reason)),
             output: None,
+            excerpt: None,
             stdout: None,
             stderr: None,
             human_wait_s: 0.0,
-        });
+        }));
     }
+}
+
+/// The last lines a failed step printed (stderr, else stdout), for the reports: enough
+/// to see the cause without opening `output/`.
+fn excerpt(stdout: Option<&str>, stderr: Option<&str>) -> Option<String> {
+    const LINES: usize = 20;
+    const BYTES: usize = 2048;
+    let text = [stderr, stdout]
+        .into_iter()
+        .flatten()
+        .map(str::trim_end)
+        .find(|t| !t.is_empty())?;
+    let from = text
+        .rmatch_indices('\n')
+        .nth(LINES - 1)
+        .map_or(0, |(i, _)| i + 1);
+    let mut from = from.max(text.len().saturating_sub(BYTES));
+    while !text.is_char_boundary(from) {
+        from += 1;
+    }
+    Some(text[from..].to_string())
 }

@@ -39,6 +39,11 @@ impl Stopwatch {
         self.lead + self.started_instant.elapsed()
     }
 
+    /// Time from the RTO clock's origin to the monotonic instant `t` (taken after start).
+    pub fn since_origin_at(&self, t: Instant) -> Duration {
+        self.lead + t.saturating_duration_since(self.started_instant)
+    }
+
     /// A wall-clock timestamp for now, derived from the monotonic clock.
     pub fn now(&self) -> OffsetDateTime {
         self.started + self.started_instant.elapsed()

@@ -8,13 +8,8 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use crate::config::source::Sources;
+use crate::engine::event::InputFile;
 
-/// An input file as copied into the run folder.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct Input {
-    pub path: String,
-    pub sha256: String,
-}
 
 /// Creates the run folder, `inputs/` and `output/`; an error says which path failed.
 pub fn create(
@@ -67,7 +62,7 @@ pub fn create(
 }
 
 /// Copies every file that was read into `inputs/`, byte for byte, and hashes it.
-pub fn copy_inputs(run_dir: &Path, sources: &Sources) -> Result<Vec<Input>, String> {
+pub fn copy_inputs(run_dir: &Path, sources: &Sources) -> Result<Vec<InputFile>, String> {
     let mut out = Vec::new();
     let mut used = std::collections::HashSet::new();
     for (_, file) in sources.iter() {
@@ -84,7 +79,7 @@ pub fn copy_inputs(run_dir: &Path, sources: &Sources) -> Result<Vec<Input>, Stri
         let rel = format!("inputs/{candidate}");
         std::fs::write(run_dir.join(&rel), file.text.as_bytes())
             .map_err(|e| format!("cannot write `{}`: {e}", run_dir.join(&rel).display()))?;
-        out.push(Input {
+        out.push(InputFile {
             path: rel,
             sha256: hex::encode(Sha256::digest(file.text.as_bytes())),
         });

@@ -13,6 +13,8 @@ use std::path::Path;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use crate::engine::event::Event;
+
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 pub struct Journal {
@@ -74,10 +76,65 @@ pub struct Broken {
     pub reason: String,
 }
 
+/// One line of the journal, read back.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    pub seq: u64,
+    pub ts: String,
+    pub event: Event,
+}
+
+/// A journal read back and checked: its events, and the hash of its last line.
+#[derive(Debug)]
+pub struct Read {
+    pub entries: Vec<Entry>,
+    pub last_hash: String,
+}
+
+/// Checks every line's chain and reads each line as an event.
+pub fn read(text: &str) -> Result<Read, Broken> {
+    let mut entries = Vec::new();
+    let last_hash = walk(text, |line, value| {
+        let ts = value.get("ts").and_then(Value::as_str).unwrap_or_default();
+        let ts = ts.to_string();
+        let event = serde_json::from_value::<Event>(value).map_err(|e| Broken {
+            line,
+            reason: format!("not an event this switchyard knows: {e}"),
+        })?;
+        entries.push(Entry {
+            seq: entries.len() as u64 + 1,
+            ts,
+            event,
+        });
+        Ok(())
+    })?;
+    Ok(Read { entries, last_hash })
+}
+
 /// Checks every line's chain; returns the number of events and the last hash.
 pub fn verify(text: &str) -> Result<(u64, String), Broken> {
+    let mut n = 0;
+    let last = walk(text, |_, _| {
+        n += 1;
+        Ok(())
+    })?;
+    Ok((n, last))
+}
+
+/// Walks the chain line by line, handing each intact line's JSON to `each`.
+fn walk(
+    text: &str,
+    mut each: impl FnMut(usize, Value) -> Result<(), Broken>,
+) -> Result<String, Broken> {
     let mut prev = GENESIS.to_string();
     let mut n = 0;
+    if !text.is_empty() && !text.ends_with('\n') {
+        let line = text.lines().count();
+        return Err(Broken {
+            line,
+            reason: "the last line is incomplete (the writer stopped in the middle of it)".into(),
+        });
+    }
     for (i, line) in text.lines().enumerate() {
         let broken = |reason: String| Broken {
             line: i + 1,
@@ -106,8 +163,9 @@ pub fn verify(text: &str) -> Result<(u64, String), Broken> {
         }
         prev = actual;
         n += 1;
+        each(i + 1, value)?;
     }
-    Ok((n, prev))
+    Ok(prev)
 }
 
 #[cfg(test)]

@@ -3,27 +3,26 @@
 
 pub mod folder;
 pub mod journal;
+pub mod record;
+pub mod report;
 pub mod summary;
+pub mod verify;
 
 use std::path::{Path, PathBuf};
 
 use crate::engine::event::Event;
 
 use journal::Journal;
+use report::Format;
 
 /// Writes the evidence of one run as its events arrive.
 pub struct Recorder {
     dir: PathBuf,
     journal: Journal,
-    summary: summary::Builder,
 }
 
 impl Recorder {
-    pub fn new(
-        dir: &Path,
-        services: Vec<String>,
-        inputs: Vec<folder::Input>,
-    ) -> Result<Recorder, String> {
+    pub fn new(dir: &Path) -> Result<Recorder, String> {
         let journal = Journal::create(&dir.join("journal.jsonl")).map_err(|e| {
             format!(
                 "cannot create `{}`: {e}",
@@ -33,7 +32,6 @@ impl Recorder {
         Ok(Recorder {
             dir: dir.to_path_buf(),
             journal,
-            summary: summary::Builder::new(services, inputs),
         })
     }
 
@@ -44,45 +42,54 @@ impl Recorder {
     /// Records one event: output files first, then the journal line that points at them.
     pub fn on_event(&mut self, ts: &str, event: &Event) -> std::io::Result<()> {
         let mut event = event.clone();
-        if let Event::StepFinished {
-            step,
-            host,
-            stdout,
-            stderr,
-            output,
-            ..
-        } = &mut event
-        {
-            let base = match host {
-                Some(h) => format!("output/{step}.{h}"),
-                None => format!("output/{step}"),
+        if let Event::StepFinished(end) = &mut event {
+            let base = match &end.host {
+                Some(h) => format!("output/{}.{h}", end.step),
+                None => format!("output/{}", end.step),
             };
             // Only streams that said something get a file.
-            for (ext, text) in [("stdout", stdout.as_ref()), ("stderr", stderr.as_ref())] {
+            for (ext, text) in [("stdout", end.stdout.as_ref()), ("stderr", end.stderr.as_ref())] {
                 if let Some(text) = text.filter(|t| !t.is_empty()) {
                     let path = self.dir.join(format!("{base}.{ext}"));
                     std::fs::write(&path, text)?;
                     std::fs::File::open(&path)?.sync_all()?;
-                    *output = Some(base.clone());
+                    end.output = Some(base.clone());
                 }
             }
         }
-        self.summary.on_event(&event);
         let value = serde_json::to_value(&event).map_err(std::io::Error::other)?;
         self.journal.append(ts, value)
     }
 
-    /// Writes `summary.json`, pinning the journal's last hash.
-    pub fn finish(mut self) -> std::io::Result<PathBuf> {
-        self.summary.summary.journal = summary::JournalSummary {
-            events: self.journal.events(),
-            last_hash: self.journal.last_hash().to_string(),
-        };
-        let path = self.dir.join("summary.json");
-        let text =
-            serde_json::to_string_pretty(&self.summary.summary).map_err(std::io::Error::other)?;
-        std::fs::write(&path, text + "\n")?;
-        std::fs::File::open(&path)?.sync_all()?;
+    /// Writes `summary.json` and the reports, built from the journal as written, so that
+    /// `switchyard report` rebuilds them byte for byte.
+    pub fn finish(self) -> Result<PathBuf, String> {
+        drop(self.journal);
+        write_all(&self.dir)?;
         Ok(self.dir)
     }
+}
+
+/// Reads a run folder's journal and builds its record.
+pub fn load(dir: &Path) -> Result<record::Record, String> {
+    let path = dir.join("journal.jsonl");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    let read = journal::read(&text)
+        .map_err(|b| format!("`{}` line {}: {}", path.display(), b.line, b.reason))?;
+    record::Record::from_entries(&read.entries, &read.last_hash)
+        .map_err(|e| format!("`{}`: {e}", path.display()))
+}
+
+/// Writes `summary.json`, `report.html`, `report.md` and `junit.xml` from the journal.
+pub fn write_all(dir: &Path) -> Result<(), String> {
+    let record = load(dir)?;
+    for format in Format::ALL {
+        let path = dir.join(format.file_name());
+        let text = report::render(format, &record);
+        std::fs::write(&path, text)
+            .and_then(|()| std::fs::File::open(&path)?.sync_all())
+            .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+    }
+    Ok(())
 }

@@ -1,10 +1,10 @@
-//! `summary.json` (spec §5, schema `switchyard.summary/v1`), built from the events.
+//! `summary.json` (spec §5, schema `switchyard.summary/v1`), built from the run's record.
 
 use serde::Serialize;
 
-use crate::engine::event::{Event, Outcome, Rto, StepStatus};
+use crate::engine::event::{InputFile, Outcome, Rto, StepFinished, StepStatus};
 
-use super::folder::Input;
+use super::record::Record;
 
 #[derive(Serialize)]
 pub struct Summary {
@@ -27,14 +27,14 @@ pub struct Summary {
     pub hosts: Vec<HostCheck>,
     pub steps: Vec<StepSummary>,
     pub notices: Vec<String>,
-    pub inputs: Vec<Input>,
+    pub inputs: Vec<InputFile>,
     pub journal: JournalSummary,
 }
 
 #[derive(Serialize)]
 pub struct Tool {
     pub name: &'static str,
-    pub version: &'static str,
+    pub version: String,
 }
 
 #[derive(Serialize)]
@@ -77,145 +77,79 @@ pub struct JournalSummary {
     pub last_hash: String,
 }
 
-/// Accumulates the summary while events arrive.
-pub struct Builder {
-    pub summary: Summary,
-    dry_run: bool,
-}
-
-impl Builder {
-    pub fn new(services: Vec<String>, inputs: Vec<Input>) -> Builder {
-        Builder {
-            summary: Summary {
-                schema: "switchyard.summary/v1",
-                tool: Tool {
-                    name: "switchyard",
-                    version: env!("CARGO_PKG_VERSION"),
-                },
-                runbook: String::new(),
-                mode: String::new(),
-                dry_run: false,
-                from: String::new(),
-                to: String::new(),
-                operator: String::new(),
-                clock_origin: String::new(),
-                started_at: String::new(),
-                finished_at: String::new(),
-                outcome: Outcome::Interrupted,
-                rto: None,
-                human_wait_s: 0.0,
-                services: services
-                    .into_iter()
-                    .map(|name| ServiceSummary {
-                        name,
-                        status: "not_recovered",
-                        rto: None,
-                        recovered_s: None,
-                    })
-                    .collect(),
-                hosts: Vec::new(),
-                steps: Vec::new(),
-                notices: Vec::new(),
-                inputs,
-                journal: JournalSummary {
-                    events: 0,
-                    last_hash: String::new(),
-                },
+impl Summary {
+    /// The summary of a run, from its record (and so from its journal alone).
+    pub fn of(r: &Record) -> Summary {
+        let st = &r.start;
+        Summary {
+            schema: "switchyard.summary/v1",
+            tool: Tool {
+                name: "switchyard",
+                version: st.tool_version.clone(),
             },
-            dry_run: false,
+            runbook: st.runbook.clone(),
+            mode: st.mode.clone(),
+            dry_run: st.dry_run,
+            from: st.from.clone(),
+            to: st.to.clone(),
+            operator: st.operator.clone(),
+            clock_origin: st.clock_origin.clone(),
+            started_at: st.started_at.clone(),
+            finished_at: r.finished_at.clone(),
+            outcome: r.outcome,
+            rto: Some(r.rto.clone()),
+            human_wait_s: r.human_wait_s,
+            services: r
+                .services
+                .iter()
+                .map(|s| ServiceSummary {
+                    name: s.name.clone(),
+                    status: s.status,
+                    rto: s.rto(),
+                    recovered_s: s.recovered_s,
+                })
+                .collect(),
+            hosts: r
+                .hosts
+                .iter()
+                .map(|h| HostCheck {
+                    host: h.host.clone(),
+                    ok: h.ok,
+                    message: h.message.clone(),
+                })
+                .collect(),
+            steps: r.steps.iter().map(|s| StepSummary::of(&s.end)).collect(),
+            notices: r.notices.clone(),
+            inputs: st.inputs.clone(),
+            journal: JournalSummary {
+                events: r.events,
+                last_hash: r.last_hash.clone(),
+            },
         }
     }
 
-    pub fn on_event(&mut self, e: &Event) {
-        let s = &mut self.summary;
-        match e {
-            Event::RunStarted {
-                runbook,
-                from,
-                to,
-                mode,
-                dry_run,
-                operator,
-                clock_origin,
-                started_at,
-                ..
-            } => {
-                s.runbook = runbook.clone();
-                s.from = from.clone();
-                s.to = to.clone();
-                s.mode = (*mode).to_string();
-                s.dry_run = *dry_run;
-                self.dry_run = *dry_run;
-                s.operator = operator.clone();
-                s.clock_origin = clock_origin.clone();
-                s.started_at = started_at.clone();
-                if *dry_run {
-                    for svc in &mut s.services {
-                        svc.status = "planned";
-                    }
-                }
-            }
-            Event::Notice { message } => s.notices.push(message.clone()),
-            Event::StepFinished {
-                step,
-                service,
-                phase,
-                name,
-                host,
-                status,
-                attempts,
-                exit_code,
-                started_at,
-                finished_at,
-                duration_s,
-                message,
-                output,
-                ..
-            } => {
-                s.steps.push(StepSummary {
-                    id: step.clone(),
-                    service: service.clone(),
-                    phase: (*phase).to_string(),
-                    name: name.clone(),
-                    host: host.clone(),
-                    status: *status,
-                    attempts: *attempts,
-                    exit_code: *exit_code,
-                    started_at: started_at.clone(),
-                    finished_at: finished_at.clone(),
-                    duration_s: *duration_s,
-                    message: message.clone(),
-                    output: output.clone(),
-                });
-            }
-            Event::ServiceRecovered {
-                service,
-                achieved_s,
-                rto,
-            } => {
-                if let Some(svc) = s.services.iter_mut().find(|x| &x.name == service) {
-                    svc.status = "recovered";
-                    svc.rto = rto.clone();
-                    svc.recovered_s = Some(*achieved_s);
-                }
-            }
-            Event::RunFinished {
-                outcome,
-                finished_at,
-                rto,
-                human_wait_s,
-            } => {
-                s.outcome = *outcome;
-                s.finished_at = finished_at.clone();
-                s.rto = Some(rto.clone());
-                s.human_wait_s = *human_wait_s;
-            }
-            Event::HostChecked { host, ok, message } => s.hosts.push(HostCheck {
-                host: host.clone(),
-                ok: *ok,
-                message: message.clone(),
-            }),
-            Event::StepStarted { .. } | Event::AttemptFinished { .. } => {}
+    /// `summary.json`'s text: pretty JSON and a final newline.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default() + "\n"
+    }
+}
+
+impl StepSummary {
+    fn of(e: &StepFinished) -> StepSummary {
+        StepSummary {
+            id: e.step.clone(),
+            service: e.service.clone(),
+            phase: e.phase.clone(),
+            name: e.name.clone(),
+            host: e.host.clone(),
+            status: e.status,
+            attempts: e.attempts,
+            exit_code: e.exit_code,
+            started_at: e.started_at.clone(),
+            finished_at: e.finished_at.clone(),
+            duration_s: e.duration_s,
+            message: e.message.clone(),
+            output: e.output.clone(),
         }
     }
 }

@@ -75,6 +75,8 @@ impl ServiceTiming {
 #[derive(Debug)]
 pub struct Plan<'r> {
     pub runbook: &'r Runbook,
+    /// Per service of the runbook: whether this plan covers it (`run --only`).
+    pub included: Vec<bool>,
     pub from: HallId,
     pub to: HallId,
     pub mode: Mode,
@@ -289,6 +291,9 @@ pub fn build_only<'r>(
     }
     let mut plan = Plan {
         runbook,
+        included: (0..runbook.services.len())
+            .map(|i| included.get(i).copied().unwrap_or(true))
+            .collect(),
         from: from.clone(),
         to: to.clone(),
         mode,

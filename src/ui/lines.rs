@@ -7,18 +7,15 @@ pub fn line(elapsed_s: f64, event: &Event) -> Option<String> {
     let at = format!("[{elapsed_s:>8.1}s]");
     let on = |host: &Option<String>| host.as_ref().map_or(String::new(), |h| format!(" on {h}"));
     Some(match event {
-        Event::RunStarted {
-            runbook,
-            from,
-            to,
-            mode,
-            dry_run,
-            steps,
-            executions,
-            ..
-        } => format!(
-            "{at} {} {runbook}: {from} → {to} ({mode}), {steps} steps, {executions} executions",
-            if *dry_run { "DRY RUN of" } else { "LIVE" }
+        Event::RunStarted(r) => format!(
+            "{at} {} {}: {} → {} ({}), {} steps, {} executions",
+            if r.dry_run { "DRY RUN of" } else { "LIVE" },
+            r.runbook,
+            r.from,
+            r.to,
+            r.mode,
+            r.steps,
+            r.executions
         ),
         Event::Notice { message } => format!("{at} note: {message}"),
         Event::HostChecked { host, ok: true, .. } => format!("{at} reached {host}"),
@@ -49,23 +46,21 @@ pub fn line(elapsed_s: f64, event: &Event) -> Option<String> {
             )
         }
         Event::AttemptFinished { .. } => return None,
-        Event::StepFinished {
-            step,
-            host,
-            status,
-            duration_s,
-            message,
-            ..
-        } => {
-            let word = match status {
+        Event::StepFinished(f) => {
+            let word = match f.status {
                 StepStatus::Ok => "ok     ",
                 StepStatus::Failed => "FAILED ",
                 StepStatus::Skipped => "skipped",
                 StepStatus::Planned => "planned",
                 StepStatus::SourceUnreachable => "unreachable (source, failover)",
             };
-            let why = message.as_ref().map_or(String::new(), |m| format!(": {m}"));
-            format!("{at} {word} {step}{} ({duration_s:.1}s){why}", on(host))
+            let why = f.message.as_ref().map_or(String::new(), |m| format!(": {m}"));
+            format!(
+                "{at} {word} {}{} ({:.1}s){why}",
+                f.step,
+                on(&f.host),
+                f.duration_s
+            )
         }
         Event::ServiceRecovered {
             service,
@@ -79,6 +74,17 @@ pub fn line(elapsed_s: f64, event: &Event) -> Option<String> {
             ),
             None => format!("{at} recovered {service} at {achieved_s:.1}s"),
         },
+        Event::Decision {
+            step,
+            host,
+            choice,
+            by,
+            comment,
+            ..
+        } => {
+            let note = comment.as_ref().map_or(String::new(), |c| format!(" — {c}"));
+            format!("{at} decided {choice} for {step}{} by {by}{note}", on(host))
+        }
         Event::RunFinished { outcome, rto, .. } => format!(
             "{at} {}: RTO {:.0}s, achieved {:.1}s ({})",
             outcome.as_str(),

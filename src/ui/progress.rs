@@ -65,7 +65,7 @@ impl Progress {
     /// Updates the display for `event`; `line` is what the plain display would print.
     pub fn on_event(&mut self, event: &Event, line: Option<String>) {
         match event {
-            Event::RunStarted { executions, .. } => self.overall.set_length(*executions as u64),
+            Event::RunStarted(r) => self.overall.set_length(r.executions as u64),
             Event::StepStarted {
                 step,
                 service,
@@ -94,8 +94,8 @@ impl Progress {
                     bar.set_message(format!("{step}{on} attempt {}", attempt + 1));
                 }
             }
-            Event::StepFinished { step, host, .. } => {
-                if let Some(bar) = self.running.remove(&(step.clone(), host.clone())) {
+            Event::StepFinished(f) => {
+                if let Some(bar) = self.running.remove(&(f.step.clone(), f.host.clone())) {
                     bar.finish_and_clear();
                     self.multi.remove(&bar);
                 }

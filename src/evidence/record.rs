@@ -1,0 +1,254 @@
+//! A run as its journal tells it: the one model that `summary.json`, the reports,
+//! `verify-evidence` and `resume` are built from.
+//!
+//! Everything here comes from journal events and nothing else, so `switchyard report`
+//! on a copied run folder rebuilds byte for byte what the run itself wrote. A journal
+//! that stops before `run_finished` (the process was killed) still makes a record: the
+//! outcome is `interrupted` and steps that had started but not ended say so.
+
+use std::collections::HashMap;
+
+use crate::engine::event::{Event, Outcome, Rto, RunStarted, StepFinished, StepStatus};
+
+use super::journal::Entry;
+
+/// What a dry run found when it logged in to a host.
+#[derive(Clone, Debug)]
+pub struct HostCheck {
+    pub host: String,
+    pub ok: bool,
+    pub message: Option<String>,
+}
+
+/// One step on one host, with what it did.
+#[derive(Clone, Debug)]
+pub struct StepRecord {
+    pub end: StepFinished,
+    /// The command, URL or text (redacted), when the step started.
+    pub does: Option<String>,
+    pub critical: bool,
+}
+
+/// A service: its target and when (if) it was recovered.
+#[derive(Clone, Debug)]
+pub struct ServiceRecord {
+    pub name: String,
+    pub title: String,
+    /// `recovered`, `not_recovered`, or `planned` in a dry run.
+    pub status: &'static str,
+    pub target_s: Option<f64>,
+    /// Seconds from the clock's origin to the end of its last verify step.
+    pub recovered_s: Option<f64>,
+}
+
+impl ServiceRecord {
+    /// Target against achieved, when the service has a target and was recovered.
+    pub fn rto(&self) -> Option<Rto> {
+        let (target_s, achieved_s) = (self.target_s?, self.recovered_s?);
+        Some(Rto {
+            target_s,
+            achieved_s,
+            met: achieved_s <= target_s,
+        })
+    }
+}
+
+/// A decision a person made, or `--yes` made for them.
+#[derive(Clone, Debug)]
+pub struct DecisionRecord {
+    pub step: String,
+    pub host: Option<String>,
+    pub choice: String,
+    pub by: String,
+    pub at: String,
+    pub comment: Option<String>,
+    pub wait_s: f64,
+}
+
+#[derive(Clone, Debug)]
+pub struct Record {
+    pub start: RunStarted,
+    pub hosts: Vec<HostCheck>,
+    pub notices: Vec<String>,
+    /// In the order they ended.
+    pub steps: Vec<StepRecord>,
+    pub services: Vec<ServiceRecord>,
+    pub decisions: Vec<DecisionRecord>,
+    pub outcome: Outcome,
+    pub finished_at: String,
+    pub rto: Rto,
+    pub human_wait_s: f64,
+    /// False when the journal stops before `run_finished`.
+    pub finished: bool,
+    pub events: u64,
+    pub last_hash: String,
+}
+
+impl Record {
+    /// Builds the record from a journal's entries; an error if it has no `run_started`.
+    pub fn from_entries(entries: &[Entry], last_hash: &str) -> Result<Record, String> {
+        let Some(Event::RunStarted(start)) = entries.first().map(|e| &e.event) else {
+            return Err("the journal does not begin with `run_started`".into());
+        };
+        let mut r = Record {
+            services: start
+                .services
+                .iter()
+                .map(|s| ServiceRecord {
+                    name: s.name.clone(),
+                    title: s.title.clone(),
+                    status: if start.dry_run {
+                        "planned"
+                    } else {
+                        "not_recovered"
+                    },
+                    target_s: s.rto_target_s,
+                    recovered_s: None,
+                })
+                .collect(),
+            start: start.clone(),
+            hosts: Vec::new(),
+            notices: Vec::new(),
+            steps: Vec::new(),
+            decisions: Vec::new(),
+            outcome: Outcome::Interrupted,
+            finished_at: entries.last().map_or(String::new(), |e| e.ts.clone()),
+            rto: Rto {
+                target_s: start.rto_target_s,
+                achieved_s: 0.0,
+                met: false,
+            },
+            human_wait_s: 0.0,
+            finished: false,
+            events: entries.len() as u64,
+            last_hash: last_hash.to_string(),
+        };
+        let mut started: HashMap<(String, Option<String>), (String, &Entry)> = HashMap::new();
+        let mut last_offset = 0.0_f64;
+        for entry in entries {
+            match &entry.event {
+                Event::RunStarted(_) | Event::AttemptFinished { .. } => {}
+                Event::HostChecked { host, ok, message } => r.hosts.push(HostCheck {
+                    host: host.clone(),
+                    ok: *ok,
+                    message: message.clone(),
+                }),
+                Event::Notice { message } => r.notices.push(message.clone()),
+                Event::StepStarted {
+                    step, host, does, ..
+                } => {
+                    started.insert((step.clone(), host.clone()), (does.clone(), entry));
+                }
+                Event::StepFinished(end) => {
+                    let does = started
+                        .remove(&(end.step.clone(), end.host.clone()))
+                        .map(|(d, _)| d);
+                    last_offset = last_offset.max(end.start_s + end.duration_s);
+                    r.steps.push(StepRecord {
+                        critical: start.critical_path.contains(&end.step),
+                        end: end.clone(),
+                        does,
+                    });
+                }
+                Event::Decision {
+                    step,
+                    host,
+                    choice,
+                    by,
+                    at,
+                    comment,
+                    wait_s,
+                } => r.decisions.push(DecisionRecord {
+                    step: step.clone(),
+                    host: host.clone(),
+                    choice: choice.clone(),
+                    by: by.clone(),
+                    at: at.clone(),
+                    comment: comment.clone(),
+                    wait_s: *wait_s,
+                }),
+                Event::ServiceRecovered {
+                    service,
+                    achieved_s,
+                    ..
+                } => {
+                    if let Some(s) = r.services.iter_mut().find(|s| &s.name == service) {
+                        s.status = "recovered";
+                        s.recovered_s = Some(*achieved_s);
+                    }
+                }
+                Event::RunFinished {
+                    outcome,
+                    finished_at,
+                    rto,
+                    human_wait_s,
+                } => {
+                    r.outcome = *outcome;
+                    r.finished_at = finished_at.clone();
+                    r.rto = rto.clone();
+                    r.human_wait_s = *human_wait_s;
+                    r.finished = true;
+                }
+            }
+        }
+        if !r.finished {
+            r.rto.achieved_s = last_offset;
+            r.steps.extend(unended(&started, &r.finished_at, &start.critical_path));
+        }
+        Ok(r)
+    }
+}
+
+/// Steps whose start is in the journal but not their end: the process stopped during them.
+fn unended(
+    started: &HashMap<(String, Option<String>), (String, &Entry)>,
+    at: &str,
+    critical_path: &[String],
+) -> Vec<StepRecord> {
+    let mut out: Vec<_> = started
+        .iter()
+        .filter_map(|((step, host), (does, entry))| {
+            let Event::StepStarted {
+                service,
+                phase,
+                name,
+                ..
+            } = &entry.event
+            else {
+                return None;
+            };
+            Some((
+                entry.seq,
+                StepRecord {
+                    end: StepFinished {
+                        step: step.clone(),
+                        service: service.clone(),
+                        phase: phase.clone(),
+                        name: name.clone(),
+                        host: host.clone(),
+                        status: StepStatus::Skipped,
+                        attempts: 0,
+                        exit_code: None,
+                        started_at: entry.ts.clone(),
+                        finished_at: at.to_string(),
+                        start_s: 0.0,
+                        duration_s: 0.0,
+                        message: Some(
+                            "started, but the journal has no end for it: switchyard stopped during it"
+                                .into(),
+                        ),
+                        output: None,
+                        excerpt: None,
+                        stdout: None,
+                        stderr: None,
+                        human_wait_s: 0.0,
+                    },
+                    does: Some(does.clone()),
+                    critical: critical_path.contains(step),
+                },
+            ))
+        })
+        .collect();
+    out.sort_by_key(|(seq, _)| *seq);
+    out.into_iter().map(|(_, s)| s).collect()
+}

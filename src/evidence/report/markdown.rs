@@ -1,0 +1,217 @@
+//! `report.md`: the report for a ticket or a wiki page, with the same content as the
+//! HTML report (verdict, RTO per service, every step, failures, decisions, inputs).
+
+use std::fmt::Write;
+
+use crate::engine::event::StepStatus;
+use crate::evidence::record::Record;
+
+use super::{by_start, secs, status_word, verdict, verdict_sentence};
+
+pub fn render(r: &Record) -> String {
+    let mut out = String::new();
+    header(&mut out, r);
+    rto(&mut out, r);
+    steps(&mut out, r);
+    failures(&mut out, r);
+    decisions(&mut out, r);
+    notices(&mut out, r);
+    hosts(&mut out, r);
+    inputs(&mut out, r);
+    out
+}
+
+/// A table cell: one line, pipes escaped.
+fn cell(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('|', "\\|")
+        .replace(['\n', '\r'], " ")
+}
+
+fn header(out: &mut String, r: &Record) {
+    let st = &r.start;
+    let _ = writeln!(
+        out,
+        "# {}: {} from hall {} to hall {} — {}\n",
+        cell(&st.title),
+        st.mode,
+        st.from,
+        st.to,
+        verdict(r)
+    );
+    let _ = writeln!(out, "{}\n", verdict_sentence(r));
+    let kind = if st.dry_run {
+        "dry run (nothing changed)"
+    } else {
+        "live"
+    };
+    let rows = [
+        ("Runbook", format!("`{}` — {}", st.runbook, cell(&st.title))),
+        ("Owner", st.owner.as_deref().map_or("—".into(), cell)),
+        ("Plan (SHA-256)", format!("`{}`", st.plan_hash)),
+        ("Direction", format!("hall {} → hall {}", st.from, st.to)),
+        ("Mode", format!("{}, {kind}", st.mode)),
+        ("Operator", cell(&st.operator)),
+        ("RTO clock from", st.clock_origin.clone()),
+        ("Started", st.started_at.clone()),
+        ("Finished", r.finished_at.clone()),
+        ("Outcome", format!("`{}`", r.outcome.as_str())),
+        ("Human wait", secs(r.human_wait_s)),
+        ("Tool", format!("switchyard {}", st.tool_version)),
+    ];
+    out.push_str("| | |\n|---|---|\n");
+    for (k, v) in rows {
+        let _ = writeln!(out, "| {k} | {v} |");
+    }
+    out.push('\n');
+}
+
+fn rto(out: &mut String, r: &Record) {
+    out.push_str("## RTO: target against achieved\n\n");
+    out.push_str("| Service | Status | Target | Achieved | Result |\n|---|---|---:|---:|---|\n");
+    let result = |target: Option<f64>, achieved: Option<f64>| match (target, achieved) {
+        _ if r.start.dry_run => "not timed (dry run)".to_string(),
+        (Some(t), Some(a)) if a <= t => "met".into(),
+        (Some(_), Some(_)) => "**MISSED**".into(),
+        (Some(_), None) => "**not recovered**".into(),
+        (None, _) => "no target of its own".into(),
+    };
+    for s in &r.services {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} |",
+            cell(&s.name),
+            s.status.replace('_', " "),
+            s.target_s.map_or("—".into(), secs),
+            s.recovered_s.map_or("—".into(), secs),
+            result(s.target_s, s.recovered_s)
+        );
+    }
+    let all = r.services.iter().all(|s| s.recovered_s.is_some());
+    let achieved = (r.finished && all).then_some(r.rto.achieved_s);
+    let _ = writeln!(
+        out,
+        "| **runbook `{}`** | {} | {} | {} | {} |\n",
+        r.start.runbook,
+        r.outcome.as_str().replace('_', " "),
+        secs(r.rto.target_s),
+        achieved.map_or("—".into(), secs),
+        result(Some(r.rto.target_s), achieved)
+    );
+}
+
+fn steps(out: &mut String, r: &Record) {
+    out.push_str("## Steps\n\n");
+    out.push_str("Times are seconds from the RTO clock's origin; `*` marks the critical path.\n\n");
+    out.push_str(
+        "| Step | Name | Host | Status | Attempts | Exit | Start | Duration |\n|---|---|---|---|---:|---:|---:|---:|\n",
+    );
+    for s in by_start(r) {
+        let e = &s.end;
+        let _ = writeln!(
+            out,
+            "| `{}`{} | {} | {} | {} | {} | {} | {:.2} | {:.2} |",
+            e.step,
+            if s.critical { " *" } else { "" },
+            cell(&e.name),
+            e.host.as_deref().map_or("—".into(), cell),
+            status_word(e.status),
+            e.attempts,
+            e.exit_code.map_or("—".into(), |c| c.to_string()),
+            e.start_s,
+            e.duration_s
+        );
+    }
+    out.push('\n');
+}
+
+fn failures(out: &mut String, r: &Record) {
+    let failed: Vec<_> = by_start(r)
+        .into_iter()
+        .filter(|s| s.end.status == StepStatus::Failed)
+        .collect();
+    if failed.is_empty() {
+        return;
+    }
+    out.push_str("## Failed steps\n\n");
+    for s in failed {
+        let e = &s.end;
+        let on = e.host.as_deref().map_or(String::new(), |h| format!(" on {h}"));
+        let _ = writeln!(out, "### `{}`{on} — {}\n", e.step, e.name);
+        if let Some(does) = &s.does {
+            let _ = writeln!(out, "Did: `{}`\n", does.replace('`', "'"));
+        }
+        if let Some(m) = &e.message {
+            let _ = writeln!(out, "{m}\n");
+        }
+        if let Some(x) = &e.excerpt {
+            let fence = if x.contains("```") { "~~~~" } else { "```" };
+            let _ = writeln!(out, "Last lines of its output:\n\n{fence}text\n{x}\n{fence}\n");
+        }
+        if let Some(o) = &e.output {
+            let _ = writeln!(out, "Full output: `{o}.stdout`, `{o}.stderr`\n");
+        }
+    }
+}
+
+fn decisions(out: &mut String, r: &Record) {
+    out.push_str("## Operator decisions\n\n");
+    if r.decisions.is_empty() {
+        out.push_str("None were needed.\n\n");
+        return;
+    }
+    out.push_str("| When | Step | Host | Decision | By | Waited | Comment |\n|---|---|---|---|---|---:|---|\n");
+    for d in &r.decisions {
+        let _ = writeln!(
+            out,
+            "| {} | `{}` | {} | {} | {} | {} | {} |",
+            d.at,
+            d.step,
+            d.host.as_deref().map_or("—".into(), cell),
+            d.choice,
+            cell(&d.by),
+            secs(d.wait_s),
+            d.comment.as_deref().map_or("—".into(), cell)
+        );
+    }
+    out.push('\n');
+}
+
+fn notices(out: &mut String, r: &Record) {
+    if r.notices.is_empty() {
+        return;
+    }
+    out.push_str("## Notices\n\n");
+    for n in &r.notices {
+        let _ = writeln!(out, "- {}", cell(n));
+    }
+    out.push('\n');
+}
+
+fn hosts(out: &mut String, r: &Record) {
+    if r.hosts.is_empty() {
+        return;
+    }
+    out.push_str("## Hosts logged in to before any step\n\n| Host | Result |\n|---|---|\n");
+    for h in &r.hosts {
+        let result = match (&h.ok, &h.message) {
+            (true, _) => "reached".to_string(),
+            (false, m) => format!("**unreachable**: {}", cell(m.as_deref().unwrap_or(""))),
+        };
+        let _ = writeln!(out, "| {} | {result} |", cell(&h.host));
+    }
+    out.push('\n');
+}
+
+fn inputs(out: &mut String, r: &Record) {
+    out.push_str("## Inputs and integrity\n\n| File | SHA-256 |\n|---|---|\n");
+    for i in &r.start.inputs {
+        let _ = writeln!(out, "| `{}` | `{}` |", i.path, i.sha256);
+    }
+    let _ = writeln!(
+        out,
+        "\nThe journal holds {} events; its last hash is `{}`. \
+         `switchyard verify-evidence` on this folder checks the chain, the inputs and the summary.",
+        r.events, r.last_hash
+    );
+}

@@ -1,0 +1,139 @@
+//! The reports people read — `report.html`, `report.md`, `junit.xml` — and
+//! `summary.json`, each rendered from a run's [`Record`] alone (spec §5).
+//!
+//! Renderers are pure functions of the record: no clock, no environment, no file
+//! system. That is what makes `switchyard report RUN_DIR` rebuild a run's reports byte
+//! for byte, and what makes them safe to snapshot.
+
+mod html;
+mod junit;
+mod markdown;
+
+use crate::engine::event::{Outcome, StepStatus};
+
+use super::record::{Record, StepRecord};
+use super::summary::Summary;
+
+/// A report format, as `report --format` names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Html,
+    Md,
+    Junit,
+    Json,
+}
+
+impl Format {
+    pub const ALL: [Format; 4] = [Format::Json, Format::Html, Format::Md, Format::Junit];
+
+    /// The file a run writes it to.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            Format::Html => "report.html",
+            Format::Md => "report.md",
+            Format::Junit => "junit.xml",
+            Format::Json => "summary.json",
+        }
+    }
+}
+
+pub fn render(format: Format, record: &Record) -> String {
+    match format {
+        Format::Html => html::render(record),
+        Format::Md => markdown::render(record),
+        Format::Junit => junit::render(record),
+        Format::Json => Summary::of(record).to_json(),
+    }
+}
+
+/// The verdict in a few words, for a banner or a headline.
+pub fn verdict(r: &Record) -> &'static str {
+    match (r.outcome, r.start.dry_run) {
+        (Outcome::Passed, true) => "DRY RUN PASSED",
+        (Outcome::Passed, false) => "PASSED",
+        (Outcome::Failed, _) => "FAILED",
+        (Outcome::RtoBreached, _) => "RTO MISSED",
+        (Outcome::Aborted, _) => "ABORTED",
+        (Outcome::RolledBack, _) => "ROLLED BACK",
+        (Outcome::Interrupted, _) => "INTERRUPTED",
+    }
+}
+
+/// One sentence that says what the verdict means.
+pub fn verdict_sentence(r: &Record) -> String {
+    let failed = r
+        .steps
+        .iter()
+        .filter(|s| s.end.status == StepStatus::Failed)
+        .count();
+    let missed = r
+        .services
+        .iter()
+        .filter(|s| s.rto().is_some_and(|t| !t.met))
+        .count();
+    match r.outcome {
+        Outcome::Passed if r.start.dry_run => {
+            "Every host was reached and every precheck passed; nothing was changed.".into()
+        }
+        Outcome::Passed => format!(
+            "Every step succeeded and every RTO target was met: recovered in {} against a target of {}.",
+            secs(r.rto.achieved_s),
+            secs(r.rto.target_s)
+        ),
+        Outcome::RtoBreached => format!(
+            "Every step succeeded, but {}: recovered in {} against a target of {}.",
+            if missed > 0 {
+                format!("{missed} service target(s) were missed")
+            } else {
+                "the runbook's target was missed".to_string()
+            },
+            secs(r.rto.achieved_s),
+            secs(r.rto.target_s)
+        ),
+        Outcome::Failed => format!("{failed} step execution(s) failed and the run stopped."),
+        Outcome::Aborted => "The operator aborted the run.".into(),
+        Outcome::RolledBack => {
+            "The run failed and every service it had begun to stop was switched back.".into()
+        }
+        Outcome::Interrupted if !r.finished => {
+            "The journal ends before the run did: switchyard was stopped during it.".into()
+        }
+        Outcome::Interrupted => "The run was interrupted before it finished.".into(),
+    }
+}
+
+/// Seconds as people read them: `0.42 s`, `12.3 s`, `4 min 05 s`.
+pub fn secs(s: f64) -> String {
+    if s < 1.0 {
+        format!("{s:.2} s")
+    } else if s < 60.0 {
+        format!("{s:.1} s")
+    } else {
+        let whole = s.round() as u64;
+        format!("{} min {:02} s", whole / 60, whole % 60)
+    }
+}
+
+/// A step status as the reports print it.
+pub fn status_word(s: StepStatus) -> &'static str {
+    match s {
+        StepStatus::Ok => "ok",
+        StepStatus::Failed => "failed",
+        StepStatus::Skipped => "skipped",
+        StepStatus::Planned => "planned",
+        StepStatus::SourceUnreachable => "source unreachable",
+    }
+}
+
+/// Steps in the order they started (then by id and host), as a timeline reads.
+pub fn by_start(r: &Record) -> Vec<&StepRecord> {
+    let mut steps: Vec<&StepRecord> = r.steps.iter().collect();
+    steps.sort_by(|a, b| {
+        a.end
+            .start_s
+            .total_cmp(&b.end.start_s)
+            .then_with(|| a.end.step.cmp(&b.end.step))
+            .then_with(|| a.end.host.cmp(&b.end.host))
+    });
+    steps
+}
