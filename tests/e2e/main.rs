@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `switchyard` binary run on files in temporary directories.
 
 mod docs;
+mod evidence;
 mod fuzz;
 mod http;
 mod invalid;

@@ -21,9 +21,13 @@ pub fn render(r: &Record) -> String {
     out
 }
 
-/// A table cell: one line, pipes escaped.
+/// Text in a table cell or heading: one line, with what Markdown would read as a
+/// table border or an HTML tag escaped.
 fn cell(s: &str) -> String {
     s.replace('\\', "\\\\")
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
         .replace('|', "\\|")
         .replace(['\n', '\r'], " ")
 }

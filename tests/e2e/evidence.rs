@@ -1,0 +1,299 @@
+//! The evidence people read and trust: reports rebuilt from the journal alone, their
+//! snapshots, and `verify-evidence` catching every kind of edit.
+
+use std::path::{Path, PathBuf};
+
+use crate::util::{Output, Test, run_dir, summary};
+
+const INVENTORY: &str = r#"
+[halls.a]
+[halls.b]
+[hosts.node-a]
+transport = "local"
+hall = "a"
+[hosts.node-b]
+transport = "local"
+hall = "b"
+"#;
+
+/// Three chained services on one host per hall: `db` recovers, `app` fails on its
+/// start (so `web` is skipped), with a notice for the auditor.
+const RUNBOOK: &str = r#"
+[runbook]
+name = "payroll"
+title = "Payroll <system> & co"
+owner = "Finance IT"
+rto = "10m"
+inventory = ["../inventory/site.toml"]
+on_failure = "abort"
+
+[services.db]
+title = "Database"
+rto = "5m"
+hosts = ["node-a", "node-b"]
+[[services.db.precheck]]
+name = "target is ready"
+run = "true"
+on = "target"
+[[services.db.stop]]
+name = "stop primary"
+run = "echo stopping"
+[[services.db.start]]
+name = "promote replica"
+run = "echo promoted"
+[[services.db.verify]]
+name = "accepts writes"
+run = "echo f"
+expect_stdout = "f"
+
+[services.app]
+hosts = ["node-a", "node-b"]
+depends_on = ["db"]
+[[services.app.start]]
+name = "start app"
+run = "echo 'config error: <bad> & \"quoted\"' >&2; exit 3"
+
+[services.web]
+rto = "8m"
+hosts = ["node-a", "node-b"]
+depends_on = ["app"]
+[[services.web.start]]
+name = "start web"
+run = "true"
+"#;
+
+/// A finished live run of [`RUNBOOK`] (it fails on `app`, exit 1) and its folder.
+fn failed_run() -> (Output, PathBuf) {
+    let out = Test::new()
+        .file("inventory/site.toml", INVENTORY)
+        .file("runbooks/payroll.toml", RUNBOOK)
+        .args(&[
+            "--no-progress",
+            "run",
+            "runbooks/payroll.toml",
+            "--to",
+            "b",
+            "--live",
+            "--yes",
+        ])
+        .run()
+        .code(1);
+    let dir = run_dir(&out);
+    (out, dir)
+}
+
+fn verify(dir: &Path) -> Output {
+    Test::reuse(dir).args(&["verify-evidence", "."]).run()
+}
+
+fn read(dir: &Path, name: &str) -> String {
+    std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+#[test]
+fn report_rebuilds_every_file_byte_for_byte_from_the_journal_alone() {
+    let (_out, dir) = failed_run();
+    // A copy holding nothing but the journal: the reports come from it alone.
+    let copy = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(dir.join("journal.jsonl"), copy.path().join("journal.jsonl")).expect("copy");
+    for (format, file) in [
+        ("html", "report.html"),
+        ("md", "report.md"),
+        ("junit", "junit.xml"),
+        ("json", "summary.json"),
+    ] {
+        let out = Test::reuse(copy.path())
+            .args(&["report", ".", "--format", format])
+            .run()
+            .code(0);
+        assert!(out.stdout == read(&dir, file), "{file} differs when rebuilt");
+        let to = copy.path().join(format!("again.{format}"));
+        Test::reuse(copy.path())
+            .args(&["report", ".", "--format", format, "--output"])
+            .args(&[to.to_str().expect("utf8")])
+            .run()
+            .code(0);
+        assert!(read(copy.path(), &format!("again.{format}")) == read(&dir, file));
+    }
+}
+
+#[test]
+fn reports_say_what_happened() {
+    let (out, dir) = failed_run();
+    let s = summary(&dir);
+    assert_eq!(s["outcome"], "failed");
+    assert_eq!(s["rto"]["met"], false, "a run that stopped did not recover");
+    let redact = redactor(&s);
+    insta::assert_snapshot!("failed_run_report_md", redact(&read(&dir, "report.md")));
+    insta::assert_snapshot!("failed_run_junit", redact(&read(&dir, "junit.xml")));
+    insta::assert_snapshot!("failed_run_lines", redact(&out.stderr));
+}
+
+#[test]
+fn a_dry_run_report_says_nothing_was_changed() {
+    let out = Test::new()
+        .file("inventory/site.toml", INVENTORY)
+        .file("runbooks/payroll.toml", RUNBOOK)
+        .args(&["--no-progress", "run", "runbooks/payroll.toml", "--to", "b"])
+        .run()
+        .code(0);
+    let dir = run_dir(&out);
+    let md = read(&dir, "report.md");
+    assert!(md.contains("DRY RUN PASSED"), "{md}");
+    assert!(md.contains("nothing was changed"), "{md}");
+    let junit = read(&dir, "junit.xml");
+    assert!(junit.contains("<skipped message=\"dry run: planned, not run\"/>"));
+    verify(&dir).code(0).stdout_has("intact");
+}
+
+#[test]
+fn verify_evidence_passes_an_intact_run() {
+    let (_out, dir) = failed_run();
+    let out = verify(&dir).code(0);
+    let s = summary(&dir);
+    let hash = s["journal"]["last_hash"].as_str().expect("hash");
+    assert!(out.stdout.contains(hash), "{}", out.stdout);
+    assert!(out.stdout.contains("2 inputs match"), "{}", out.stdout);
+}
+
+#[test]
+fn verify_evidence_names_a_flipped_byte_in_the_journal() {
+    let (_out, dir) = failed_run();
+    let text = read(&dir, "journal.jsonl");
+    let line = text.lines().position(|l| l.contains("promote replica")).expect("line") + 1;
+    let edited = text.replacen("promote replica", "promote replicA", 1);
+    std::fs::write(dir.join("journal.jsonl"), edited).expect("write");
+    verify(&dir)
+        .code(1)
+        .stdout_has(&format!("journal.jsonl line {line}"))
+        .stdout_has("edited");
+}
+
+#[test]
+fn verify_evidence_finds_a_deleted_line_in_the_middle_and_at_the_end() {
+    let (_out, dir) = failed_run();
+    let text = read(&dir, "journal.jsonl");
+    let lines: Vec<&str> = text.lines().collect();
+    let without_third: String = lines
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != 2)
+        .map(|(_, l)| format!("{l}\n"))
+        .collect();
+    std::fs::write(dir.join("journal.jsonl"), &without_third).expect("write");
+    verify(&dir).code(1).stdout_has("journal.jsonl line 3");
+
+    let without_last: String = lines[..lines.len() - 1]
+        .iter()
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(dir.join("journal.jsonl"), without_last).expect("write");
+    verify(&dir)
+        .code(1)
+        .stdout_has("summary.json pins the journal at");
+}
+
+#[test]
+fn verify_evidence_names_an_edited_input() {
+    let (_out, dir) = failed_run();
+    let path = dir.join("inputs/payroll.toml");
+    let text = read(&dir, "inputs/payroll.toml").replace("rto = \"10m\"", "rto = \"20m\"");
+    std::fs::write(path, text).expect("write");
+    verify(&dir)
+        .code(1)
+        .stdout_has("inputs/payroll.toml: its SHA-256 is");
+}
+
+#[test]
+fn verify_evidence_names_an_edited_summary_and_an_edited_report() {
+    let (_out, dir) = failed_run();
+    let original = read(&dir, "summary.json");
+    let edited = original.replacen("\"outcome\": \"failed\"", "\"outcome\": \"passed\"", 1);
+    assert_ne!(edited, original);
+    std::fs::write(dir.join("summary.json"), &edited).expect("write");
+    verify(&dir)
+        .code(1)
+        .stdout_has("summary.json line")
+        .stdout_has("does not agree with the journal");
+
+    std::fs::write(dir.join("summary.json"), &original).expect("write");
+    let md = read(&dir, "report.md").replace("FAILED", "PASSED");
+    std::fs::write(dir.join("report.md"), md).expect("write");
+    verify(&dir).code(1).stdout_has("report.md line 1 ");
+}
+
+#[test]
+fn verify_evidence_refuses_what_is_not_a_run_folder() {
+    let first = Test::new()
+        .args(&["verify-evidence", "no-such-run"])
+        .run()
+        .code(2)
+        .stderr_has("not a run folder");
+    Test::reuse(&first.root)
+        .args(&["verify-evidence", "."])
+        .run()
+        .code(1)
+        .stdout_has("journal.jsonl");
+}
+
+/// Replaces what changes from run to run — timestamps, hashes, durations, the operator —
+/// with fixed tokens, so that snapshots show only what a run decided.
+fn redactor(summary: &serde_json::Value) -> impl Fn(&str) -> String {
+    let operator = summary["operator"].as_str().expect("operator").to_string();
+    move |text: &str| {
+        let text = text.replace(&operator, "[OPERATOR]");
+        let chars: Vec<char> = text.chars().collect();
+        let mut out = String::new();
+        let mut i = 0;
+        while i < chars.len() {
+            if let Some(n) = timestamp_at(&chars[i..]) {
+                out.push_str("[TIME]");
+                i += n;
+            } else if let Some(n) = hash_at(&chars, i) {
+                out.push_str("[SHA256]");
+                i += n;
+            } else if let Some(n) = decimal_at(&chars, i) {
+                out.push_str("[S]");
+                i += n;
+            } else {
+                out.push(chars[i]);
+                i += 1;
+            }
+        }
+        out
+    }
+}
+
+/// `2026-11-27T10:00:00.000Z` at the start of `c`: its length.
+fn timestamp_at(c: &[char]) -> Option<usize> {
+    let shape = "dddd-dd-ddTdd:dd:dd.dddZ";
+    (c.len() >= shape.len()
+        && shape.chars().zip(c).all(|(s, x)| match s {
+            'd' => x.is_ascii_digit(),
+            s => s == *x,
+        }))
+    .then_some(shape.len())
+}
+
+/// 64 hex digits starting at `i` (and not inside a longer word).
+fn hash_at(c: &[char], i: usize) -> Option<usize> {
+    let n = c[i..].iter().take_while(|x| x.is_ascii_hexdigit()).count();
+    (n == 64 && (i == 0 || !c[i - 1].is_ascii_alphanumeric())).then_some(64)
+}
+
+/// A decimal number like `12.34` at `i` that is not part of a version like `0.1.0`.
+fn decimal_at(c: &[char], i: usize) -> Option<usize> {
+    if i > 0 && (c[i - 1].is_ascii_alphanumeric() || c[i - 1] == '.') {
+        return None;
+    }
+    let int = c[i..].iter().take_while(|x| x.is_ascii_digit()).count();
+    if int == 0 || c.get(i + int) != Some(&'.') {
+        return None;
+    }
+    let frac = c[i + int + 1..]
+        .iter()
+        .take_while(|x| x.is_ascii_digit())
+        .count();
+    let end = i + int + 1 + frac;
+    (frac > 0 && c.get(end) != Some(&'.')).then_some(end - i)
+}
