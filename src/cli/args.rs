@@ -60,12 +60,53 @@ pub enum Command {
     Plan(PlanArgs),
     /// Carry out a switchover: a dry run (changes nothing) unless --live.
     Run(RunArgs),
+    /// Continue an interrupted run in its own evidence folder.
+    Resume(ResumeArgs),
     /// Rebuild a run's report (HTML, Markdown, JUnit or summary JSON) from its journal.
     Report(ReportArgs),
     /// Check that a run folder is what the run wrote: journal chain, inputs, summary.
     VerifyEvidence(VerifyEvidenceArgs),
     /// Connect and authenticate to every host of the inventory.
     CheckInventory(CheckInventoryArgs),
+    /// A full live drill on this machine, nothing to set up: a temporary two-hall lab,
+    /// a switchover of the bundled runbook, and its evidence.
+    Demo(DemoArgs),
+    /// One health endpoint of the demo's lab (used by `demo`).
+    #[command(hide = true)]
+    ServeHttp(ServeHttpArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Where the run folder is written.
+    #[arg(long, value_name = "DIR", default_value = "evidence")]
+    pub evidence_dir: PathBuf,
+    /// Keep the lab's folder (runbook, inventory, state files) instead of removing it.
+    #[arg(long)]
+    pub keep: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ServeHttpArgs {
+    /// The address to listen on; port 0 lets the system choose (the first line on stdout
+    /// says which).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub listen: String,
+    /// `GET /health` answers 200 while this file says `up`, 503 otherwise.
+    #[arg(long, value_name = "PATH")]
+    pub state_file: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct ResumeArgs {
+    /// The run folder of the interrupted run.
+    pub run_dir: PathBuf,
+    /// Do not ask: no typed confirmation, manual steps confirmed.
+    #[arg(long)]
+    pub yes: bool,
+    /// Accept runbook or inventory files that changed since the run started.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum)]

@@ -48,6 +48,9 @@ pub enum Error {
     /// The evidence folder cannot be written; nothing has been done yet.
     #[error("{0}")]
     Evidence(String),
+    /// Another live run of the runbook holds its lock.
+    #[error("{0}")]
+    Locked(String),
     /// A run folder that `report` or `verify-evidence` cannot use.
     #[error("{0}")]
     RunFolder(String),
@@ -83,7 +86,7 @@ impl Error {
             | Error::Evidence(_)
             | Error::RunFolder(_)
             | Error::Setup(_) => exit::INVALID,
-            Error::NotConfirmed => exit::FAILED,
+            Error::NotConfirmed | Error::Locked(_) => exit::FAILED,
         }
     }
 }

@@ -3,10 +3,13 @@
 
 mod args;
 mod check_inventory;
+mod demo;
 mod error;
 pub mod exit;
+mod lock;
 mod plan;
 mod report;
+mod resume;
 mod run;
 mod validate;
 mod verify_evidence;
@@ -40,9 +43,12 @@ pub fn main() -> ExitCode {
         Command::Validate(a) => validate::run(&cli.global, a),
         Command::Plan(a) => plan::run(&cli.global, a),
         Command::Run(a) => run::run(&cli.global, a),
+        Command::Resume(a) => resume::run(&cli.global, a),
         Command::Report(a) => report::run(a),
         Command::VerifyEvidence(a) => verify_evidence::run(a),
         Command::CheckInventory(a) => check_inventory::run(&cli.global, a),
+        Command::Demo(a) => demo::run(&cli.global, a),
+        Command::ServeHttp(a) => demo::serve_http(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,17 +1,21 @@
-//! `switchyard run`: a dry run, or with `--live` a switchover, with evidence.
+//! `switchyard run`: a dry run, or with `--live` a switchover, with evidence; and
+//! `switchyard resume`, which continues an interrupted run in its own folder.
 
 use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
+use tokio::sync::mpsc;
 
 use crate::config::diagnostic::did_you_mean;
 use crate::config::load_runbook;
 use crate::config::model::Mode;
+use crate::engine::drill::{self, Start};
 use crate::engine::executor::{DryRun, Executor, Live};
 use crate::engine::job::{self, Transports};
-use crate::engine::scheduler::{self, Settings};
+use crate::engine::scheduler::{Io, Settings};
 use crate::engine::secrets::{self, Redactor};
 use crate::engine::stopwatch::{Stopwatch, parse_timestamp, timestamp};
 use crate::engine::{Event, Outcome};
@@ -20,10 +24,19 @@ use crate::plan::{self, Plan};
 use crate::ui;
 
 use super::args::{Global, RunArgs};
+use super::lock::{self, RunLock};
 use super::plan::direction;
 use super::{Error, exit};
 
+/// How long running steps may go on after the first Ctrl-C or SIGTERM.
+const GRACE: Duration = Duration::from_secs(30);
+
 pub fn run(g: &Global, a: &RunArgs) -> Result<u8, Error> {
+    execute(g, a).map(|(code, _)| code)
+}
+
+/// Carries out the run of `a`; returns the exit code and the run folder.
+pub fn execute(g: &Global, a: &RunArgs) -> Result<(u8, PathBuf), Error> {
     let loaded = load_runbook(&a.direction.runbook, &g.inventory)?;
     let rb = &loaded.runbook;
     let (from, to, mode) = direction(rb, &a.direction)?;
@@ -39,6 +52,7 @@ pub fn run(g: &Global, a: &RunArgs) -> Result<u8, Error> {
     if a.live && !a.yes {
         confirm(&plan)?;
     }
+    let lock = take_lock(a.live, &rb.name)?;
     let clock = Stopwatch::start(origin);
     let dir = folder::create(
         &a.evidence_dir,
@@ -49,11 +63,7 @@ pub fn run(g: &Global, a: &RunArgs) -> Result<u8, Error> {
     )
     .map_err(Error::Evidence)?;
     let inputs = folder::copy_inputs(&dir, &loaded.sources).map_err(Error::Evidence)?;
-    let mut recorder = Recorder::new(&dir).map_err(Error::Evidence)?;
-    let transports = Transports::new(&plan).map_err(Error::Setup)?;
-    let jobs: Vec<_> = (0..plan.steps.len())
-        .flat_map(|i| job::jobs(&plan, i, &transports, &secret_values))
-        .collect();
+    let recorder = Recorder::new(&dir).map_err(Error::Evidence)?;
     let settings = Settings {
         max_parallel: a.max_parallel.map_or(rb.max_parallel, |m| m) as usize,
         operator: operator(),
@@ -61,80 +71,181 @@ pub fn run(g: &Global, a: &RunArgs) -> Result<u8, Error> {
         redactor: Redactor::new(&secret_values),
         plan_hash: hex::encode(Sha256::digest(plan::render::json(&plan).as_bytes())),
         inputs,
+        assume_yes: a.yes,
+        grace: GRACE,
+        runbook_file: absolute(&a.direction.runbook),
+        inventory_files: g.inventory.iter().map(|p| absolute(p)).collect(),
+        only: a.only.clone(),
+        notices: takeover_notice(&lock),
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Setup(format!("cannot start the runtime: {e}")))?;
-    let mut write_error = None;
+    let transports = Transports::new(&plan).map_err(Error::Setup)?;
     let hosts = transports.ssh_hosts(&plan);
-    let failover = mode == Mode::Failover;
-    let outcome = {
-        let mut bars = (std::io::stderr().is_terminal() && !g.no_progress).then(|| {
-            let origin = Instant::now()
-                .checked_sub(settings.clock.since_origin())
-                .unwrap_or_else(Instant::now);
-            ui::progress::Progress::new(origin, rb.rto)
-        });
-        let mut emit = |e: Event| {
-            let line = ui::lines::line(settings.clock.since_origin().as_secs_f64(), &e);
-            match &mut bars {
-                Some(bars) => bars.on_event(&e, line),
-                None => {
-                    if let Some(line) = line {
-                        eprintln!("{line}");
-                    }
-                }
-            }
-            if let Err(err) = recorder.on_event(&timestamp(settings.clock.now()), &e) {
-                eprintln!(
-                    "error: cannot write the journal in `{}`: {err}",
-                    dir.display()
-                );
-                write_error.get_or_insert(err);
-            }
-        };
-        if a.live {
-            let ex = Arc::new(Live {
-                assume_yes: a.yes,
-                failover,
-            });
-            runtime.block_on(run_with(&plan, jobs, hosts, ex, &settings, &mut emit))
-        } else {
-            let ex = Arc::new(DryRun { failover });
-            runtime.block_on(run_with(&plan, jobs, hosts, ex, &settings, &mut emit))
-        }
+    let run = Execution {
+        plan: &plan,
+        transports,
+        secrets: secret_values,
+        settings,
+        live: a.live,
+        failover: mode == Mode::Failover,
     };
-    let dir = recorder.finish().map_err(Error::Evidence)?;
-    super::print_stdout(&format!(
-        "{}: evidence in {}\n",
-        outcome.as_str(),
-        dir.display()
-    ));
-    if write_error.is_some() {
-        return Ok(exit::FAILED);
-    }
-    Ok(match outcome {
-        Outcome::Passed => exit::PASSED,
-        Outcome::RtoBreached => exit::RTO_MISSED,
-        Outcome::Interrupted => exit::INTERRUPTED,
-        Outcome::Failed | Outcome::Aborted | Outcome::RolledBack => exit::FAILED,
-    })
+    let code = run.execute(g, recorder, Start::Fresh { hosts }, None);
+    drop(lock);
+    code
 }
 
-async fn run_with<E: Executor>(
+/// A prepared run, fresh or resumed: everything but how it begins.
+pub(super) struct Execution<'p, 'r> {
+    pub plan: &'p Plan<'r>,
+    pub transports: Transports,
+    pub secrets: std::collections::BTreeMap<String, String>,
+    pub settings: Settings,
+    pub live: bool,
+    pub failover: bool,
+}
+
+impl Execution<'_, '_> {
+    /// Runs it, records every event, writes the reports and returns the exit code.
+    /// `first` is an event to record before the run's own (`resumed`).
+    pub fn execute(
+        self,
+        g: &Global,
+        mut recorder: Recorder,
+        start: Start,
+        first: Option<Event>,
+    ) -> Result<(u8, PathBuf), Error> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Setup(format!("cannot start the runtime: {e}")))?;
+        let settings = &self.settings;
+        let dir = recorder.dir().to_path_buf();
+        let mut write_error = None;
+        let rto = self.plan.runbook.rto;
+        let interactive = self.live && !settings.assume_yes && std::io::stdin().is_terminal();
+        let outcome = {
+            let mut bars = (std::io::stderr().is_terminal() && !g.no_progress).then(|| {
+                let origin = Instant::now()
+                    .checked_sub(settings.clock.since_origin())
+                    .unwrap_or_else(Instant::now);
+                ui::progress::Progress::new(origin, rto)
+            });
+            let mut emit = |e: Event| {
+                let line = ui::lines::line(settings.clock.since_origin().as_secs_f64(), &e);
+                match &mut bars {
+                    Some(bars) => bars.on_event(&e, line),
+                    None => {
+                        if let Some(line) = line {
+                            eprintln!("{line}");
+                        }
+                    }
+                }
+                if let Err(err) = recorder.on_event(&timestamp(settings.clock.now()), &e) {
+                    eprintln!(
+                        "error: cannot write the journal in `{}`: {err}",
+                        dir.display()
+                    );
+                    write_error.get_or_insert(err);
+                }
+            };
+            if let Some(e) = first {
+                emit(e);
+            }
+            let mut io = Io {
+                emit: &mut emit,
+                input: interactive.then(terminal_lines),
+            };
+            let jobs_of = |p: &Plan<'_>| -> Vec<job::Job> {
+                (0..p.steps.len())
+                    .flat_map(|i| job::jobs(p, i, &self.transports, &self.secrets))
+                    .collect()
+            };
+            let failover = self.failover;
+            if self.live {
+                let ex = Arc::new(Live { failover });
+                runtime.block_on(go(self.plan, &jobs_of, ex, settings, start, &mut io))
+            } else {
+                let ex = Arc::new(DryRun { failover });
+                runtime.block_on(go(self.plan, &jobs_of, ex, settings, start, &mut io))
+            }
+        };
+        // Blocked terminal reads must not keep the process alive.
+        runtime.shutdown_background();
+        let dir = recorder.finish().map_err(Error::Evidence)?;
+        super::print_stdout(&format!(
+            "{}: evidence in {}\n",
+            outcome.as_str(),
+            dir.display()
+        ));
+        let code = match outcome {
+            _ if write_error.is_some() => exit::FAILED,
+            Outcome::Passed => exit::PASSED,
+            Outcome::RtoBreached => exit::RTO_MISSED,
+            Outcome::Interrupted => exit::INTERRUPTED,
+            Outcome::Failed | Outcome::Aborted | Outcome::RolledBack => exit::FAILED,
+        };
+        Ok((code, dir))
+    }
+}
+
+async fn go<E: Executor>(
     plan: &Plan<'_>,
-    jobs: Vec<job::Job>,
-    hosts: Vec<crate::engine::executor::NamedHost>,
+    jobs_of: &dyn Fn(&Plan<'_>) -> Vec<job::Job>,
     ex: Arc<E>,
     settings: &Settings,
-    emit: &mut dyn FnMut(Event),
+    start: Start,
+    io: &mut Io<'_>,
 ) -> Outcome {
-    scheduler::run(plan, jobs, hosts, ex, settings, emit).await
+    drill::run(plan, jobs_of, ex, settings, start, io).await
+}
+
+/// Lines the operator types, read on a thread of their own and sent to the run.
+fn terminal_lines() -> mpsc::UnboundedReceiver<String> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        let stdin = std::io::stdin();
+        let mut line = String::new();
+        while stdin.read_line(&mut line).is_ok_and(|n| n > 0) {
+            if tx.send(std::mem::take(&mut line)).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// A live run takes the runbook's lock; a dry run changes nothing and takes none.
+pub(super) fn take_lock(live: bool, runbook: &str) -> Result<Option<RunLock>, Error> {
+    if !live {
+        return Ok(None);
+    }
+    let holder = format!(
+        "pid {} by {} since {}",
+        std::process::id(),
+        operator(),
+        timestamp(time::OffsetDateTime::now_utc())
+    );
+    lock::acquire(runbook, &holder)
+        .map(Some)
+        .map_err(Error::Locked)
+}
+
+pub(super) fn takeover_notice(lock: &Option<RunLock>) -> Vec<String> {
+    lock.as_ref()
+        .and_then(|l| l.took_over.as_ref())
+        .map(|who| format!("took over the stale lock of a run that is gone ({who})"))
+        .into_iter()
+        .collect()
+}
+
+pub(super) fn absolute(p: &Path) -> String {
+    std::path::absolute(p)
+        .unwrap_or_else(|_| PathBuf::from(p))
+        .display()
+        .to_string()
 }
 
 /// `--only` as a mask over the runbook's services.
-fn only(rb: &crate::config::Runbook, names: &[String]) -> Result<Vec<bool>, Error> {
+pub(super) fn only(rb: &crate::config::Runbook, names: &[String]) -> Result<Vec<bool>, Error> {
     if names.is_empty() {
         return Ok(vec![true; rb.services.len()]);
     }
@@ -158,7 +269,7 @@ fn only(rb: &crate::config::Runbook, names: &[String]) -> Result<Vec<bool>, Erro
 }
 
 /// On a terminal, the operator types the runbook's name before a live run starts.
-fn confirm(plan: &Plan<'_>) -> Result<(), Error> {
+pub(super) fn confirm(plan: &Plan<'_>) -> Result<(), Error> {
     if !std::io::stdin().is_terminal() {
         return Err(Error::NeedsConfirmation);
     }
@@ -182,7 +293,7 @@ fn confirm(plan: &Plan<'_>) -> Result<(), Error> {
 }
 
 /// `user@host`, as the evidence names who ran it.
-fn operator() -> String {
+pub(super) fn operator() -> String {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
         .ok()

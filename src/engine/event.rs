@@ -103,6 +103,29 @@ pub enum Event {
     },
     /// One step on one host ended: done, failed, skipped or (dry run) planned.
     StepFinished(StepFinished),
+    /// The run waits for a person: a manual step to confirm, or a failed step to
+    /// decide about (`on_failure = "pause"`).
+    Question {
+        step: String,
+        host: Option<String>,
+        /// `manual` or `failed`.
+        kind: String,
+        /// The instruction, or why the step failed and its last lines of output.
+        text: String,
+        /// What may be answered, e.g. `done`, `abort`.
+        choices: Vec<String>,
+    },
+    /// `switchyard resume` continued the run in this folder: the chain goes on.
+    Resumed {
+        at: String,
+        operator: String,
+        /// Steps (`id@host`) that had started but not ended, and run again.
+        rerun: Vec<String>,
+        /// Inputs whose files changed since the run started, accepted by `--force`.
+        forced: Vec<String>,
+    },
+    /// The run stopped and switches back the services whose stop phase had begun.
+    RollbackStarted { services: Vec<String> },
     /// A person decided: confirmed a manual step, or chose what to do about a failed
     /// step. Who, when, what, and how long the run waited for it.
     Decision {
@@ -150,6 +173,11 @@ pub struct RunStarted {
     /// Step ids on the plan's critical path, in order.
     pub critical_path: Vec<String>,
     pub inputs: Vec<InputFile>,
+    /// The runbook file and `--inventory` files as given, and `--only`: what `resume`
+    /// loads again.
+    pub runbook_file: String,
+    pub inventory_files: Vec<String>,
+    pub only: Vec<String>,
     pub steps: usize,
     pub executions: usize,
     pub max_parallel: usize,
@@ -184,4 +212,7 @@ pub struct StepFinished {
     pub stderr: Option<String>,
     /// Time spent waiting for a person (manual steps); not machine time.
     pub human_wait_s: f64,
+    /// It had started before switchyard stopped, and `resume` ran it again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rerun: bool,
 }

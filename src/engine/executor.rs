@@ -6,7 +6,6 @@
 //! run is a dry run.
 
 use std::future::Future;
-use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -27,7 +26,6 @@ pub struct Finished {
     pub message: Option<String>,
     pub stdout: Option<Captured>,
     pub stderr: Option<Captured>,
-    pub human_wait: Duration,
 }
 
 /// One attempt's result, sent to the scheduler as it happens.
@@ -47,6 +45,10 @@ pub type NamedHost = (String, Arc<crate::transport::ssh::SshHost>);
 pub trait Executor: Send + Sync + 'static {
     fn dry_run(&self) -> bool;
 
+    /// Whether `job` is done by a person, who confirms it (the scheduler asks), rather
+    /// than by this executor.
+    fn needs_person(&self, job: &Job) -> bool;
+
     /// Before the first step: the hosts checked, and what each check found.
     fn prepare(
         &self,
@@ -64,8 +66,6 @@ pub trait Executor: Send + Sync + 'static {
 
 /// Carries out every step.
 pub struct Live {
-    /// `--yes`: manual steps are confirmed without asking (and the evidence says so).
-    pub assume_yes: bool,
     /// Failover: an unreachable source-side host is expected, not a failure.
     pub failover: bool,
 }
@@ -78,6 +78,10 @@ pub struct DryRun {
 impl Executor for Live {
     fn dry_run(&self) -> bool {
         false
+    }
+
+    fn needs_person(&self, job: &Job) -> bool {
+        matches!(job.work, Work::Manual { .. })
     }
 
     /// A live run connects on first use; a host that cannot be reached fails its step.
@@ -94,13 +98,18 @@ impl Executor for Live {
         job: Job,
         attempts: UnboundedSender<AttemptReport>,
     ) -> Finished {
-        perform(index, &job, &attempts, self.failover, self.assume_yes).await
+        perform(index, &job, &attempts, self.failover).await
     }
 }
 
 impl Executor for DryRun {
     fn dry_run(&self) -> bool {
         true
+    }
+
+    /// A dry run asks nobody: manual steps are `planned` like every action.
+    fn needs_person(&self, _job: &Job) -> bool {
+        false
     }
 
     /// Connects to and authenticates with every host, all at once.
@@ -128,8 +137,8 @@ impl Executor for DryRun {
         attempts: UnboundedSender<AttemptReport>,
     ) -> Finished {
         {
-            if job.phase == Phase::Precheck {
-                return perform(index, &job, &attempts, self.failover, false).await;
+            if job.phase == Phase::Precheck && !matches!(job.work, Work::Manual { .. }) {
+                return perform(index, &job, &attempts, self.failover).await;
             }
             Finished {
                 status: StepStatus::Planned,
@@ -138,7 +147,6 @@ impl Executor for DryRun {
                 message: None,
                 stdout: None,
                 stderr: None,
-                human_wait: Duration::ZERO,
             }
         }
     }
@@ -153,7 +161,6 @@ struct Attempt {
     unreachable: bool,
     stdout: Option<Captured>,
     stderr: Option<Captured>,
-    human_wait: Duration,
 }
 
 impl Attempt {
@@ -165,7 +172,6 @@ impl Attempt {
             unreachable: false,
             stdout: None,
             stderr: None,
-            human_wait: Duration::ZERO,
         }
     }
 
@@ -183,14 +189,12 @@ async fn perform(
     job: &Job,
     report: &UnboundedSender<AttemptReport>,
     failover: bool,
-    assume_yes: bool,
 ) -> Finished {
     let p = job.policy;
     let started = Instant::now();
     let deadline = p.within.map(|w| started + w);
     let mut successes = 0;
     let mut n = 0;
-    let mut human_wait = Duration::ZERO;
     loop {
         n += 1;
         let timeout = match deadline {
@@ -201,8 +205,7 @@ async fn perform(
             None => p.timeout,
         };
         let t0 = Instant::now();
-        let a = attempt(&job.work, timeout, assume_yes).await;
-        human_wait += a.human_wait;
+        let a = attempt(&job.work, timeout).await;
         let _ = report.send(AttemptReport {
             job: index,
             attempt: n,
@@ -218,7 +221,6 @@ async fn perform(
             message,
             stdout: a.stdout,
             stderr: a.stderr,
-            human_wait,
         };
         if a.unreachable && failover && job.source_side {
             let msg = format!(
@@ -282,7 +284,7 @@ fn where_(job: &Job) -> String {
     }
 }
 
-async fn attempt(work: &Work, timeout: Duration, assume_yes: bool) -> Attempt {
+async fn attempt(work: &Work, timeout: Duration) -> Attempt {
     match work {
         Work::Command {
             target,
@@ -316,7 +318,8 @@ async fn attempt(work: &Work, timeout: Duration, assume_yes: bool) -> Attempt {
             tokio::time::sleep(*d).await;
             Attempt::ok(format!("waited {}", crate::config::duration::format(*d)))
         }
-        Work::Manual { text } => manual(text, assume_yes).await,
+        // The scheduler asks a person instead of running these (`needs_person`).
+        Work::Manual { .. } => Attempt::failed("a manual step is confirmed by a person"),
     }
 }
 
@@ -372,7 +375,6 @@ fn judge_command(
         unreachable: false,
         stdout: Some(out.stdout),
         stderr: Some(out.stderr),
-        human_wait: Duration::ZERO,
     }
 }
 
@@ -438,7 +440,6 @@ async fn http(req: &HttpRequest, timeout: Duration) -> Attempt {
         unreachable: false,
         stdout: Some(captured),
         stderr: None,
-        human_wait: Duration::ZERO,
     }
 }
 
@@ -452,40 +453,4 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     out
-}
-
-/// A manual step: `--yes` confirms it; on a terminal the operator does; otherwise it fails.
-async fn manual(text: &str, assume_yes: bool) -> Attempt {
-    if assume_yes {
-        return Attempt::ok("confirmed automatically by --yes");
-    }
-    if !std::io::stdin().is_terminal() {
-        return Attempt::failed("a manual step needs an operator at a terminal (or --yes)");
-    }
-    let prompt = format!(
-        "\nMANUAL STEP: {text}\nType `done` (and a comment, if any) to confirm, or `fail` to fail this step: "
-    );
-    let started = Instant::now();
-    let answer = tokio::task::spawn_blocking(move || {
-        eprint!("{prompt}");
-        let mut line = String::new();
-        std::io::stdin().read_line(&mut line).map(|_| line)
-    })
-    .await;
-    let wait = started.elapsed();
-    let a = match answer {
-        Ok(Ok(line)) if line.trim_start().starts_with("done") => {
-            let comment = line.trim().trim_start_matches("done").trim().to_string();
-            Attempt::ok(if comment.is_empty() {
-                "confirmed by the operator".into()
-            } else {
-                format!("confirmed by the operator: {comment}")
-            })
-        }
-        _ => Attempt::failed("the operator did not confirm"),
-    };
-    Attempt {
-        human_wait: wait,
-        ..a
-    }
 }

@@ -2,9 +2,11 @@
 //! single jobs ([`executor`]: live or dry run), and the typed [`event`]s it emits.
 //! Knows nothing of terminals or files.
 
+pub mod drill;
 pub mod event;
 pub mod executor;
 pub mod job;
+pub mod operator;
 pub mod scheduler;
 pub mod secrets;
 pub mod stopwatch;

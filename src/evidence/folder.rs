@@ -10,7 +10,6 @@ use time::OffsetDateTime;
 use crate::config::source::Sources;
 use crate::engine::event::InputFile;
 
-
 /// Creates the run folder, `inputs/` and `output/`; an error says which path failed.
 pub fn create(
     evidence_dir: &Path,

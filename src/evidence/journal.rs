@@ -40,6 +40,31 @@ impl Journal {
         })
     }
 
+    /// Opens an existing journal to go on with its chain after `seq` events ending in
+    /// `last_hash` (`resume`). A torn last line — the writer was killed in the middle
+    /// of it — is cut off first, since no reader could trust it; returns whether one was.
+    pub fn reopen(
+        path: &Path,
+        seq: u64,
+        last_hash: &str,
+        intact_len: u64,
+    ) -> std::io::Result<(Journal, bool)> {
+        let file = File::options().append(true).open(path)?;
+        let torn = file.metadata()?.len() > intact_len;
+        if torn {
+            file.set_len(intact_len)?;
+            file.sync_data()?;
+        }
+        Ok((
+            Journal {
+                file,
+                seq,
+                prev: last_hash.to_string(),
+            },
+            torn,
+        ))
+    }
+
     /// Appends one event (a JSON object with an `event` key) and syncs it to disk.
     pub fn append(&mut self, ts: &str, event: Value) -> std::io::Result<()> {
         self.seq += 1;

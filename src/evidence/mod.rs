@@ -35,6 +35,30 @@ impl Recorder {
         })
     }
 
+    /// Goes on writing the run folder `dir`, whose journal was read as `read` (`resume`).
+    /// Returns the recorder and whether a torn last line was cut off.
+    pub fn reopen(
+        dir: &Path,
+        read: &journal::Read,
+        intact_len: u64,
+    ) -> Result<(Recorder, bool), String> {
+        let path = dir.join("journal.jsonl");
+        let (journal, torn) = Journal::reopen(
+            &path,
+            read.entries.len() as u64,
+            &read.last_hash,
+            intact_len,
+        )
+        .map_err(|e| format!("cannot reopen `{}`: {e}", path.display()))?;
+        Ok((
+            Recorder {
+                dir: dir.to_path_buf(),
+                journal,
+            },
+            torn,
+        ))
+    }
+
     pub fn dir(&self) -> &Path {
         &self.dir
     }
@@ -48,7 +72,10 @@ impl Recorder {
                 None => format!("output/{}", end.step),
             };
             // Only streams that said something get a file.
-            for (ext, text) in [("stdout", end.stdout.as_ref()), ("stderr", end.stderr.as_ref())] {
+            for (ext, text) in [
+                ("stdout", end.stdout.as_ref()),
+                ("stderr", end.stderr.as_ref()),
+            ] {
                 if let Some(text) = text.filter(|t| !t.is_empty()) {
                     let path = self.dir.join(format!("{base}.{ext}"));
                     std::fs::write(&path, text)?;

@@ -127,7 +127,30 @@ impl Record {
         let mut last_offset = 0.0_f64;
         for entry in entries {
             match &entry.event {
-                Event::RunStarted(_) | Event::AttemptFinished { .. } => {}
+                Event::RunStarted(_) | Event::AttemptFinished { .. } | Event::Question { .. } => {}
+                Event::Resumed {
+                    at,
+                    operator,
+                    rerun,
+                    forced,
+                } => {
+                    let mut note = format!("resumed at {at} by {operator}");
+                    if !rerun.is_empty() {
+                        note.push_str(&format!("; run again: {}", rerun.join(", ")));
+                    }
+                    if !forced.is_empty() {
+                        note.push_str(&format!(
+                            "; inputs changed since the start, accepted with --force: {}",
+                            forced.join(", ")
+                        ));
+                    }
+                    r.notices.push(note);
+                }
+                Event::RollbackStarted { services } => r.notices.push(if services.is_empty() {
+                    "rollback: no service had begun to stop; nothing to switch back".into()
+                } else {
+                    format!("rollback: switching back {}", services.join(", "))
+                }),
                 Event::HostChecked { host, ok, message } => r.hosts.push(HostCheck {
                     host: host.clone(),
                     ok: *ok,
@@ -193,7 +216,8 @@ impl Record {
         }
         if !r.finished {
             r.rto.achieved_s = last_offset;
-            r.steps.extend(unended(&started, &r.finished_at, &start.critical_path));
+            r.steps
+                .extend(unended(&started, &r.finished_at, &start.critical_path));
         }
         Ok(r)
     }
@@ -242,6 +266,7 @@ fn unended(
                         stdout: None,
                         stderr: None,
                         human_wait_s: 0.0,
+                        rerun: false,
                     },
                     does: Some(does.clone()),
                     critical: critical_path.contains(step),

@@ -62,6 +62,9 @@ pub struct StepSummary {
     pub duration_s: f64,
     pub message: Option<String>,
     pub output: Option<String>,
+    /// It had started before switchyard stopped, and `resume` ran it again.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub rerun: bool,
 }
 
 #[derive(Serialize)]
@@ -150,6 +153,7 @@ impl StepSummary {
             duration_s: e.duration_s,
             message: e.message.clone(),
             output: e.output.clone(),
+            rerun: e.rerun,
         }
     }
 }

@@ -25,8 +25,8 @@ pub fn verify(dir: &Path) -> Result<Intact, String> {
     let path = dir.join("journal.jsonl");
     let text = std::fs::read_to_string(&path)
         .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-    let read = journal::read(&text)
-        .map_err(|b| format!("journal.jsonl line {}: {}", b.line, b.reason))?;
+    let read =
+        journal::read(&text).map_err(|b| format!("journal.jsonl line {}: {}", b.line, b.reason))?;
     let record = Record::from_entries(&read.entries, &read.last_hash)
         .map_err(|e| format!("journal.jsonl: {e}"))?;
     for input in &record.start.inputs {
@@ -88,8 +88,8 @@ fn check_input(dir: &Path, rel: &str, recorded: &str) -> Result<(), String> {
 /// `summary.json` pins the journal's length and last hash: lines cut off the end of the
 /// journal leave a chain that verifies, but not this pin.
 fn check_pin(summary: &str, record: &Record) -> Result<(), String> {
-    let value: serde_json::Value = serde_json::from_str(summary)
-        .map_err(|e| format!("summary.json: not JSON ({e})"))?;
+    let value: serde_json::Value =
+        serde_json::from_str(summary).map_err(|e| format!("summary.json: not JSON ({e})"))?;
     let pinned = &value["journal"];
     let hash = pinned["last_hash"].as_str().unwrap_or_default();
     let events = pinned["events"].as_u64().unwrap_or_default();

@@ -8,7 +8,7 @@ pub mod ssh;
 
 use std::time::Duration;
 
-pub use capture::Captured;
+pub use capture::{Captured, excerpt};
 
 /// What one command did.
 #[derive(Debug)]

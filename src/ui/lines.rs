@@ -1,6 +1,6 @@
 //! One plain line per event, for logs, CI and terminals alike.
 
-use crate::engine::event::{Event, StepStatus};
+use crate::engine::event::{Event, Outcome, StepStatus};
 
 /// The line for `event`, or `None` for events not worth a line of their own.
 pub fn line(elapsed_s: f64, event: &Event) -> Option<String> {
@@ -41,7 +41,7 @@ pub fn line(elapsed_s: f64, event: &Event) -> Option<String> {
             ..
         } => {
             format!(
-                "{at} retry   {step}{} attempt {attempt}: {message}",
+                "{at} attempt {attempt} of {step}{} failed: {message}",
                 on(host)
             )
         }
@@ -54,7 +54,10 @@ pub fn line(elapsed_s: f64, event: &Event) -> Option<String> {
                 StepStatus::Planned => "planned",
                 StepStatus::SourceUnreachable => "unreachable (source, failover)",
             };
-            let why = f.message.as_ref().map_or(String::new(), |m| format!(": {m}"));
+            let why = f
+                .message
+                .as_ref()
+                .map_or(String::new(), |m| format!(": {m}"));
             format!(
                 "{at} {word} {}{} ({:.1}s){why}",
                 f.step,
@@ -74,6 +77,35 @@ pub fn line(elapsed_s: f64, event: &Event) -> Option<String> {
             ),
             None => format!("{at} recovered {service} at {achieved_s:.1}s"),
         },
+        Event::Question {
+            step,
+            host,
+            kind,
+            text,
+            choices,
+        } => {
+            let what = if kind == "manual" {
+                "MANUAL STEP"
+            } else {
+                "STEP FAILED"
+            };
+            format!(
+                "{at} {what} {step}{}:\n{}\n  → type one of: {} (and a comment, if any), then Enter",
+                on(host),
+                text.lines()
+                    .map(|l| format!("    {l}"))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+                choices.join(", ")
+            )
+        }
+        Event::Resumed { rerun, .. } => format!(
+            "{at} resumed: {} step execution(s) that had started are run again",
+            rerun.len()
+        ),
+        Event::RollbackStarted { services } => {
+            format!("{at} ROLLBACK of: {}", services.join(", "))
+        }
         Event::Decision {
             step,
             host,
@@ -82,15 +114,24 @@ pub fn line(elapsed_s: f64, event: &Event) -> Option<String> {
             comment,
             ..
         } => {
-            let note = comment.as_ref().map_or(String::new(), |c| format!(" — {c}"));
+            let note = comment
+                .as_ref()
+                .map_or(String::new(), |c| format!(" — {c}"));
             format!("{at} decided {choice} for {step}{} by {by}{note}", on(host))
         }
-        Event::RunFinished { outcome, rto, .. } => format!(
-            "{at} {}: RTO {:.0}s, achieved {:.1}s ({})",
-            outcome.as_str(),
-            rto.target_s,
-            rto.achieved_s,
-            if rto.met { "met" } else { "MISSED" }
-        ),
+        Event::RunFinished { outcome, rto, .. } => match outcome {
+            Outcome::Passed | Outcome::RtoBreached => format!(
+                "{at} {}: RTO {:.0}s, achieved {:.1}s ({})",
+                outcome.as_str(),
+                rto.target_s,
+                rto.achieved_s,
+                if rto.met { "met" } else { "MISSED" }
+            ),
+            _ => format!(
+                "{at} {}: not recovered (RTO {:.0}s)",
+                outcome.as_str(),
+                rto.target_s
+            ),
+        },
     })
 }

@@ -106,7 +106,10 @@ fn report_rebuilds_every_file_byte_for_byte_from_the_journal_alone() {
             .args(&["report", ".", "--format", format])
             .run()
             .code(0);
-        assert!(out.stdout == read(&dir, file), "{file} differs when rebuilt");
+        assert!(
+            out.stdout == read(&dir, file),
+            "{file} differs when rebuilt"
+        );
         let to = copy.path().join(format!("again.{format}"));
         Test::reuse(copy.path())
             .args(&["report", ".", "--format", format, "--output"])
@@ -160,7 +163,11 @@ fn verify_evidence_passes_an_intact_run() {
 fn verify_evidence_names_a_flipped_byte_in_the_journal() {
     let (_out, dir) = failed_run();
     let text = read(&dir, "journal.jsonl");
-    let line = text.lines().position(|l| l.contains("promote replica")).expect("line") + 1;
+    let line = text
+        .lines()
+        .position(|l| l.contains("promote replica"))
+        .expect("line")
+        + 1;
     let edited = text.replacen("promote replica", "promote replicA", 1);
     std::fs::write(dir.join("journal.jsonl"), edited).expect("write");
     verify(&dir)

@@ -1,12 +1,15 @@
 //! End-to-end tests: the real `switchyard` binary run on files in temporary directories.
 
+mod demo;
 mod docs;
 mod evidence;
 mod fuzz;
 mod http;
+mod incident;
 mod invalid;
 mod order;
 mod plan;
+mod report_html;
 mod run;
 mod run_ssh;
 mod ssh;

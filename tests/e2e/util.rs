@@ -133,6 +133,9 @@ impl Test {
     pub fn run(self) -> Output {
         let out = Command::new(env!("CARGO_BIN_EXE_switchyard"))
             .args(&self.args)
+            // Each test project has its own run locks, so tests with the same runbook
+            // name do not hold each other's (a test may set its own).
+            .env("SWITCHYARD_LOCK_DIR", self.dir.path().join(".locks"))
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .current_dir(self.dir.path())
             .env_remove("RUST_LOG")

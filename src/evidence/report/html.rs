@@ -1,7 +1,871 @@
-//! `report.html` (being written).
+//! `report.html`: the run as one page to read on screen or print on A4 for the audit file,
+//! with the same content as `report.md` plus an RTO chart and a timeline (spec §5).
+//!
+//! The page is a single self-contained file — inline CSS and SVG, no script, fonts or
+//! images — because it is archived with the evidence and opened later, offline, from
+//! wherever the folder was copied. Every piece of text from the record is escaped: step
+//! commands and their output are arbitrary text from the managed hosts.
 
-use crate::evidence::record::Record;
+use std::fmt::{self, Display, Write};
+
+use crate::engine::event::{Outcome, StepStatus};
+use crate::evidence::record::{Record, StepRecord};
+
+use super::{by_start, secs, status_word, verdict, verdict_sentence};
 
 pub fn render(r: &Record) -> String {
-    format!("<!doctype html><title>{}</title>\n", r.start.runbook)
+    let mut out = String::with_capacity(64 * 1024);
+    head(&mut out, r);
+    header(&mut out, r);
+    rto(&mut out, r);
+    timeline(&mut out, r);
+    steps(&mut out, r);
+    failures(&mut out, r);
+    decisions(&mut out, r);
+    notices(&mut out, r);
+    hosts(&mut out, r);
+    inputs(&mut out, r);
+    out.push_str("</main>\n</body>\n</html>\n");
+    out
+}
+
+/// Text from the record, escaped for element content and quoted attributes alike.
+struct Esc<'a>(&'a str);
+
+impl Display for Esc<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut rest = self.0;
+        while let Some(i) = rest.find(['&', '<', '>', '"', '\'']) {
+            f.write_str(&rest[..i])?;
+            f.write_str(match rest.as_bytes()[i] {
+                b'&' => "&amp;",
+                b'<' => "&lt;",
+                b'>' => "&gt;",
+                b'"' => "&quot;",
+                _ => "&#39;",
+            })?;
+            rest = &rest[i + 1..];
+        }
+        f.write_str(rest)
+    }
+}
+
+fn esc(s: &str) -> Esc<'_> {
+    Esc(s)
+}
+
+/// An optional value for a table cell, `—` when absent.
+fn or_dash(s: Option<&str>) -> String {
+    s.map_or("—".into(), |s| esc(s).to_string())
+}
+
+const STYLE: &str = r#"
+:root{--ink:#1f2933;--muted:#5f6b7a;--line:#dde2e8;--soft:#f4f6f8;--ok:#1e7d4f;--fail:#c62828;--warn:#b45309}
+*{box-sizing:border-box}
+html{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+body{margin:0;background:#eef1f4;color:var(--ink);font:14px/1.45 "Segoe UI",Roboto,"Helvetica Neue","DejaVu Sans",Arial,sans-serif}
+main{max-width:1120px;margin:0 auto;padding:28px 36px 40px;background:#fff}
+h1{font-size:24px;margin:0;line-height:1.25}
+h2{font-size:16px;margin:30px 0 10px;padding-bottom:4px;border-bottom:2px solid var(--line)}
+h2,h3,h2+p,h3+p{break-after:avoid}
+h3{font-size:14px;margin:16px 0 4px}
+p{margin:6px 0}
+.sub,.note{color:var(--muted)}
+.sub{margin:2px 0 0}
+code,pre,.mono,svg text{font-family:"DejaVu Sans Mono",Menlo,Consolas,monospace}
+code,.mono{font-size:12.5px}
+.keep{break-inside:avoid}
+svg.gantt+svg.gantt{margin-top:8px}
+.banner{margin:18px 0;padding:12px 18px;border-radius:6px;border-left:10px solid;break-inside:avoid}
+.banner .word{font-size:22px;font-weight:700;letter-spacing:.05em}
+.banner p{margin:2px 0 0}
+.v-pass{background:#e6f4ec;border-color:var(--ok);color:#0f4d30}
+.v-dry{background:#e5eefa;border-color:#1d5fa8;color:#123e70}
+.v-fail{background:#fdeaea;border-color:var(--fail);color:#7f1616}
+.v-rto{background:#fff1df;border-color:var(--warn);color:#6b3305}
+.v-stop{background:#eceff3;border-color:#4b5563;color:#1f2933}
+.meta{display:grid;grid-template-columns:repeat(3,1fr);gap:8px 24px;margin:0}
+.meta div{min-width:0}
+.meta dt{font-size:11px;text-transform:uppercase;letter-spacing:.05em;color:var(--muted)}
+.meta dd{margin:0;overflow-wrap:anywhere}
+.meta .wide{grid-column:span 2}
+table{border-collapse:collapse;width:100%;margin:4px 0}
+th,td{padding:4px 8px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
+th{font-size:11px;text-transform:uppercase;letter-spacing:.05em;color:var(--muted);background:var(--soft);font-weight:600}
+.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+tr{break-inside:avoid}
+thead{display:table-header-group}
+.pill{display:inline-block;padding:0 8px;border-radius:9px;font-size:12px;font-weight:600;white-space:nowrap}
+.s-ok{background:#dcf1e5;color:#14573a}
+.s-failed,.s-missed{background:#fbdcdc;color:#8c1d18}
+.s-skipped,.s-none{background:#eceff3;color:#4b5563}
+.s-planned{background:#e0ebf8;color:#1d4f8a}
+.s-source_unreachable{background:#fdefd6;color:#7a4a06}
+.gauge{position:relative;height:16px;min-width:220px;background:var(--soft);border:1px solid var(--line);border-radius:3px}
+.gauge .got{position:absolute;left:0;top:3px;bottom:3px;border-radius:0 2px 2px 0}
+.gauge .met{background:var(--ok)}
+.gauge .missed{background:var(--fail)}
+.gauge .tgt{position:absolute;top:-4px;bottom:-4px;width:3px;margin-left:-1px;background:var(--ink)}
+pre{background:var(--soft);border:1px solid var(--line);border-radius:4px;padding:8px 10px;margin:4px 0 10px;font-size:12px;white-space:pre-wrap;overflow-wrap:anywhere}
+.legend{display:flex;flex-wrap:wrap;gap:4px 16px;font-size:12px;color:var(--muted);margin:4px 0 6px}
+.legend i{display:inline-block;width:14px;height:10px;margin-right:5px;vertical-align:-1px;border-radius:2px}
+.legend .x-failed{background:#fff;border:2px solid var(--fail)}
+.legend .x-skipped{background:#fff;border:1px dashed #8a94a0}
+.legend .x-crit{height:3px;vertical-align:2px;background:var(--ink)}
+.legend .x-rto{width:0;height:12px;border-left:2px dashed #6d28d9;border-radius:0}
+svg.gantt{display:block;width:100%;height:auto;break-inside:avoid}
+svg text{font-size:11px;fill:var(--ink)}
+svg .crit{font-weight:700}
+svg .tick{fill:var(--muted);font-size:10px}
+svg .axis{stroke:#8a94a0}
+svg .grid{stroke:#edf0f3}
+svg .stripe{fill:#f7f8fa}
+svg .bar[data-status=failed]{stroke:var(--fail);stroke-width:2}
+svg .bar[data-status=skipped]{fill:#fff;stroke:#8a94a0;stroke-dasharray:3 2}
+svg .bar[data-status=planned],svg .bar[data-status=source_unreachable]{fill-opacity:.35;stroke-dasharray:3 2}
+svg .cross{stroke:var(--fail);stroke-width:2}
+svg .rto{stroke:#6d28d9;stroke-width:1.5;stroke-dasharray:5 3}
+svg .rto-label{fill:#6d28d9;font-weight:700}
+footer{margin-top:28px;padding-top:8px;border-top:1px solid var(--line);font-size:12px;color:var(--muted)}
+@page{size:A4;margin:14mm 12mm}
+@media print{body{background:#fff;font-size:11.5px}svg text{font-size:13px}svg .tick{font-size:11px}main{max-width:none;padding:0}h2{margin-top:20px}pre{white-space:pre-wrap;break-inside:avoid}}
+"#;
+
+fn head(out: &mut String, r: &Record) {
+    let st = &r.start;
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <meta name=\"color-scheme\" content=\"light\">\n\
+         <meta name=\"generator\" content=\"switchyard {}\">\n\
+         <title>{} — {}: hall {} → hall {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n",
+        esc(&st.tool_version),
+        verdict(r),
+        esc(&st.title),
+        esc(&st.from),
+        esc(&st.to),
+    );
+}
+
+/// The CSS class of the verdict banner.
+fn verdict_class(r: &Record) -> &'static str {
+    match r.outcome {
+        Outcome::Passed if r.start.dry_run => "v-dry",
+        Outcome::Passed => "v-pass",
+        Outcome::Failed => "v-fail",
+        Outcome::RtoBreached | Outcome::RolledBack => "v-rto",
+        Outcome::Aborted | Outcome::Interrupted => "v-stop",
+    }
+}
+
+fn header(out: &mut String, r: &Record) {
+    let st = &r.start;
+    let kind = if st.dry_run {
+        "dry run — nothing was changed"
+    } else {
+        "live"
+    };
+    let _ = write!(
+        out,
+        "<header>\n<h1>{}</h1>\n<p class=\"sub\">Runbook <code>{}</code> · {} from hall {} to hall {} · {kind}</p>\n\
+         <div class=\"banner {}\"><div class=\"word\">{}</div><p>{}</p><p class=\"mono\">{}</p></div>\n<dl class=\"meta\">\n",
+        esc(&st.title),
+        esc(&st.runbook),
+        esc(&st.mode),
+        esc(&st.from),
+        esc(&st.to),
+        verdict_class(r),
+        verdict(r),
+        esc(&verdict_sentence(r)),
+        counts(r),
+    );
+    let rows = [
+        ("Owner", or_dash(st.owner.as_deref()), false),
+        ("Operator", esc(&st.operator).to_string(), false),
+        (
+            "Tool",
+            format!("switchyard {}", esc(&st.tool_version)),
+            false,
+        ),
+        (
+            "Direction",
+            format!("hall {} → hall {}", esc(&st.from), esc(&st.to)),
+            false,
+        ),
+        ("Mode", format!("{}, {kind}", esc(&st.mode)), false),
+        (
+            "Outcome",
+            format!("<code>{}</code>", r.outcome.as_str()),
+            false,
+        ),
+        ("RTO clock from", esc(&st.clock_origin).to_string(), false),
+        ("Started", esc(&st.started_at).to_string(), false),
+        ("Finished", esc(&r.finished_at).to_string(), false),
+        (
+            "Plan (SHA-256)",
+            format!("<code>{}</code>", esc(&st.plan_hash)),
+            true,
+        ),
+        ("Human wait", secs(r.human_wait_s), false),
+    ];
+    for (k, v, wide) in rows {
+        let class = if wide { " class=\"wide\"" } else { "" };
+        let _ = writeln!(out, "<div{class}><dt>{k}</dt><dd>{v}</dd></div>");
+    }
+    out.push_str("</dl>\n</header>\n");
+}
+
+/// Step executions by status, e.g. `4 step executions: 2 ok · 1 failed · 1 skipped`.
+fn counts(r: &Record) -> String {
+    let all = [
+        StepStatus::Ok,
+        StepStatus::Failed,
+        StepStatus::Skipped,
+        StepStatus::Planned,
+        StepStatus::SourceUnreachable,
+    ];
+    let parts: Vec<String> = all
+        .iter()
+        .map(|&s| (s, r.steps.iter().filter(|x| x.end.status == s).count()))
+        .filter(|(_, n)| *n > 0)
+        .map(|(s, n)| format!("{n} {}", status_word(s)))
+        .collect();
+    format!("{} step executions: {}", r.steps.len(), parts.join(" · "))
+}
+
+fn rto(out: &mut String, r: &Record) {
+    out.push_str("<section>\n<h2>RTO: target against achieved</h2>\n");
+    let all = r.services.iter().all(|s| s.recovered_s.is_some());
+    let achieved = (r.finished && all).then_some(r.rto.achieved_s);
+    let scale = r
+        .services
+        .iter()
+        .flat_map(|s| [s.target_s, s.recovered_s])
+        .chain([Some(r.rto.target_s), achieved])
+        .flatten()
+        .fold(0.0_f64, f64::max);
+    out.push_str(
+        "<p class=\"note\">Bars show the time to recovery; the dark mark is the target. \
+         All rows share one scale.</p>\n<table>\n<thead><tr><th>Service</th><th>Status</th>\
+         <th class=\"num\">Target</th><th class=\"num\">Achieved</th><th>Result</th><th style=\"width:32%\"></th></tr></thead>\n<tbody>\n",
+    );
+    for s in &r.services {
+        let mut name = format!("<code>{}</code>", esc(&s.name));
+        if s.title != s.name {
+            let _ = write!(name, "<br><span class=\"note\">{}</span>", esc(&s.title));
+        }
+        let status = s.status.replace('_', " ");
+        rto_row(out, r, &name, &status, s.target_s, s.recovered_s, scale);
+    }
+    let name = format!(
+        "<strong>runbook <code>{}</code></strong>",
+        esc(&r.start.runbook)
+    );
+    let status = r.outcome.as_str().replace('_', " ");
+    rto_row(
+        out,
+        r,
+        &name,
+        &status,
+        Some(r.rto.target_s),
+        achieved,
+        scale,
+    );
+    out.push_str("</tbody>\n</table>\n</section>\n");
+}
+
+fn rto_row(
+    out: &mut String,
+    r: &Record,
+    name: &str,
+    status: &str,
+    target: Option<f64>,
+    achieved: Option<f64>,
+    scale: f64,
+) {
+    let (result, class) = match (target, achieved) {
+        _ if r.start.dry_run => ("not timed (dry run)", "s-planned"),
+        (Some(t), Some(a)) if a <= t => ("met", "s-ok"),
+        (Some(_), Some(_)) => ("MISSED", "s-missed"),
+        (Some(_), None) => ("not recovered", "s-missed"),
+        (None, _) => ("no target of its own", "s-none"),
+    };
+    let pct = |v: f64| {
+        if scale > 0.0 {
+            (v / scale * 100.0).clamp(0.0, 100.0)
+        } else {
+            0.0
+        }
+    };
+    let mut gauge = String::from("<div class=\"gauge\">");
+    if let Some(a) = achieved.filter(|_| !r.start.dry_run) {
+        let met = target.is_none_or(|t| a <= t);
+        let _ = write!(
+            gauge,
+            "<span class=\"got {}\" style=\"width:{:.2}%\"></span>",
+            if met { "met" } else { "missed" },
+            pct(a).max(0.5)
+        );
+    }
+    if let Some(t) = target {
+        let _ = write!(
+            gauge,
+            "<span class=\"tgt\" style=\"left:{:.2}%\"></span>",
+            pct(t)
+        );
+    }
+    gauge.push_str("</div>");
+    let _ = writeln!(
+        out,
+        "<tr><td>{name}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>\
+         <td><span class=\"pill {class}\">{result}</span></td><td>{gauge}</td></tr>",
+        esc(status),
+        target.map_or("—".into(), secs),
+        achieved.map_or("—".into(), secs),
+    );
+}
+
+/// Rows per chart: a longer timeline is split so each part fits on a printed page.
+const ROWS_PER_CHART: usize = 40;
+const ROW: f64 = 16.0;
+const WIDTH: f64 = 1000.0;
+const TOP: f64 = 30.0;
+/// Narrowest drawn bar, so instant steps stay visible.
+const MIN_BAR: f64 = 3.0;
+/// Longest row label before it is cut (the full label is in the bar's tooltip).
+const MAX_LABEL: usize = 44;
+
+/// Geometry shared by every part of the timeline.
+struct Axis {
+    left: f64,
+    right: f64,
+    end_s: f64,
+    step_s: f64,
+}
+
+impl Axis {
+    fn x(&self, t: f64) -> f64 {
+        self.left + (t.max(0.0) / self.end_s) * (self.right - self.left)
+    }
+}
+
+/// A tick interval of 1, 2 or 5 × 10ⁿ seconds giving about eight ticks.
+fn tick_step(span: f64) -> f64 {
+    let raw = (span / 8.0).max(1e-3);
+    let pow = 10f64.powf(raw.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * pow)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * pow)
+}
+
+fn label(s: &StepRecord) -> String {
+    match &s.end.host {
+        Some(h) => format!("{} @ {h}", s.end.step),
+        None => s.end.step.clone(),
+    }
+}
+
+/// A label cut to [`MAX_LABEL`] characters in the middle, keeping the host at its end.
+fn shorten(full: &str) -> String {
+    let n = full.chars().count();
+    if n <= MAX_LABEL {
+        return full.to_string();
+    }
+    let head = MAX_LABEL / 2 - 1;
+    let tail = MAX_LABEL - head - 1;
+    let chars = full.chars();
+    chars
+        .clone()
+        .take(head)
+        .chain(['…'])
+        .chain(chars.skip(n - tail))
+        .collect()
+}
+
+fn phase_color(phase: &str) -> &'static str {
+    match phase {
+        "precheck" => "#7c8a9e",
+        "stop" => "#e08a1e",
+        "start" => "#2f6fca",
+        "verify" => "#2f9e6a",
+        _ => "#a0a7b1",
+    }
+}
+
+fn timeline(out: &mut String, r: &Record) {
+    let rows = by_start(r);
+    // The heading, the legend and the first chart go on one printed page together.
+    out.push_str("<section>\n<div class=\"keep\">\n<h2>Timeline</h2>\n");
+    if rows.is_empty() {
+        out.push_str("<p>No step ran.</p>\n</div>\n</section>\n");
+        return;
+    }
+    let last = rows
+        .iter()
+        .map(|s| s.end.start_s + s.end.duration_s)
+        .fold(0.0_f64, f64::max);
+    let span = last.max(r.rto.target_s).max(1e-3);
+    let step_s = tick_step(span);
+    let chars = rows
+        .iter()
+        .map(|s| label(s).chars().count().min(MAX_LABEL))
+        .max()
+        .unwrap_or(0);
+    // Room for the print font (13 units), larger than the screen's: see the CSS.
+    let left = (chars as f64 * 7.9 + 16.0).max(120.0);
+    let axis = Axis {
+        left,
+        right: WIDTH - 24.0,
+        end_s: (span / step_s).ceil() * step_s,
+        step_s,
+    };
+    out.push_str("<div class=\"legend\">");
+    for p in ["precheck", "stop", "start", "verify"] {
+        let _ = write!(
+            out,
+            "<span><i style=\"background:{}\"></i>{p}</span>",
+            phase_color(p)
+        );
+    }
+    out.push_str(
+        "<span><i class=\"x-failed\"></i>failed (✕)</span><span><i class=\"x-skipped\"></i>skipped</span>\
+         <span><i class=\"x-crit\"></i>critical path (bold label)</span><span><i class=\"x-rto\"></i>RTO target</span>\
+         <span>seconds from the RTO clock's origin; hover a bar for exact times</span></div>\n",
+    );
+    for (i, part) in rows.chunks(ROWS_PER_CHART).enumerate() {
+        chart(out, r, part, &axis);
+        if i == 0 {
+            out.push_str("</div>\n");
+        }
+    }
+    out.push_str("</section>\n");
+}
+
+fn chart(out: &mut String, r: &Record, rows: &[&StepRecord], a: &Axis) {
+    let bottom = TOP + rows.len() as f64 * ROW;
+    let height = bottom + 22.0;
+    let _ = writeln!(
+        out,
+        "<svg class=\"gantt\" viewBox=\"0 0 {WIDTH} {height}\" role=\"img\" aria-label=\"Timeline of step executions\">"
+    );
+    for (i, _) in rows.iter().enumerate().filter(|(i, _)| i % 2 == 1) {
+        let _ = writeln!(
+            out,
+            "<rect class=\"stripe\" x=\"0\" y=\"{:.1}\" width=\"{WIDTH}\" height=\"{ROW}\"/>",
+            TOP + i as f64 * ROW
+        );
+    }
+    // Enough decimals to tell the ticks apart: 0.5 s steps get one, 0.05 s steps two.
+    let decimals = (-a.step_s.log10()).ceil().max(0.0) as usize;
+    let ticks = (a.end_s / a.step_s).round() as usize;
+    for i in 0..=ticks {
+        let t = i as f64 * a.step_s;
+        let x = a.x(t);
+        let unit = if i == ticks { " s" } else { "" };
+        let _ = writeln!(
+            out,
+            "<line class=\"grid\" x1=\"{x:.1}\" y1=\"{TOP}\" x2=\"{x:.1}\" y2=\"{bottom}\"/>\
+             <line class=\"axis\" x1=\"{x:.1}\" y1=\"{bottom}\" x2=\"{x:.1}\" y2=\"{:.1}\"/>\
+             <text class=\"tick\" x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{t:.decimals$}{unit}</text>",
+            bottom + 4.0,
+            bottom + 15.0
+        );
+    }
+    let _ = writeln!(
+        out,
+        "<line class=\"axis\" x1=\"{:.1}\" y1=\"{bottom}\" x2=\"{:.1}\" y2=\"{bottom}\"/>",
+        a.left, a.right
+    );
+    for (i, s) in rows.iter().enumerate() {
+        bar(out, s, a, TOP + i as f64 * ROW);
+    }
+    let x = a.x(r.rto.target_s);
+    let (anchor, lx) = if x > a.right - 160.0 {
+        ("end", x - 5.0)
+    } else {
+        ("start", x + 5.0)
+    };
+    let _ = writeln!(
+        out,
+        "<line class=\"rto\" x1=\"{x:.1}\" y1=\"{:.1}\" x2=\"{x:.1}\" y2=\"{bottom}\"/>\
+         <text class=\"rto-label\" x=\"{lx:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\">RTO target {}</text>\n</svg>",
+        TOP - 14.0,
+        TOP - 6.0,
+        secs(r.rto.target_s)
+    );
+}
+
+/// One step on one host: its label, its bar with exact times in a tooltip, its marks.
+fn bar(out: &mut String, s: &StepRecord, a: &Axis, y: f64) {
+    let e = &s.end;
+    let full = label(s);
+    let shown = shorten(&full);
+    let _ = writeln!(
+        out,
+        "<text{} x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}<title>{}</title></text>",
+        if s.critical { " class=\"crit\"" } else { "" },
+        a.left - 8.0,
+        y + 12.0,
+        esc(&shown),
+        esc(&full)
+    );
+    let x = a.x(e.start_s);
+    let w = (a.x(e.start_s + e.duration_s) - x).max(MIN_BAR);
+    let exit = e.exit_code.map_or(String::new(), |c| format!(", exit {c}"));
+    let _ = writeln!(
+        out,
+        "<rect class=\"bar\" x=\"{x:.1}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"10\" rx=\"1.5\" fill=\"{}\" \
+         data-phase=\"{}\" data-status=\"{}\"><title>{} — {}{}\n{}, {} attempt(s){exit}\n\
+         start {:.3} s ({})\nend {:.3} s ({})\nduration {:.3} s</title></rect>",
+        y + 3.0,
+        phase_color(&e.phase),
+        esc(&e.phase),
+        status_key(e.status),
+        esc(&full),
+        esc(&e.name),
+        if s.critical { " (critical path)" } else { "" },
+        status_word(e.status),
+        e.attempts,
+        e.start_s,
+        esc(&e.started_at),
+        e.start_s + e.duration_s,
+        esc(&e.finished_at),
+        e.duration_s,
+    );
+    if s.critical {
+        let _ = writeln!(
+            out,
+            "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"2\" fill=\"#1f2933\"/>",
+            y + 13.5
+        );
+    }
+    let mut after = x + w + 6.0;
+    if e.status == StepStatus::Failed {
+        let _ = writeln!(
+            out,
+            "<path class=\"cross\" d=\"M{after:.1} {:.1}l8 8m0 -8l-8 8\"/>",
+            y + 4.0
+        );
+        after += 12.0;
+    }
+    let note = match e.status {
+        StepStatus::Ok | StepStatus::Planned => return,
+        StepStatus::Failed => format!("failed{exit}"),
+        other => status_word(other).to_string(),
+    };
+    // Past the RTO line's label room, the note goes to the left of the bar instead.
+    let (anchor, nx) = if after > a.right - 110.0 {
+        ("end", x - 6.0)
+    } else {
+        ("start", after)
+    };
+    let _ = writeln!(
+        out,
+        "<text class=\"tick\" x=\"{nx:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\">{note}</text>",
+        y + 11.5
+    );
+}
+
+fn steps(out: &mut String, r: &Record) {
+    out.push_str(
+        "<section>\n<h2>Steps</h2>\n<p class=\"note\">Times are seconds from the RTO clock's origin; \
+         <strong>bold</strong> marks the critical path.</p>\n<table>\n<thead><tr><th>Step</th><th>Name</th><th>Host</th>\
+         <th>Status</th><th class=\"num\">Attempts</th><th class=\"num\">Exit</th><th class=\"num\">Start</th>\
+         <th class=\"num\">Duration</th></tr></thead>\n<tbody>\n",
+    );
+    for s in by_start(r) {
+        let e = &s.end;
+        let id = if s.critical {
+            format!("<strong><code>{}</code></strong>", esc(&e.step))
+        } else {
+            format!("<code>{}</code>", esc(&e.step))
+        };
+        let _ = writeln!(
+            out,
+            "<tr><td>{id}</td><td>{}</td><td>{}</td><td><span class=\"pill s-{}\">{}</span></td>\
+             <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{:.2}</td><td class=\"num\">{:.2}</td></tr>",
+            esc(&e.name),
+            or_dash(e.host.as_deref()),
+            status_key(e.status),
+            status_word(e.status),
+            e.attempts,
+            e.exit_code.map_or("—".into(), |c| c.to_string()),
+            e.start_s,
+            e.duration_s
+        );
+    }
+    out.push_str("</tbody>\n</table>\n</section>\n");
+}
+
+/// A status as the journal spells it, for CSS classes and `data-status`.
+fn status_key(s: StepStatus) -> &'static str {
+    match s {
+        StepStatus::Ok => "ok",
+        StepStatus::Failed => "failed",
+        StepStatus::Skipped => "skipped",
+        StepStatus::Planned => "planned",
+        StepStatus::SourceUnreachable => "source_unreachable",
+    }
+}
+
+fn failures(out: &mut String, r: &Record) {
+    let failed: Vec<_> = by_start(r)
+        .into_iter()
+        .filter(|s| s.end.status == StepStatus::Failed)
+        .collect();
+    if failed.is_empty() {
+        return;
+    }
+    out.push_str("<section>\n<h2>Failed steps</h2>\n");
+    for s in failed {
+        let e = &s.end;
+        let on = e
+            .host
+            .as_deref()
+            .map_or(String::new(), |h| format!(" on {}", esc(h)));
+        let _ = writeln!(
+            out,
+            "<h3><code>{}</code>{on} — {}</h3>",
+            esc(&e.step),
+            esc(&e.name)
+        );
+        if let Some(does) = &s.does {
+            let _ = writeln!(out, "<p>Did:</p>\n<pre>{}</pre>", esc(does));
+        }
+        if let Some(m) = &e.message {
+            let _ = writeln!(out, "<p>{}</p>", esc(m));
+        }
+        if let Some(x) = &e.excerpt {
+            let _ = writeln!(
+                out,
+                "<p>Last lines of its output:</p>\n<pre>{}</pre>",
+                esc(x)
+            );
+        }
+        if let Some(o) = &e.output {
+            let _ = writeln!(
+                out,
+                "<p class=\"note\">Full output: <code>{0}.stdout</code>, <code>{0}.stderr</code></p>",
+                esc(o)
+            );
+        }
+    }
+    out.push_str("</section>\n");
+}
+
+fn decisions(out: &mut String, r: &Record) {
+    out.push_str("<section>\n<h2>Operator decisions</h2>\n");
+    if r.decisions.is_empty() {
+        out.push_str("<p>None were needed.</p>\n</section>\n");
+        return;
+    }
+    out.push_str(
+        "<table>\n<thead><tr><th>When</th><th>Step</th><th>Host</th><th>Decision</th><th>By</th>\
+         <th class=\"num\">Waited</th><th>Comment</th></tr></thead>\n<tbody>\n",
+    );
+    for d in &r.decisions {
+        let _ = writeln!(
+            out,
+            "<tr><td class=\"mono\">{}</td><td><code>{}</code></td><td>{}</td><td><strong>{}</strong></td>\
+             <td>{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
+            esc(&d.at),
+            esc(&d.step),
+            or_dash(d.host.as_deref()),
+            esc(&d.choice),
+            esc(&d.by),
+            secs(d.wait_s),
+            or_dash(d.comment.as_deref())
+        );
+    }
+    out.push_str("</tbody>\n</table>\n</section>\n");
+}
+
+fn notices(out: &mut String, r: &Record) {
+    if r.notices.is_empty() {
+        return;
+    }
+    out.push_str("<section>\n<h2>Notices</h2>\n<ul>\n");
+    for n in &r.notices {
+        let _ = writeln!(out, "<li>{}</li>", esc(n));
+    }
+    out.push_str("</ul>\n</section>\n");
+}
+
+fn hosts(out: &mut String, r: &Record) {
+    if r.hosts.is_empty() {
+        return;
+    }
+    out.push_str(
+        "<section>\n<h2>Hosts logged in to before any step</h2>\n<table>\n\
+         <thead><tr><th>Host</th><th>Result</th></tr></thead>\n<tbody>\n",
+    );
+    for h in &r.hosts {
+        let result = if h.ok {
+            "<span class=\"pill s-ok\">reached</span>".to_string()
+        } else {
+            format!(
+                "<span class=\"pill s-failed\">unreachable</span> {}",
+                esc(h.message.as_deref().unwrap_or(""))
+            )
+        };
+        let _ = writeln!(out, "<tr><td>{}</td><td>{result}</td></tr>", esc(&h.host));
+    }
+    out.push_str("</tbody>\n</table>\n</section>\n");
+}
+
+fn inputs(out: &mut String, r: &Record) {
+    out.push_str(
+        "<section>\n<h2>Inputs and integrity</h2>\n<table>\n\
+         <thead><tr><th>File</th><th>SHA-256</th></tr></thead>\n<tbody>\n",
+    );
+    for i in &r.start.inputs {
+        let _ = writeln!(
+            out,
+            "<tr><td><code>{}</code></td><td class=\"mono\">{}</td></tr>",
+            esc(&i.path),
+            esc(&i.sha256)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "</tbody>\n</table>\n<p>The journal holds {} events; its last hash is <code>{}</code>. \
+         <code>switchyard verify-evidence</code> on this folder checks the chain, the inputs and the summary.</p>\n\
+         </section>\n<footer>Rendered by switchyard {} from the run's journal alone; \
+         <code>switchyard report</code> on this folder renders it again, byte for byte.</footer>",
+        r.events,
+        esc(&r.last_hash),
+        esc(&r.start.tool_version)
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::event::{Rto, RunStarted, StepFinished};
+
+    fn step(id: &str, host: Option<&str>, status: StepStatus, start_s: f64) -> StepRecord {
+        StepRecord {
+            end: StepFinished {
+                step: id.into(),
+                service: "db".into(),
+                phase: "stop".into(),
+                name: "<b>\"quoted\" & 'single'</b>".into(),
+                host: host.map(Into::into),
+                status,
+                attempts: 1,
+                exit_code: Some(7),
+                started_at: "2026-01-01T00:00:00.000Z".into(),
+                finished_at: "2026-01-01T00:00:01.000Z".into(),
+                start_s,
+                duration_s: 1.0,
+                message: Some("exited with 7 </pre><script>alert(1)</script>".into()),
+                output: None,
+                excerpt: Some("<script>x</script>".into()),
+                stdout: None,
+                stderr: None,
+                human_wait_s: 0.0,
+                rerun: false,
+            },
+            does: Some("echo '<img src=x>' && exit 7".into()),
+            critical: id.ends_with(".1"),
+        }
+    }
+
+    fn record() -> Record {
+        Record {
+            start: RunStarted {
+                runbook: "rb".into(),
+                title: "A <title>".into(),
+                owner: None,
+                tool_version: "0.1.0".into(),
+                plan_hash: "abc".into(),
+                from: "a".into(),
+                to: "b".into(),
+                mode: "switchover".into(),
+                dry_run: false,
+                operator: "me@here".into(),
+                clock_origin: "2026-01-01T00:00:00.000Z".into(),
+                started_at: "2026-01-01T00:00:00.000Z".into(),
+                rto_target_s: 60.0,
+                services: Vec::new(),
+                critical_path: Vec::new(),
+                inputs: Vec::new(),
+                runbook_file: String::new(),
+                inventory_files: Vec::new(),
+                only: Vec::new(),
+                steps: 2,
+                executions: 3,
+                max_parallel: 1,
+            },
+            hosts: Vec::new(),
+            notices: vec!["a <notice>".into()],
+            steps: vec![
+                step("db.stop.1", Some("h1"), StepStatus::Failed, 0.0),
+                step("db.stop.1", Some("h2"), StepStatus::Ok, 0.5),
+                step("db.start.1", None, StepStatus::Skipped, 0.0),
+            ],
+            services: Vec::new(),
+            decisions: Vec::new(),
+            outcome: Outcome::Failed,
+            finished_at: "2026-01-01T00:00:02.000Z".into(),
+            rto: Rto {
+                target_s: 60.0,
+                achieved_s: 0.0,
+                met: false,
+            },
+            human_wait_s: 0.0,
+            finished: true,
+            events: 9,
+            last_hash: "ff".into(),
+        }
+    }
+
+    #[test]
+    fn escapes_every_special_character() {
+        assert_eq!(
+            esc(r#"<a href="x">&'</a>"#).to_string(),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;"
+        );
+        assert_eq!(esc("plain — text").to_string(), "plain — text");
+    }
+
+    #[test]
+    fn text_from_the_record_never_becomes_markup() {
+        let html = render(&record());
+        assert!(!html.contains("<script"), "{html}");
+        assert!(!html.contains("<img"), "{html}");
+        assert!(!html.contains("<b>"), "{html}");
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(html.contains("None were needed."));
+    }
+
+    #[test]
+    fn one_bar_per_step_execution_and_the_rto_line_on_the_chart() {
+        let r = record();
+        let html = render(&r);
+        assert_eq!(html.matches("class=\"bar\"").count(), r.steps.len());
+        assert_eq!(html.matches("class=\"cross\"").count(), 1);
+        assert!(html.contains("RTO target 1 min 00 s"));
+        assert_eq!(html, render(&r), "rendering is deterministic");
+    }
+
+    #[test]
+    fn long_labels_are_cut_in_the_middle_keeping_the_host() {
+        let long = format!("{}.start.1 @ node-b01", "x".repeat(60));
+        let short = shorten(&long);
+        assert_eq!(short.chars().count(), MAX_LABEL);
+        assert!(short.starts_with("xxx") && short.ends_with("start.1 @ node-b01"));
+        assert!(short.contains('…'));
+        assert_eq!(shorten("db.stop.1 @ h"), "db.stop.1 @ h");
+    }
+
+    #[test]
+    fn ticks_are_round_numbers() {
+        assert_eq!(tick_step(60.0), 10.0);
+        assert_eq!(tick_step(3600.0), 500.0);
+        assert_eq!(tick_step(1.0), 0.2);
+    }
 }

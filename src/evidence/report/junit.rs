@@ -28,7 +28,13 @@ pub fn render(r: &Record) -> String {
             ));
         }
         let time = mine.iter().map(|x| x.end.duration_s).sum::<f64>();
-        suite(&mut suites, &format!("{}.{}", r.start.runbook, s.name), time, &cases, r);
+        suite(
+            &mut suites,
+            &format!("{}.{}", r.start.runbook, s.name),
+            time,
+            &cases,
+            r,
+        );
         tally(&cases, &mut tests, &mut failures, &mut skipped);
     }
     let all = r.services.iter().all(|s| s.recovered_s.is_some());
@@ -81,7 +87,10 @@ fn tally(cases: &[Case], tests: &mut usize, failures: &mut usize, skipped: &mut 
 
 fn step_case(s: &StepRecord) -> Case {
     let e = &s.end;
-    let on = e.host.as_deref().map_or(String::new(), |h| format!(" on {h}"));
+    let on = e
+        .host
+        .as_deref()
+        .map_or(String::new(), |h| format!(" on {h}"));
     let message = e.message.clone().unwrap_or_default();
     let verdict = match e.status {
         StepStatus::Ok => Verdict::Pass,
@@ -111,7 +120,11 @@ fn rto_case(r: &Record, name: &str, target: f64, achieved: Option<f64>) -> Case 
         _ if r.start.dry_run => Verdict::Skip("dry run: recovery is not timed".into()),
         Some(a) if a <= target => Verdict::Pass,
         Some(a) => Verdict::Fail {
-            message: format!("RTO missed: {} against a target of {}", secs(a), secs(target)),
+            message: format!(
+                "RTO missed: {} against a target of {}",
+                secs(a),
+                secs(target)
+            ),
             text: String::new(),
         },
         None => Verdict::Fail {

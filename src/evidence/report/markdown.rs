@@ -140,7 +140,10 @@ fn failures(out: &mut String, r: &Record) {
     out.push_str("## Failed steps\n\n");
     for s in failed {
         let e = &s.end;
-        let on = e.host.as_deref().map_or(String::new(), |h| format!(" on {h}"));
+        let on = e
+            .host
+            .as_deref()
+            .map_or(String::new(), |h| format!(" on {h}"));
         let _ = writeln!(out, "### `{}`{on} — {}\n", e.step, e.name);
         if let Some(does) = &s.does {
             let _ = writeln!(out, "Did: `{}`\n", does.replace('`', "'"));
@@ -150,7 +153,10 @@ fn failures(out: &mut String, r: &Record) {
         }
         if let Some(x) = &e.excerpt {
             let fence = if x.contains("```") { "~~~~" } else { "```" };
-            let _ = writeln!(out, "Last lines of its output:\n\n{fence}text\n{x}\n{fence}\n");
+            let _ = writeln!(
+                out,
+                "Last lines of its output:\n\n{fence}text\n{x}\n{fence}\n"
+            );
         }
         if let Some(o) = &e.output {
             let _ = writeln!(out, "Full output: `{o}.stdout`, `{o}.stderr`\n");

@@ -1,0 +1,91 @@
+//! `switchyard demo` and its helper `switchyard serve-http`: a live drill of the bundled
+//! runbook against a lab on this machine, run exactly as `switchyard run --live --yes`.
+
+use crate::demo::{Lab, lab, server};
+
+use super::args::{DemoArgs, Direction, Global, ModeArg, RunArgs, ServeHttpArgs};
+use super::{Error, exit};
+
+pub fn run(g: &Global, a: &DemoArgs) -> Result<u8, Error> {
+    if !g.inventory.is_empty() {
+        return Err(Error::Setup(
+            "the demo brings its own inventory: --inventory does not apply to it".into(),
+        ));
+    }
+    let exe = std::env::current_exe()
+        .map_err(|e| Error::Setup(format!("cannot find this program's own path: {e}")))?;
+    let lab = Lab::start(&exe, a.keep).map_err(Error::Setup)?;
+    if !g.quiet {
+        eprint!("{}", describe(&lab));
+    }
+    // The user's display and logging settings, but no inventory of theirs.
+    let global = Global {
+        inventory: Vec::new(),
+        verbose: g.verbose,
+        quiet: g.quiet,
+        log_format: g.log_format,
+        color: g.color,
+        no_progress: g.no_progress,
+    };
+    let args = RunArgs {
+        direction: Direction {
+            runbook: lab.runbook(),
+            to: lab::TO.into(),
+            from: Some(lab::FROM.into()),
+            mode: ModeArg::Switchover,
+        },
+        live: true,
+        yes: true,
+        only: Vec::new(),
+        max_parallel: None,
+        evidence_dir: a.evidence_dir.clone(),
+        incident_start: None,
+    };
+    let result = super::run::execute(&global, &args);
+    let lab_dir = lab.dir().to_path_buf();
+    let stopped = lab.stop();
+    if !g.quiet {
+        let after = if a.keep {
+            format!("; the lab is kept in {}", lab_dir.display())
+        } else {
+            "; the lab is removed".to_string()
+        };
+        eprintln!("demo: stopped the lab's {stopped} endpoints{after}");
+    }
+    let (code, run_dir) = result?;
+    let report = run_dir.join("report.html");
+    let report = std::path::absolute(&report).unwrap_or(report);
+    super::print_stdout(&format!("report: {}\n", report.display()));
+    Ok(code)
+}
+
+/// What the lab is, before the run's own lines.
+fn describe(lab: &Lab) -> String {
+    let mut s = format!(
+        "demo: a lab of two halls in {}, each host a health endpoint on this machine:\n",
+        lab.dir().display()
+    );
+    for e in lab.endpoints() {
+        s += &format!(
+            "  {:<8} hall {}  http://{}/health  {}\n",
+            e.host,
+            e.hall,
+            e.address,
+            if e.up { "up" } else { "down" }
+        );
+    }
+    s += &format!(
+        "demo: switching the runbook {} live from hall {} to hall {}\n",
+        lab.runbook().display(),
+        lab::FROM,
+        lab::TO
+    );
+    s
+}
+
+/// `switchyard serve-http`: one lab endpoint, until stdin closes or a signal ends it.
+pub fn serve_http(a: &ServeHttpArgs) -> Result<u8, Error> {
+    server::serve(&a.listen, &a.state_file)
+        .map_err(|e| Error::Setup(format!("serve-http on {}: {e}", a.listen)))?;
+    Ok(exit::PASSED)
+}

@@ -1,0 +1,182 @@
+//! `switchyard resume RUN_DIR`: continues an interrupted run in its own folder. The
+//! journal is the truth: steps it records as ended are not run again, steps it records
+//! as started but not ended are run again and flagged, the RTO clock keeps its origin
+//! and the hash chain goes on. The runbook and inventories are loaded again from where
+//! the run found them, and refused if they changed since (unless `--force`, which the
+//! evidence records).
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use crate::config::load_runbook;
+use crate::config::model::Mode;
+use crate::engine::drill::Start;
+use crate::engine::event::Event;
+use crate::engine::job::Transports;
+use crate::engine::scheduler::{Carry, Settings};
+use crate::engine::secrets::{self, Redactor};
+use crate::engine::stopwatch::{Stopwatch, parse_timestamp, timestamp};
+use crate::evidence::journal::{self, Entry};
+use crate::evidence::{Recorder, record::Record};
+use crate::plan;
+
+use super::Error;
+use super::args::{Global, ResumeArgs};
+use super::run::{Execution, confirm, only, operator, take_lock, takeover_notice};
+
+pub fn run(g: &Global, a: &ResumeArgs) -> Result<u8, Error> {
+    let path = a.run_dir.join("journal.jsonl");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| Error::RunFolder(format!("cannot read `{}`: {e}", path.display())))?;
+    // A torn last line (killed mid-write) is dropped; any other break is refused.
+    let intact = match text.rfind('\n') {
+        Some(i) => &text[..=i],
+        None => "",
+    };
+    let read = journal::read(intact).map_err(|b| {
+        Error::RunFolder(format!(
+            "`{}` line {}: {} — a journal that does not verify cannot be resumed",
+            path.display(),
+            b.line,
+            b.reason
+        ))
+    })?;
+    let record = Record::from_entries(&read.entries, &read.last_hash)
+        .map_err(|e| Error::RunFolder(format!("`{}`: {e}", path.display())))?;
+    if record.finished {
+        return Err(Error::RunFolder(format!(
+            "the run in `{}` already finished ({}); there is nothing to resume",
+            a.run_dir.display(),
+            record.outcome.as_str()
+        )));
+    }
+    let st = &record.start;
+    let inventories: Vec<_> = st.inventory_files.iter().map(Into::into).collect();
+    let loaded = load_runbook(Path::new(&st.runbook_file), &inventories)?;
+    let changed = changed_inputs(&loaded.sources, &record);
+    if !changed.is_empty() && !a.force {
+        return Err(Error::RunFolder(format!(
+            "these inputs changed since the run started: {}; resume with --force to accept them (the evidence will say so)",
+            changed.join(", ")
+        )));
+    }
+    let rb = &loaded.runbook;
+    let find_hall = |name: &str| {
+        rb.halls
+            .iter()
+            .find(|h| h.as_str() == name)
+            .cloned()
+            .ok_or_else(|| Error::RunFolder(format!("the runbook no longer has hall `{name}`")))
+    };
+    let (from, to) = (find_hall(&st.from)?, find_hall(&st.to)?);
+    let mode = if st.mode == "failover" {
+        Mode::Failover
+    } else {
+        Mode::Switchover
+    };
+    let included = only(rb, &st.only)?;
+    let plan = plan::build_only(rb, &from, &to, mode, &included);
+    let live = !st.dry_run;
+    if live && !a.yes {
+        confirm(&plan)?;
+    }
+    let lock = take_lock(live, &rb.name)?;
+    let origin = parse_timestamp(&st.clock_origin).map_err(Error::RunFolder)?;
+    let secret_values = secrets::resolve(&rb.secrets).map_err(Error::Secret)?;
+    let (recorder, torn) =
+        Recorder::reopen(&a.run_dir, &read, intact.len() as u64).map_err(Error::Evidence)?;
+    let carry = carry(&read.entries);
+    let mut rerun: Vec<String> = carry
+        .rerun
+        .iter()
+        .map(|(s, h)| h.as_ref().map_or(s.clone(), |h| format!("{s}@{h}")))
+        .collect();
+    rerun.sort();
+    let mut notices = takeover_notice(&lock);
+    if torn {
+        notices.push("the journal's last line was torn (switchyard was killed while writing it) and was cut off".into());
+    }
+    let settings = Settings {
+        max_parallel: st.max_parallel,
+        operator: operator(),
+        clock: Stopwatch::start(Some(origin)),
+        redactor: Redactor::new(&secret_values),
+        plan_hash: st.plan_hash.clone(),
+        inputs: st.inputs.clone(),
+        assume_yes: a.yes,
+        grace: std::time::Duration::from_secs(30),
+        runbook_file: st.runbook_file.clone(),
+        inventory_files: st.inventory_files.clone(),
+        only: st.only.clone(),
+        notices,
+    };
+    let resumed = Event::Resumed {
+        at: timestamp(settings.clock.now()),
+        operator: settings.operator.clone(),
+        rerun,
+        forced: changed,
+    };
+    let transports = Transports::new(&plan).map_err(Error::Setup)?;
+    let run = Execution {
+        plan: &plan,
+        transports,
+        secrets: secret_values,
+        settings,
+        live,
+        failover: mode == Mode::Failover,
+    };
+    let code = run
+        .execute(g, recorder, Start::Resumed(carry), Some(resumed))
+        .map(|(code, _)| code);
+    drop(lock);
+    code
+}
+
+/// What the journal says is done, was under way, and was recovered.
+fn carry(entries: &[Entry]) -> Carry {
+    let mut c = Carry::default();
+    let mut started = HashSet::new();
+    for e in entries {
+        match &e.event {
+            Event::StepStarted { step, host, .. } => {
+                started.insert((step.clone(), host.clone()));
+            }
+            Event::StepFinished(f) => {
+                started.remove(&(f.step.clone(), f.host.clone()));
+                c.done.insert((f.step.clone(), f.host.clone()));
+            }
+            Event::ServiceRecovered {
+                service,
+                achieved_s,
+                ..
+            } => {
+                c.recovered.insert(service.clone(), *achieved_s);
+            }
+            Event::Decision { wait_s, .. } => {
+                c.human_wait += std::time::Duration::from_secs_f64(*wait_s);
+            }
+            _ => {}
+        }
+    }
+    c.rerun = started;
+    c
+}
+
+/// Files loaded now whose bytes match no input the run recorded.
+fn changed_inputs(sources: &crate::config::source::Sources, record: &Record) -> Vec<String> {
+    let recorded: HashSet<&str> = record
+        .start
+        .inputs
+        .iter()
+        .map(|i| i.sha256.as_str())
+        .collect();
+    sources
+        .iter()
+        .filter(|(_, f)| {
+            !recorded.contains(hex::encode(Sha256::digest(f.text.as_bytes())).as_str())
+        })
+        .map(|(_, f)| f.path.display().to_string())
+        .collect()
+}

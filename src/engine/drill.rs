@@ -1,0 +1,210 @@
+//! A whole run: the first event, the host checks, the switchover pass, the rollback
+//! pass when one is called for, and the last event with the outcome and the RTO.
+//!
+//! The rollback is the same runbook in the opposite direction, restricted to the
+//! services whose stop phase had begun (the others never left their hall), without
+//! its prechecks (the halls are mid-switch: a precheck of the normal direction would
+//! fail by design). Its steps carry ids prefixed with `rollback.` so the evidence
+//! keeps both passes apart.
+
+use std::sync::Arc;
+
+use crate::config::model::{Mode, Phase};
+use crate::plan::{self, Plan};
+
+use super::event::{Event, Outcome, Rto, RunStarted, ServiceTarget};
+use super::executor::{Executor, NamedHost};
+use super::job::Job;
+use super::scheduler::{self, Carry, Io, Settings, Stop};
+use super::stopwatch::timestamp;
+
+fn secs(d: std::time::Duration) -> f64 {
+    (d.as_secs_f64() * 1000.0).round() / 1000.0
+}
+
+/// Where the run begins: afresh, or resumed from a journal.
+pub enum Start {
+    Fresh { hosts: Vec<NamedHost> },
+    Resumed(Carry),
+}
+
+/// Runs `plan` and returns how the run ended; `jobs_of` makes the jobs of a plan
+/// (the switchover's, and the rollback's if one is needed).
+pub async fn run<E: Executor>(
+    plan: &Plan<'_>,
+    jobs_of: &dyn Fn(&Plan<'_>) -> Vec<Job>,
+    executor: Arc<E>,
+    settings: &Settings,
+    start: Start,
+    io: &mut Io<'_>,
+) -> Outcome {
+    let rb = plan.runbook;
+    let jobs = jobs_of(plan);
+    let mut unreachable = false;
+    let carry = match start {
+        Start::Fresh { hosts } => {
+            (io.emit)(Event::RunStarted(run_started(
+                plan,
+                &jobs,
+                executor.dry_run(),
+                settings,
+            )));
+            for w in crate::plan::render::warnings(plan) {
+                if w.contains("insecure_tls") {
+                    (io.emit)(Event::Notice { message: w });
+                }
+            }
+            for (host, result) in executor.prepare(hosts).await {
+                unreachable |= result.is_err();
+                (io.emit)(Event::HostChecked {
+                    host,
+                    ok: result.is_ok(),
+                    message: result.err().map(|m| settings.redactor.redact(&m)),
+                });
+            }
+            Carry::default()
+        }
+        Start::Resumed(carry) => carry,
+    };
+    for message in &settings.notices {
+        (io.emit)(Event::Notice {
+            message: message.clone(),
+        });
+    }
+    let main = scheduler::pass(plan, jobs, executor.clone(), settings, &carry, io, false).await;
+    let mut human_wait = main.human_wait;
+    let mut outcome_of_rollback = None;
+    if main.stop == Some(Stop::Rollback) {
+        let (outcome, waited) = rollback(
+            plan,
+            jobs_of,
+            &main.stop_begun,
+            executor.clone(),
+            settings,
+            io,
+        )
+        .await;
+        outcome_of_rollback = Some(outcome);
+        human_wait = waited.max(human_wait);
+    }
+    let target = secs(rb.rto);
+    let included = |i: usize| plan.included[i] && plan.services[i].recovery_step.is_some();
+    let all_recovered = (0..rb.services.len()).all(|i| !included(i) || main.recovered[i].is_some());
+    let achieved = main
+        .recovered
+        .iter()
+        .flatten()
+        .copied()
+        .fold(None, |m: Option<f64>, a| Some(m.map_or(a, |m| m.max(a))))
+        .unwrap_or_else(|| secs(settings.clock.since_origin().saturating_sub(human_wait)));
+    let met = executor.dry_run() || (all_recovered && achieved <= target);
+    let any_service_missed = rb
+        .services
+        .iter()
+        .zip(&main.recovered)
+        .any(|(s, r)| matches!((s.rto, r), (Some(t), Some(a)) if *a > secs(t)));
+    let outcome = match (&main.stop, outcome_of_rollback) {
+        (_, Some(o)) => o,
+        (Some(Stop::Interrupted), _) => Outcome::Interrupted,
+        (Some(Stop::Aborted), _) => Outcome::Aborted,
+        (Some(Stop::Failed(_) | Stop::Rollback), _) => Outcome::Failed,
+        (None, _) if unreachable => Outcome::Failed,
+        (None, _) if !executor.dry_run() && (!met || any_service_missed) => Outcome::RtoBreached,
+        (None, _) => Outcome::Passed,
+    };
+    (io.emit)(Event::RunFinished {
+        outcome,
+        finished_at: timestamp(settings.clock.now()),
+        rto: Rto {
+            target_s: target,
+            achieved_s: achieved,
+            met,
+        },
+        human_wait_s: secs(human_wait),
+    });
+    outcome
+}
+
+/// Switches back the services whose stop phase had begun. `rolled_back` when every
+/// rollback step succeeded, else `failed` (the run is then in a state a person must see).
+async fn rollback<E: Executor>(
+    plan: &Plan<'_>,
+    jobs_of: &dyn Fn(&Plan<'_>) -> Vec<Job>,
+    stop_begun: &[bool],
+    executor: Arc<E>,
+    settings: &Settings,
+    io: &mut Io<'_>,
+) -> (Outcome, std::time::Duration) {
+    let rb = plan.runbook;
+    let services: Vec<String> = rb
+        .services
+        .iter()
+        .zip(stop_begun)
+        .filter(|(_, begun)| **begun)
+        .map(|(s, _)| s.name.to_string())
+        .collect();
+    (io.emit)(Event::RollbackStarted {
+        services: services.clone(),
+    });
+    if services.is_empty() {
+        return (Outcome::RolledBack, std::time::Duration::ZERO);
+    }
+    let back = plan::build_only(rb, &plan.to, &plan.from, Mode::Switchover, stop_begun);
+    let mut jobs = jobs_of(&back);
+    let mut carry = Carry::default();
+    for job in &mut jobs {
+        job.id = format!("rollback.{}", job.id);
+        if job.phase == Phase::Precheck {
+            carry.done.insert((job.id.clone(), job.host_name.clone()));
+        }
+    }
+    let pass = scheduler::pass(&back, jobs, executor, settings, &carry, io, true).await;
+    let outcome = match pass.stop {
+        None => Outcome::RolledBack,
+        Some(Stop::Interrupted) => Outcome::Interrupted,
+        Some(_) => Outcome::Failed,
+    };
+    (outcome, pass.human_wait)
+}
+
+fn run_started(plan: &Plan<'_>, jobs: &[Job], dry_run: bool, settings: &Settings) -> RunStarted {
+    let rb = plan.runbook;
+    RunStarted {
+        runbook: rb.name.clone(),
+        title: rb.title.clone(),
+        owner: rb.owner.clone(),
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        plan_hash: settings.plan_hash.clone(),
+        from: plan.from.to_string(),
+        to: plan.to.to_string(),
+        mode: plan.mode.as_str().to_string(),
+        dry_run,
+        operator: settings.operator.clone(),
+        clock_origin: timestamp(settings.clock.origin),
+        started_at: timestamp(settings.clock.started),
+        rto_target_s: secs(rb.rto),
+        services: rb
+            .services
+            .iter()
+            .zip(&plan.included)
+            .filter(|(_, keep)| **keep)
+            .map(|(s, _)| ServiceTarget {
+                name: s.name.to_string(),
+                title: s.title.clone(),
+                rto_target_s: s.rto.map(secs),
+            })
+            .collect(),
+        critical_path: plan
+            .critical_path
+            .iter()
+            .map(|&i| plan.steps[i].id.clone())
+            .collect(),
+        inputs: settings.inputs.clone(),
+        runbook_file: settings.runbook_file.clone(),
+        inventory_files: settings.inventory_files.clone(),
+        only: settings.only.clone(),
+        steps: plan.steps.len(),
+        executions: jobs.len(),
+        max_parallel: settings.max_parallel,
+    }
+}

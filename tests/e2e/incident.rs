@@ -1,0 +1,433 @@
+//! Incident-grade runs: manual steps, a pause decided at a (pseudo-)terminal, rollback,
+//! one live run at a time, and resume after switchyard itself was killed.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::{Test, run_dir, step, summary};
+
+const INVENTORY: &str = r#"
+[halls.a]
+[halls.b]
+[hosts.node-a]
+transport = "local"
+hall = "a"
+[hosts.node-b]
+transport = "local"
+hall = "b"
+"#;
+
+fn project(on_failure: &str, body: &str) -> Test {
+    Test::new().file("inventory/site.toml", INVENTORY).file(
+        "runbooks/test.toml",
+        format!(
+            "[runbook]\nname = \"test\"\nrto = \"1h\"\ninventory = [\"../inventory/site.toml\"]\non_failure = \"{on_failure}\"\n{body}"
+        ),
+    )
+}
+
+fn lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+/// Two services whose steps append to `log`; `app` fails to start while `fail` exists.
+fn two_services(log: &Path, fail: &Path) -> String {
+    let (log, fail) = (log.display(), fail.display());
+    format!(
+        r#"
+[services.db]
+hosts = ["node-a", "node-b"]
+[[services.db.stop]]
+run = "echo stop db {{{{host.name}}}} >> {log}"
+[[services.db.start]]
+run = "echo start db {{{{host.name}}}} >> {log}"
+
+[services.app]
+hosts = ["node-a", "node-b"]
+depends_on = ["db"]
+[[services.app.stop]]
+run = "echo stop app {{{{host.name}}}} >> {log}"
+[[services.app.start]]
+run = "echo start app {{{{host.name}}}} >> {log}; test ! -e {fail}.{{{{host.name}}}}"
+"#
+    )
+}
+
+#[test]
+fn a_manual_step_confirmed_by_yes_says_so_and_counts_as_human_wait() {
+    let out = project(
+        "abort",
+        r#"
+[services.db]
+hosts = ["node-a", "node-b"]
+[[services.db.start]]
+name = "check the console"
+manual = "Look at the SAN console: is the LUN mapped to hall {{target}}?"
+"#,
+    )
+    .args(&[
+        "--no-progress",
+        "run",
+        "runbooks/test.toml",
+        "--to",
+        "b",
+        "--live",
+        "--yes",
+    ])
+    .run()
+    .code(0);
+    let s = summary(&run_dir(&out));
+    assert_eq!(step(&s, "db.start.1")["status"], "ok");
+    let journal = std::fs::read_to_string(run_dir(&out).join("journal.jsonl")).expect("journal");
+    assert!(journal.contains(r#""event":"decision""#) && journal.contains(r#""by":"--yes""#));
+    let md = std::fs::read_to_string(run_dir(&out).join("report.md")).expect("md");
+    assert!(md.contains("confirmed automatically by --yes"), "{md}");
+}
+
+#[test]
+fn a_manual_step_in_a_dry_run_is_planned() {
+    let out = project(
+        "abort",
+        "[services.db]\nhosts = [\"node-a\", \"node-b\"]\n[[services.db.start]]\nmanual = \"do it\"\n",
+    )
+    .args(&["--no-progress", "run", "runbooks/test.toml", "--to", "b"])
+    .run()
+    .code(0);
+    assert_eq!(
+        step(&summary(&run_dir(&out)), "db.start.1")["status"],
+        "planned"
+    );
+}
+
+#[test]
+fn rollback_switches_back_every_service_that_had_begun_to_stop_in_reverse_order() {
+    let t = project("rollback", "");
+    let (log, fail) = (t.path().join("log"), t.path().join("fail"));
+    std::fs::write(fail.with_extension("node-b"), "").expect("fail marker");
+    let t = t.file(
+        "runbooks/test.toml",
+        format!(
+            "[runbook]\nname = \"test\"\nrto = \"1h\"\ninventory = [\"../inventory/site.toml\"]\non_failure = \"rollback\"\n{}",
+            two_services(&log, &fail)
+        ),
+    );
+    let out = t
+        .args(&[
+            "--no-progress",
+            "run",
+            "runbooks/test.toml",
+            "--to",
+            "b",
+            "--live",
+            "--yes",
+        ])
+        .run()
+        .code(1);
+    let s = summary(&run_dir(&out));
+    assert_eq!(s["outcome"], "rolled_back");
+    assert_eq!(
+        lines(&log),
+        [
+            "stop app node-a",
+            "stop db node-a",
+            "start db node-b",
+            "start app node-b",
+            // The rollback: b → a, app stops before db, db starts before app.
+            "stop app node-b",
+            "stop db node-b",
+            "start db node-a",
+            "start app node-a",
+        ]
+    );
+    assert_eq!(step(&s, "rollback.db.start.1")["status"], "ok");
+    Test::reuse(&run_dir(&out))
+        .args(&["verify-evidence", "."])
+        .run()
+        .code(0);
+}
+
+/// Runs a live run on a pseudo-terminal (`script`), types the runbook's name, then
+/// answers the first question with `answer` once it is shown (after `before_answer`).
+/// Returns the exit code and what the terminal showed.
+fn on_a_terminal(t: &Test, answer: &str, before_answer: impl FnOnce()) -> (i32, String) {
+    let cmd = format!(
+        "{} --no-progress run runbooks/test.toml --to b --live",
+        env!("CARGO_BIN_EXE_switchyard")
+    );
+    let mut child = Command::new("script")
+        .args(["-q", "-e", "-c", &cmd, "/dev/null"])
+        .current_dir(t.path())
+        .env("SWITCHYARD_LOCK_DIR", t.path().join(".locks"))
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script (util-linux) runs");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    // Raw chunks, not lines: a prompt ends without a newline.
+    std::thread::spawn(move || {
+        let mut stdout = stdout;
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = std::io::Read::read(&mut stdout, &mut buf) {
+            if n == 0
+                || tx
+                    .send(String::from_utf8_lossy(&buf[..n]).into_owned())
+                    .is_err()
+            {
+                break;
+            }
+        }
+    });
+    let mut seen = String::new();
+    let mut wait_for = |needle: &str, seen: &mut String| {
+        let start = Instant::now();
+        while !seen.contains(needle) {
+            let left = Duration::from_secs(60).saturating_sub(start.elapsed());
+            match rx.recv_timeout(left) {
+                Ok(l) => seen.push_str(&l),
+                Err(_) => panic!("never saw {needle:?}:\n{seen}"),
+            }
+        }
+    };
+    wait_for("to proceed", &mut seen);
+    stdin.write_all(b"test\n").expect("type the name");
+    wait_for("type one of", &mut seen);
+    before_answer();
+    stdin
+        .write_all(format!("{answer}\n").as_bytes())
+        .expect("answer");
+    let status = child.wait().expect("wait");
+    while let Ok(l) = rx.recv_timeout(Duration::from_secs(2)) {
+        seen.push_str(&l);
+    }
+    (status.code().unwrap_or(-1), seen)
+}
+
+fn pause_project() -> (Test, PathBuf, PathBuf) {
+    let t = project("pause", "");
+    let (log, fail) = (t.path().join("log"), t.path().join("fail"));
+    std::fs::write(fail.with_extension("node-b"), "").expect("fail marker");
+    let body = two_services(&log, &fail);
+    let t = t.file(
+        "runbooks/test.toml",
+        format!(
+            "[runbook]\nname = \"test\"\nrto = \"1h\"\ninventory = [\"../inventory/site.toml\"]\non_failure = \"pause\"\n{body}\n[[services.app.verify]]\nrun = \"true\"\n"
+        ),
+    );
+    (t, log, fail)
+}
+
+fn newest_run(t: &Test) -> PathBuf {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(t.path().join("evidence"))
+        .expect("evidence")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    dirs.sort();
+    dirs.pop().expect("a run folder")
+}
+
+#[test]
+fn pause_then_retry_runs_the_failed_step_again_and_records_who_decided() {
+    let (t, log, fail) = pause_project();
+    // The operator removes the cause, then answers: the retry succeeds.
+    let (code, seen) = on_a_terminal(&t, "retry freed the disk", || {
+        std::fs::remove_file(fail.with_extension("node-b")).expect("remove the cause");
+    });
+    assert_eq!(code, 0, "{seen}");
+    let s = summary(&newest_run(&t));
+    assert_eq!(s["outcome"], "passed");
+    assert_eq!(step(&s, "app.start.1")["status"], "ok");
+    assert_eq!(
+        lines(&log)
+            .iter()
+            .filter(|l| *l == "start app node-b")
+            .count(),
+        2
+    );
+    let journal = std::fs::read_to_string(newest_run(&t).join("journal.jsonl")).expect("journal");
+    assert!(journal.contains(r#""choice":"retry""#), "{journal}");
+    assert!(
+        journal.contains(r#""comment":"freed the disk""#),
+        "{journal}"
+    );
+}
+
+#[test]
+fn pause_then_skip_goes_on_and_the_evidence_says_who_skipped() {
+    let (t, _log, _fail) = pause_project();
+    let (code, seen) = on_a_terminal(&t, "skip known issue, ticket 4711", || {});
+    assert_eq!(code, 0, "{seen}");
+    let s = summary(&newest_run(&t));
+    let app = step(&s, "app.start.1");
+    assert_eq!(app["status"], "failed");
+    assert!(
+        app["message"]
+            .as_str()
+            .expect("message")
+            .contains("skipped by")
+    );
+    assert_eq!(step(&s, "app.verify.1")["status"], "ok");
+}
+
+#[test]
+fn pause_then_abort_stops_the_run_as_aborted() {
+    let (t, _log, _fail) = pause_project();
+    let (code, seen) = on_a_terminal(&t, "abort", || {});
+    assert_eq!(code, 1, "{seen}");
+    let s = summary(&newest_run(&t));
+    assert_eq!(s["outcome"], "aborted");
+    assert_eq!(step(&s, "app.verify.1")["status"], "skipped");
+}
+
+#[test]
+fn pause_then_rollback_switches_back() {
+    let (t, log, _fail) = pause_project();
+    let (code, seen) = on_a_terminal(&t, "rollback", || {});
+    assert_eq!(code, 1, "{seen}");
+    let s = summary(&newest_run(&t));
+    assert_eq!(s["outcome"], "rolled_back");
+    assert!(lines(&log).contains(&"start db node-a".to_string()));
+}
+
+#[test]
+fn a_second_live_run_is_refused_while_the_first_holds_the_lock() {
+    let t = project(
+        "abort",
+        "[services.db]\nhosts = [\"node-a\", \"node-b\"]\n[[services.db.start]]\nrun = \"sleep 3\"\n",
+    );
+    let locks = t.path().join(".locks");
+    let mut first = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args([
+            "--no-progress",
+            "run",
+            "runbooks/test.toml",
+            "--to",
+            "b",
+            "--live",
+            "--yes",
+        ])
+        .current_dir(t.path())
+        .env("SWITCHYARD_LOCK_DIR", &locks)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let start = Instant::now();
+    while !std::fs::read_to_string(locks.join("test.lock")).is_ok_and(|s| s.contains("pid")) {
+        assert!(start.elapsed() < Duration::from_secs(30), "no lock taken");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let root = t.path().to_path_buf();
+    Test::reuse(&root)
+        .args(&["run", "runbooks/test.toml", "--to", "b", "--live", "--yes"])
+        .run()
+        .code(1)
+        .stderr_has("holds the lock")
+        .stderr_has(&format!("pid {}", first.id()));
+    assert_eq!(first.wait().expect("wait").code(), Some(0));
+    // A dry run takes no lock, and once the first run is done the lock is free again.
+    Test::reuse(&root)
+        .args(&["run", "runbooks/test.toml", "--to", "b", "--live", "--yes"])
+        .run()
+        .code(0);
+    drop(t);
+}
+
+#[test]
+fn a_killed_run_resumes_without_running_finished_steps_twice() {
+    let t = project("abort", "");
+    let p = |n: &str| t.path().join(n).display().to_string();
+    let body = format!(
+        r#"
+[services.db]
+hosts = ["node-a", "node-b"]
+[[services.db.stop]]
+run = "echo x >> {one}"
+[[services.db.start]]
+run = "echo x >> {two}; sleep 2"
+[[services.db.verify]]
+run = "echo x >> {three}"
+"#,
+        one = p("one"),
+        two = p("two"),
+        three = p("three")
+    );
+    let t = t.file(
+        "runbooks/test.toml",
+        format!("[runbook]\nname = \"test\"\nrto = \"1h\"\ninventory = [\"../inventory/site.toml\"]\n{body}"),
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args([
+            "--no-progress",
+            "run",
+            "runbooks/test.toml",
+            "--to",
+            "b",
+            "--live",
+            "--yes",
+        ])
+        .current_dir(t.path())
+        .env("SWITCHYARD_LOCK_DIR", t.path().join(".locks"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let start = Instant::now();
+    let journal = loop {
+        let found = std::fs::read_dir(t.path().join("evidence"))
+            .ok()
+            .and_then(|mut d| d.next())
+            .map(|e| e.expect("entry").path().join("journal.jsonl"));
+        if let Some(j) = found
+            && std::fs::read_to_string(&j).is_ok_and(|s| s.contains(r#""step":"db.start.1""#))
+        {
+            break j;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "never reached db.start.1"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    let dir = journal.parent().expect("run dir").to_path_buf();
+    let out = Test::reuse(&dir)
+        .args(&["--no-progress", "resume", ".", "--yes"])
+        .run()
+        .code(0);
+    assert!(out.stderr.contains("resumed"), "{}", out.stderr);
+    assert_eq!(
+        lines(t.path().join("one").as_path()).len(),
+        1,
+        "a finished step ran again"
+    );
+    assert_eq!(
+        lines(t.path().join("two").as_path()).len(),
+        2,
+        "the started step runs again"
+    );
+    assert_eq!(lines(t.path().join("three").as_path()).len(), 1);
+    let s = summary(&dir);
+    assert_eq!(s["outcome"], "passed");
+    assert_eq!(step(&s, "db.start.1")["rerun"], true);
+    Test::reuse(&dir)
+        .args(&["verify-evidence", "."])
+        .run()
+        .code(0);
+    // A finished run has nothing to resume.
+    Test::reuse(&dir)
+        .args(&["resume", ".", "--yes"])
+        .run()
+        .code(2)
+        .stderr_has("already finished");
+}
