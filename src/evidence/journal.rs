@@ -152,7 +152,6 @@ fn walk(
     mut each: impl FnMut(usize, Value) -> Result<(), Broken>,
 ) -> Result<String, Broken> {
     let mut prev = GENESIS.to_string();
-    let mut n = 0;
     if !text.is_empty() && !text.ends_with('\n') {
         let line = text.lines().count();
         return Err(Broken {
@@ -177,8 +176,8 @@ fn walk(
         if value.get("prev").and_then(Value::as_str) != Some(prev.as_str()) {
             return Err(broken("`prev` does not match the hash of the line before (a line was removed, added or reordered)".into()));
         }
-        if value.get("seq").and_then(Value::as_u64) != Some(n + 1) {
-            return Err(broken(format!("`seq` is not {}", n + 1)));
+        if value.get("seq").and_then(Value::as_u64) != Some(i as u64 + 1) {
+            return Err(broken(format!("`seq` is not {}", i + 1)));
         }
         let actual = hash(&prev, &content);
         if actual != claimed {
@@ -187,7 +186,6 @@ fn walk(
             ));
         }
         prev = actual;
-        n += 1;
         each(i + 1, value)?;
     }
     Ok(prev)

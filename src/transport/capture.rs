@@ -49,6 +49,28 @@ impl Captured {
     }
 }
 
+/// The last lines a failed step printed (stderr, else stdout), for the reports: enough
+/// to see the cause without opening `output/`.
+pub fn excerpt(stdout: &Option<Captured>, stderr: &Option<Captured>) -> Option<String> {
+    const LINES: usize = 20;
+    const BYTES: usize = 2048;
+    let texts = [stderr, stdout].map(|c| c.as_ref().map(Captured::text));
+    let text = texts
+        .iter()
+        .flatten()
+        .map(|t| t.trim_end())
+        .find(|t| !t.is_empty())?;
+    let from = text
+        .rmatch_indices('\n')
+        .nth(LINES - 1)
+        .map_or(0, |(i, _)| i + 1);
+    let mut from = from.max(text.len().saturating_sub(BYTES));
+    while !text.is_char_boundary(from) {
+        from += 1;
+    }
+    Some(text[from..].to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,26 +96,4 @@ mod tests {
         assert!(text.starts_with('a') && text.ends_with('c'));
         assert!(text.contains("[… 1000 bytes cut by switchyard …]"));
     }
-}
-
-/// The last lines a failed step printed (stderr, else stdout), for the reports: enough
-/// to see the cause without opening `output/`.
-pub fn excerpt(stdout: &Option<Captured>, stderr: &Option<Captured>) -> Option<String> {
-    const LINES: usize = 20;
-    const BYTES: usize = 2048;
-    let texts = [stderr, stdout].map(|c| c.as_ref().map(Captured::text));
-    let text = texts
-        .iter()
-        .flatten()
-        .map(|t| t.trim_end())
-        .find(|t| !t.is_empty())?;
-    let from = text
-        .rmatch_indices('\n')
-        .nth(LINES - 1)
-        .map_or(0, |(i, _)| i + 1);
-    let mut from = from.max(text.len().saturating_sub(BYTES));
-    while !text.is_char_boundary(from) {
-        from += 1;
-    }
-    Some(text[from..].to_string())
 }

@@ -188,7 +188,7 @@ fn on_a_terminal(t: &Test, answer: &str, before_answer: impl FnOnce()) -> (i32, 
         }
     });
     let mut seen = String::new();
-    let mut wait_for = |needle: &str, seen: &mut String| {
+    let wait_for = |needle: &str, seen: &mut String| {
         let start = Instant::now();
         while !seen.contains(needle) {
             let left = Duration::from_secs(60).saturating_sub(start.elapsed());
