@@ -247,8 +247,11 @@ fn verify_evidence_refuses_what_is_not_a_run_folder() {
 /// with fixed tokens, so that snapshots show only what a run decided.
 fn redactor(summary: &serde_json::Value) -> impl Fn(&str) -> String {
     let operator = summary["operator"].as_str().expect("operator").to_string();
+    let events = format!("holds {} events", summary["journal"]["events"]);
     move |text: &str| {
-        let text = text.replace(&operator, "[OPERATOR]");
+        let text = text
+            .replace(&operator, "[OPERATOR]")
+            .replace(&events, "holds [N] events");
         let chars: Vec<char> = text.chars().collect();
         let mut out = String::new();
         let mut i = 0;
