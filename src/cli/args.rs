@@ -107,6 +107,9 @@ pub struct ResumeArgs {
     /// Accept runbook or inventory files that changed since the run started.
     #[arg(long)]
     pub force: bool,
+    /// After the first Ctrl-C or SIGTERM, how long running steps may go on.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = crate::config::duration::parse)]
+    pub grace: std::time::Duration,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum)]
@@ -206,4 +209,8 @@ pub struct RunArgs {
     /// When the incident began (RFC 3339), if before this run: the RTO clock starts there.
     #[arg(long, value_name = "RFC3339")]
     pub incident_start: Option<String>,
+    /// After the first Ctrl-C or SIGTERM, how long running steps may go on before they
+    /// are stopped.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = crate::config::duration::parse)]
+    pub grace: std::time::Duration,
 }

@@ -40,6 +40,7 @@ pub fn run(g: &Global, a: &DemoArgs) -> Result<u8, Error> {
         max_parallel: None,
         evidence_dir: a.evidence_dir.clone(),
         incident_start: None,
+        grace: std::time::Duration::from_secs(30),
     };
     let result = super::run::execute(&global, &args);
     let lab_dir = lab.dir().to_path_buf();

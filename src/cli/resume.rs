@@ -106,7 +106,7 @@ pub fn run(g: &Global, a: &ResumeArgs) -> Result<u8, Error> {
         plan_hash: st.plan_hash.clone(),
         inputs: st.inputs.clone(),
         assume_yes: a.yes,
-        grace: std::time::Duration::from_secs(30),
+        grace: a.grace,
         runbook_file: st.runbook_file.clone(),
         inventory_files: st.inventory_files.clone(),
         only: st.only.clone(),

@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
@@ -27,9 +27,6 @@ use super::args::{Global, RunArgs};
 use super::lock::{self, RunLock};
 use super::plan::direction;
 use super::{Error, exit};
-
-/// How long running steps may go on after the first Ctrl-C or SIGTERM.
-const GRACE: Duration = Duration::from_secs(30);
 
 pub fn run(g: &Global, a: &RunArgs) -> Result<u8, Error> {
     execute(g, a).map(|(code, _)| code)
@@ -72,7 +69,7 @@ pub fn execute(g: &Global, a: &RunArgs) -> Result<(u8, PathBuf), Error> {
         plan_hash: hex::encode(Sha256::digest(plan::render::json(&plan).as_bytes())),
         inputs,
         assume_yes: a.yes,
-        grace: GRACE,
+        grace: a.grace,
         runbook_file: absolute(&a.direction.runbook),
         inventory_files: g.inventory.iter().map(|p| absolute(p)).collect(),
         only: a.only.clone(),

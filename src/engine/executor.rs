@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::config::model::Phase;
-use crate::transport::{Captured, CommandOutput, TransportError, local};
+use crate::transport::{Cancel, Captured, CommandOutput, TransportError, local};
 
 use super::event::StepStatus;
 use super::job::{HttpRequest, Job, Target, Work};
@@ -55,12 +55,13 @@ pub trait Executor: Send + Sync + 'static {
         hosts: Vec<NamedHost>,
     ) -> impl Future<Output = Vec<(String, Result<(), String>)>> + Send;
 
-    /// Runs `job` (number `index` of the run) to its end.
+    /// Runs `job` (number `index` of the run) to its end, or until `cancel` is set.
     fn execute(
         self: Arc<Self>,
         index: usize,
         job: Job,
         attempts: UnboundedSender<AttemptReport>,
+        cancel: Cancel,
     ) -> impl Future<Output = Finished> + Send;
 }
 
@@ -97,8 +98,9 @@ impl Executor for Live {
         index: usize,
         job: Job,
         attempts: UnboundedSender<AttemptReport>,
+        cancel: Cancel,
     ) -> Finished {
-        perform(index, &job, &attempts, self.failover).await
+        perform(index, &job, &attempts, self.failover, &cancel).await
     }
 }
 
@@ -135,10 +137,11 @@ impl Executor for DryRun {
         index: usize,
         job: Job,
         attempts: UnboundedSender<AttemptReport>,
+        cancel: Cancel,
     ) -> Finished {
         {
             if job.phase == Phase::Precheck && !matches!(job.work, Work::Manual { .. }) {
-                return perform(index, &job, &attempts, self.failover).await;
+                return perform(index, &job, &attempts, self.failover, &cancel).await;
             }
             Finished {
                 status: StepStatus::Planned,
@@ -189,6 +192,7 @@ async fn perform(
     job: &Job,
     report: &UnboundedSender<AttemptReport>,
     failover: bool,
+    cancel: &Cancel,
 ) -> Finished {
     let p = job.policy;
     let started = Instant::now();
@@ -205,7 +209,7 @@ async fn perform(
             None => p.timeout,
         };
         let t0 = Instant::now();
-        let a = attempt(&job.work, timeout).await;
+        let a = attempt(&job.work, timeout, cancel).await;
         let _ = report.send(AttemptReport {
             job: index,
             attempt: n,
@@ -231,6 +235,10 @@ async fn perform(
             return finish(StepStatus::SourceUnreachable, a, Some(msg));
         }
         let failed_msg = |a: &Attempt, why: &str| format!("{}: {}{why}", where_(job), a.message);
+        if cancel.is_set() {
+            let msg = failed_msg(&a, "");
+            return finish(StepStatus::Failed, a, Some(msg));
+        }
         if p.check {
             successes = if a.ok { successes + 1 } else { 0 };
             if successes >= p.consecutive {
@@ -238,7 +246,7 @@ async fn perform(
             }
             let next = Instant::now() + p.interval;
             match deadline {
-                Some(d) if next < d => tokio::time::sleep(p.interval).await,
+                Some(d) if next < d => pause(p.interval, cancel).await,
                 Some(_) => {
                     let why = format!(
                         " (no {} consecutive successes within {})",
@@ -271,10 +279,20 @@ async fn perform(
                 let msg = failed_msg(&a, &why);
                 return finish(StepStatus::Failed, a, Some(msg));
             }
-            tokio::time::sleep(p.retry_interval).await;
+            pause(p.retry_interval, cancel).await;
         }
     }
 }
+
+/// Waits between attempts, unless the run is being stopped.
+async fn pause(d: Duration, cancel: &Cancel) {
+    tokio::select! {
+        () = tokio::time::sleep(d) => {}
+        () = cancel.wait() => {}
+    }
+}
+
+const STOPPED: &str = "stopped by switchyard: the run was interrupted";
 
 /// "step db.stop.1 on db-a1", for messages that must name step and host.
 fn where_(job: &Job) -> String {
@@ -284,23 +302,48 @@ fn where_(job: &Job) -> String {
     }
 }
 
-async fn attempt(work: &Work, timeout: Duration) -> Attempt {
-    match work {
-        Work::Command {
-            target,
-            command,
-            expect_exit,
-            expect_stdout,
-        } => {
-            let (target, command) = (target.clone(), command.clone());
-            let out = tokio::task::spawn_blocking(move || match target {
-                Target::Local => local::run(&command, timeout),
-                Target::Ssh(host) => host.run(&command, timeout),
-            })
-            .await
-            .unwrap_or_else(|e| Err(TransportError::Spawn(e.to_string())));
-            judge_command(out, timeout, *expect_exit, expect_stdout.as_deref())
+/// One attempt. Commands notice `cancel` in their blocking loop and stop what they
+/// started; everything else is dropped when it is set.
+async fn attempt(work: &Work, timeout: Duration, cancel: &Cancel) -> Attempt {
+    if let Work::Command { .. } = work {
+        return command(work, timeout, cancel).await;
+    }
+    tokio::select! {
+        a = other(work, timeout) => a,
+        () = cancel.wait() => Attempt::failed(STOPPED),
+    }
+}
+
+async fn command(work: &Work, timeout: Duration, cancel: &Cancel) -> Attempt {
+    let Work::Command {
+        target,
+        command,
+        expect_exit,
+        expect_stdout,
+    } = work
+    else {
+        return Attempt::failed("not a command");
+    };
+    let (target, command, c) = (target.clone(), command.clone(), cancel.clone());
+    let out = tokio::task::spawn_blocking(move || match target {
+        Target::Local => local::run(&command, timeout, &c),
+        Target::Ssh(host) => host.run(&command, timeout, &c),
+    })
+    .await
+    .unwrap_or_else(|e| Err(TransportError::Spawn(e.to_string())));
+    if cancel.is_set() {
+        let mut a = Attempt::failed(STOPPED);
+        if let Ok(out) = out {
+            (a.stdout, a.stderr) = (Some(out.stdout), Some(out.stderr));
         }
+        return a;
+    }
+    judge_command(out, timeout, *expect_exit, expect_stdout.as_deref())
+}
+
+async fn other(work: &Work, timeout: Duration) -> Attempt {
+    match work {
+        Work::Command { .. } => Attempt::failed("a command runs on a blocking thread"),
         Work::Http(req) => http(req, timeout).await,
         Work::Tcp { address } => {
             match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(address.as_str()))

@@ -27,6 +27,7 @@ use super::job::Job;
 use super::operator::{self, Answer, Choice, Kind};
 use super::secrets::Redactor;
 use super::stopwatch::{Stopwatch, timestamp};
+use crate::transport::Cancel;
 
 /// What the run needs besides the plan and its jobs.
 pub struct Settings {
@@ -114,8 +115,10 @@ struct State {
     stop_begun: Vec<bool>,
     /// Per service: its recovery time (s), once recovered.
     recovered: Vec<Option<f64>>,
-    /// A rollback pass recovers nothing: it undoes.
-    rollback: bool,
+    /// Set to stop every running job now.
+    cancel: Cancel,
+    /// A dry run and a rollback pass recover nothing: one plans, the other undoes.
+    times_nothing: bool,
 }
 
 fn secs(d: Duration) -> f64 {
@@ -168,7 +171,8 @@ pub async fn pass<E: Executor>(
             .iter()
             .map(|s| carry.recovered.get(s.name.as_str()).copied())
             .collect(),
-        rollback: recovery,
+        times_nothing: recovery || executor.dry_run(),
+        cancel: Cancel::default(),
     };
     for (j, job) in jobs.iter().enumerate() {
         if carry
@@ -192,6 +196,7 @@ pub async fn pass<E: Executor>(
     let mut sigint = signal(SignalKind::interrupt()).ok();
     let mut sigterm = signal(SignalKind::terminate()).ok();
     let mut grace_ends: Option<tokio::time::Instant> = None;
+    let mut interrupted = false;
     let emit = &mut *io.emit;
     loop {
         if st.stop.is_none() && !st.paused {
@@ -253,24 +258,38 @@ pub async fn pass<E: Executor>(
                 }
             }
             Some(()) = recv(&mut sigint) => {
-                if grace_ends.is_some() {
-                    stop_now(&jobs, &mut st, &mut set, "stopped by a second Ctrl-C", settings, emit);
-                    break;
+                match (interrupted, st.cancel.is_set()) {
+                    (false, _) => {
+                        interrupted = true;
+                        grace_ends = Some(interrupt(&jobs, &mut st, "Ctrl-C", settings, emit));
+                    }
+                    (true, false) => {
+                        grace_ends = None;
+                        stop_running(&jobs, &mut st, "Ctrl-C again", settings, emit);
+                    }
+                    // A third: stop waiting for the stopped steps to end.
+                    (true, true) => {
+                        abandon(&jobs, &mut st, &mut set, settings, emit);
+                        break;
+                    }
                 }
-                grace_ends = Some(interrupt(&jobs, &mut st, "Ctrl-C", settings, emit));
             }
             Some(()) = recv(&mut sigterm) => {
-                if grace_ends.is_none() {
+                if !interrupted {
+                    interrupted = true;
                     grace_ends = Some(interrupt(&jobs, &mut st, "SIGTERM", settings, emit));
+                } else if !st.cancel.is_set() {
+                    grace_ends = None;
+                    stop_running(&jobs, &mut st, "SIGTERM again", settings, emit);
                 }
             }
             () = grace => {
+                grace_ends = None;
                 let why = format!(
-                    "stopped: still running {} after the interruption",
+                    "still running {} after the interruption",
                     crate::config::duration::format(settings.grace)
                 );
-                stop_now(&jobs, &mut st, &mut set, &why, settings, emit);
-                break;
+                stop_running(&jobs, &mut st, &why, settings, emit);
             }
         }
     }
@@ -321,7 +340,7 @@ fn note_recovery(
     emit: &mut dyn FnMut(Event),
 ) {
     let step = jobs[j].step;
-    if st.rollback {
+    if st.times_nothing {
         return;
     }
     let svc = plan.steps[step].service;
@@ -371,22 +390,46 @@ fn interrupt(
     tokio::time::Instant::now() + settings.grace
 }
 
-/// Stops every running job now and records each as failed, naming why.
-fn stop_now(
+/// Tells every running job to stop now (their commands are killed, locally or on the
+/// remote host); they end as failed and the loop records them as they come back.
+fn stop_running(
     jobs: &[Job],
     st: &mut State,
-    set: &mut JoinSet<(usize, Finished)>,
     why: &str,
     settings: &Settings,
     emit: &mut dyn FnMut(Event),
 ) {
-    set.abort_all();
     st.stop = Some(Stop::Interrupted);
-    cancel_questions(jobs, st, why, settings, emit);
+    cancel_questions(
+        jobs,
+        st,
+        "the run was interrupted before anyone answered",
+        settings,
+        emit,
+    );
+    emit(Event::Notice {
+        message: format!(
+            "{why}: stopping the {} running step(s) now",
+            st.total_running
+        ),
+    });
+    st.cancel.set();
+}
+
+/// Gives up on jobs that were told to stop and have not ended: each is recorded as
+/// failed. Their commands were told to stop; this only stops waiting for them.
+fn abandon(
+    jobs: &[Job],
+    st: &mut State,
+    set: &mut JoinSet<(usize, Finished)>,
+    settings: &Settings,
+    emit: &mut dyn FnMut(Event),
+) {
+    set.abort_all();
     for j in 0..jobs.len() {
         if st.started[j].is_some() && !st.ended[j] {
             let f = failure(format!(
-                "step {}{}: {why}",
+                "step {}{}: stopped by switchyard; its end was not awaited (Ctrl-C a third time)",
                 jobs[j].id,
                 on(&jobs[j].host_name)
             ));
@@ -548,9 +591,10 @@ fn resolve<E: Executor>(
         }
         (Choice::Retry, Some(_)) => {
             st.paused = false;
-            let (ex, owned, tx) = (executor.clone(), job.clone(), tx.clone());
+            let (ex, owned, tx, cancel) =
+                (executor.clone(), job.clone(), tx.clone(), st.cancel.clone());
             let j = p.job;
-            set.spawn(async move { (j, ex.execute(j, owned, tx).await) });
+            set.spawn(async move { (j, ex.execute(j, owned, tx, cancel).await) });
         }
         (Choice::Skip, Some(mut f)) => {
             st.paused = false;
@@ -658,8 +702,9 @@ fn start_ready<E: Executor>(
                 });
             } else {
                 // Start the job first: writing the event (an fsync) must not delay it.
-                let (ex, owned, tx) = (executor.clone(), job.clone(), tx.clone());
-                set.spawn(async move { (j, ex.execute(j, owned, tx).await) });
+                let (ex, owned, tx, cancel) =
+                    (executor.clone(), job.clone(), tx.clone(), st.cancel.clone());
+                set.spawn(async move { (j, ex.execute(j, owned, tx, cancel).await) });
             }
             emit(Event::StepStarted {
                 step: job.id.clone(),

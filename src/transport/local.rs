@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
-use super::{Captured, CommandOutput, TransportError};
+use super::{Cancel, Captured, CommandOutput, TransportError};
 
 /// How long a timed-out command has to end after SIGTERM before it is killed.
 const GRACE: Duration = Duration::from_secs(2);
@@ -22,8 +22,13 @@ fn poll_interval(running: Duration) -> Duration {
     (running / 10).clamp(Duration::from_micros(200), Duration::from_millis(10))
 }
 
-/// Runs `command` with `sh -c`, stopping it (and its children) after `timeout`.
-pub fn run(command: &str, timeout: Duration) -> Result<CommandOutput, TransportError> {
+/// Runs `command` with `sh -c`, stopping it (and its children) after `timeout` or
+/// when `cancel` is set.
+pub fn run(
+    command: &str,
+    timeout: Duration,
+    cancel: &Cancel,
+) -> Result<CommandOutput, TransportError> {
     let started = Instant::now();
     let mut child = Command::new("sh")
         .arg("-c")
@@ -41,7 +46,7 @@ pub fn run(command: &str, timeout: Duration) -> Result<CommandOutput, TransportE
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break Some(status),
-            Ok(None) if started.elapsed() >= timeout => {
+            Ok(None) if started.elapsed() >= timeout || cancel.is_set() => {
                 timed_out = true;
                 break stop(&mut child, pgid);
             }
@@ -102,7 +107,12 @@ mod tests {
 
     #[test]
     fn reports_exit_code_and_both_streams() {
-        let out = run("echo out; echo err >&2; exit 3", Duration::from_secs(5)).expect("sh");
+        let out = run(
+            "echo out; echo err >&2; exit 3",
+            Duration::from_secs(5),
+            &Cancel::default(),
+        )
+        .expect("sh");
         assert_eq!(out.exit_code, Some(3));
         assert_eq!(out.stdout.text(), "out\n");
         assert_eq!(out.stderr.text(), "err\n");
@@ -114,7 +124,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let marker = dir.path().join("late");
         let cmd = format!("(sleep 2; touch {}) & sleep 30", marker.display());
-        let out = run(&cmd, Duration::from_millis(300)).expect("sh");
+        let out = run(&cmd, Duration::from_millis(300), &Cancel::default()).expect("sh");
         assert!(out.timed_out);
         assert_eq!(out.exit_code, None);
         assert!(

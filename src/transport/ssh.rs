@@ -88,9 +88,14 @@ impl SshHost {
     /// Runs `command` (a shell command line, run by the remote user's shell) on a pooled
     /// session. Blocking; callers run it on a blocking thread. Stops the command on the
     /// remote host when `timeout` passes and returns `timed_out: true, exit_code: None`.
-    pub fn run(&self, command: &str, timeout: Duration) -> Result<CommandOutput, TransportError> {
+    pub fn run(
+        &self,
+        command: &str,
+        timeout: Duration,
+        cancel: &super::Cancel,
+    ) -> Result<CommandOutput, TransportError> {
         let (mut lease, mut channel, started) = self.start(&remote::remote_command(command))?;
-        let pumped = self.pump(&lease.session, &mut channel, started, timeout);
+        let pumped = self.pump(&lease.session, &mut channel, started, timeout, cancel);
         let elapsed = started.elapsed();
         let ended = match pumped {
             Ok(ended) => ended,
@@ -163,6 +168,7 @@ impl SshHost {
         channel: &mut Channel,
         started: Instant,
         timeout: Duration,
+        cancel: &super::Cancel,
     ) -> Result<Ended, String> {
         let deadline = started + timeout;
         let mut ended = Ended::default();
@@ -172,7 +178,7 @@ impl SshHost {
         loop {
             drain_stderr(session, channel, &mut ended.stderr, &mut buf)?;
             let now = Instant::now();
-            if stop_by.is_none() && now >= deadline {
+            if stop_by.is_none() && (now >= deadline || cancel.is_set()) {
                 // EOF on its stdin is the remote watchdog's signal to stop the command.
                 ended.timed_out = true;
                 session.set_timeout(millis(self.ssh.connect_timeout));

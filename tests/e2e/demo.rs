@@ -40,8 +40,16 @@ fn processes(needle: &str) -> Vec<String> {
 fn demo(extra: &[&str]) -> (Output, PathBuf) {
     let mut args = vec!["demo", "--no-progress", "--evidence-dir", "drills"];
     args.extend(extra);
+    let t = Test::new();
+    // Only one live run per runbook at a time on a machine: a lock folder of its own
+    // keeps this test from meeting a demo that runs elsewhere on the machine.
+    let locks = t.path().join("locks").display().to_string();
     let started = Instant::now();
-    let out = Test::new().args(&args).run().code(0);
+    let out = t
+        .env("SWITCHYARD_LOCK_DIR", &locks)
+        .args(&args)
+        .run()
+        .code(0);
     assert!(
         started.elapsed() < Duration::from_secs(20),
         "the demo took {:?}",

@@ -431,3 +431,77 @@ run = "echo x >> {three}"
         .code(2)
         .stderr_has("already finished");
 }
+
+#[test]
+fn after_the_grace_period_a_running_step_is_stopped_and_nothing_it_started_goes_on() {
+    let t = project("abort", "");
+    let (started, marker) = (t.path().join("started"), t.path().join("marker"));
+    let body = format!(
+        "[services.db]\nhosts = [\"node-a\", \"node-b\"]\n[[services.db.start]]\nrun = \"echo x >> {}; sleep 4; touch {}\"\n[[services.db.verify]]\nrun = \"true\"\n",
+        started.display(),
+        marker.display()
+    );
+    let t = t.file(
+        "runbooks/test.toml",
+        format!("[runbook]\nname = \"test\"\nrto = \"1h\"\ninventory = [\"../inventory/site.toml\"]\n{body}"),
+    );
+    let child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args([
+            "--no-progress",
+            "run",
+            "runbooks/test.toml",
+            "--to",
+            "b",
+            "--live",
+            "--yes",
+            "--grace",
+            "1s",
+        ])
+        .current_dir(t.path())
+        .env("SWITCHYARD_LOCK_DIR", t.path().join(".locks"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let start = Instant::now();
+    while !started.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the step never started"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let signalled = Instant::now();
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("stopping the 1 running step(s) now"),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let dir = t
+        .path()
+        .join(stdout.rsplit("evidence in ").next().expect("dir").trim());
+    let s = summary(&dir);
+    assert_eq!(s["outcome"], "interrupted");
+    let db = step(&s, "db.start.1");
+    assert_eq!(db["status"], "failed");
+    assert!(
+        db["message"]
+            .as_str()
+            .expect("message")
+            .contains("interrupted"),
+        "{db}"
+    );
+    assert_eq!(step(&s, "db.verify.1")["status"], "skipped");
+    // Had the command gone on, it would have touched the marker 4 s after it started.
+    std::thread::sleep(Duration::from_secs(5).saturating_sub(signalled.elapsed()));
+    assert!(!marker.exists(), "the stopped command went on running");
+    Test::reuse(&dir)
+        .args(&["verify-evidence", "."])
+        .run()
+        .code(0);
+}

@@ -12,7 +12,7 @@ use switchyard::config::inventory::{Host, SshSettings};
 use switchyard::config::model::{HostKeyChecking, Transport};
 use switchyard::config::source::{Sources, Span};
 use switchyard::transport::ssh::SshHost;
-use switchyard::transport::{CommandOutput, TransportError};
+use switchyard::transport::{Cancel, CommandOutput, TransportError};
 
 use crate::sshd::{Sshd, keygen, unused_address};
 
@@ -57,7 +57,7 @@ fn host_at(address: &str, port: u16, change: impl FnOnce(&mut SshSettings)) -> H
 
 #[track_caller]
 fn run(host: &SshHost, command: &str) -> CommandOutput {
-    host.run(command, Duration::from_secs(10))
+    host.run(command, Duration::from_secs(10), &Cancel::default())
         .unwrap_or_else(|e| panic!("`{command}` could not run: {e}"))
 }
 
@@ -201,6 +201,7 @@ fn a_timed_out_command_is_stopped_on_the_remote_host() {
         .run(
             &format!("echo started; sleep 3; touch {}", file.display()),
             Duration::from_secs(1),
+            &Cancel::default(),
         )
         .expect("ran");
     assert!(out.timed_out);
@@ -231,6 +232,7 @@ fn a_timed_out_command_that_ignores_sigterm_is_killed() {
         .run(
             &format!("trap '' TERM; sleep 5; touch {}", file.display()),
             Duration::from_secs(1),
+            &Cancel::default(),
         )
         .expect("ran");
     assert!(out.timed_out);
@@ -554,7 +556,13 @@ fn a_connection_lost_while_a_command_runs_is_an_error_not_a_result() {
     h.check().expect("check");
     let running = {
         let h = Arc::clone(&h);
-        std::thread::spawn(move || h.run("sleep 5; echo done", Duration::from_secs(10)))
+        std::thread::spawn(move || {
+            h.run(
+                "sleep 5; echo done",
+                Duration::from_secs(10),
+                &Cancel::default(),
+            )
+        })
     };
     std::thread::sleep(Duration::from_secs(1));
     let begun = Instant::now();
