@@ -75,6 +75,8 @@ pub struct Step {
     /// Whether the step runs once per selected host (else once, on no host).
     pub per_host: bool,
     pub timeout: Duration,
+    /// `timeout` was written in the file (a `manual` step waits without limit otherwise).
+    pub timeout_set: bool,
     pub retries: u32,
     pub retry_interval: Duration,
     /// Checks: keep trying until success or this much time has passed; `None`: one attempt.
@@ -674,6 +676,7 @@ fn validate_step(
         on,
         hosts: if per_host { hosts } else { Vec::new() },
         per_host,
+        timeout_set: raw.timeout.is_some(),
         timeout: raw.timeout.as_ref().map_or(
             if is_check {
                 Duration::from_secs(10)

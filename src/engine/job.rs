@@ -49,6 +49,8 @@ pub enum Work {
     },
     Manual {
         text: String,
+        /// How long a person has to confirm it; `None`: as long as it takes.
+        limit: Option<Duration>,
     },
     Sleep(Duration),
 }
@@ -218,6 +220,7 @@ pub fn jobs(
                 Action::Tcp(t) => Work::Tcp { address: text(t) },
                 Action::Manual(t) => Work::Manual {
                     text: t.render(&shown, false),
+                    limit: s.step.timeout_set.then_some(s.step.timeout),
                 },
                 Action::Sleep(d) => Work::Sleep(*d),
             };

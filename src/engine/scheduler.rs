@@ -107,6 +107,8 @@ struct State {
     stop: Option<Stop>,
     questions: VecDeque<Pending>,
     open: Option<(Pending, Instant)>,
+    /// When the open question's step fails unanswered (a manual step's `timeout`).
+    open_deadline: Option<tokio::time::Instant>,
     /// While a failed step waits for its answer, no new job starts.
     paused: bool,
     /// How long each manual job waited for its person.
@@ -162,6 +164,7 @@ pub async fn pass<E: Executor>(
         stop: None,
         questions: VecDeque::new(),
         open: None,
+        open_deadline: None,
         paused: false,
         waits: HashMap::new(),
         human_wait: carry.human_wait,
@@ -219,6 +222,12 @@ pub async fn pass<E: Executor>(
         if set.is_empty() && st.open.is_none() && st.questions.is_empty() {
             break;
         }
+        let expiry = async {
+            match st.open_deadline {
+                Some(t) => tokio::time::sleep_until(t).await,
+                None => std::future::pending().await,
+            }
+        };
         let grace = async {
             match grace_ends {
                 Some(t) => tokio::time::sleep_until(t).await,
@@ -226,19 +235,14 @@ pub async fn pass<E: Executor>(
             }
         };
         tokio::select! {
+            () = expiry => {
+                if let Some((j, finished)) = expire(&jobs, &mut st) {
+                    ended(plan, &jobs, &mut st, j, finished, settings, carry, emit);
+                }
+            }
             Some(joined) = set.join_next() => {
                 let Ok((j, finished)) = joined else { continue };
-                let step = jobs[j].step;
-                let pause = finished.status == StepStatus::Failed
-                    && !plan.steps[step].step.continue_on_error
-                    && rb.on_failure == OnFailure::Pause
-                    && st.stop.is_none();
-                if pause {
-                    st.paused = true;
-                    st.questions.push_back(Pending { job: j, kind: Kind::Failed, failure: Some(finished) });
-                    continue;
-                }
-                finish_job(plan, &jobs, &mut st, j, finished, settings, carry, emit);
+                ended(plan, &jobs, &mut st, j, finished, settings, carry, emit);
             }
             Some(a) = attempts.recv() => emit(attempt_event(&jobs, a, &settings.redactor)),
             line = recv_line(&mut io.input) => {
@@ -505,7 +509,35 @@ fn ask(
                 .collect(),
         });
     }
+    st.open_deadline = match (&job.work, p.kind) {
+        (super::job::Work::Manual { limit: Some(l), .. }, Kind::Manual) => {
+            Some(tokio::time::Instant::now() + *l)
+        }
+        _ => None,
+    };
     st.open = Some((p, Instant::now()));
+}
+
+/// A manual step's `timeout` passed without an answer: it fails, and `on_failure`
+/// decides what follows, as after any failed step.
+fn expire(jobs: &[Job], st: &mut State) -> Option<(usize, Finished)> {
+    let (p, asked) = st.open.take()?;
+    st.open_deadline = None;
+    st.human_wait += asked.elapsed();
+    let job = &jobs[p.job];
+    let limit = match &job.work {
+        super::job::Work::Manual { limit: Some(l), .. } => *l,
+        _ => asked.elapsed(),
+    };
+    Some((
+        p.job,
+        failure(format!(
+            "step {}{}: nobody confirmed it within {} (its timeout)",
+            job.id,
+            on(&job.host_name),
+            crate::config::duration::format(limit)
+        )),
+    ))
 }
 
 /// Who answers when nobody can be asked.
@@ -558,6 +590,7 @@ fn resolve<E: Executor>(
     let Some((p, asked)) = st.open.take() else {
         return;
     };
+    st.open_deadline = None;
     let waited = asked.elapsed();
     st.human_wait += waited;
     if p.kind == Kind::Manual {
@@ -623,6 +656,39 @@ fn resolve<E: Executor>(
                 st.stop = Some(Stop::Aborted);
             }
         }
+    }
+}
+
+/// A job came back (or a manual step expired): under `on_failure = "pause"` a failure
+/// waits for a person; anything else is recorded.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the loop's state, passed explicitly rather than hidden in a struct of references"
+)]
+fn ended(
+    plan: &Plan<'_>,
+    jobs: &[Job],
+    st: &mut State,
+    j: usize,
+    finished: Finished,
+    settings: &Settings,
+    carry: &Carry,
+    emit: &mut dyn FnMut(Event),
+) {
+    let step = jobs[j].step;
+    let pause = finished.status == StepStatus::Failed
+        && !plan.steps[step].step.continue_on_error
+        && plan.runbook.on_failure == OnFailure::Pause
+        && st.stop.is_none();
+    if pause {
+        st.paused = true;
+        st.questions.push_back(Pending {
+            job: j,
+            kind: Kind::Failed,
+            failure: Some(finished),
+        });
+    } else {
+        finish_job(plan, jobs, st, j, finished, settings, carry, emit);
     }
 }
 

@@ -153,8 +153,9 @@ fn rollback_switches_back_every_service_that_had_begun_to_stop_in_reverse_order(
 }
 
 /// Runs a live run on a pseudo-terminal (`script`), types the runbook's name, then
-/// answers the first question with `answer` once it is shown (after `before_answer`).
-/// Returns the exit code and what the terminal showed.
+/// answers the first question with `answer` once it is shown (after `before_answer`);
+/// an empty answer leaves the question unanswered. Returns the exit code and what the
+/// terminal showed.
 fn on_a_terminal(t: &Test, answer: &str, before_answer: impl FnOnce()) -> (i32, String) {
     let cmd = format!(
         "{} --no-progress run runbooks/test.toml --to b --live",
@@ -202,9 +203,11 @@ fn on_a_terminal(t: &Test, answer: &str, before_answer: impl FnOnce()) -> (i32, 
     stdin.write_all(b"test\n").expect("type the name");
     wait_for("type one of", &mut seen);
     before_answer();
-    stdin
-        .write_all(format!("{answer}\n").as_bytes())
-        .expect("answer");
+    if !answer.is_empty() {
+        stdin
+            .write_all(format!("{answer}\n").as_bytes())
+            .expect("answer");
+    }
     let status = child.wait().expect("wait");
     while let Ok(l) = rx.recv_timeout(Duration::from_secs(2)) {
         seen.push_str(&l);
@@ -504,4 +507,48 @@ fn after_the_grace_period_a_running_step_is_stopped_and_nothing_it_started_goes_
         .args(&["verify-evidence", "."])
         .run()
         .code(0);
+}
+
+#[test]
+fn a_manual_step_nobody_confirms_within_its_timeout_fails() {
+    let t = project(
+        "abort",
+        "[services.db]\nhosts = [\"node-a\", \"node-b\"]\n[[services.db.start]]\nmanual = \"Call the DBA on duty.\"\ntimeout = \"1s\"\n",
+    );
+    let (code, seen) = on_a_terminal(&t, "", || {});
+    assert_eq!(code, 1, "{seen}");
+    assert!(seen.contains("Call the DBA on duty."), "{seen}");
+    let s = summary(&newest_run(&t));
+    assert_eq!(s["outcome"], "failed");
+    let db = step(&s, "db.start.1");
+    assert_eq!(db["status"], "failed");
+    assert!(
+        db["message"]
+            .as_str()
+            .expect("message")
+            .contains("nobody confirmed it within 1s"),
+        "{db}"
+    );
+}
+
+#[test]
+fn a_manual_step_confirmed_at_the_terminal_records_who_and_the_comment() {
+    let t = project(
+        "abort",
+        "[services.db]\nhosts = [\"node-a\", \"node-b\"]\n[[services.db.start]]\nmanual = \"Call the DBA on duty.\"\n",
+    );
+    let (code, seen) = on_a_terminal(&t, "done spoke to Kim", || {});
+    assert_eq!(code, 0, "{seen}");
+    let dir = newest_run(&t);
+    let s = summary(&dir);
+    assert_eq!(step(&s, "db.start.1")["status"], "ok");
+    let journal = std::fs::read_to_string(dir.join("journal.jsonl")).expect("journal");
+    let operator = s["operator"].as_str().expect("operator");
+    assert!(
+        journal.contains(&format!(r#""by":"{operator}""#)),
+        "{journal}"
+    );
+    assert!(journal.contains(r#""comment":"spoke to Kim""#), "{journal}");
+    let md = std::fs::read_to_string(dir.join("report.md")).expect("md");
+    assert!(md.contains("spoke to Kim"), "{md}");
 }

@@ -9,6 +9,7 @@ mod incident;
 mod invalid;
 mod order;
 mod plan;
+mod postgres;
 mod report_html;
 mod run;
 mod run_ssh;
