@@ -141,7 +141,10 @@ impl Transports {
 }
 
 fn http_client(check: &HttpCheck) -> Result<reqwest::Client, String> {
+    // A check speaks to the service itself: no proxy from the environment
+    // (`HTTP_PROXY`) in between, which would test the proxy, or fail on loopback.
     let mut b = reqwest::Client::builder()
+        .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("switchyard/", env!("CARGO_PKG_VERSION")));
     if let Some(ca) = &check.ca_file {
