@@ -16,11 +16,7 @@ use super::event::{Event, Outcome, Rto, RunStarted, ServiceTarget};
 use super::executor::{Executor, NamedHost};
 use super::job::Job;
 use super::scheduler::{self, Carry, Io, Settings, Stop};
-use super::stopwatch::timestamp;
-
-fn secs(d: std::time::Duration) -> f64 {
-    (d.as_secs_f64() * 1000.0).round() / 1000.0
-}
+use super::stopwatch::{secs, timestamp};
 
 /// Where the run begins: afresh, or resumed from a journal.
 pub enum Start {
