@@ -192,6 +192,10 @@ pub async fn pass<E: Executor>(
                 }
             }
             Some(joined) = set.join_next() => {
+                // A job's attempts were reported before it ended: record them first.
+                while let Ok(a) = attempts.try_recv() {
+                    emit(attempt_event(&jobs, a, &settings.redactor));
+                }
                 let Ok((j, finished)) = joined else { continue };
                 ended(plan, &jobs, &mut st, j, finished, settings, carry, emit);
             }

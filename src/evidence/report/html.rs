@@ -6,10 +6,12 @@
 //! wherever the folder was copied. Every piece of text from the record is escaped: step
 //! commands and their output are arbitrary text from the managed hosts.
 
+mod timeline;
+
 use std::fmt::{self, Display, Write};
 
 use crate::engine::event::{Outcome, StepStatus};
-use crate::evidence::record::{Record, StepRecord};
+use crate::evidence::record::Record;
 
 use super::{by_start, secs, status_word, verdict, verdict_sentence};
 
@@ -18,7 +20,7 @@ pub fn render(r: &Record) -> String {
     head(&mut out, r);
     header(&mut out, r);
     rto(&mut out, r);
-    timeline(&mut out, r);
+    timeline::timeline(&mut out, r);
     steps(&mut out, r);
     failures(&mut out, r);
     decisions(&mut out, r);
@@ -30,7 +32,7 @@ pub fn render(r: &Record) -> String {
 }
 
 /// Text from the record, escaped for element content and quoted attributes alike.
-struct Esc<'a>(&'a str);
+pub(super) struct Esc<'a>(&'a str);
 
 impl Display for Esc<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -50,7 +52,7 @@ impl Display for Esc<'_> {
     }
 }
 
-fn esc(s: &str) -> Esc<'_> {
+pub(super) fn esc(s: &str) -> Esc<'_> {
     Esc(s)
 }
 
@@ -326,249 +328,6 @@ fn rto_row(
     );
 }
 
-/// Rows per chart: a longer timeline is split so each part fits on a printed page.
-const ROWS_PER_CHART: usize = 40;
-const ROW: f64 = 16.0;
-const WIDTH: f64 = 1000.0;
-const TOP: f64 = 30.0;
-/// Narrowest drawn bar, so instant steps stay visible.
-const MIN_BAR: f64 = 3.0;
-/// Longest row label before it is cut (the full label is in the bar's tooltip).
-const MAX_LABEL: usize = 44;
-
-/// Geometry shared by every part of the timeline.
-struct Axis {
-    left: f64,
-    right: f64,
-    end_s: f64,
-    step_s: f64,
-}
-
-impl Axis {
-    fn x(&self, t: f64) -> f64 {
-        self.left + (t.max(0.0) / self.end_s) * (self.right - self.left)
-    }
-}
-
-/// A tick interval of 1, 2 or 5 × 10ⁿ seconds giving about eight ticks.
-fn tick_step(span: f64) -> f64 {
-    let raw = (span / 8.0).max(1e-3);
-    let pow = 10f64.powf(raw.log10().floor());
-    [1.0, 2.0, 5.0, 10.0]
-        .into_iter()
-        .map(|m| m * pow)
-        .find(|s| *s >= raw)
-        .unwrap_or(10.0 * pow)
-}
-
-fn label(s: &StepRecord) -> String {
-    match &s.end.host {
-        Some(h) => format!("{} @ {h}", s.end.step),
-        None => s.end.step.clone(),
-    }
-}
-
-/// A label cut to [`MAX_LABEL`] characters in the middle, keeping the host at its end.
-fn shorten(full: &str) -> String {
-    let n = full.chars().count();
-    if n <= MAX_LABEL {
-        return full.to_string();
-    }
-    let head = MAX_LABEL / 2 - 1;
-    let tail = MAX_LABEL - head - 1;
-    let chars = full.chars();
-    chars
-        .clone()
-        .take(head)
-        .chain(['…'])
-        .chain(chars.skip(n - tail))
-        .collect()
-}
-
-fn phase_color(phase: &str) -> &'static str {
-    match phase {
-        "precheck" => "#7c8a9e",
-        "stop" => "#e08a1e",
-        "start" => "#2f6fca",
-        "verify" => "#2f9e6a",
-        _ => "#a0a7b1",
-    }
-}
-
-fn timeline(out: &mut String, r: &Record) {
-    let rows = by_start(r);
-    // The heading, the legend and the first chart go on one printed page together.
-    out.push_str("<section>\n<div class=\"keep\">\n<h2>Timeline</h2>\n");
-    if rows.is_empty() {
-        out.push_str("<p>No step ran.</p>\n</div>\n</section>\n");
-        return;
-    }
-    let last = rows
-        .iter()
-        .map(|s| s.end.start_s + s.end.duration_s)
-        .fold(0.0_f64, f64::max);
-    let span = last.max(r.rto.target_s).max(1e-3);
-    let step_s = tick_step(span);
-    let chars = rows
-        .iter()
-        .map(|s| label(s).chars().count().min(MAX_LABEL))
-        .max()
-        .unwrap_or(0);
-    // Room for the print font (13 units), larger than the screen's: see the CSS.
-    let left = (chars as f64 * 7.9 + 16.0).max(120.0);
-    let axis = Axis {
-        left,
-        right: WIDTH - 24.0,
-        end_s: (span / step_s).ceil() * step_s,
-        step_s,
-    };
-    out.push_str("<div class=\"legend\">");
-    for p in ["precheck", "stop", "start", "verify"] {
-        let _ = write!(
-            out,
-            "<span><i style=\"background:{}\"></i>{p}</span>",
-            phase_color(p)
-        );
-    }
-    out.push_str(
-        "<span><i class=\"x-failed\"></i>failed (✕)</span><span><i class=\"x-skipped\"></i>skipped</span>\
-         <span><i class=\"x-crit\"></i>critical path (bold label)</span><span><i class=\"x-rto\"></i>RTO target</span>\
-         <span>seconds from the RTO clock's origin; hover a bar for exact times</span></div>\n",
-    );
-    for (i, part) in rows.chunks(ROWS_PER_CHART).enumerate() {
-        chart(out, r, part, &axis);
-        if i == 0 {
-            out.push_str("</div>\n");
-        }
-    }
-    out.push_str("</section>\n");
-}
-
-fn chart(out: &mut String, r: &Record, rows: &[&StepRecord], a: &Axis) {
-    let bottom = TOP + rows.len() as f64 * ROW;
-    let height = bottom + 22.0;
-    let _ = writeln!(
-        out,
-        "<svg class=\"gantt\" viewBox=\"0 0 {WIDTH} {height}\" role=\"img\" aria-label=\"Timeline of step executions\">"
-    );
-    for (i, _) in rows.iter().enumerate().filter(|(i, _)| i % 2 == 1) {
-        let _ = writeln!(
-            out,
-            "<rect class=\"stripe\" x=\"0\" y=\"{:.1}\" width=\"{WIDTH}\" height=\"{ROW}\"/>",
-            TOP + i as f64 * ROW
-        );
-    }
-    // Enough decimals to tell the ticks apart: 0.5 s steps get one, 0.05 s steps two.
-    let decimals = (-a.step_s.log10()).ceil().max(0.0) as usize;
-    let ticks = (a.end_s / a.step_s).round() as usize;
-    for i in 0..=ticks {
-        let t = i as f64 * a.step_s;
-        let x = a.x(t);
-        let unit = if i == ticks { " s" } else { "" };
-        let _ = writeln!(
-            out,
-            "<line class=\"grid\" x1=\"{x:.1}\" y1=\"{TOP}\" x2=\"{x:.1}\" y2=\"{bottom}\"/>\
-             <line class=\"axis\" x1=\"{x:.1}\" y1=\"{bottom}\" x2=\"{x:.1}\" y2=\"{:.1}\"/>\
-             <text class=\"tick\" x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{t:.decimals$}{unit}</text>",
-            bottom + 4.0,
-            bottom + 15.0
-        );
-    }
-    let _ = writeln!(
-        out,
-        "<line class=\"axis\" x1=\"{:.1}\" y1=\"{bottom}\" x2=\"{:.1}\" y2=\"{bottom}\"/>",
-        a.left, a.right
-    );
-    for (i, s) in rows.iter().enumerate() {
-        bar(out, s, a, TOP + i as f64 * ROW);
-    }
-    let x = a.x(r.rto.target_s);
-    let (anchor, lx) = if x > a.right - 160.0 {
-        ("end", x - 5.0)
-    } else {
-        ("start", x + 5.0)
-    };
-    let _ = writeln!(
-        out,
-        "<line class=\"rto\" x1=\"{x:.1}\" y1=\"{:.1}\" x2=\"{x:.1}\" y2=\"{bottom}\"/>\
-         <text class=\"rto-label\" x=\"{lx:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\">RTO target {}</text>\n</svg>",
-        TOP - 14.0,
-        TOP - 6.0,
-        secs(r.rto.target_s)
-    );
-}
-
-/// One step on one host: its label, its bar with exact times in a tooltip, its marks.
-fn bar(out: &mut String, s: &StepRecord, a: &Axis, y: f64) {
-    let e = &s.end;
-    let full = label(s);
-    let shown = shorten(&full);
-    let _ = writeln!(
-        out,
-        "<text{} x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}<title>{}</title></text>",
-        if s.critical { " class=\"crit\"" } else { "" },
-        a.left - 8.0,
-        y + 12.0,
-        esc(&shown),
-        esc(&full)
-    );
-    let x = a.x(e.start_s);
-    let w = (a.x(e.start_s + e.duration_s) - x).max(MIN_BAR);
-    let exit = e.exit_code.map_or(String::new(), |c| format!(", exit {c}"));
-    let _ = writeln!(
-        out,
-        "<rect class=\"bar\" x=\"{x:.1}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"10\" rx=\"1.5\" fill=\"{}\" \
-         data-phase=\"{}\" data-status=\"{}\"><title>{} — {}{}\n{}, {} attempt(s){exit}\n\
-         start {:.3} s ({})\nend {:.3} s ({})\nduration {:.3} s</title></rect>",
-        y + 3.0,
-        phase_color(&e.phase),
-        esc(&e.phase),
-        status_key(e.status),
-        esc(&full),
-        esc(&e.name),
-        if s.critical { " (critical path)" } else { "" },
-        status_word(e.status),
-        e.attempts,
-        e.start_s,
-        esc(&e.started_at),
-        e.start_s + e.duration_s,
-        esc(&e.finished_at),
-        e.duration_s,
-    );
-    if s.critical {
-        let _ = writeln!(
-            out,
-            "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{w:.1}\" height=\"2\" fill=\"#1f2933\"/>",
-            y + 13.5
-        );
-    }
-    let mut after = x + w + 6.0;
-    if e.status == StepStatus::Failed {
-        let _ = writeln!(
-            out,
-            "<path class=\"cross\" d=\"M{after:.1} {:.1}l8 8m0 -8l-8 8\"/>",
-            y + 4.0
-        );
-        after += 12.0;
-    }
-    let note = match e.status {
-        StepStatus::Ok | StepStatus::Planned => return,
-        StepStatus::Failed => format!("failed{exit}"),
-        other => status_word(other).to_string(),
-    };
-    // Past the RTO line's label room, the note goes to the left of the bar instead.
-    let (anchor, nx) = if after > a.right - 110.0 {
-        ("end", x - 6.0)
-    } else {
-        ("start", after)
-    };
-    let _ = writeln!(
-        out,
-        "<text class=\"tick\" x=\"{nx:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\">{note}</text>",
-        y + 11.5
-    );
-}
-
 fn steps(out: &mut String, r: &Record) {
     out.push_str(
         "<section>\n<h2>Steps</h2>\n<p class=\"note\">Times are seconds from the RTO clock's origin; \
@@ -601,7 +360,7 @@ fn steps(out: &mut String, r: &Record) {
 }
 
 /// A status as the journal spells it, for CSS classes and `data-status`.
-fn status_key(s: StepStatus) -> &'static str {
+pub(super) fn status_key(s: StepStatus) -> &'static str {
     match s {
         StepStatus::Ok => "ok",
         StepStatus::Failed => "failed",
@@ -745,6 +504,7 @@ fn inputs(out: &mut String, r: &Record) {
 mod tests {
     use super::*;
     use crate::engine::event::{Rto, RunStarted, StepFinished};
+    use crate::evidence::record::StepRecord;
 
     fn step(id: &str, host: Option<&str>, status: StepStatus, start_s: f64) -> StepRecord {
         StepRecord {
@@ -850,22 +610,5 @@ mod tests {
         assert_eq!(html.matches("class=\"cross\"").count(), 1);
         assert!(html.contains("RTO target 1 min 00 s"));
         assert_eq!(html, render(&r), "rendering is deterministic");
-    }
-
-    #[test]
-    fn long_labels_are_cut_in_the_middle_keeping_the_host() {
-        let long = format!("{}.start.1 @ node-b01", "x".repeat(60));
-        let short = shorten(&long);
-        assert_eq!(short.chars().count(), MAX_LABEL);
-        assert!(short.starts_with("xxx") && short.ends_with("start.1 @ node-b01"));
-        assert!(short.contains('…'));
-        assert_eq!(shorten("db.stop.1 @ h"), "db.stop.1 @ h");
-    }
-
-    #[test]
-    fn ticks_are_round_numbers() {
-        assert_eq!(tick_step(60.0), 10.0);
-        assert_eq!(tick_step(3600.0), 500.0);
-        assert_eq!(tick_step(1.0), 0.2);
     }
 }
