@@ -368,42 +368,7 @@ run = "echo x >> {three}"
         "runbooks/test.toml",
         format!("[runbook]\nname = \"test\"\nrto = \"1h\"\ninventory = [\"../inventory/site.toml\"]\n{body}"),
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
-        .args([
-            "--no-progress",
-            "run",
-            "runbooks/test.toml",
-            "--to",
-            "b",
-            "--live",
-            "--yes",
-        ])
-        .current_dir(t.path())
-        .env("SWITCHYARD_LOCK_DIR", t.path().join(".locks"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let start = Instant::now();
-    let journal = loop {
-        let found = std::fs::read_dir(t.path().join("evidence"))
-            .ok()
-            .and_then(|mut d| d.next())
-            .map(|e| e.expect("entry").path().join("journal.jsonl"));
-        if let Some(j) = found
-            && std::fs::read_to_string(&j).is_ok_and(|s| s.contains(r#""step":"db.start.1""#))
-        {
-            break j;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "never reached db.start.1"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    child.kill().expect("SIGKILL");
-    let _ = child.wait();
-    let dir = journal.parent().expect("run dir").to_path_buf();
+    let dir = kill_during(&t, "db.start.1");
     let out = Test::reuse(&dir)
         .args(&["--no-progress", "resume", ".", "--yes"])
         .run()
@@ -551,4 +516,115 @@ fn a_manual_step_confirmed_at_the_terminal_records_who_and_the_comment() {
     assert!(journal.contains(r#""comment":"spoke to Kim""#), "{journal}");
     let md = std::fs::read_to_string(dir.join("report.md")).expect("md");
     assert!(md.contains("spoke to Kim"), "{md}");
+}
+
+/// Starts a live run of `t`'s runbook and kills it (SIGKILL) once `step` has started.
+/// Returns the run folder.
+fn kill_during(t: &Test, step: &str) -> PathBuf {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args([
+            "--no-progress",
+            "run",
+            "runbooks/test.toml",
+            "--to",
+            "b",
+            "--live",
+            "--yes",
+        ])
+        .current_dir(t.path())
+        .env("SWITCHYARD_LOCK_DIR", t.path().join(".locks"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let start = Instant::now();
+    let needle = format!(r#""event":"step_started","step":"{step}""#);
+    let journal = loop {
+        let found = std::fs::read_dir(t.path().join("evidence"))
+            .ok()
+            .and_then(|mut d| d.next())
+            .map(|e| e.expect("entry").path().join("journal.jsonl"));
+        if let Some(j) = found
+            && std::fs::read_to_string(&j).is_ok_and(|s| s.contains(&needle))
+        {
+            break j;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "never reached {step}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    journal.parent().expect("run dir").to_path_buf()
+}
+
+#[test]
+fn the_lock_of_a_killed_run_is_taken_over_and_the_evidence_names_its_holder() {
+    let t = project(
+        "abort",
+        "[services.db]\nhosts = [\"node-a\", \"node-b\"]\n[[services.db.start]]\nrun = \"sleep 2\"\n",
+    );
+    let dead = kill_during(&t, "db.start.1");
+    let holder = std::fs::read_to_string(t.path().join(".locks/test.lock")).expect("lock");
+    assert!(
+        holder.contains("pid "),
+        "the killed run's lock names it: {holder:?}"
+    );
+    let root = t.path().to_path_buf();
+    let out = Test::reuse(&root)
+        .args(&[
+            "--no-progress",
+            "run",
+            "runbooks/test.toml",
+            "--to",
+            "b",
+            "--live",
+            "--yes",
+        ])
+        .run()
+        .code(0);
+    let dir = run_dir(&out);
+    assert_ne!(dir, dead);
+    let journal = std::fs::read_to_string(dir.join("journal.jsonl")).expect("journal");
+    assert!(
+        journal.contains("took over the stale lock") && journal.contains(holder.trim()),
+        "{journal}"
+    );
+}
+
+#[test]
+fn resume_refuses_changed_inputs_unless_forced_and_records_it() {
+    let t = project(
+        "abort",
+        "[services.db]\nhosts = [\"node-a\", \"node-b\"]\n[[services.db.start]]\nrun = \"sleep 2\"\n[[services.db.verify]]\nrun = \"true\"\n",
+    );
+    let dir = kill_during(&t, "db.start.1");
+    let runbook = t.path().join("runbooks/test.toml");
+    let text = std::fs::read_to_string(&runbook).expect("runbook");
+    std::fs::write(&runbook, text.replace("rto = \"1h\"", "rto = \"2h\"")).expect("edit");
+    Test::reuse(&dir)
+        .args(&["resume", ".", "--yes"])
+        .run()
+        .code(2)
+        .stderr_has("changed since the run started")
+        .stderr_has("runbooks/test.toml")
+        .stderr_has("--force");
+    let out = Test::reuse(&dir)
+        .args(&["--no-progress", "resume", ".", "--yes", "--force"])
+        .run()
+        .code(0);
+    assert!(out.stderr.contains("resumed"), "{}", out.stderr);
+    let journal = std::fs::read_to_string(dir.join("journal.jsonl")).expect("journal");
+    assert!(
+        journal.contains(r#""forced":["#) && journal.contains("test.toml"),
+        "{journal}"
+    );
+    let md = std::fs::read_to_string(dir.join("report.md")).expect("md");
+    assert!(md.contains("accepted with --force"), "{md}");
+    Test::reuse(&dir)
+        .args(&["verify-evidence", "."])
+        .run()
+        .code(0);
 }
