@@ -10,7 +10,8 @@
 #
 #   pg-a  NET.1    hall a   PostgreSQL primary, port 5432
 #   pg-b  NET.2    hall b   PostgreSQL streaming replica of pg-a, port 5432
-#   lb    NET.10   hall b   nginx: TCP :5432 -> the primary, HTTP :8080/primary -> its name
+#   lb    NET.10   both     nginx: TCP :5432 -> the primary, HTTP :8080/primary -> its name
+#                           (in the inventory as lb-a and lb-b, see below)
 #
 # and LAB_DIR/inventory.toml for switchyard. With the defaults that file is the same as
 # lab/postgres/inventory.toml, which runbooks/postgres.toml names, so after this script
@@ -31,12 +32,13 @@
 # would hold :22 / :80 on every loopback address. PostgreSQL keeps 5432: the system's
 # cluster listens on localhost (127.0.0.1) only.
 #
-# Idempotent: run it again and it starts what is not running and changes nothing else. It
-# also repairs the lab after a drill: the PostgreSQL server that is no longer the primary
-# (stopped by the switchover) is re-seeded from the new primary with pg_basebackup as its
-# streaming replica, and nginx is pointed at the primary. So after `--to b`, running this
-# script again makes the failback `--to a` possible — as in real life, where the old
-# primary must be rebuilt as a replica (pg_basebackup or pg_rewind) before a failback.
+# Idempotent: run it again and it starts what is not running and leaves the rest as it
+# is (configuration files are rewritten with the same content). It also repairs the lab
+# after a drill: the PostgreSQL server that is no longer the primary (stopped by the
+# switchover) is re-seeded from the new primary with pg_basebackup as its streaming
+# replica, and nginx is pointed at the primary. So after `--to b`, running this script
+# again makes the failback `--to a` possible — as in real life, where the old primary
+# must be rebuilt as a replica (pg_basebackup or pg_rewind) before a failback.
 #
 # How the hosts look to the runbook: each sshd gives its sessions (root) an environment as
 # a managed host would have it — HOME (an empty directory of that host, so root's
@@ -45,11 +47,13 @@
 # `runuser -u postgres -- pg_ctl promote` need no paths; on lb, `nginx` is a wrapper with
 # the lab's -p/-c/-e and NGINX_CONF is the directory with the per-hall include files.
 #
-# Why lb is in hall b: every inventory host belongs to exactly one hall (SPEC §2), but
-# the lab has one load balancer that serves both halls. The runbook's lb steps therefore
-# say `on = "both"`, which selects lb whichever way the switch goes (a -> b or b -> a);
-# with lb in either hall the result is the same. A real site with one load balancer per
-# hall would list lb-a and lb-b and use the default `on = "target"`.
+# Why the inventory names the load balancer twice, lb-a (hall a) and lb-b (hall b), both
+# at NET.10: every inventory host belongs to exactly one hall (SPEC §2), and switchyard's
+# validate requires a host in each hall for every step that runs on hosts — even with
+# `on = "both"` — because a runbook switches both ways. The lab has one nginx serving both
+# halls, so each hall reaches it under its own name, and the runbook's lb steps run on
+# the target hall's name with the default `on`: lb-b for --to b, lb-a for the failback.
+# (A site with one load balancer per hall would list two machines the same way.)
 #
 # Authentication: trust, on the lab addresses and 127.0.0.1 only (a connection to a
 # 127.x.y.z address leaves from 127.0.0.1). It is a lab; no password is involved.
@@ -81,7 +85,7 @@ case $LAB in
 esac
 
 declare -A ADDR=([pg-a]=$NET.1 [pg-b]=$NET.2 [lb]=$NET.10)
-declare -A HALL=([pg-a]=a [pg-b]=b [lb]=b)
+declare -A HALL=([pg-a]=a [pg-b]=b [lb]="a and b")
 PG_HOSTS=(pg-a pg-b)
 HOSTS=(pg-a pg-b lb)
 
@@ -111,9 +115,9 @@ install_packages() {
         trap 'rm -f /usr/sbin/policy-rc.d' EXIT
     fi
     export DEBIAN_FRONTEND=noninteractive
-    if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then
+    if ! apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends "${missing[@]}" >/dev/null; then
         apt-get update -qq >/dev/null
-        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+        apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends "${missing[@]}" >/dev/null
     fi
     if [ -n "$policy" ]; then
         rm -f "$policy"
@@ -122,7 +126,7 @@ install_packages() {
 }
 install_packages
 
-PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+PG_BIN=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n1) # the newest version
 [ -x "$PG_BIN/initdb" ] || die "no PostgreSQL server binaries under /usr/lib/postgresql"
 as_postgres() { runuser -u postgres -- "$@"; }
 
@@ -451,6 +455,21 @@ else
     log "starting nginx on lb ($LB:$PG_PORT, http://$LB:$LB_HTTP_PORT/primary)"
     "$NGINX" </dev/null >/dev/null 2>&1
 fi
+# GET http://lb/primary without curl: the body's last line.
+health() {
+    (
+        exec 3<>"/dev/tcp/$LB/$LB_HTTP_PORT" || exit 1
+        printf 'GET /primary HTTP/1.0\r\nHost: lb\r\n\r\n' >&3
+        tail -n1 <&3
+    ) 2>/dev/null
+}
+# A reload (a signal) takes effect a moment later: wait until nginx names the primary.
+for _ in $(seq 100); do
+    [ "$(health)" = "$PRIMARY (hall ${HALL[$PRIMARY]})" ] && break
+    sleep 0.1
+done
+[ "$(health)" = "$PRIMARY (hall ${HALL[$PRIMARY]})" ] ||
+    die "nginx does not name $PRIMARY on http://$LB:$LB_HTTP_PORT/primary; see $N/logs/error.log"
 
 # ---------------------------------------------------------------------------------------
 # The inventory (lab/postgres/inventory.toml is this file for the defaults)
@@ -462,10 +481,10 @@ cat >"$LAB/inventory.toml" <<EOF
 # default LAB_DIR and NET; for another lab, pass this file with --inventory.
 
 [halls.a]
-description = "Data hall A (lab: PostgreSQL primary)"
+description = "Data hall A (lab: pg-a, the PostgreSQL primary at first)"
 
 [halls.b]
-description = "Data hall B (lab: streaming replica and the load balancer)"
+description = "Data hall B (lab: pg-b, the streaming replica at first)"
 
 [ssh]
 user = "root"
@@ -487,13 +506,19 @@ hall = "b"
 tags = ["postgres"]
 description = "PostgreSQL, streaming replica at the start of the lab"
 
-# The one load balancer serves both halls; an inventory host has exactly one hall, so it
-# is listed in hall b and the runbook's lb steps use on = "both".
-[hosts.lb]
+# The one load balancer serves both halls. An inventory host has exactly one hall and
+# every step needs a host in each hall, so each hall reaches it under its own name.
+[hosts.lb-a]
+address = "${ADDR[lb]}"
+hall = "a"
+tags = ["lb"]
+description = "nginx (the same machine as lb-b): TCP $PG_PORT to the primary, HTTP $LB_HTTP_PORT/primary names it"
+
+[hosts.lb-b]
 address = "${ADDR[lb]}"
 hall = "b"
 tags = ["lb"]
-description = "nginx: TCP $PG_PORT to the primary, HTTP $LB_HTTP_PORT/primary names it"
+description = "nginx (the same machine as lb-a)"
 EOF
 
 # Every sshd answers (the last one may still be starting).
