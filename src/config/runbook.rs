@@ -735,6 +735,10 @@ fn check_halls(
         }
         return;
     }
+    // `on = "both"` runs on its hosts in either hall: some host, in any hall, is enough.
+    if on == On::Both {
+        return;
+    }
     for (i, hall) in halls.iter().enumerate() {
         if hosts.iter().any(|&h| &inv.hosts[h].hall == hall) {
             continue;

@@ -111,11 +111,11 @@ pub async fn run<E: Executor>(
     (io.emit)(Event::RunFinished {
         outcome,
         finished_at: timestamp(settings.clock.now()),
-        rto: Rto {
+        rto: (!executor.dry_run()).then_some(Rto {
             target_s: target,
             achieved_s: achieved,
             met,
-        },
+        }),
         human_wait_s: secs(human_wait),
     });
     outcome

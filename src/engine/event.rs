@@ -147,7 +147,9 @@ pub enum Event {
     RunFinished {
         outcome: Outcome,
         finished_at: String,
-        rto: Rto,
+        /// The runbook's target against its recovery time; `None` in a dry run, which
+        /// times nothing.
+        rto: Option<Rto>,
         human_wait_s: f64,
     },
 }

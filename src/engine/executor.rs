@@ -248,11 +248,15 @@ async fn perform(
             match deadline {
                 Some(d) if next < d => pause(p.interval, cancel).await,
                 Some(_) => {
-                    let why = format!(
-                        " (no {} consecutive successes within {})",
-                        p.consecutive,
-                        crate::config::duration::format(p.within.unwrap_or_default())
-                    );
+                    let within = crate::config::duration::format(p.within.unwrap_or_default());
+                    let why = if p.consecutive > 1 {
+                        format!(
+                            " (no {} consecutive successes within {within})",
+                            p.consecutive
+                        )
+                    } else {
+                        format!(" (no success within {within})")
+                    };
                     let msg = failed_msg(&a, &why);
                     return finish(StepStatus::Failed, a, Some(msg));
                 }
@@ -435,7 +439,16 @@ async fn http(req: &HttpRequest, timeout: Duration) -> Attempt {
     let resp = match r.send().await {
         Ok(resp) => resp,
         Err(e) => {
-            return Attempt::failed(format!("{} {}: {}", req.method, req.url, error_chain(&e)));
+            let why = if e.is_timeout() {
+                format!(
+                    "no answer within {} (timeout)",
+                    crate::config::duration::format(timeout)
+                )
+            } else {
+                // reqwest's own text repeats the URL; its causes say what went wrong.
+                std::error::Error::source(&e).map_or_else(|| e.to_string(), error_chain)
+            };
+            return Attempt::failed(format!("{} {}: {why}", req.method, req.url));
         }
     };
     let status = resp.status().as_u16();

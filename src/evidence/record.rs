@@ -208,7 +208,9 @@ impl Record {
                 } => {
                     r.outcome = *outcome;
                     r.finished_at = finished_at.clone();
-                    r.rto = rto.clone();
+                    if let Some(rto) = rto {
+                        r.rto = rto.clone();
+                    }
                     r.human_wait_s = *human_wait_s;
                     r.finished = true;
                 }

@@ -100,7 +100,8 @@ impl Summary {
             started_at: st.started_at.clone(),
             finished_at: r.finished_at.clone(),
             outcome: r.outcome,
-            rto: Some(r.rto.clone()),
+            // A dry run times nothing.
+            rto: (!st.dry_run).then(|| r.rto.clone()),
             human_wait_s: r.human_wait_s,
             services: r
                 .services

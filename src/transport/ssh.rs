@@ -205,13 +205,13 @@ impl SshHost {
                         e.kind(),
                         io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
                     ) => {}
-                Err(e) => return Err(format!("reading the output failed: {e}")),
+                Err(e) => return Err(format!("{LOST} ({e})")),
             }
             if let Some(at) = next_keepalive.filter(|at| Instant::now() >= *at) {
                 session.set_timeout(millis(self.ssh.connect_timeout));
                 let secs = session
                     .keepalive_send()
-                    .map_err(|e| format!("sending a keepalive failed: {e}"))?;
+                    .map_err(|e| format!("{LOST} (a keepalive could not be sent: {e})"))?;
                 next_keepalive =
                     Some(at.max(Instant::now()) + Duration::from_secs(secs.max(1).into()));
             }
@@ -219,7 +219,7 @@ impl SshHost {
         drain_stderr(session, channel, &mut ended.stderr, &mut buf)?;
         if !channel.eof() {
             // libssh2 reads a lost connection as the end of the output.
-            return Err("the connection was lost while the command ran".into());
+            return Err(LOST.into());
         }
         let close_by = stop_by.unwrap_or_else(|| Instant::now() + self.ssh.connect_timeout);
         session.set_timeout(millis(close_by.saturating_duration_since(Instant::now())));
@@ -432,7 +432,7 @@ fn drain_stderr(
             Ok(n) => into.push(&buf[..n]),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
             Err(e) => {
-                result = Err(format!("reading stderr failed: {e}"));
+                result = Err(format!("{LOST} (reading stderr: {e})"));
                 break;
             }
         }
@@ -440,6 +440,10 @@ fn drain_stderr(
     session.set_blocking(true);
     result
 }
+
+/// What a broken connection during a command is called, whichever read or write saw it
+/// (libssh2 itself says little more than "transport read").
+const LOST: &str = "the connection was lost while the command ran";
 
 /// libssh2's timeout in milliseconds, never 0 (which would mean "wait forever").
 fn millis(d: Duration) -> u32 {

@@ -119,7 +119,15 @@ pub fn line(elapsed_s: f64, event: &Event) -> Option<String> {
                 .map_or(String::new(), |c| format!(" — {c}"));
             format!("{at} decided {choice} for {step}{} by {by}{note}", on(host))
         }
-        Event::RunFinished { outcome, rto, .. } => match outcome {
+        Event::RunFinished { outcome, rto: None, .. } => format!(
+            "{at} {} (dry run: nothing was changed, nothing was timed)",
+            outcome.as_str()
+        ),
+        Event::RunFinished {
+            outcome,
+            rto: Some(rto),
+            ..
+        } => match outcome {
             Outcome::Passed | Outcome::RtoBreached => format!(
                 "{at} {}: RTO {:.0}s, achieved {:.1}s ({})",
                 outcome.as_str(),

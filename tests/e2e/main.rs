@@ -3,6 +3,7 @@
 mod demo;
 mod docs;
 mod evidence;
+mod faults;
 mod fuzz;
 mod http;
 mod incident;

@@ -318,3 +318,19 @@ manual = "Ask the service desk to log in"
         "{warnings:?}"
     );
 }
+
+#[test]
+fn a_step_on_both_halls_may_have_its_hosts_in_one_hall_only() {
+    // The load balancer lives in hall b; a step on both halls runs there in either direction.
+    let body = r#"
+[services.lb]
+hosts = ["web-b1"]
+[[services.lb.start]]
+run = "reload"
+on = "both"
+"#;
+    let there = plan_json(body, &["--to", "b"]);
+    let back = plan_json(body, &["--to", "a"]);
+    assert_eq!(hosts(&there, "lb.start.1"), ["web-b1"]);
+    assert_eq!(hosts(&back, "lb.start.1"), ["web-b1"]);
+}
