@@ -119,7 +119,9 @@ pub fn line(elapsed_s: f64, event: &Event) -> Option<String> {
                 .map_or(String::new(), |c| format!(" — {c}"));
             format!("{at} decided {choice} for {step}{} by {by}{note}", on(host))
         }
-        Event::RunFinished { outcome, rto: None, .. } => format!(
+        Event::RunFinished {
+            outcome, rto: None, ..
+        } => format!(
             "{at} {} (dry run: nothing was changed, nothing was timed)",
             outcome.as_str()
         ),

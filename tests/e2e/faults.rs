@@ -368,7 +368,10 @@ interval = "200ms"
     let m = message(web);
     assert!(m.contains("step web.verify.1"), "{m}");
     assert!(m.contains(&format!("http://{}/health", server.addr)), "{m}");
-    assert!(m.contains("no answer within ") && m.contains("(timeout)"), "{m}");
+    assert!(
+        m.contains("no answer within ") && m.contains("(timeout)"),
+        "{m}"
+    );
     assert_eq!(m.matches("/health").count(), 1, "the URL once: {m}");
     out.stderr_has("step web.verify.1");
     assert!(
