@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use crate::config::load_runbook;
 use crate::config::model::Mode;
 use crate::engine::drill::Start;
-use crate::engine::event::Event;
+use crate::engine::event::{Event, StepStatus};
 use crate::engine::job::Transports;
 use crate::engine::scheduler::{Carry, Settings};
 use crate::engine::secrets::{self, Redactor};
@@ -134,7 +134,7 @@ pub fn run(g: &Global, a: &ResumeArgs) -> Result<u8, Error> {
     code
 }
 
-/// What the journal says is done, was under way, and was recovered.
+/// What the journal says is done, was under way (or failed), and was recovered.
 fn carry(entries: &[Entry]) -> Carry {
     let mut c = Carry::default();
     let mut started = HashSet::new();
@@ -142,6 +142,10 @@ fn carry(entries: &[Entry]) -> Carry {
         match &e.event {
             Event::StepStarted { step, host, .. } => {
                 started.insert((step.clone(), host.clone()));
+            }
+            // What failed (and so stopped the run) is tried again, like what was cut off.
+            Event::StepFinished(f) if f.status == StepStatus::Failed => {
+                c.done.remove(&(f.step.clone(), f.host.clone()));
             }
             Event::StepFinished(f) => {
                 started.remove(&(f.step.clone(), f.host.clone()));

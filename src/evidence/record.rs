@@ -167,6 +167,11 @@ impl Record {
                         .remove(&(end.step.clone(), end.host.clone()))
                         .map(|(d, _)| d);
                     last_offset = last_offset.max(end.start_s + end.duration_s);
+                    // A step run again after `resume` replaces its earlier end.
+                    if end.rerun {
+                        r.steps
+                            .retain(|s| (&s.end.step, &s.end.host) != (&end.step, &end.host));
+                    }
                     r.steps.push(StepRecord {
                         critical: start.critical_path.contains(&end.step),
                         end: end.clone(),

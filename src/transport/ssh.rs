@@ -207,13 +207,13 @@ impl SshHost {
                     ) => {}
                 Err(e) => return Err(format!("{LOST} ({e})")),
             }
-            if let Some(at) = next_keepalive.filter(|at| Instant::now() >= *at) {
+            if let (Some(at), Some(every)) = (next_keepalive, self.ssh.keepalive)
+                && Instant::now() >= at
+            {
                 session.set_timeout(millis(self.ssh.connect_timeout));
-                let secs = session
-                    .keepalive_send()
+                send_keepalive(session)
                     .map_err(|e| format!("{LOST} (a keepalive could not be sent: {e})"))?;
-                next_keepalive =
-                    Some(at.max(Instant::now()) + Duration::from_secs(secs.max(1).into()));
+                next_keepalive = Some(Instant::now() + every);
             }
         }
         drain_stderr(session, channel, &mut ended.stderr, &mut buf)?;
@@ -307,12 +307,6 @@ impl SshHost {
                 reason,
             }
         })?;
-        if let Some(keepalive) = self.ssh.keepalive {
-            let secs = u32::try_from(keepalive.as_secs())
-                .unwrap_or(u32::MAX)
-                .max(1);
-            session.set_keepalive(true, secs);
-        }
         tracing::debug!(host = %self.name, "logged in to {} as {user} in {:?}", self.endpoint(), begun.elapsed());
         Ok(session)
     }
@@ -439,6 +433,18 @@ fn drain_stderr(
     }
     session.set_blocking(true);
     result
+}
+
+/// Sends one keepalive now. libssh2's own keepalive setting stays off: while it is on,
+/// every blocking call (opening a channel, starting a command) gives up with "Timed out
+/// waiting on socket" as soon as the next keepalive falls due, however long the session's
+/// timeout — seen under load as commands failing to start after ~1 s.
+fn send_keepalive(session: &Session) -> Result<(), ssh2::Error> {
+    // An interval of 1 (libssh2 makes it 2 s) is always due when we call this.
+    session.set_keepalive(true, 1);
+    let sent = session.keepalive_send();
+    session.set_keepalive(true, 0);
+    sent.map(|_| ())
 }
 
 /// What a broken connection during a command is called, whichever read or write saw it

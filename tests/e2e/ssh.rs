@@ -277,6 +277,40 @@ fn keepalives_are_sent_while_a_command_runs() {
 }
 
 #[test]
+fn a_host_slow_to_start_a_command_gets_the_whole_connect_timeout() {
+    // libssh2 with its keepalive setting on gives up on any blocking call when the next
+    // keepalive falls due (here after 2 s), whatever the session's timeout: opening the
+    // channel failed, and the pool replaced the connection — or, when starting the
+    // command failed, the step failed (seen at 100 hosts under load). A host that takes
+    // 4 s to answer must get its whole 10 s, on the same connection.
+    use nix::sys::signal::Signal;
+    let sshd = Sshd::start();
+    let h = SshHost::new(&host_with(&sshd, |s| {
+        s.keepalive = Some(Duration::from_secs(1));
+        s.connect_timeout = Duration::from_secs(10);
+        s.max_sessions = 1;
+    }));
+    assert_eq!(run(&h, "true").exit_code, Some(0));
+    std::thread::sleep(Duration::from_millis(2500));
+    sshd.signal_connections(Signal::SIGSTOP);
+    let stalled = Instant::now();
+    let out = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            std::thread::sleep(Duration::from_secs(4));
+            sshd.signal_connections(Signal::SIGCONT);
+        });
+        run(&h, "echo ok")
+    });
+    assert_eq!(out.stdout.text(), "ok\n");
+    assert!(
+        stalled.elapsed() >= Duration::from_millis(3500),
+        "the host was not frozen"
+    );
+    // Waited for on the same connection: not given up on and replaced by a second login.
+    assert_eq!(sshd.logins(), 1);
+}
+
+#[test]
 fn an_unknown_host_key_is_refused_under_strict() {
     let sshd = Sshd::start();
     std::fs::write(&sshd.known_hosts, "").expect("write");

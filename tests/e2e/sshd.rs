@@ -153,6 +153,14 @@ impl Sshd {
         }
     }
 
+    /// Sends `signal` to every process serving a connection: SIGSTOP freezes them, as an
+    /// overloaded host would, SIGCONT lets them go on.
+    pub fn signal_connections(&self, signal: nix::sys::signal::Signal) {
+        for pid in descendants(self.child.id()) {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), signal);
+        }
+    }
+
     fn wait_until_listening(&mut self) {
         let addr: SocketAddr = format!("{}:{}", self.address, self.port)
             .parse()

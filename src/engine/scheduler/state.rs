@@ -156,6 +156,7 @@ pub(super) fn start_ready<E: Executor>(
 ) {
     let inv = &plan.runbook.inventory;
     let mut still = VecDeque::new();
+    let mut started = Vec::new();
     while let Some(step) = st.ready.pop_front() {
         let serial = plan.steps[step]
             .step
@@ -189,25 +190,30 @@ pub(super) fn start_ready<E: Executor>(
                     failure: None,
                 });
             } else {
-                // Start the job first: writing the event (an fsync) must not delay it.
                 let (ex, owned, tx, cancel) =
                     (executor.clone(), job.clone(), tx.clone(), st.cancel.clone());
                 set.spawn(async move { (j, ex.execute(j, owned, tx, cancel).await) });
             }
-            emit(Event::StepStarted {
-                step: job.id.clone(),
-                service: job.service.clone(),
-                phase: job.phase.as_str().to_string(),
-                name: job.name.clone(),
-                host: job.host_name.clone(),
-                does: job.does.clone(),
-            });
+            started.push(j);
         }
         if st.next[step] < st.step_jobs[step].len() {
             still.push_back(step);
         }
     }
     st.ready = still;
+    // Every job is under way before the first event is written: each journal line is
+    // fsynced, and a hundred of them in a row would stagger a hundred starts.
+    for j in started {
+        let job = &jobs[j];
+        emit(Event::StepStarted {
+            step: job.id.clone(),
+            service: job.service.clone(),
+            phase: job.phase.as_str().to_string(),
+            name: job.name.clone(),
+            host: job.host_name.clone(),
+            does: job.does.clone(),
+        });
+    }
 }
 
 #[expect(
