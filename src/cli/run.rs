@@ -120,18 +120,20 @@ impl Execution<'_, '_> {
         let rto = self.plan.runbook.rto;
         let interactive = self.live && !settings.assume_yes && std::io::stdin().is_terminal();
         let outcome = {
-            let mut bars = (std::io::stderr().is_terminal() && !g.no_progress).then(|| {
-                let origin = Instant::now()
-                    .checked_sub(settings.clock.since_origin())
-                    .unwrap_or_else(Instant::now);
-                ui::progress::Progress::new(origin, rto)
-            });
+            let quiet = g.quiet;
+            let mut bars =
+                (std::io::stderr().is_terminal() && !g.no_progress && !quiet).then(|| {
+                    let origin = Instant::now()
+                        .checked_sub(settings.clock.since_origin())
+                        .unwrap_or_else(Instant::now);
+                    ui::progress::Progress::new(origin, rto)
+                });
             let mut emit = |e: Event| {
                 let line = ui::lines::line(settings.clock.since_origin().as_secs_f64(), &e);
                 match &mut bars {
                     Some(bars) => bars.on_event(&e, line),
                     None => {
-                        if let Some(line) = line {
+                        if let Some(line) = line.filter(|_| !quiet || must_see(&e)) {
                             eprintln!("{line}");
                         }
                     }
@@ -193,6 +195,15 @@ async fn go<E: Executor>(
     io: &mut Io<'_>,
 ) -> Outcome {
     drill::run(plan, jobs_of, ex, settings, start, io).await
+}
+
+/// What `-q` still shows: a question for a person, and a failed step.
+fn must_see(e: &Event) -> bool {
+    match e {
+        Event::Question { .. } => true,
+        Event::StepFinished(f) => f.status == crate::engine::StepStatus::Failed,
+        _ => false,
+    }
 }
 
 /// Lines the operator types, read on a thread of their own and sent to the run.

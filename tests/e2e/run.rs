@@ -578,3 +578,39 @@ fn the_documented_journal_check_passes_on_a_real_run_and_fails_on_an_edit() {
         "an edited journal passed the documented check"
     );
 }
+
+#[test]
+fn quiet_runs_show_only_failures() {
+    let body = "[services.s]\nhosts = [\"tag:node\"]\n[[services.s.start]]\nrun = \"true\"\n";
+    let out = local(body)
+        .args(&[
+            "-q",
+            "run",
+            "runbooks/test.toml",
+            "--to",
+            "b",
+            "--live",
+            "--yes",
+        ])
+        .run()
+        .code(0);
+    assert_eq!(
+        out.stderr, "",
+        "nothing but failures and questions under -q"
+    );
+    let body = "[services.s]\nhosts = [\"tag:node\"]\n[[services.s.start]]\nrun = \"exit 4\"\n";
+    let out = local(body)
+        .args(&[
+            "-q",
+            "run",
+            "runbooks/test.toml",
+            "--to",
+            "b",
+            "--live",
+            "--yes",
+        ])
+        .run()
+        .code(1)
+        .stderr_has("FAILED  s.start.1 on node-b");
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+}
