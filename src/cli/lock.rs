@@ -5,10 +5,13 @@
 //! the file still names the dead holder, that run's evidence says whose lock it took.
 //!
 //! The folder is `$SWITCHYARD_LOCK_DIR`, else `/run/lock/switchyard` when `/run/lock`
-//! exists (tmpfs, cleared at boot), else `switchyard-locks` in the temporary folder.
+//! exists (tmpfs, cleared at boot), else `switchyard-locks` in the temporary folder. It is
+//! made world-writable with the sticky bit, and lock files readable and writable by all,
+//! so that one user's run excludes another's.
 
-use std::fs::File;
+use std::fs::{File, Permissions};
 use std::io::{Read, Seek, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::PathBuf;
 
 use nix::fcntl::{Flock, FlockArg};
@@ -43,16 +46,23 @@ pub fn acquire(runbook: &str, holder: &str) -> Result<RunLock, String> {
 }
 
 fn acquire_in(dir: &std::path::Path, runbook: &str, holder: &str) -> Result<RunLock, String> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| format!("cannot create the lock folder `{}`: {e}", dir.display()))?;
+    if !dir.is_dir() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create the lock folder `{}`: {e}", dir.display()))?;
+        // Shared by every user of the machine, like /tmp: anyone may add a lock.
+        let _ = std::fs::set_permissions(dir, Permissions::from_mode(0o1777));
+    }
     let path = dir.join(format!("{runbook}.lock"));
     let file = File::options()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
+        .mode(0o666)
         .open(&path)
         .map_err(|e| format!("cannot open the lock `{}`: {e}", path.display()))?;
+    // Whoever runs this runbook next, under any user, must be able to take the lock.
+    let _ = file.set_permissions(Permissions::from_mode(0o666));
     let mut file = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
         Ok(f) => f,
         Err((mut f, nix::errno::Errno::EWOULDBLOCK)) => {
