@@ -521,6 +521,11 @@ fn a_manual_step_confirmed_at_the_terminal_records_who_and_the_comment() {
 /// Starts a live run of `t`'s runbook and kills it (SIGKILL) once `step` has started.
 /// Returns the run folder.
 fn kill_during(t: &Test, step: &str) -> PathBuf {
+    kill_during_after(t, step, "")
+}
+
+/// As [`kill_during`], once the journal also holds `also`.
+fn kill_during_after(t: &Test, step: &str, also: &str) -> PathBuf {
     let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
         .args([
             "--no-progress",
@@ -545,7 +550,7 @@ fn kill_during(t: &Test, step: &str) -> PathBuf {
             .and_then(|mut d| d.next())
             .map(|e| e.expect("entry").path().join("journal.jsonl"));
         if let Some(j) = found
-            && std::fs::read_to_string(&j).is_ok_and(|s| s.contains(&needle))
+            && std::fs::read_to_string(&j).is_ok_and(|s| s.contains(&needle) && s.contains(also))
         {
             break j;
         }
@@ -623,6 +628,59 @@ fn resume_refuses_changed_inputs_unless_forced_and_records_it() {
     );
     let md = std::fs::read_to_string(dir.join("report.md")).expect("md");
     assert!(md.contains("accepted with --force"), "{md}");
+    Test::reuse(&dir)
+        .args(&["verify-evidence", "."])
+        .run()
+        .code(0);
+}
+
+#[test]
+fn a_step_that_failed_before_the_crash_runs_again_on_resume() {
+    let t = project("abort", "");
+    let (fixed, other) = (t.path().join("fixed"), t.path().join("other"));
+    let body = format!(
+        r#"
+[services.db]
+hosts = ["node-a", "node-b"]
+[[services.db.start]]
+run = "test -e {fixed}"
+
+[services.cache]
+hosts = ["node-a", "node-b"]
+[[services.cache.start]]
+run = "echo x >> {other}; sleep 2"
+"#,
+        fixed = fixed.display(),
+        other = other.display()
+    );
+    let t = t.file(
+        "runbooks/test.toml",
+        format!("[runbook]\nname = \"test\"\nrto = \"1h\"\ninventory = [\"../inventory/site.toml\"]\n{body}"),
+    );
+    // db fails at once; the run waits for cache, and is killed while it does.
+    let dir = kill_during_after(
+        &t,
+        "cache.start.1",
+        r#""event":"step_finished","step":"db.start.1""#,
+    );
+    let before = std::fs::read_to_string(dir.join("journal.jsonl")).expect("journal");
+    assert!(before.contains(r#""status":"failed""#), "{before}");
+    std::fs::write(&fixed, "").expect("the operator fixes the cause");
+    Test::reuse(&dir)
+        .args(&["--no-progress", "resume", ".", "--yes"])
+        .run()
+        .code(0);
+    let s = summary(&dir);
+    assert_eq!(s["outcome"], "passed");
+    let db: Vec<_> = s["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter(|x| x["id"] == "db.start.1")
+        .collect();
+    assert_eq!(db.len(), 1, "the rerun replaces the failed end: {db:?}");
+    assert_eq!(db[0]["status"], "ok");
+    assert_eq!(db[0]["rerun"], true);
     Test::reuse(&dir)
         .args(&["verify-evidence", "."])
         .run()
