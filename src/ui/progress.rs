@@ -14,6 +14,8 @@ pub struct Progress {
     multi: MultiProgress,
     overall: ProgressBar,
     running: HashMap<(String, Option<String>), ProgressBar>,
+    /// A question is open: the bars are hidden and lines go straight to stderr.
+    asking: bool,
 }
 
 impl Progress {
@@ -59,6 +61,7 @@ impl Progress {
             multi,
             overall,
             running: HashMap::new(),
+            asking: false,
         }
     }
 
@@ -104,10 +107,30 @@ impl Progress {
             Event::RunFinished { .. } => {
                 self.overall.finish_and_clear();
             }
+            // While a person reads a question and types the answer, nothing redraws:
+            // the bars are hidden, the question printed plainly, and the bars come
+            // back with the decision.
+            Event::Question { .. } => {
+                let _ = self.multi.clear();
+                self.multi.set_draw_target(ProgressDrawTarget::hidden());
+                self.asking = true;
+            }
+            Event::Decision { .. } => {
+                if let Some(line) = line {
+                    eprintln!("{line}");
+                }
+                self.multi.set_draw_target(ProgressDrawTarget::stderr());
+                self.asking = false;
+                return;
+            }
             _ => {}
         }
         if let Some(line) = line {
-            let _ = self.multi.println(line);
+            if self.asking {
+                eprintln!("{line}");
+            } else {
+                let _ = self.multi.println(line);
+            }
         }
     }
 }
