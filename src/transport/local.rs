@@ -30,16 +30,18 @@ pub fn run(
     cancel: &Cancel,
 ) -> Result<CommandOutput, TransportError> {
     let started = Instant::now();
+    // stdin is the watchdog's pipe: held open here, closed when this process ends.
     let mut child = Command::new("sh")
         .arg("-c")
-        .arg(command)
-        .stdin(Stdio::null())
+        .arg(super::watchdog::remote_command(command))
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0)
         .spawn()
         .map_err(|e| TransportError::Spawn(e.to_string()))?;
     let pgid = Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
+    let watchdog = child.stdin.take();
     let stdout = child.stdout.take().map(reader);
     let stderr = child.stderr.take().map(reader);
     let mut timed_out = false;
@@ -54,6 +56,7 @@ pub fn run(
             Err(_) => break None,
         }
     };
+    drop(watchdog);
     // The group may have children that outlived `sh` and still hold the pipes open.
     let _ = killpg(pgid, Signal::SIGKILL);
     let collect = |h: Option<std::thread::JoinHandle<Captured>>| {

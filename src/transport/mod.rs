@@ -5,6 +5,7 @@
 pub mod capture;
 pub mod local;
 pub mod ssh;
+mod watchdog;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

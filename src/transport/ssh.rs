@@ -26,7 +26,6 @@
 
 mod auth;
 mod known_hosts;
-mod remote;
 
 use std::io::{self, Read};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -94,7 +93,8 @@ impl SshHost {
         timeout: Duration,
         cancel: &super::Cancel,
     ) -> Result<CommandOutput, TransportError> {
-        let (mut lease, mut channel, started) = self.start(&remote::remote_command(command))?;
+        let (mut lease, mut channel, started) =
+            self.start(&super::watchdog::remote_command(command))?;
         let pumped = self.pump(&lease.session, &mut channel, started, timeout, cancel);
         let elapsed = started.elapsed();
         let ended = match pumped {

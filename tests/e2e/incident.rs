@@ -368,7 +368,9 @@ run = "echo x >> {three}"
         "runbooks/test.toml",
         format!("[runbook]\nname = \"test\"\nrto = \"1h\"\ninventory = [\"../inventory/site.toml\"]\n{body}"),
     );
-    let dir = kill_during(&t, "db.start.1");
+    // Killed once the step's command is under way (it wrote its first line).
+    let two = t.path().join("two");
+    let dir = kill_when(&t, "db.start.1", |_| two.exists());
     let out = Test::reuse(&dir)
         .args(&["--no-progress", "resume", ".", "--yes"])
         .run()
@@ -521,11 +523,11 @@ fn a_manual_step_confirmed_at_the_terminal_records_who_and_the_comment() {
 /// Starts a live run of `t`'s runbook and kills it (SIGKILL) once `step` has started.
 /// Returns the run folder.
 fn kill_during(t: &Test, step: &str) -> PathBuf {
-    kill_during_after(t, step, "")
+    kill_when(t, step, |_| true)
 }
 
-/// As [`kill_during`], once the journal also holds `also`.
-fn kill_during_after(t: &Test, step: &str, also: &str) -> PathBuf {
+/// As [`kill_during`], once `ready` also holds for the journal's text.
+fn kill_when(t: &Test, step: &str, ready: impl Fn(&str) -> bool) -> PathBuf {
     let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
         .args([
             "--no-progress",
@@ -550,7 +552,7 @@ fn kill_during_after(t: &Test, step: &str, also: &str) -> PathBuf {
             .and_then(|mut d| d.next())
             .map(|e| e.expect("entry").path().join("journal.jsonl"));
         if let Some(j) = found
-            && std::fs::read_to_string(&j).is_ok_and(|s| s.contains(&needle) && s.contains(also))
+            && std::fs::read_to_string(&j).is_ok_and(|s| s.contains(&needle) && ready(&s))
         {
             break j;
         }
@@ -658,11 +660,9 @@ run = "echo x >> {other}; sleep 2"
         format!("[runbook]\nname = \"test\"\nrto = \"1h\"\ninventory = [\"../inventory/site.toml\"]\n{body}"),
     );
     // db fails at once; the run waits for cache, and is killed while it does.
-    let dir = kill_during_after(
-        &t,
-        "cache.start.1",
-        r#""event":"step_finished","step":"db.start.1""#,
-    );
+    let dir = kill_when(&t, "cache.start.1", |j| {
+        j.contains(r#""event":"step_finished","step":"db.start.1""#)
+    });
     let before = std::fs::read_to_string(dir.join("journal.jsonl")).expect("journal");
     assert!(before.contains(r#""status":"failed""#), "{before}");
     std::fs::write(&fixed, "").expect("the operator fixes the cause");
@@ -685,4 +685,49 @@ run = "echo x >> {other}; sleep 2"
         .args(&["verify-evidence", "."])
         .run()
         .code(0);
+}
+
+#[test]
+fn a_local_command_ends_when_switchyard_is_killed() {
+    let t = project("abort", "");
+    let (started, marker) = (t.path().join("started"), t.path().join("marker"));
+    let body = format!(
+        "[services.db]\nhosts = [\"node-a\", \"node-b\"]\n[[services.db.start]]\nrun = \"echo x >> {}; sleep 3; touch {}\"\n",
+        started.display(),
+        marker.display()
+    );
+    let t = t.file(
+        "runbooks/test.toml",
+        format!("[runbook]\nname = \"test\"\nrto = \"1h\"\ninventory = [\"../inventory/site.toml\"]\n{body}"),
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args([
+            "--no-progress",
+            "run",
+            "runbooks/test.toml",
+            "--to",
+            "b",
+            "--live",
+            "--yes",
+        ])
+        .current_dir(t.path())
+        .env("SWITCHYARD_LOCK_DIR", t.path().join(".locks"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let start = Instant::now();
+    while !started.exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the step never started"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let killed = Instant::now();
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    // Had the command gone on, it would have touched the marker 3 s after it started.
+    std::thread::sleep(Duration::from_secs(4).saturating_sub(killed.elapsed()));
+    assert!(!marker.exists(), "the command outlived switchyard");
 }

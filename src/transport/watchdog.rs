@@ -1,5 +1,11 @@
-//! The remote half of a command: a short POSIX prefix that lets switchyard stop a command
-//! on the managed host, not just stop waiting for it.
+//! A short POSIX prefix that lets switchyard stop a command it started — on a managed host
+//! over SSH, or on this machine — not just stop waiting for it, and that stops the command
+//! when switchyard itself goes away (killed, crashed, connection lost).
+//!
+//! Local commands use it too: `local.rs` holds the prefix's stdin pipe, so when this
+//! process dies however it dies, the pipe closes and the watchdog ends the command's
+//! process group — a command cut off by a crash does not go on while `resume` runs it
+//! again.
 //!
 //! Without a terminal, sshd does not signal a command when its channel closes: a
 //! `sleep 300; touch /tmp/x` would go on after a timeout. But sshd does start the user's
@@ -41,7 +47,7 @@ const PREFIX: &str = concat!(
     "exec 3<&-; trap \"kill $w 2>/dev/null\" EXIT",
 );
 
-/// The command line to `exec` on the remote host for `command`.
+/// The command line to run (`sh -c`, or the remote login shell) for `command`.
 pub(super) fn remote_command(command: &str) -> String {
     format!("{PREFIX}\n{command}")
 }
