@@ -244,9 +244,16 @@ async fn perform(
             if successes >= p.consecutive {
                 return finish(StepStatus::Ok, a, None);
             }
-            let next = Instant::now() + p.interval;
+            // `interval` runs from the start of one attempt to the start of the next; an
+            // attempt that overran starts the next at the following tick.
+            let now = Instant::now();
+            let tick = p.interval.max(Duration::from_millis(1));
+            let mut next = t0 + tick;
+            while next <= now {
+                next += tick;
+            }
             match deadline {
-                Some(d) if next < d => pause(p.interval, cancel).await,
+                Some(d) if next < d => pause(next - now, cancel).await,
                 Some(_) => {
                     let within = crate::config::duration::format(p.within.unwrap_or_default());
                     let why = if p.consecutive > 1 {

@@ -614,3 +614,31 @@ fn quiet_runs_show_only_failures() {
         .stderr_has("FAILED  s.start.1 on node-b");
     assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
 }
+
+#[test]
+fn a_check_keeps_trying_until_within_with_interval_from_start_to_start() {
+    // Attempts start every 2 s (the default interval) and time out after 1 s: at 0 s and
+    // 2 s, the second cut off by `within` at 3 s.
+    let body = "[services.s]\nhosts = [\"tag:node\"]\n[[services.s.verify]]\nrun = \"sleep 5\"\ntimeout = \"1s\"\nwithin = \"3s\"\n";
+    let out = local(body)
+        .args(&[
+            "--no-progress",
+            "run",
+            "runbooks/test.toml",
+            "--to",
+            "b",
+            "--live",
+            "--yes",
+        ])
+        .run()
+        .code(1);
+    let s = summary(&run_dir(&out));
+    let check = step(&s, "s.verify.1");
+    assert_eq!(check["status"], "failed");
+    assert_eq!(check["attempts"], 2, "{check}");
+    let took = check["duration_s"].as_f64().expect("duration");
+    assert!(
+        (2.9..4.5).contains(&took),
+        "gave up after {took} s: {check}"
+    );
+}
