@@ -19,9 +19,9 @@ use crate::engine::stopwatch::Stopwatch;
 use crate::plan::Plan;
 use crate::transport::Cancel;
 
-use super::people::*;
-use super::state::*;
-use super::stopping::*;
+use super::people::{ask, by_policy, ended, expire, resolve};
+use super::state::{State, reached, secs, skip_the_rest, start_ready};
+use super::stopping::{abandon, interrupt, stop_running};
 
 /// What the run needs besides the plan and its jobs.
 pub struct Settings {

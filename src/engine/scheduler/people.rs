@@ -15,8 +15,8 @@ use crate::engine::operator::{self, Answer, Choice, Kind};
 use crate::engine::stopwatch::timestamp;
 use crate::plan::Plan;
 
-use super::pass::*;
-use super::state::*;
+use super::pass::{Carry, Settings, Stop};
+use super::state::{Pending, State, complete_if_done, failure, finish_job, on, record, secs};
 
 /// Questions nobody will answer now: their jobs end as failed.
 pub(super) fn cancel_questions(

@@ -20,7 +20,7 @@ use crate::engine::stopwatch::timestamp;
 use crate::plan::{Node, Plan};
 use crate::transport::Cancel;
 
-use super::pass::*;
+use super::pass::{Carry, Settings, Stop};
 
 /// A person's answer the pass waits for.
 pub(super) struct Pending {

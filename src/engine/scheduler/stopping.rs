@@ -6,9 +6,9 @@ use crate::engine::event::Event;
 use crate::engine::executor::Finished;
 use crate::engine::job::Job;
 
-use super::pass::*;
-use super::people::*;
-use super::state::*;
+use super::pass::{Settings, Stop};
+use super::people::cancel_questions;
+use super::state::{State, failure, on, record};
 
 /// The first Ctrl-C or SIGTERM: no new step starts; running ones get a grace period.
 pub(super) fn interrupt(
