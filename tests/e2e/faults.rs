@@ -17,20 +17,10 @@ use serde_json::Value;
 
 use crate::http::HttpServer;
 use crate::sshd::Sshd;
-use crate::util::{Test, step, summary};
+use crate::util::{LIVE, Test, step, summary};
 
 /// How long a test waits for the run to reach a point, however loaded the machine is.
 const PATIENCE: Duration = Duration::from_secs(30);
-
-const LIVE: &[&str] = &[
-    "--no-progress",
-    "run",
-    "runbooks/test.toml",
-    "--to",
-    "b",
-    "--live",
-    "--yes",
-];
 
 /// An inventory of SSH hosts, `(name, hall, tag, sshd)`, each served by its own sshd.
 fn inventory(hosts: &[(&str, &str, &str, &Sshd)]) -> String {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{Test, run_dir, step, summary};
+use crate::util::{LIVE, Test, run_dir, step, summary, wait_until};
 
 const INVENTORY: &str = r#"
 [halls.a]
@@ -71,15 +71,7 @@ name = "check the console"
 manual = "Look at the SAN console: is the LUN mapped to hall {{target}}?"
 "#,
     )
-    .args(&[
-        "--no-progress",
-        "run",
-        "runbooks/test.toml",
-        "--to",
-        "b",
-        "--live",
-        "--yes",
-    ])
+    .args(LIVE)
     .run()
     .code(0);
     let s = summary(&run_dir(&out));
@@ -117,18 +109,7 @@ fn rollback_switches_back_every_service_that_had_begun_to_stop_in_reverse_order(
             two_services(&log, &fail)
         ),
     );
-    let out = t
-        .args(&[
-            "--no-progress",
-            "run",
-            "runbooks/test.toml",
-            "--to",
-            "b",
-            "--live",
-            "--yes",
-        ])
-        .run()
-        .code(1);
+    let out = t.args(LIVE).run().code(1);
     let s = summary(&run_dir(&out));
     assert_eq!(s["outcome"], "rolled_back");
     assert_eq!(
@@ -308,27 +289,10 @@ fn a_second_live_run_is_refused_while_the_first_holds_the_lock() {
         "[services.db]\nhosts = [\"node-a\", \"node-b\"]\n[[services.db.start]]\nrun = \"sleep 3\"\n",
     );
     let locks = t.path().join(".locks");
-    let mut first = Command::new(env!("CARGO_BIN_EXE_switchyard"))
-        .args([
-            "--no-progress",
-            "run",
-            "runbooks/test.toml",
-            "--to",
-            "b",
-            "--live",
-            "--yes",
-        ])
-        .current_dir(t.path())
-        .env("SWITCHYARD_LOCK_DIR", &locks)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let start = Instant::now();
-    while !std::fs::read_to_string(locks.join("test.lock")).is_ok_and(|s| s.contains("pid")) {
-        assert!(start.elapsed() < Duration::from_secs(30), "no lock taken");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut first = Test::reuse(t.path()).args(LIVE).spawn();
+    wait_until("the first run to take the lock", || {
+        std::fs::read_to_string(locks.join("test.lock")).is_ok_and(|s| s.contains("pid"))
+    });
     let root = t.path().to_path_buf();
     Test::reuse(&root)
         .args(&["run", "runbooks/test.toml", "--to", "b", "--live", "--yes"])
@@ -415,32 +379,11 @@ fn after_the_grace_period_a_running_step_is_stopped_and_nothing_it_started_goes_
         "runbooks/test.toml",
         format!("[runbook]\nname = \"test\"\nrto = \"1h\"\ninventory = [\"../inventory/site.toml\"]\n{body}"),
     );
-    let child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
-        .args([
-            "--no-progress",
-            "run",
-            "runbooks/test.toml",
-            "--to",
-            "b",
-            "--live",
-            "--yes",
-            "--grace",
-            "1s",
-        ])
-        .current_dir(t.path())
-        .env("SWITCHYARD_LOCK_DIR", t.path().join(".locks"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let start = Instant::now();
-    while !started.exists() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "the step never started"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let child = Test::reuse(t.path())
+        .args(LIVE)
+        .args(&["--grace", "1s"])
+        .spawn();
+    wait_until("the step to start", || started.exists());
     let signalled = Instant::now();
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
@@ -528,40 +471,19 @@ fn kill_during(t: &Test, step: &str) -> PathBuf {
 
 /// As [`kill_during`], once `ready` also holds for the journal's text.
 fn kill_when(t: &Test, step: &str, ready: impl Fn(&str) -> bool) -> PathBuf {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
-        .args([
-            "--no-progress",
-            "run",
-            "runbooks/test.toml",
-            "--to",
-            "b",
-            "--live",
-            "--yes",
-        ])
-        .current_dir(t.path())
-        .env("SWITCHYARD_LOCK_DIR", t.path().join(".locks"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let start = Instant::now();
+    let mut child = Test::reuse(t.path()).args(LIVE).spawn();
     let needle = format!(r#""event":"step_started","step":"{step}""#);
-    let journal = loop {
-        let found = std::fs::read_dir(t.path().join("evidence"))
+    let mut journal = PathBuf::new();
+    wait_until(&format!("the run to reach {step}"), || {
+        let Some(dir) = std::fs::read_dir(t.path().join("evidence"))
             .ok()
             .and_then(|mut d| d.next())
-            .map(|e| e.expect("entry").path().join("journal.jsonl"));
-        if let Some(j) = found
-            && std::fs::read_to_string(&j).is_ok_and(|s| s.contains(&needle) && ready(&s))
-        {
-            break j;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "never reached {step}"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    };
+        else {
+            return false;
+        };
+        journal = dir.expect("entry").path().join("journal.jsonl");
+        std::fs::read_to_string(&journal).is_ok_and(|s| s.contains(&needle) && ready(&s))
+    });
     child.kill().expect("SIGKILL");
     let _ = child.wait();
     journal.parent().expect("run dir").to_path_buf()
@@ -580,18 +502,7 @@ fn the_lock_of_a_killed_run_is_taken_over_and_the_evidence_names_its_holder() {
         "the killed run's lock names it: {holder:?}"
     );
     let root = t.path().to_path_buf();
-    let out = Test::reuse(&root)
-        .args(&[
-            "--no-progress",
-            "run",
-            "runbooks/test.toml",
-            "--to",
-            "b",
-            "--live",
-            "--yes",
-        ])
-        .run()
-        .code(0);
+    let out = Test::reuse(&root).args(LIVE).run().code(0);
     let dir = run_dir(&out);
     assert_ne!(dir, dead);
     let journal = std::fs::read_to_string(dir.join("journal.jsonl")).expect("journal");
@@ -700,30 +611,8 @@ fn a_local_command_ends_when_switchyard_is_killed() {
         "runbooks/test.toml",
         format!("[runbook]\nname = \"test\"\nrto = \"1h\"\ninventory = [\"../inventory/site.toml\"]\n{body}"),
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
-        .args([
-            "--no-progress",
-            "run",
-            "runbooks/test.toml",
-            "--to",
-            "b",
-            "--live",
-            "--yes",
-        ])
-        .current_dir(t.path())
-        .env("SWITCHYARD_LOCK_DIR", t.path().join(".locks"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let start = Instant::now();
-    while !started.exists() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "the step never started"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let mut child = Test::reuse(t.path()).args(LIVE).spawn();
+    wait_until("the step to start", || started.exists());
     let killed = Instant::now();
     child.kill().expect("SIGKILL");
     let _ = child.wait();

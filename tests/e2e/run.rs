@@ -7,7 +7,7 @@ use std::time::Duration;
 use switchyard::evidence::journal;
 
 use crate::http::HttpServer;
-use crate::util::{Test, run_dir, step, summary};
+use crate::util::{LIVE, Test, run_dir, step, summary, wait_until};
 
 /// Two halls with one local host each: commands run here, with `sh -c`.
 const LOCAL_INVENTORY: &str = r#"
@@ -391,26 +391,14 @@ fn ctrl_c_starts_no_new_step_lets_the_running_one_finish_and_exits_130() {
         log = log.display()
     );
     let t = t.runbook(&body);
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
-        .args(["run", "runbooks/test.toml", "--to", "b", "--live", "--yes"])
-        .env("SWITCHYARD_LOCK_DIR", t.path().join(".locks"))
-        .current_dir(t.path())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let child = Test::reuse(t.path()).args(LIVE).spawn();
     // Wait until the first step is under way (the journal says so), however slow the start.
-    let started = std::time::Instant::now();
-    while !walk_if_exists(&t.path().join("evidence")).iter().any(|p| {
-        p.ends_with("journal.jsonl")
-            && std::fs::read_to_string(p).is_ok_and(|j| j.contains("step_started"))
-    }) {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "the run never started"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until("the first step to start", || {
+        walk_if_exists(&t.path().join("evidence")).iter().any(|p| {
+            p.ends_with("journal.jsonl")
+                && std::fs::read_to_string(p).is_ok_and(|j| j.contains("step_started"))
+        })
+    });
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
     let out = child.wait_with_output().expect("wait");
@@ -620,18 +608,7 @@ fn a_check_keeps_trying_until_within_with_interval_from_start_to_start() {
     // Attempts start every 2 s (the default interval) and time out after 1 s: at 0 s and
     // 2 s, the second cut off by `within` at 3 s.
     let body = "[services.s]\nhosts = [\"tag:node\"]\n[[services.s.verify]]\nrun = \"sleep 5\"\ntimeout = \"1s\"\nwithin = \"3s\"\n";
-    let out = local(body)
-        .args(&[
-            "--no-progress",
-            "run",
-            "runbooks/test.toml",
-            "--to",
-            "b",
-            "--live",
-            "--yes",
-        ])
-        .run()
-        .code(1);
+    let out = local(body).args(LIVE).run().code(1);
     let s = summary(&run_dir(&out));
     let check = step(&s, "s.verify.1");
     assert_eq!(check["status"], "failed");

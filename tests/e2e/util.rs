@@ -129,10 +129,10 @@ impl Test {
         self
     }
 
-    /// Runs switchyard; the directory lives as long as the returned output.
-    pub fn run(self) -> Output {
-        let out = Command::new(env!("CARGO_BIN_EXE_switchyard"))
-            .args(&self.args)
+    /// switchyard with this test's arguments, in its directory, with its environment.
+    fn command(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_switchyard"));
+        c.args(&self.args)
             // Each test project has its own run locks, so tests with the same runbook
             // name do not hold each other's (a test may set its own).
             .env("SWITCHYARD_LOCK_DIR", self.dir.path().join(".locks"))
@@ -140,9 +140,23 @@ impl Test {
             .current_dir(self.dir.path())
             .env_remove("RUST_LOG")
             .env("NO_COLOR", "1")
-            .stdin(std::process::Stdio::null())
-            .output()
-            .expect("run switchyard");
+            .stdin(std::process::Stdio::null());
+        c
+    }
+
+    /// Starts switchyard without waiting for it (stdout and stderr piped), for tests
+    /// that act while it runs. The directory must outlive the process.
+    pub fn spawn(&self) -> std::process::Child {
+        self.command()
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start switchyard")
+    }
+
+    /// Runs switchyard; the directory lives as long as the returned output.
+    pub fn run(self) -> Output {
+        let out = self.command().output().expect("run switchyard");
         let root = self.dir.path().to_path_buf();
         let output = Output {
             root,
@@ -207,6 +221,30 @@ pub fn plan_json(body: &str, extra: &[&str]) -> serde_json::Value {
         args.extend(["--to", "b"]);
     }
     Test::new().runbook(body).args(&args).run().code(0).json()
+}
+
+/// A live run of `runbooks/test.toml` to hall b, without asking and with plain lines.
+pub const LIVE: &[&str] = &[
+    "--no-progress",
+    "run",
+    "runbooks/test.toml",
+    "--to",
+    "b",
+    "--live",
+    "--yes",
+];
+
+/// Polls `ready` every 10 ms until it holds; fails the test, naming `what`, after 30 s.
+#[track_caller]
+pub fn wait_until(what: &str, mut ready: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !ready() {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "waited 30 s for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
 }
 
 /// The run folder named on stdout.
