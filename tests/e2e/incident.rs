@@ -20,7 +20,16 @@ hall = "b"
 "#;
 
 fn project(on_failure: &str, body: &str) -> Test {
-    Test::new().file("inventory/site.toml", INVENTORY).file(
+    runbook(
+        Test::new().file("inventory/site.toml", INVENTORY),
+        on_failure,
+        body,
+    )
+}
+
+/// (Re)writes `runbooks/test.toml`: the header with `on_failure`, then `body`.
+fn runbook(t: Test, on_failure: &str, body: &str) -> Test {
+    t.file(
         "runbooks/test.toml",
         format!(
             "[runbook]\nname = \"test\"\nrto = \"1h\"\ninventory = [\"../inventory/site.toml\"]\non_failure = \"{on_failure}\"\n{body}"
@@ -102,13 +111,7 @@ fn rollback_switches_back_every_service_that_had_begun_to_stop_in_reverse_order(
     let t = project("rollback", "");
     let (log, fail) = (t.path().join("log"), t.path().join("fail"));
     std::fs::write(fail.with_extension("node-b"), "").expect("fail marker");
-    let t = t.file(
-        "runbooks/test.toml",
-        format!(
-            "[runbook]\nname = \"test\"\nrto = \"1h\"\ninventory = [\"../inventory/site.toml\"]\non_failure = \"rollback\"\n{}",
-            two_services(&log, &fail)
-        ),
-    );
+    let t = runbook(t, "rollback", &two_services(&log, &fail));
     let out = t.args(LIVE).run().code(1);
     let s = summary(&run_dir(&out));
     assert_eq!(s["outcome"], "rolled_back");
@@ -201,11 +204,10 @@ fn pause_project() -> (Test, PathBuf, PathBuf) {
     let (log, fail) = (t.path().join("log"), t.path().join("fail"));
     std::fs::write(fail.with_extension("node-b"), "").expect("fail marker");
     let body = two_services(&log, &fail);
-    let t = t.file(
-        "runbooks/test.toml",
-        format!(
-            "[runbook]\nname = \"test\"\nrto = \"1h\"\ninventory = [\"../inventory/site.toml\"]\non_failure = \"pause\"\n{body}\n[[services.app.verify]]\nrun = \"true\"\n"
-        ),
+    let t = runbook(
+        t,
+        "pause",
+        &format!("{body}\n[[services.app.verify]]\nrun = \"true\"\n"),
     );
     (t, log, fail)
 }
@@ -301,7 +303,7 @@ fn a_second_live_run_is_refused_while_the_first_holds_the_lock() {
         .stderr_has("holds the lock")
         .stderr_has(&format!("pid {}", first.id()));
     assert_eq!(first.wait().expect("wait").code(), Some(0));
-    // A dry run takes no lock, and once the first run is done the lock is free again.
+    // Once the first run is done, the lock is free again.
     Test::reuse(&root)
         .args(&["run", "runbooks/test.toml", "--to", "b", "--live", "--yes"])
         .run()
@@ -328,10 +330,7 @@ run = "echo x >> {three}"
         two = p("two"),
         three = p("three")
     );
-    let t = t.file(
-        "runbooks/test.toml",
-        format!("[runbook]\nname = \"test\"\nrto = \"1h\"\ninventory = [\"../inventory/site.toml\"]\n{body}"),
-    );
+    let t = runbook(t, "abort", &body);
     // Killed once the step's command is under way (it wrote its first line).
     let two = t.path().join("two");
     let dir = kill_when(&t, "db.start.1", |_| two.exists());
@@ -375,10 +374,7 @@ fn after_the_grace_period_a_running_step_is_stopped_and_nothing_it_started_goes_
         started.display(),
         marker.display()
     );
-    let t = t.file(
-        "runbooks/test.toml",
-        format!("[runbook]\nname = \"test\"\nrto = \"1h\"\ninventory = [\"../inventory/site.toml\"]\n{body}"),
-    );
+    let t = runbook(t, "abort", &body);
     let child = Test::reuse(t.path())
         .args(LIVE)
         .args(&["--grace", "1s"])
@@ -566,10 +562,7 @@ run = "echo x >> {other}; sleep 2"
         fixed = fixed.display(),
         other = other.display()
     );
-    let t = t.file(
-        "runbooks/test.toml",
-        format!("[runbook]\nname = \"test\"\nrto = \"1h\"\ninventory = [\"../inventory/site.toml\"]\n{body}"),
-    );
+    let t = runbook(t, "abort", &body);
     // db fails at once; the run waits for cache, and is killed while it does.
     let dir = kill_when(&t, "cache.start.1", |j| {
         j.contains(r#""event":"step_finished","step":"db.start.1""#)
@@ -607,10 +600,7 @@ fn a_local_command_ends_when_switchyard_is_killed() {
         started.display(),
         marker.display()
     );
-    let t = t.file(
-        "runbooks/test.toml",
-        format!("[runbook]\nname = \"test\"\nrto = \"1h\"\ninventory = [\"../inventory/site.toml\"]\n{body}"),
-    );
+    let t = runbook(t, "abort", &body);
     let mut child = Test::reuse(t.path()).args(LIVE).spawn();
     wait_until("the step to start", || started.exists());
     let killed = Instant::now();
