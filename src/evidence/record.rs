@@ -34,7 +34,7 @@ pub struct StepRecord {
 pub struct ServiceRecord {
     pub name: String,
     pub title: String,
-    /// `recovered`, `not_recovered`, or `planned` in a dry run.
+    /// `recovered`, `not_recovered`, `rolled_back`, or `planned` in a dry run.
     pub status: &'static str,
     pub target_s: Option<f64>,
     /// Seconds from the clock's origin to the end of its last verify step.
@@ -146,11 +146,19 @@ impl Record {
                     }
                     r.notices.push(note);
                 }
-                Event::RollbackStarted { services } => r.notices.push(if services.is_empty() {
-                    "rollback: no service had begun to stop; nothing to switch back".into()
-                } else {
-                    format!("rollback: switching back {}", services.join(", "))
-                }),
+                Event::RollbackStarted { services } => {
+                    // Switched back to where they came from: not recovered in the target
+                    // hall, whatever their verify steps had shown before.
+                    for s in r.services.iter_mut().filter(|s| services.contains(&s.name)) {
+                        s.status = "rolled_back";
+                        s.recovered_s = None;
+                    }
+                    r.notices.push(if services.is_empty() {
+                        "rollback: no service had begun to stop; nothing to switch back".into()
+                    } else {
+                        format!("rollback: switching back {}", services.join(", "))
+                    });
+                }
                 Event::HostChecked { host, ok, message } => r.hosts.push(HostCheck {
                     host: host.clone(),
                     ok: *ok,

@@ -40,7 +40,7 @@ pub struct Tool {
 #[derive(Serialize)]
 pub struct ServiceSummary {
     pub name: String,
-    /// `recovered`, `not_recovered`, or `planned` in a dry run.
+    /// `recovered`, `not_recovered`, `rolled_back`, or `planned` in a dry run.
     pub status: &'static str,
     pub rto: Option<Rto>,
     /// Seconds from the clock's origin to the end of its last verify step.

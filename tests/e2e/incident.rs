@@ -130,6 +130,10 @@ fn rollback_switches_back_every_service_that_had_begun_to_stop_in_reverse_order(
         ]
     );
     assert_eq!(step(&s, "rollback.db.start.1")["status"], "ok");
+    for service in s["services"].as_array().expect("services") {
+        assert_eq!(service["status"], "rolled_back", "{service}");
+        assert_eq!(service["rto"], serde_json::Value::Null, "{service}");
+    }
     Test::reuse(&run_dir(&out))
         .args(&["verify-evidence", "."])
         .run()
