@@ -25,7 +25,7 @@ pub struct Global {
     /// More diagnostics on stderr (-v info, -vv debug, -vvv trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
-    /// Only errors: no per-file "ok" lines and no warnings.
+    /// Only errors: no per-file "ok" lines, no warnings; a run shows only failed steps and questions.
     #[arg(short, long, global = true)]
     pub quiet: bool,
     /// Format of diagnostics on stderr.

@@ -27,6 +27,11 @@ use super::args::{Global, ResumeArgs};
 use super::run::{Execution, confirm, only, operator, take_lock, takeover_notice};
 
 pub fn run(g: &Global, a: &ResumeArgs) -> Result<u8, Error> {
+    if !g.inventory.is_empty() {
+        return Err(Error::RunFolder(
+            "resume loads the inventory files the run used, as its journal names them; --inventory is not taken".into(),
+        ));
+    }
     let path = a.run_dir.join("journal.jsonl");
     let text = std::fs::read_to_string(&path)
         .map_err(|e| Error::RunFolder(format!("cannot read `{}`: {e}", path.display())))?;

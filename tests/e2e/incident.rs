@@ -361,6 +361,12 @@ run = "echo x >> {three}"
         .args(&["verify-evidence", "."])
         .run()
         .code(0);
+    // The run's own inventory files are what it resumes with.
+    Test::reuse(&dir)
+        .args(&["resume", ".", "--inventory", "other.toml"])
+        .run()
+        .code(2)
+        .stderr_has("--inventory is not taken");
     // A finished run has nothing to resume.
     Test::reuse(&dir)
         .args(&["resume", ".", "--yes"])
