@@ -64,10 +64,10 @@ pub fn run(g: &Global, a: &CheckInventoryArgs) -> Result<u8, Error> {
     }
     super::print_stdout(&out);
     if failed > 0 {
-        eprintln!(
-            "error: {failed} of {} hosts cannot be reached",
+        crate::ui::lines::to_stderr(&format!(
+            "error: {failed} of {} hosts cannot be reached\n",
             results.len()
-        );
+        ));
         return Ok(exit::FAILED);
     }
     Ok(exit::PASSED)

@@ -16,7 +16,7 @@ pub fn run(g: &Global, a: &DemoArgs) -> Result<u8, Error> {
         .map_err(|e| Error::Setup(format!("cannot find this program's own path: {e}")))?;
     let lab = Lab::start(&exe, a.keep).map_err(Error::Setup)?;
     if !g.quiet {
-        eprint!("{}", describe(&lab));
+        crate::ui::lines::to_stderr(&describe(&lab));
     }
     // The user's display and logging settings, but no inventory of theirs.
     let global = Global {
@@ -51,7 +51,9 @@ pub fn run(g: &Global, a: &DemoArgs) -> Result<u8, Error> {
         } else {
             "; the lab is removed".to_string()
         };
-        eprintln!("demo: stopped the lab's {stopped} endpoints{after}");
+        crate::ui::lines::to_stderr(&format!(
+            "demo: stopped the lab's {stopped} endpoints{after}\n"
+        ));
     }
     let (code, run_dir) = result?;
     let report = run_dir.join("report.html");

@@ -65,7 +65,7 @@ fn report_error(g: &Global, e: &Error) {
         Error::Load(load) => render_all(&load.sources, &load.diagnostics),
         other => format!("error: {other}\n"),
     };
-    eprint!("{}", paint(g, &text));
+    crate::ui::lines::to_stderr(&paint(g, &text));
 }
 
 fn init_logging(g: &Global) {

@@ -134,15 +134,15 @@ impl Execution<'_, '_> {
                     Some(bars) => bars.on_event(&e, line),
                     None => {
                         if let Some(line) = line.filter(|_| !quiet || must_see(&e)) {
-                            eprintln!("{line}");
+                            crate::ui::lines::to_stderr(&format!("{line}\n"));
                         }
                     }
                 }
                 if let Err(err) = recorder.on_event(&timestamp(settings.clock.now()), &e) {
-                    eprintln!(
-                        "error: cannot write the journal in `{}`: {err}",
+                    crate::ui::lines::to_stderr(&format!(
+                        "error: cannot write the journal in `{}`: {err}\n",
                         dir.display()
-                    );
+                    ));
                     write_error.get_or_insert(err);
                 }
             };
@@ -282,7 +282,7 @@ pub(super) fn confirm(plan: &Plan<'_>) -> Result<(), Error> {
         return Err(Error::NeedsConfirmation);
     }
     let rb = plan.runbook;
-    eprint!(
+    crate::ui::lines::to_stderr(&format!(
         "LIVE {} of `{}` from hall {} to hall {}: {} steps will change things.\nType the runbook's name ({}) to proceed: ",
         plan.mode.as_str(),
         rb.name,
@@ -290,7 +290,7 @@ pub(super) fn confirm(plan: &Plan<'_>) -> Result<(), Error> {
         plan.to,
         plan.steps.len(),
         rb.name
-    );
+    ));
     let mut line = String::new();
     let _ = std::io::stdin().read_line(&mut line);
     if line.trim() == rb.name {

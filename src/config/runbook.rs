@@ -65,6 +65,8 @@ impl Action {
 #[derive(Clone, Debug)]
 pub struct Step {
     pub name: String,
+    /// `name` was written in the file; otherwise it is derived from what the step does.
+    pub named: bool,
     pub phase: Phase,
     /// 1-based position within the phase; with service and phase it makes the step id.
     pub index: usize,
@@ -666,6 +668,7 @@ fn validate_step(
     }
     let built = build_action(diags, cx, raw, &action.value, &what)?;
     Some(Step {
+        named: raw.name.is_some(),
         name: raw
             .name
             .as_ref()

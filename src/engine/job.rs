@@ -227,15 +227,21 @@ pub fn jobs(
                 },
                 Action::Sleep(d) => Work::Sleep(*d),
             };
+            let does = crate::plan::render::describe(plan, step, host);
             Job {
                 step,
                 host,
                 id: s.id.clone(),
                 service: rb.services[s.service].name.to_string(),
-                name: s.step.name.clone(),
+                // An unnamed step is called by what it does here, rendered for this host.
+                name: if s.step.named {
+                    s.step.name.clone()
+                } else {
+                    does.clone()
+                },
                 phase: s.step.phase,
                 host_name: host_ref.map(|h| h.name.to_string()),
-                does: crate::plan::render::describe(plan, step, host),
+                does,
                 work,
                 policy: Policy::of(s.step),
                 source_side: s.step.on == On::Source,

@@ -117,7 +117,7 @@ impl Progress {
             }
             Event::Decision { .. } => {
                 if let Some(line) = line {
-                    eprintln!("{line}");
+                    crate::ui::lines::to_stderr(&format!("{line}\n"));
                 }
                 self.multi.set_draw_target(ProgressDrawTarget::stderr());
                 self.asking = false;
@@ -127,7 +127,7 @@ impl Progress {
         }
         if let Some(line) = line {
             if self.asking {
-                eprintln!("{line}");
+                crate::ui::lines::to_stderr(&format!("{line}\n"));
             } else {
                 let _ = self.multi.println(line);
             }

@@ -619,3 +619,19 @@ fn a_check_keeps_trying_until_within_with_interval_from_start_to_start() {
         "gave up after {took} s: {check}"
     );
 }
+
+#[test]
+fn a_closed_stderr_does_not_stop_a_run() {
+    // `switchyard run … 2>&1 | head -3`, or a terminal that went away: the run goes on.
+    let body = "[services.s]\nhosts = [\"tag:node\"]\n[[services.s.stop]]\nrun = \"sleep 0.3\"\n[[services.s.start]]\nrun = \"true\"\n";
+    let t = local(body);
+    let mut child = t.spawn_with(LIVE);
+    drop(child.stderr.take());
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let dir = t
+        .path()
+        .join(stdout.rsplit("evidence in ").next().expect("dir").trim());
+    assert_eq!(summary(&dir)["outcome"], "passed");
+}

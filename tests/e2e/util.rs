@@ -144,6 +144,16 @@ impl Test {
         c
     }
 
+    /// As [`Test::spawn`] with these arguments, keeping the test (and its directory).
+    pub fn spawn_with(&self, args: &[&str]) -> std::process::Child {
+        let mut c = self.command();
+        c.args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start switchyard")
+    }
+
     /// Starts switchyard without waiting for it (stdout and stderr piped), for tests
     /// that act while it runs. The directory must outlive the process.
     pub fn spawn(&self) -> std::process::Child {
