@@ -13,7 +13,7 @@ use crate::config::diagnostic::did_you_mean;
 use crate::config::load_runbook;
 use crate::config::model::Mode;
 use crate::engine::drill::{self, Start};
-use crate::engine::executor::{DryRun, Executor, Live};
+use crate::engine::executor::{DryRun, Live};
 use crate::engine::job::{self, Transports};
 use crate::engine::scheduler::{Io, Settings};
 use crate::engine::secrets::{self, Redactor};
@@ -161,10 +161,14 @@ impl Execution<'_, '_> {
             let failover = self.failover;
             if self.live {
                 let ex = Arc::new(Live { failover });
-                runtime.block_on(go(self.plan, &jobs_of, ex, settings, start, &mut io))
+                runtime.block_on(drill::run(
+                    self.plan, &jobs_of, ex, settings, start, &mut io,
+                ))
             } else {
                 let ex = Arc::new(DryRun { failover });
-                runtime.block_on(go(self.plan, &jobs_of, ex, settings, start, &mut io))
+                runtime.block_on(drill::run(
+                    self.plan, &jobs_of, ex, settings, start, &mut io,
+                ))
             }
         };
         // Blocked terminal reads must not keep the process alive.
@@ -184,17 +188,6 @@ impl Execution<'_, '_> {
         };
         Ok((code, dir))
     }
-}
-
-async fn go<E: Executor>(
-    plan: &Plan<'_>,
-    jobs_of: &dyn Fn(&Plan<'_>) -> Vec<job::Job>,
-    ex: Arc<E>,
-    settings: &Settings,
-    start: Start,
-    io: &mut Io<'_>,
-) -> Outcome {
-    drill::run(plan, jobs_of, ex, settings, start, io).await
 }
 
 /// What `-q` still shows: a question for a person, and a failed step.

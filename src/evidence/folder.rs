@@ -60,6 +60,15 @@ pub fn create(
     unreachable!("an unbounded range ends only by returning")
 }
 
+/// Writes `bytes` to a new file at `path` and flushes it to disk before returning: a
+/// piece of evidence is either whole on disk or reported as not written.
+pub fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut file = std::fs::File::create(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
 /// Copies every file that was read into `inputs/`, byte for byte, and hashes it.
 pub fn copy_inputs(run_dir: &Path, sources: &Sources) -> Result<Vec<InputFile>, String> {
     let mut out = Vec::new();
@@ -76,7 +85,7 @@ pub fn copy_inputs(run_dir: &Path, sources: &Sources) -> Result<Vec<InputFile>, 
             n += 1;
         }
         let rel = format!("inputs/{candidate}");
-        std::fs::write(run_dir.join(&rel), file.text.as_bytes())
+        write_synced(&run_dir.join(&rel), file.text.as_bytes())
             .map_err(|e| format!("cannot write `{}`: {e}", run_dir.join(&rel).display()))?;
         out.push(InputFile {
             path: rel,

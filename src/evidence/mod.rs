@@ -78,8 +78,7 @@ impl Recorder {
             ] {
                 if let Some(text) = text.filter(|t| !t.is_empty()) {
                     let path = self.dir.join(format!("{base}.{ext}"));
-                    std::fs::write(&path, text)?;
-                    std::fs::File::open(&path)?.sync_all()?;
+                    folder::write_synced(&path, text.as_bytes())?;
                     end.output = Some(base.clone());
                 }
             }
@@ -114,8 +113,7 @@ pub fn write_all(dir: &Path) -> Result<(), String> {
     for format in Format::ALL {
         let path = dir.join(format.file_name());
         let text = report::render(format, &record);
-        std::fs::write(&path, text)
-            .and_then(|()| std::fs::File::open(&path)?.sync_all())
+        folder::write_synced(&path, text.as_bytes())
             .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
     }
     Ok(())

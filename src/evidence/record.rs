@@ -85,6 +85,13 @@ pub struct Record {
 }
 
 impl Record {
+    /// The runbook's recovery time: known once the run finished with every service
+    /// recovered.
+    pub fn recovered_s(&self) -> Option<f64> {
+        let all = self.services.iter().all(|s| s.recovered_s.is_some());
+        (self.finished && all).then_some(self.rto.achieved_s)
+    }
+
     /// Builds the record from a journal's entries; an error if it has no `run_started`.
     pub fn from_entries(entries: &[Entry], last_hash: &str) -> Result<Record, String> {
         let Some(Event::RunStarted(start)) = entries.first().map(|e| &e.event) else {

@@ -3,18 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::util::{Output, Test, run_dir, summary};
-
-const INVENTORY: &str = r#"
-[halls.a]
-[halls.b]
-[hosts.node-a]
-transport = "local"
-hall = "a"
-[hosts.node-b]
-transport = "local"
-hall = "b"
-"#;
+use crate::util::{LOCAL_INVENTORY, Output, Test, run_dir, summary};
 
 /// Three chained services on one host per hall: `db` recovers, `app` fails on its
 /// start (so `web` is skipped), with a notice for the auditor.
@@ -65,7 +54,7 @@ run = "true"
 /// A finished live run of [`RUNBOOK`] (it fails on `app`, exit 1) and its folder.
 fn failed_run() -> (Output, PathBuf) {
     let out = Test::new()
-        .file("inventory/site.toml", INVENTORY)
+        .file("inventory/site.toml", LOCAL_INVENTORY)
         .file("runbooks/payroll.toml", RUNBOOK)
         .args(&[
             "--no-progress",
@@ -135,7 +124,7 @@ fn reports_say_what_happened() {
 #[test]
 fn a_dry_run_report_says_nothing_was_changed() {
     let out = Test::new()
-        .file("inventory/site.toml", INVENTORY)
+        .file("inventory/site.toml", LOCAL_INVENTORY)
         .file("runbooks/payroll.toml", RUNBOOK)
         .args(&["--no-progress", "run", "runbooks/payroll.toml", "--to", "b"])
         .run()

@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::http::HttpServer;
 use crate::sshd::Sshd;
-use crate::util::{LIVE, Test, step, summary};
+use crate::util::{LIVE, LOCAL_INVENTORY, Test, step, summary};
 
 /// How long a test waits for the run to reach a point, however loaded the machine is.
 const PATIENCE: Duration = Duration::from_secs(30);
@@ -37,9 +37,6 @@ fn inventory(hosts: &[(&str, &str, &str, &Sshd)]) -> String {
     }
     s
 }
-
-/// Two halls with a local host each, for steps that need no host (HTTP).
-const LOCAL_INVENTORY: &str = "[halls.a]\n[halls.b]\n[hosts.node-a]\ntransport = \"local\"\nhall = \"a\"\n[hosts.node-b]\ntransport = \"local\"\nhall = \"b\"\n";
 
 fn project(inventory: &str, on_failure: &str, body: &str) -> Test {
     runbook(

@@ -6,22 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{LIVE, Test, run_dir, step, summary, wait_until};
-
-const INVENTORY: &str = r#"
-[halls.a]
-[halls.b]
-[hosts.node-a]
-transport = "local"
-hall = "a"
-[hosts.node-b]
-transport = "local"
-hall = "b"
-"#;
+use crate::util::{LIVE, LOCAL_INVENTORY, Test, run_dir, step, summary, wait_until};
 
 fn project(on_failure: &str, body: &str) -> Test {
     runbook(
-        Test::new().file("inventory/site.toml", INVENTORY),
+        Test::new().file("inventory/site.toml", LOCAL_INVENTORY),
         on_failure,
         body,
     )

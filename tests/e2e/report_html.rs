@@ -7,20 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{Test, run_dir, summary};
-
-const INVENTORY: &str = r#"
-[halls.a]
-[halls.b]
-[hosts.node-a]
-transport = "local"
-hall = "a"
-tags = ["node"]
-[hosts.node-b]
-transport = "local"
-hall = "b"
-tags = ["node"]
-"#;
+use crate::util::{LOCAL_INVENTORY, Test, run_dir, summary};
 
 /// `db` recovers; `api` fails on its start (so its verify and all of `web` are skipped).
 /// Short sleeps give the timeline bars some width against a 4 s target.
@@ -79,7 +66,7 @@ const BROWSER_TIMEOUT: Duration = Duration::from_secs(60);
 #[test]
 fn the_html_report_renders_in_chromium_with_one_bar_per_step_execution() {
     let out = Test::new()
-        .file("inventory/site.toml", INVENTORY)
+        .file("inventory/site.toml", LOCAL_INVENTORY)
         .file("runbooks/billing.toml", RUNBOOK)
         .args(&[
             "--no-progress",

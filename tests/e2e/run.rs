@@ -7,21 +7,7 @@ use std::time::Duration;
 use switchyard::evidence::journal;
 
 use crate::http::HttpServer;
-use crate::util::{LIVE, Test, run_dir, step, summary, wait_until};
-
-/// Two halls with one local host each: commands run here, with `sh -c`.
-const LOCAL_INVENTORY: &str = r#"
-[halls.a]
-[halls.b]
-[hosts.node-a]
-transport = "local"
-hall = "a"
-tags = ["node"]
-[hosts.node-b]
-transport = "local"
-hall = "b"
-tags = ["node"]
-"#;
+use crate::util::{LIVE, LOCAL_INVENTORY, Test, run_dir, step, summary, wait_until};
 
 fn local(body: &str) -> Test {
     Test::new()

@@ -7,7 +7,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::sshd::Sshd;
-use crate::util::{Output, Test};
+use crate::util::{LIVE, Output, Test};
 
 /// An inventory with one SSH host per hall, each its own sshd.
 fn inventory(a: &Sshd, b: &Sshd) -> String {
@@ -69,18 +69,7 @@ fn project(a: &Sshd, b: &Sshd) -> (Test, std::path::PathBuf) {
 fn a_live_switchover_runs_each_step_on_its_hall_over_ssh() {
     let (a, b) = (Sshd::start(), Sshd::start());
     let (t, log) = project(&a, &b);
-    let out = t
-        .args(&[
-            "--no-progress",
-            "run",
-            "runbooks/test.toml",
-            "--to",
-            "b",
-            "--live",
-            "--yes",
-        ])
-        .run()
-        .code(0);
+    let out = t.args(LIVE).run().code(0);
     assert_eq!(
         std::fs::read_to_string(&log).expect("log"),
         "stop db-a\nstart db-b\n"
@@ -149,20 +138,7 @@ fn failover_with_the_source_hall_down_records_source_unreachable_and_passes() {
     let (a, b) = (Sshd::start(), Sshd::start());
     let (t, log) = project(&a, &b);
     drop(a);
-    let out = t
-        .args(&[
-            "--no-progress",
-            "run",
-            "runbooks/test.toml",
-            "--to",
-            "b",
-            "--live",
-            "--yes",
-            "--mode",
-            "failover",
-        ])
-        .run()
-        .code(0);
+    let out = t.args(LIVE).args(&["--mode", "failover"]).run().code(0);
     assert_eq!(std::fs::read_to_string(&log).expect("log"), "start db-b\n");
     let s = summary(&out);
     assert_eq!(status(&s, "db.stop.1"), "source_unreachable");
@@ -175,18 +151,7 @@ fn the_same_outage_in_a_switchover_fails_naming_host_step_and_cause() {
     let (a, b) = (Sshd::start(), Sshd::start());
     let (t, log) = project(&a, &b);
     drop(a);
-    let out = t
-        .args(&[
-            "--no-progress",
-            "run",
-            "runbooks/test.toml",
-            "--to",
-            "b",
-            "--live",
-            "--yes",
-        ])
-        .run()
-        .code(1);
+    let out = t.args(LIVE).run().code(1);
     assert!(
         out.stderr
             .contains("step db.stop.1 on db-a: cannot connect to"),

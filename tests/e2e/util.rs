@@ -45,6 +45,21 @@ tags = ["web"]
 front = ["tag:web", "tag:app"]
 "#;
 
+/// Two halls with one local host each (tag `node`): commands run on this machine with
+/// `sh -c`.
+pub const LOCAL_INVENTORY: &str = r#"
+[halls.a]
+[halls.b]
+[hosts.node-a]
+transport = "local"
+hall = "a"
+tags = ["node"]
+[hosts.node-b]
+transport = "local"
+hall = "b"
+tags = ["node"]
+"#;
+
 /// The `[runbook]` header most tests share.
 pub const HEADER: &str = r#"
 [runbook]

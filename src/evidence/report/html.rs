@@ -13,7 +13,7 @@ use std::fmt::{self, Display, Write};
 use crate::engine::event::{Outcome, StepStatus};
 use crate::evidence::record::Record;
 
-use super::{by_start, secs, status_word, verdict, verdict_sentence};
+use super::{Judgement, by_start, secs, status_word, verdict, verdict_sentence};
 
 pub fn render(r: &Record) -> String {
     let mut out = String::with_capacity(64 * 1024);
@@ -238,8 +238,7 @@ fn counts(r: &Record) -> String {
 
 fn rto(out: &mut String, r: &Record) {
     out.push_str("<section>\n<h2>RTO: target against achieved</h2>\n");
-    let all = r.services.iter().all(|s| s.recovered_s.is_some());
-    let achieved = (r.finished && all).then_some(r.rto.achieved_s);
+    let achieved = r.recovered_s();
     let scale = r
         .services
         .iter()
@@ -286,12 +285,13 @@ fn rto_row(
     achieved: Option<f64>,
     scale: f64,
 ) {
-    let (result, class) = match (target, achieved) {
-        _ if r.start.dry_run => ("not timed (dry run)", "s-planned"),
-        (Some(t), Some(a)) if a <= t => ("met", "s-ok"),
-        (Some(_), Some(_)) => ("MISSED", "s-missed"),
-        (Some(_), None) => ("not recovered", "s-missed"),
-        (None, _) => ("no target of its own", "s-none"),
+    let judgement = Judgement::of(r, target, achieved);
+    let result = judgement.words();
+    let class = match judgement {
+        Judgement::NotTimed => "s-planned",
+        Judgement::Met => "s-ok",
+        Judgement::Missed | Judgement::NotRecovered => "s-missed",
+        Judgement::NoTarget => "s-none",
     };
     let pct = |v: f64| {
         if scale > 0.0 {

@@ -6,7 +6,7 @@ use std::fmt::Write;
 use crate::engine::event::StepStatus;
 use crate::evidence::record::{Record, StepRecord};
 
-use super::{by_start, secs};
+use super::{Judgement, by_start, secs};
 
 pub fn render(r: &Record) -> String {
     let steps = by_start(r);
@@ -37,13 +37,11 @@ pub fn render(r: &Record) -> String {
         );
         tally(&cases, &mut tests, &mut failures, &mut skipped);
     }
-    let all = r.services.iter().all(|s| s.recovered_s.is_some());
-    let achieved = (r.finished && all).then_some(r.rto.achieved_s);
     let cases = [rto_case(
         r,
         &format!("RTO of the runbook: {}", secs(r.rto.target_s)),
         r.rto.target_s,
-        achieved,
+        r.recovered_s(),
     )];
     suite(&mut suites, &r.start.runbook, 0.0, &cases, r);
     tally(&cases, &mut tests, &mut failures, &mut skipped);
@@ -116,18 +114,18 @@ fn step_case(s: &StepRecord) -> Case {
 }
 
 fn rto_case(r: &Record, name: &str, target: f64, achieved: Option<f64>) -> Case {
-    let verdict = match achieved {
-        _ if r.start.dry_run => Verdict::Skip("dry run: recovery is not timed".into()),
-        Some(a) if a <= target => Verdict::Pass,
-        Some(a) => Verdict::Fail {
+    let verdict = match Judgement::of(r, Some(target), achieved) {
+        Judgement::NotTimed => Verdict::Skip("dry run: recovery is not timed".into()),
+        Judgement::Met | Judgement::NoTarget => Verdict::Pass,
+        Judgement::Missed => Verdict::Fail {
             message: format!(
                 "RTO missed: {} against a target of {}",
-                secs(a),
+                secs(achieved.unwrap_or_default()),
                 secs(target)
             ),
             text: String::new(),
         },
-        None => Verdict::Fail {
+        Judgement::NotRecovered => Verdict::Fail {
             message: "not recovered".into(),
             text: String::new(),
         },

@@ -6,7 +6,7 @@ use std::fmt::Write;
 use crate::engine::event::StepStatus;
 use crate::evidence::record::Record;
 
-use super::{by_start, secs, status_word, verdict, verdict_sentence};
+use super::{Judgement, by_start, secs, status_word, verdict, verdict_sentence};
 
 pub fn render(r: &Record) -> String {
     let mut out = String::new();
@@ -73,12 +73,12 @@ fn header(out: &mut String, r: &Record) {
 fn rto(out: &mut String, r: &Record) {
     out.push_str("## RTO: target against achieved\n\n");
     out.push_str("| Service | Status | Target | Achieved | Result |\n|---|---|---:|---:|---|\n");
-    let result = |target: Option<f64>, achieved: Option<f64>| match (target, achieved) {
-        _ if r.start.dry_run => "not timed (dry run)".to_string(),
-        (Some(t), Some(a)) if a <= t => "met".into(),
-        (Some(_), Some(_)) => "**MISSED**".into(),
-        (Some(_), None) => "**not recovered**".into(),
-        (None, _) => "no target of its own".into(),
+    let result = |target: Option<f64>, achieved: Option<f64>| {
+        let j = Judgement::of(r, target, achieved);
+        match j {
+            Judgement::Missed | Judgement::NotRecovered => format!("**{}**", j.words()),
+            _ => j.words().to_string(),
+        }
     };
     for s in &r.services {
         let _ = writeln!(
@@ -91,8 +91,7 @@ fn rto(out: &mut String, r: &Record) {
             result(s.target_s, s.recovered_s)
         );
     }
-    let all = r.services.iter().all(|s| s.recovered_s.is_some());
-    let achieved = (r.finished && all).then_some(r.rto.achieved_s);
+    let achieved = r.recovered_s();
     let _ = writeln!(
         out,
         "| **runbook `{}`** | {} | {} | {} | {} |\n",

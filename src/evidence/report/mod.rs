@@ -102,6 +102,40 @@ pub fn verdict_sentence(r: &Record) -> String {
     }
 }
 
+/// How a report judges a recovery time against its target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Judgement {
+    /// A dry run times nothing.
+    NotTimed,
+    Met,
+    Missed,
+    NotRecovered,
+    NoTarget,
+}
+
+impl Judgement {
+    pub fn of(r: &Record, target: Option<f64>, achieved: Option<f64>) -> Judgement {
+        match (target, achieved) {
+            _ if r.start.dry_run => Judgement::NotTimed,
+            (Some(t), Some(a)) if a <= t => Judgement::Met,
+            (Some(_), Some(_)) => Judgement::Missed,
+            (Some(_), None) => Judgement::NotRecovered,
+            (None, _) => Judgement::NoTarget,
+        }
+    }
+
+    /// The words in a report's RTO table.
+    pub fn words(self) -> &'static str {
+        match self {
+            Judgement::NotTimed => "not timed (dry run)",
+            Judgement::Met => "met",
+            Judgement::Missed => "MISSED",
+            Judgement::NotRecovered => "not recovered",
+            Judgement::NoTarget => "no target of its own",
+        }
+    }
+}
+
 /// Seconds as people read them: `0.42 s`, `12.3 s`, `4 min 05 s`.
 pub fn secs(s: f64) -> String {
     if s < 1.0 {
