@@ -45,10 +45,8 @@ pub async fn run<E: Executor>(
                 executor.dry_run(),
                 settings,
             )));
-            for w in crate::plan::render::warnings(plan) {
-                if w.contains("insecure_tls") {
-                    (io.emit)(Event::Notice { message: w });
-                }
+            for message in crate::plan::render::insecure_tls(plan) {
+                (io.emit)(Event::Notice { message });
             }
             for (host, result) in executor.prepare(hosts).await {
                 unreachable |= result.is_err();
@@ -91,7 +89,7 @@ pub async fn run<E: Executor>(
         .iter()
         .flatten()
         .copied()
-        .fold(None, |m: Option<f64>, a| Some(m.map_or(a, |m| m.max(a))))
+        .reduce(f64::max)
         .unwrap_or_else(|| secs(settings.clock.since_origin().saturating_sub(human_wait)));
     let met = executor.dry_run() || (all_recovered && achieved <= target);
     let any_service_missed = rb

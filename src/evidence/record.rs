@@ -130,7 +130,8 @@ impl Record {
             events: entries.len() as u64,
             last_hash: last_hash.to_string(),
         };
-        let mut started: HashMap<(String, Option<String>), (String, &Entry)> = HashMap::new();
+        // The `step_started` entry of every step on a host that has not ended yet.
+        let mut started: HashMap<(String, Option<String>), &Entry> = HashMap::new();
         let mut last_offset = 0.0_f64;
         for entry in entries {
             match &entry.event {
@@ -172,15 +173,16 @@ impl Record {
                     message: message.clone(),
                 }),
                 Event::Notice { message } => r.notices.push(message.clone()),
-                Event::StepStarted {
-                    step, host, does, ..
-                } => {
-                    started.insert((step.clone(), host.clone()), (does.clone(), entry));
+                Event::StepStarted { step, host, .. } => {
+                    started.insert((step.clone(), host.clone()), entry);
                 }
                 Event::StepFinished(end) => {
                     let does = started
                         .remove(&(end.step.clone(), end.host.clone()))
-                        .map(|(d, _)| d);
+                        .and_then(|e| match &e.event {
+                            Event::StepStarted { does, .. } => Some(does.clone()),
+                            _ => None,
+                        });
                     last_offset = last_offset.max(end.start_s + end.duration_s);
                     // A step run again after `resume` replaces its earlier end.
                     if end.rerun {
@@ -238,27 +240,31 @@ impl Record {
         }
         if !r.finished {
             r.rto.achieved_s = last_offset;
-            r.steps
-                .extend(unended(&started, &r.finished_at, &start.critical_path));
+            r.steps.extend(unended(
+                started.values(),
+                &r.finished_at,
+                &start.critical_path,
+            ));
         }
         Ok(r)
     }
 }
 
 /// Steps whose start is in the journal but not their end: the process stopped during them.
-fn unended(
-    started: &HashMap<(String, Option<String>), (String, &Entry)>,
+fn unended<'e>(
+    started: impl Iterator<Item = &'e &'e Entry>,
     at: &str,
     critical_path: &[String],
 ) -> Vec<StepRecord> {
     let mut out: Vec<_> = started
-        .iter()
-        .filter_map(|((step, host), (does, entry))| {
+        .filter_map(|entry| {
             let Event::StepStarted {
+                step,
                 service,
                 phase,
                 name,
-                ..
+                host,
+                does,
             } = &entry.event
             else {
                 return None;

@@ -173,18 +173,8 @@ pub async fn pass<E: Executor>(
         if set.is_empty() && st.open.is_none() && st.questions.is_empty() {
             break;
         }
-        let expiry = async {
-            match st.open_deadline {
-                Some(t) => tokio::time::sleep_until(t).await,
-                None => std::future::pending().await,
-            }
-        };
-        let grace = async {
-            match grace_ends {
-                Some(t) => tokio::time::sleep_until(t).await,
-                None => std::future::pending().await,
-            }
-        };
+        let expiry = at(st.open_deadline);
+        let grace = at(grace_ends);
         tokio::select! {
             () = expiry => {
                 if let Some((j, finished)) = expire(&jobs, &mut st) {
@@ -258,6 +248,14 @@ pub async fn pass<E: Executor>(
         recovered: st.recovered,
         stop_begun: st.stop_begun,
         human_wait: st.human_wait,
+    }
+}
+
+/// Ready at `t`; never when there is none.
+async fn at(t: Option<tokio::time::Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -72,6 +72,20 @@ pub fn executions<'p>(plan: &'p Plan<'_>, step: usize) -> Vec<(Option<&'p str>, 
 }
 
 /// Everything about the plan that an operator should look at before running it.
+/// One warning per step that skips TLS verification; a run also records these as notices.
+pub fn insecure_tls(plan: &Plan<'_>) -> Vec<String> {
+    plan.steps
+        .iter()
+        .filter(|s| matches!(&s.step.action, Action::Http(h) if h.insecure_tls))
+        .map(|s| {
+            format!(
+                "step {}: `insecure_tls = true`: the server's TLS certificate will not be verified",
+                s.id
+            )
+        })
+        .collect()
+}
+
 pub fn warnings(plan: &Plan<'_>) -> Vec<String> {
     let rb = plan.runbook;
     let mut out = Vec::new();
@@ -93,16 +107,7 @@ pub fn warnings(plan: &Plan<'_>) -> Vec<String> {
             duration::format(rb.rto)
         ));
     }
-    for s in &plan.steps {
-        if let Action::Http(h) = &s.step.action
-            && h.insecure_tls
-        {
-            out.push(format!(
-                "step {}: `insecure_tls = true`: the server's TLS certificate will not be verified",
-                s.id
-            ));
-        }
-    }
+    out.extend(insecure_tls(plan));
     let manual = plan
         .steps
         .iter()
