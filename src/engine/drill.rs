@@ -79,7 +79,8 @@ pub async fn run<E: Executor>(
         )
         .await;
         outcome_of_rollback = Some(outcome);
-        human_wait = waited.max(human_wait);
+        // The rollback pass counts its own waits from zero.
+        human_wait += waited;
     }
     let target = secs(rb.rto);
     let included = |i: usize| plan.included[i] && plan.services[i].recovery_step.is_some();
