@@ -201,7 +201,7 @@ pub struct RunArgs {
     #[arg(long, value_delimiter = ',', value_name = "SVC,...")]
     pub only: Vec<String>,
     /// At most this many step executions at once (default: the runbook's `max_parallel`).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub max_parallel: Option<u32>,
     /// Where run folders are written.
     #[arg(long, value_name = "DIR", default_value = "evidence")]

@@ -9,6 +9,7 @@ pub mod exit;
 mod lock;
 mod plan;
 mod report;
+mod reporter;
 mod resume;
 mod run;
 mod validate;

@@ -13,8 +13,9 @@ use sha2::{Digest, Sha256};
 use crate::config::load_runbook;
 use crate::config::model::Mode;
 use crate::engine::drill::Start;
-use crate::engine::event::{Event, StepStatus};
+use crate::engine::event::{Event, Outcome, StepStatus};
 use crate::engine::job::Transports;
+use crate::engine::operator::Choice;
 use crate::engine::scheduler::{Carry, Settings};
 use crate::engine::secrets::{self, Redactor};
 use crate::engine::stopwatch::{Stopwatch, parse_timestamp, timestamp};
@@ -50,7 +51,9 @@ pub fn run(g: &Global, a: &ResumeArgs) -> Result<u8, Error> {
     })?;
     let record = Record::from_entries(&read.entries, &read.last_hash)
         .map_err(|e| Error::RunFolder(format!("`{}`: {e}", path.display())))?;
-    if record.finished {
+    // A run stopped by Ctrl-C or SIGTERM finished `interrupted`: it is resumed like
+    // one that was killed. Any other end is final.
+    if record.finished && record.outcome != Outcome::Interrupted {
         return Err(Error::RunFolder(format!(
             "the run in `{}` already finished ({}); there is nothing to resume",
             a.run_dir.display(),
@@ -123,7 +126,7 @@ pub fn run(g: &Global, a: &ResumeArgs) -> Result<u8, Error> {
         rerun,
         forced: changed,
     };
-    let transports = Transports::new(&plan).map_err(Error::Setup)?;
+    let transports = Transports::new(rb).map_err(Error::Setup)?;
     let run = Execution {
         plan: &plan,
         transports,
@@ -139,10 +142,12 @@ pub fn run(g: &Global, a: &ResumeArgs) -> Result<u8, Error> {
     code
 }
 
-/// What the journal says is done, was under way (or failed), and was recovered.
+/// What the journal says is done, was under way (or failed), was recovered, and
+/// whether a rollback had begun.
 fn carry(entries: &[Entry]) -> Carry {
     let mut c = Carry::default();
     let mut started = HashSet::new();
+    let mut skipped_by_operator = HashSet::new();
     for e in entries {
         match &e.event {
             Event::StepStarted { step, host, .. } => {
@@ -152,9 +157,32 @@ fn carry(entries: &[Entry]) -> Carry {
             Event::StepFinished(f) if f.status == StepStatus::Failed => {
                 c.done.remove(&(f.step.clone(), f.host.clone()));
             }
+            // A step the operator skipped stays skipped; one skipped because the run
+            // stopped before it (Ctrl-C, a failure) has not run, and runs now.
+            Event::StepFinished(f) if f.status == StepStatus::Skipped => {
+                let key = (f.step.clone(), f.host.clone());
+                started.remove(&key);
+                if skipped_by_operator.contains(&key) {
+                    c.done.insert(key);
+                } else {
+                    c.done.remove(&key);
+                }
+            }
             Event::StepFinished(f) => {
                 started.remove(&(f.step.clone(), f.host.clone()));
                 c.done.insert((f.step.clone(), f.host.clone()));
+            }
+            Event::Decision {
+                step,
+                host,
+                choice,
+                wait_s,
+                ..
+            } => {
+                if *choice == Choice::Skip {
+                    skipped_by_operator.insert((step.clone(), host.clone()));
+                }
+                c.human_wait += std::time::Duration::from_secs_f64(*wait_s);
             }
             Event::ServiceRecovered {
                 service,
@@ -163,9 +191,7 @@ fn carry(entries: &[Entry]) -> Carry {
             } => {
                 c.recovered.insert(service.clone(), *achieved_s);
             }
-            Event::Decision { wait_s, .. } => {
-                c.human_wait += std::time::Duration::from_secs_f64(*wait_s);
-            }
+            Event::RollbackStarted { services } => c.rollback = Some(services.clone()),
             _ => {}
         }
     }

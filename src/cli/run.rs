@@ -4,7 +4,6 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
 
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
@@ -17,15 +16,16 @@ use crate::engine::executor::{DryRun, Live};
 use crate::engine::job::{self, Transports};
 use crate::engine::scheduler::{Io, Settings};
 use crate::engine::secrets::{self, Redactor};
+use crate::engine::sink::Sink as _;
 use crate::engine::stopwatch::{Stopwatch, parse_timestamp, timestamp};
 use crate::engine::{Event, Outcome};
 use crate::evidence::{Recorder, folder};
 use crate::plan::{self, Plan};
-use crate::ui;
 
 use super::args::{Global, RunArgs};
 use super::lock::{self, RunLock};
 use super::plan::direction;
+use super::reporter::Reporter;
 use super::{Error, exit};
 
 pub fn run(g: &Global, a: &RunArgs) -> Result<u8, Error> {
@@ -42,7 +42,7 @@ pub fn execute(g: &Global, a: &RunArgs) -> Result<(u8, PathBuf), Error> {
     let origin = a
         .incident_start
         .as_deref()
-        .map(parse_timestamp)
+        .map(incident_start)
         .transpose()
         .map_err(Error::IncidentStart)?;
     let secret_values = secrets::resolve(&rb.secrets).map_err(Error::Secret)?;
@@ -75,7 +75,7 @@ pub fn execute(g: &Global, a: &RunArgs) -> Result<(u8, PathBuf), Error> {
         only: a.only.clone(),
         notices: takeover_notice(&lock),
     };
-    let transports = Transports::new(&plan).map_err(Error::Setup)?;
+    let transports = Transports::new(rb).map_err(Error::Setup)?;
     let hosts = transports.ssh_hosts(&plan);
     let run = Execution {
         plan: &plan,
@@ -106,7 +106,7 @@ impl Execution<'_, '_> {
     pub fn execute(
         self,
         g: &Global,
-        mut recorder: Recorder,
+        recorder: Recorder,
         start: Start,
         first: Option<Event>,
     ) -> Result<(u8, PathBuf), Error> {
@@ -115,87 +115,65 @@ impl Execution<'_, '_> {
             .build()
             .map_err(|e| Error::Setup(format!("cannot start the runtime: {e}")))?;
         let settings = &self.settings;
-        let dir = recorder.dir().to_path_buf();
-        let mut write_error = None;
-        let rto = self.plan.runbook.rto;
         let interactive = self.live && !settings.assume_yes && std::io::stdin().is_terminal();
-        let outcome = {
-            let quiet = g.quiet;
-            let mut bars =
-                (std::io::stderr().is_terminal() && !g.no_progress && !quiet).then(|| {
-                    let origin = Instant::now()
-                        .checked_sub(settings.clock.since_origin())
-                        .unwrap_or_else(Instant::now);
-                    ui::progress::Progress::new(origin, rto)
-                });
-            let mut emit = |e: Event| {
-                let line = ui::lines::line(settings.clock.since_origin().as_secs_f64(), &e);
-                match &mut bars {
-                    Some(bars) => bars.on_event(&e, line),
-                    None => {
-                        if let Some(line) = line.filter(|_| !quiet || must_see(&e)) {
-                            crate::ui::lines::to_stderr(&format!("{line}\n"));
-                        }
-                    }
-                }
-                if let Err(err) = recorder.on_event(&timestamp(settings.clock.now()), &e) {
-                    crate::ui::lines::to_stderr(&format!(
-                        "error: cannot write the journal in `{}`: {err}\n",
-                        dir.display()
-                    ));
-                    write_error.get_or_insert(err);
-                }
-            };
-            if let Some(e) = first {
-                emit(e);
-            }
-            let mut io = Io {
-                emit: &mut emit,
-                input: interactive.then(terminal_lines),
-            };
-            let jobs_of = |p: &Plan<'_>| -> Vec<job::Job> {
-                (0..p.steps.len())
-                    .flat_map(|i| job::jobs(p, i, &self.transports, &self.secrets))
-                    .collect()
-            };
-            let failover = self.failover;
-            if self.live {
-                let ex = Arc::new(Live { failover });
-                runtime.block_on(drill::run(
-                    self.plan, &jobs_of, ex, settings, start, &mut io,
-                ))
-            } else {
-                let ex = Arc::new(DryRun { failover });
-                runtime.block_on(drill::run(
-                    self.plan, &jobs_of, ex, settings, start, &mut io,
-                ))
-            }
+        let mut reporter = Reporter::new(g, settings.clock, self.plan.runbook.rto, recorder);
+        if let Some(e) = first {
+            reporter.emit(e);
+        }
+        let mut io = Io {
+            sink: &mut reporter,
+            input: interactive.then(terminal_lines),
+        };
+        let jobs_of = |p: &Plan<'_>| -> Vec<job::Job> {
+            (0..p.steps.len())
+                .flat_map(|i| job::jobs(p, i, &self.transports, &self.secrets))
+                .collect()
+        };
+        let failover = self.failover;
+        let outcome = if self.live {
+            let ex = Arc::new(Live { failover });
+            runtime.block_on(drill::run(
+                self.plan, &jobs_of, ex, settings, start, &mut io,
+            ))
+        } else {
+            let ex = Arc::new(DryRun { failover });
+            runtime.block_on(drill::run(
+                self.plan, &jobs_of, ex, settings, start, &mut io,
+            ))
         };
         // Blocked terminal reads must not keep the process alive.
         runtime.shutdown_background();
-        let dir = recorder.finish().map_err(Error::Evidence)?;
+        let (recorder, broken) = reporter.finish();
+        let dir = recorder.dir().to_path_buf();
+        // A journal that broke during the run fails the run (exit 1), whether or not
+        // the reports can still be written from what it holds.
+        let finished = recorder.finish();
+        if let (Err(why), Some(_)) = (&finished, &broken) {
+            crate::ui::lines::to_stderr(&format!("error: {why}\n"));
+        }
+        let dir = match finished {
+            Ok(dir) => dir,
+            Err(_) if broken.is_some() => dir,
+            Err(why) => return Err(Error::Evidence(why)),
+        };
+        let incomplete = if broken.is_some() {
+            " (incomplete: the journal could not be written to its end)"
+        } else {
+            ""
+        };
         super::print_stdout(&format!(
-            "{}: evidence in {}\n",
+            "{}: evidence in {}{incomplete}\n",
             outcome.as_str(),
             dir.display()
         ));
         let code = match outcome {
-            _ if write_error.is_some() => exit::FAILED,
+            _ if broken.is_some() => exit::FAILED,
             Outcome::Passed => exit::PASSED,
             Outcome::RtoBreached => exit::RTO_MISSED,
             Outcome::Interrupted => exit::INTERRUPTED,
             Outcome::Failed | Outcome::Aborted | Outcome::RolledBack => exit::FAILED,
         };
         Ok((code, dir))
-    }
-}
-
-/// What `-q` still shows: a question for a person, and a failed step.
-fn must_see(e: &Event) -> bool {
-    match e {
-        Event::Question { .. } => true,
-        Event::StepFinished(f) => f.status == crate::engine::StepStatus::Failed,
-        _ => false,
     }
 }
 
@@ -212,6 +190,20 @@ fn terminal_lines() -> mpsc::UnboundedReceiver<String> {
         }
     });
     rx
+}
+
+/// `--incident-start`: a time before now. A start in the future would make every
+/// recovery time wrong, so it is refused, never replaced.
+fn incident_start(text: &str) -> Result<time::OffsetDateTime, String> {
+    let t = parse_timestamp(text)?;
+    let now = time::OffsetDateTime::now_utc();
+    if t > now {
+        return Err(format!(
+            "`{text}` is in the future (it is now {}): the RTO clock starts when the incident began, which has happened",
+            timestamp(now)
+        ));
+    }
+    Ok(t)
 }
 
 /// A live run takes the runbook's lock; a dry run changes nothing and takes none.

@@ -9,9 +9,26 @@ use std::time::Duration;
 pub const EXPECTED: &str =
     "a duration: whole numbers with units ms, s, m, h or d, like \"250ms\", \"90s\" or \"1h30m\"";
 
-/// Parses a duration; `Err` carries a short reason, with the right spelling when one
-/// can be guessed (`"5 minutes"` → `5m`, `"2.5m"` → `2m30s`).
+/// The longest duration switchyard takes anywhere (a runbook, an inventory, a flag):
+/// one year. Nothing in a switchover waits longer, and with this bound every sum and
+/// product of durations (a step's retries, a plan's worst case, a deadline on the
+/// monotonic clock) stays far from overflowing.
+pub const MAX: Duration = Duration::from_secs(365 * 86_400);
+
+/// Parses a duration of at most [`MAX`]; `Err` carries a short reason, with the right
+/// spelling when one can be guessed (`"5 minutes"` → `5m`, `"2.5m"` → `2m30s`).
 pub fn parse(text: &str) -> Result<Duration, String> {
+    let d = parse_unbounded(text)?;
+    if d > MAX {
+        return Err(format!(
+            "`{}` is longer than the longest duration switchyard takes, 365d",
+            text.trim()
+        ));
+    }
+    Ok(d)
+}
+
+fn parse_unbounded(text: &str) -> Result<Duration, String> {
     let s = text.trim();
     if s.is_empty() {
         return Err("the duration is empty".into());
@@ -191,6 +208,18 @@ mod tests {
             assert!(parse(bad).is_err(), "{bad:?} should be rejected");
         }
         assert!(parse("999999999999999d").is_err());
+    }
+
+    #[test]
+    fn the_longest_duration_is_a_year() {
+        assert_eq!(parse("365d"), Ok(MAX));
+        assert_eq!(
+            parse("366d"),
+            Err("`366d` is longer than the longest duration switchyard takes, 365d".into())
+        );
+        assert!(parse("200000000000000d").is_err());
+        assert!(parse("10000000000000000000s").is_err());
+        assert!(parse("364d23h59m60s1ms").is_err());
     }
 
     #[test]

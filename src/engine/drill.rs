@@ -15,7 +15,7 @@ use crate::plan::{self, Plan};
 use super::event::{Event, Outcome, Rto, RunStarted, ServiceTarget};
 use super::executor::{Executor, NamedHost};
 use super::job::Job;
-use super::scheduler::{self, Carry, Io, Settings, Stop};
+use super::scheduler::{self, Carry, Io, Pass, Settings, Stop};
 use super::stopwatch::{secs, timestamp};
 
 /// Where the run begins: afresh, or resumed from a journal.
@@ -39,21 +39,39 @@ pub async fn run<E: Executor>(
     let mut unreachable = false;
     let carry = match start {
         Start::Fresh { hosts } => {
-            (io.emit)(Event::RunStarted(run_started(
+            io.sink.emit(Event::RunStarted(run_started(
                 plan,
                 &jobs,
                 executor.dry_run(),
                 settings,
             )));
             for message in crate::plan::render::insecure_tls(plan) {
-                (io.emit)(Event::Notice { message });
+                io.sink.emit(Event::Notice { message });
             }
+            let inv = &rb.inventory;
+            let lost_hall = |name: &str| {
+                plan.mode == Mode::Failover
+                    && inv
+                        .hosts
+                        .iter()
+                        .any(|h| h.name.as_str() == name && h.hall == plan.from)
+            };
             for (host, result) in executor.prepare(hosts).await {
-                unreachable |= result.is_err();
-                (io.emit)(Event::HostChecked {
+                // Failover presumes the source hall lost: its hosts may be unreachable.
+                let message = match &result {
+                    Err(m) if lost_hall(&host) => Some(format!(
+                        "source host unreachable, as expected in failover: {m}"
+                    )),
+                    Err(m) => {
+                        unreachable = true;
+                        Some(m.clone())
+                    }
+                    Ok(()) => None,
+                };
+                io.sink.emit(Event::HostChecked {
                     host,
                     ok: result.is_ok(),
-                    message: result.err().map(|m| settings.redactor.redact(&m)),
+                    message: message.map(|m| settings.redactor.redact(&m)),
                 });
             }
             Carry::default()
@@ -61,11 +79,29 @@ pub async fn run<E: Executor>(
         Start::Resumed(carry) => carry,
     };
     for message in &settings.notices {
-        (io.emit)(Event::Notice {
+        io.sink.emit(Event::Notice {
             message: message.clone(),
         });
     }
-    let main = scheduler::pass(plan, jobs, executor.clone(), settings, &carry, io, false).await;
+    let main = match &carry.rollback {
+        // The run was stopped during its rollback: the switchover pass is over, and
+        // only the rollback goes on.
+        Some(services) => Pass {
+            stop: Some(Stop::Rollback),
+            recovered: rb
+                .services
+                .iter()
+                .map(|s| carry.recovered.get(s.name.as_str()).copied())
+                .collect(),
+            stop_begun: rb
+                .services
+                .iter()
+                .map(|s| services.iter().any(|n| n == s.name.as_str()))
+                .collect(),
+            human_wait: carry.human_wait,
+        },
+        None => scheduler::pass(plan, jobs, executor.clone(), settings, &carry, io, false).await,
+    };
     let mut human_wait = main.human_wait;
     let mut outcome_of_rollback = None;
     if main.stop == Some(Stop::Rollback) {
@@ -75,6 +111,7 @@ pub async fn run<E: Executor>(
             &main.stop_begun,
             executor.clone(),
             settings,
+            &carry,
             io,
         )
         .await;
@@ -107,7 +144,7 @@ pub async fn run<E: Executor>(
         (None, _) if !executor.dry_run() && (!met || any_service_missed) => Outcome::RtoBreached,
         (None, _) => Outcome::Passed,
     };
-    (io.emit)(Event::RunFinished {
+    io.sink.emit(Event::RunFinished {
         outcome,
         finished_at: timestamp(settings.clock.now()),
         rto: (!executor.dry_run()).then_some(Rto {
@@ -122,12 +159,14 @@ pub async fn run<E: Executor>(
 
 /// Switches back the services whose stop phase had begun. `rolled_back` when every
 /// rollback step succeeded, else `failed` (the run is then in a state a person must see).
+/// `resumed` is what an earlier process did of it, when the run was stopped during it.
 async fn rollback<E: Executor>(
     plan: &Plan<'_>,
     jobs_of: &dyn Fn(&Plan<'_>) -> Vec<Job>,
     stop_begun: &[bool],
     executor: Arc<E>,
     settings: &Settings,
+    resumed: &Carry,
     io: &mut Io<'_>,
 ) -> (Outcome, std::time::Duration) {
     let rb = plan.runbook;
@@ -138,17 +177,24 @@ async fn rollback<E: Executor>(
         .filter(|(_, begun)| **begun)
         .map(|(s, _)| s.name.to_string())
         .collect();
-    (io.emit)(Event::RollbackStarted {
-        services: services.clone(),
-    });
+    if resumed.rollback.is_none() {
+        io.sink.emit(Event::RollbackStarted {
+            services: services.clone(),
+        });
+    }
     if services.is_empty() {
         return (Outcome::RolledBack, std::time::Duration::ZERO);
     }
     let back = plan::build_only(rb, &plan.to, &plan.from, Mode::Switchover, stop_begun);
     let mut jobs = jobs_of(&back);
-    let mut carry = Carry::default();
+    let ours = |(id, _): &&(String, Option<String>)| id.starts_with(ROLLBACK);
+    let mut carry = Carry {
+        done: resumed.done.iter().filter(ours).cloned().collect(),
+        rerun: resumed.rerun.iter().filter(ours).cloned().collect(),
+        ..Carry::default()
+    };
     for job in &mut jobs {
-        job.id = format!("rollback.{}", job.id);
+        job.id = format!("{ROLLBACK}{}", job.id);
         if job.phase == Phase::Precheck {
             carry.done.insert((job.id.clone(), job.host_name.clone()));
         }
@@ -161,6 +207,9 @@ async fn rollback<E: Executor>(
     };
     (outcome, pass.human_wait)
 }
+
+/// The prefix of the rollback pass's step ids.
+const ROLLBACK: &str = "rollback.";
 
 fn run_started(plan: &Plan<'_>, jobs: &[Job], dry_run: bool, settings: &Settings) -> RunStarted {
     let rb = plan.runbook;

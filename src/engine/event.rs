@@ -3,6 +3,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::operator::Choice;
+
 /// How a step execution ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -58,10 +60,11 @@ pub struct ServiceTarget {
     pub rto_target_s: Option<f64>,
 }
 
-/// An input file as copied into the run folder, with the hash of its bytes.
+/// A file of the run folder (an input as copied, a step's output) with the hash of its
+/// bytes, as the journal records it for `verify-evidence`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct InputFile {
-    /// Relative to the run folder (`inputs/…`).
+pub struct FileHash {
+    /// Relative to the run folder (`inputs/…`, `output/…`).
     pub path: String,
     pub sha256: String,
 }
@@ -131,8 +134,7 @@ pub enum Event {
     Decision {
         step: String,
         host: Option<String>,
-        /// `confirmed`, `retry`, `skip`, `abort`, `rollback`.
-        choice: String,
+        choice: Choice,
         /// `user@host`, or `--yes` when no person was asked.
         by: String,
         at: String,
@@ -174,7 +176,7 @@ pub struct RunStarted {
     pub services: Vec<ServiceTarget>,
     /// Step ids on the plan's critical path, in order.
     pub critical_path: Vec<String>,
-    pub inputs: Vec<InputFile>,
+    pub inputs: Vec<FileHash>,
     /// The runbook file and `--inventory` files as given, and `--only`: what `resume`
     /// loads again.
     pub runbook_file: String,
@@ -205,6 +207,10 @@ pub struct StepFinished {
     pub message: Option<String>,
     /// Where its output is, relative to the run folder (filled in by the evidence writer).
     pub output: Option<String>,
+    /// The output files written for it, with their hashes (filled in by the evidence
+    /// writer).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileHash>,
     /// A failed step's last lines of output, redacted, for the reports.
     pub excerpt: Option<String>,
     /// The captured output, redacted; written to `output/`, not into the journal.

@@ -229,12 +229,12 @@ async fn perform(
         if a.unreachable && failover && job.source_side {
             let msg = format!(
                 "{}: source host unreachable, as expected in failover: {}",
-                where_(job),
+                job.place(),
                 a.message
             );
             return finish(StepStatus::SourceUnreachable, a, Some(msg));
         }
-        let failed_msg = |a: &Attempt, why: &str| format!("{}: {}{why}", where_(job), a.message);
+        let failed_msg = |a: &Attempt, why: &str| format!("{}: {}{why}", job.place(), a.message);
         if cancel.is_set() {
             let msg = failed_msg(&a, "");
             return finish(StepStatus::Failed, a, Some(msg));
@@ -305,14 +305,6 @@ async fn pause(d: Duration, cancel: &Cancel) {
 
 const STOPPED: &str = "stopped by switchyard: the run was interrupted";
 
-/// "step db.stop.1 on db-a1", for messages that must name step and host.
-fn where_(job: &Job) -> String {
-    match &job.host_name {
-        Some(h) => format!("step {} on {h}", job.id),
-        None => format!("step {}", job.id),
-    }
-}
-
 /// One attempt. Commands notice `cancel` in their blocking loop and stop what they
 /// started; everything else is dropped when it is set.
 async fn attempt(work: &Work, timeout: Duration, cancel: &Cancel) -> Attempt {
@@ -339,6 +331,10 @@ async fn command(work: &Work, timeout: Duration, cancel: &Cancel) -> Attempt {
     let out = tokio::task::spawn_blocking(move || match target {
         Target::Local => local::run(&command, timeout, &c),
         Target::Ssh(host) => host.run(&command, timeout, &c),
+        Target::Unprepared(host) => Err(TransportError::Session {
+            address: host,
+            reason: "switchyard prepared no connection for this host (a bug in switchyard); the command was not run anywhere".into(),
+        }),
     })
     .await
     .unwrap_or_else(|e| Err(TransportError::Spawn(e.to_string())));
@@ -433,8 +429,13 @@ fn judge_command(
 }
 
 async fn http(req: &HttpRequest, timeout: Duration) -> Attempt {
-    let mut r = req
-        .client
+    let Some(client) = &req.client else {
+        return Attempt::failed(format!(
+            "{} {}: switchyard prepared no HTTP client for this check's TLS settings (a bug in switchyard); no request was sent",
+            req.method, req.url
+        ));
+    };
+    let mut r = client
         .request(req.method.clone(), &req.url)
         .timeout(timeout);
     for (k, v) in &req.headers {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::config::inventory::HostIdx;
 use crate::config::model::{On, Phase, Transport};
-use crate::config::runbook::{Action, HttpCheck, Step};
+use crate::config::runbook::{Action, HttpCheck, Runbook, Step};
 use crate::config::template::Template;
 use crate::plan::Plan;
 use crate::plan::bindings::Bindings;
@@ -19,12 +19,16 @@ use crate::transport::ssh::SshHost;
 pub enum Target {
     Local,
     Ssh(Arc<SshHost>),
+    /// An SSH host for which no connection was prepared: a bug in switchyard. The
+    /// command fails and says so; it never runs anywhere else instead.
+    Unprepared(String),
 }
 
 /// An HTTP check, fully resolved.
 #[derive(Clone)]
 pub struct HttpRequest {
-    pub client: reqwest::Client,
+    /// `None`: no client was prepared for its TLS settings (a bug); the check fails.
+    pub client: Option<reqwest::Client>,
     pub method: reqwest::Method,
     pub url: String,
     pub headers: Vec<(String, String)>,
@@ -95,8 +99,19 @@ pub struct Job {
     pub does: String,
     pub work: Work,
     pub policy: Policy,
-    /// Runs in the hall being left (matters in failover mode).
+    /// Runs in the hall being left (matters in failover mode, where that hall may be
+    /// gone).
     pub source_side: bool,
+}
+
+impl Job {
+    /// "step db.stop.1 on db-a1", for messages that must name step and host.
+    pub fn place(&self) -> String {
+        match &self.host_name {
+            Some(h) => format!("step {} on {h}", self.id),
+            None => format!("step {}", self.id),
+        }
+    }
 }
 
 /// The connections a run uses: one SSH pool per host, HTTP clients by TLS settings.
@@ -106,19 +121,22 @@ pub struct Transports {
 }
 
 impl Transports {
+    /// A connection pool for every SSH host of the runbook's inventory and an HTTP client
+    /// for every TLS setting its steps use: whatever any pass touches — the switchover,
+    /// a rollback in the opposite direction, a resumed run — finds its transport here.
     /// Opens nothing yet: SSH sessions are made on first use.
-    pub fn new(plan: &Plan<'_>) -> Result<Transports, String> {
-        let inv = &plan.runbook.inventory;
-        let mut ssh = HashMap::new();
+    pub fn new(rb: &Runbook) -> Result<Transports, String> {
+        let ssh = rb
+            .inventory
+            .hosts
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| h.transport == Transport::Ssh)
+            .map(|(i, h)| (i, Arc::new(SshHost::new(h))))
+            .collect();
         let mut http = HashMap::new();
-        for s in &plan.steps {
-            for &h in &s.hosts {
-                if inv.hosts[h].transport == Transport::Ssh {
-                    ssh.entry(h)
-                        .or_insert_with(|| Arc::new(SshHost::new(&inv.hosts[h])));
-                }
-            }
-            if let Action::Http(check) = &s.step.action {
+        for step in rb.services.iter().flat_map(|s| s.phases.iter().flatten()) {
+            if let Action::Http(check) = &step.action {
                 let key = (check.ca_file.clone(), check.insecure_tls);
                 if let std::collections::hash_map::Entry::Vacant(e) = http.entry(key) {
                     e.insert(http_client(check)?);
@@ -128,15 +146,35 @@ impl Transports {
         Ok(Transports { ssh, http })
     }
 
-    /// Every SSH host the run will touch, by name, in name order.
+    /// Every SSH host `plan` will touch, by name, in name order.
     pub fn ssh_hosts(&self, plan: &Plan<'_>) -> Vec<(String, Arc<SshHost>)> {
-        let mut v: Vec<(String, Arc<SshHost>)> = self
-            .ssh
+        let mut hosts: Vec<HostIdx> = plan
+            .steps
             .iter()
-            .map(|(h, s)| (plan.runbook.inventory.hosts[*h].name.to_string(), s.clone()))
+            .flat_map(|s| s.hosts.iter().copied())
+            .collect();
+        hosts.sort_unstable();
+        hosts.dedup();
+        let mut v: Vec<(String, Arc<SshHost>)> = hosts
+            .into_iter()
+            .filter_map(|h| {
+                let name = plan.runbook.inventory.hosts[h].name.to_string();
+                self.ssh.get(&h).map(|s| (name, s.clone()))
+            })
             .collect();
         v.sort_by(|a, b| a.0.cmp(&b.0));
         v
+    }
+
+    /// Where a command for host `h` (or for none) runs.
+    fn target(&self, rb: &Runbook, host: Option<HostIdx>) -> Target {
+        match host.map(|h| (h, &rb.inventory.hosts[h])) {
+            Some((h, host)) if host.transport == Transport::Ssh => match self.ssh.get(&h) {
+                Some(c) => Target::Ssh(c.clone()),
+                None => Target::Unprepared(host.name.to_string()),
+            },
+            _ => Target::Local,
+        }
     }
 }
 
@@ -191,13 +229,7 @@ pub fn jobs(
             let text = |t: &Template| t.render(&real, false);
             let work = match &s.step.action {
                 Action::Run(t) | Action::Local(t) => Work::Command {
-                    target: match host {
-                        Some(h) if rb.inventory.hosts[h].transport == Transport::Ssh => transports
-                            .ssh
-                            .get(&h)
-                            .map_or(Target::Local, |c| Target::Ssh(c.clone())),
-                        _ => Target::Local,
-                    },
+                    target: transports.target(rb, host),
                     command: t.render(&real, true),
                     expect_exit: s.step.expect_exit,
                     expect_stdout: s.step.expect_stdout.as_ref().map(text),
@@ -206,8 +238,7 @@ pub fn jobs(
                     client: transports
                         .http
                         .get(&(h.ca_file.clone(), h.insecure_tls))
-                        .cloned()
-                        .unwrap_or_default(),
+                        .cloned(),
                     method: reqwest::Method::from_bytes(h.method.as_bytes())
                         .unwrap_or(reqwest::Method::GET),
                     url: text(&h.url),
@@ -244,7 +275,9 @@ pub fn jobs(
                 does,
                 work,
                 policy: Policy::of(s.step),
-                source_side: s.step.on == On::Source,
+                // A host in the hall being left is source-side whatever `on` selected it
+                // (`both` selects hosts of both halls).
+                source_side: host_ref.map_or(s.step.on == On::Source, |h| h.hall == plan.from),
             }
         })
         .collect()

@@ -9,6 +9,7 @@ pub mod job;
 pub mod operator;
 pub mod scheduler;
 pub mod secrets;
+pub mod sink;
 pub mod stopwatch;
 
 pub use event::{Event, Outcome, StepStatus};

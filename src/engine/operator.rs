@@ -10,7 +10,8 @@
 use crate::engine::job::Job;
 
 /// What a person can answer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Choice {
     /// A manual step was done.
     Done,

@@ -22,10 +22,11 @@ pub struct Stopwatch {
 }
 
 impl Stopwatch {
-    /// Starts now; the RTO clock starts at `origin` if given (it must not be in the future).
+    /// Starts now; the RTO clock starts at `origin` if given. The caller makes sure it
+    /// is not in the future; a clock that stepped back since counts from now.
     pub fn start(origin: Option<OffsetDateTime>) -> Stopwatch {
         let started = OffsetDateTime::now_utc();
-        let origin = origin.filter(|o| *o <= started).unwrap_or(started);
+        let origin = origin.map_or(started, |o| o.min(started));
         Stopwatch {
             origin,
             started,

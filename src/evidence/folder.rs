@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use crate::config::source::Sources;
-use crate::engine::event::InputFile;
+use crate::engine::event::FileHash;
 
 /// Creates the run folder, `inputs/` and `output/`; an error says which path failed.
 pub fn create(
@@ -69,8 +69,16 @@ pub fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     file.sync_all()
 }
 
+/// A file of the run folder (`rel`, relative to it) with the SHA-256 of its bytes.
+pub fn hashed(rel: String, bytes: &[u8]) -> FileHash {
+    FileHash {
+        path: rel,
+        sha256: hex::encode(Sha256::digest(bytes)),
+    }
+}
+
 /// Copies every file that was read into `inputs/`, byte for byte, and hashes it.
-pub fn copy_inputs(run_dir: &Path, sources: &Sources) -> Result<Vec<InputFile>, String> {
+pub fn copy_inputs(run_dir: &Path, sources: &Sources) -> Result<Vec<FileHash>, String> {
     let mut out = Vec::new();
     let mut used = std::collections::HashSet::new();
     for (_, file) in sources.iter() {
@@ -87,10 +95,7 @@ pub fn copy_inputs(run_dir: &Path, sources: &Sources) -> Result<Vec<InputFile>, 
         let rel = format!("inputs/{candidate}");
         write_synced(&run_dir.join(&rel), file.text.as_bytes())
             .map_err(|e| format!("cannot write `{}`: {e}", run_dir.join(&rel).display()))?;
-        out.push(InputFile {
-            path: rel,
-            sha256: hex::encode(Sha256::digest(file.text.as_bytes())),
-        });
+        out.push(hashed(rel, file.text.as_bytes()));
     }
     Ok(out)
 }

@@ -21,6 +21,8 @@ pub struct Journal {
     file: File,
     seq: u64,
     prev: String,
+    /// Bytes of whole lines written: a line that fails half-way is cut back to here.
+    len: u64,
 }
 
 fn hash(prev: &str, content: &str) -> String {
@@ -37,6 +39,7 @@ impl Journal {
             file,
             seq: 0,
             prev: GENESIS.to_string(),
+            len: 0,
         })
     }
 
@@ -60,16 +63,20 @@ impl Journal {
                 file,
                 seq,
                 prev: last_hash.to_string(),
+                len: intact_len,
             },
             torn,
         ))
     }
 
-    /// Appends one event (a JSON object with an `event` key) and syncs it to disk.
+    /// Appends one event (a JSON object with an `event` key); [`Journal::sync`] puts it
+    /// on disk. A line that cannot be written whole is cut off again, and neither the
+    /// sequence number nor the chain moves on: the journal stays a valid chain of the
+    /// lines before it.
     pub fn append(&mut self, ts: &str, event: Value) -> std::io::Result<()> {
-        self.seq += 1;
+        let seq = self.seq + 1;
         let mut line = Map::new();
-        line.insert("seq".into(), Value::from(self.seq));
+        line.insert("seq".into(), Value::from(seq));
         line.insert("ts".into(), Value::from(ts));
         if let Value::Object(fields) = event {
             line.extend(fields);
@@ -78,10 +85,19 @@ impl Journal {
         let content = Value::Object(line).to_string();
         let h = hash(&self.prev, &content);
         let text = format!("{},\"hash\":\"{h}\"}}\n", &content[..content.len() - 1]);
-        self.file.write_all(text.as_bytes())?;
-        self.file.sync_data()?;
+        if let Err(e) = self.file.write_all(text.as_bytes()) {
+            let _ = self.file.set_len(self.len);
+            return Err(e);
+        }
+        self.len += text.len() as u64;
+        self.seq = seq;
         self.prev = h;
         Ok(())
+    }
+
+    /// Flushes every line appended so far to disk.
+    pub fn sync(&mut self) -> std::io::Result<()> {
+        self.file.sync_data()
     }
 
     pub fn events(&self) -> u64 {
@@ -206,6 +222,7 @@ mod tests {
             )
             .expect("append");
         }
+        j.sync().expect("sync");
         let text = std::fs::read_to_string(&path).expect("read");
         (dir, text)
     }

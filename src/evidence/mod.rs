@@ -63,8 +63,9 @@ impl Recorder {
         &self.dir
     }
 
-    /// Records one event: output files first, then the journal line that points at them.
-    pub fn on_event(&mut self, ts: &str, event: &Event) -> std::io::Result<()> {
+    /// Records one event: output files first (each on disk, its hash in the event),
+    /// then the journal line that names them. [`Recorder::sync`] puts the line on disk.
+    pub fn record(&mut self, ts: &str, event: &Event) -> std::io::Result<()> {
         let mut event = event.clone();
         if let Event::StepFinished(end) = &mut event {
             let base = match &end.host {
@@ -77,14 +78,20 @@ impl Recorder {
                 ("stderr", end.stderr.as_ref()),
             ] {
                 if let Some(text) = text.filter(|t| !t.is_empty()) {
-                    let path = self.dir.join(format!("{base}.{ext}"));
-                    folder::write_synced(&path, text.as_bytes())?;
+                    let rel = format!("{base}.{ext}");
+                    folder::write_synced(&self.dir.join(&rel), text.as_bytes())?;
                     end.output = Some(base.clone());
+                    end.files.push(folder::hashed(rel, text.as_bytes()));
                 }
             }
         }
         let value = serde_json::to_value(&event).map_err(std::io::Error::other)?;
         self.journal.append(ts, value)
+    }
+
+    /// Flushes the journal lines recorded so far to disk.
+    pub fn sync(&mut self) -> std::io::Result<()> {
+        self.journal.sync()
     }
 
     /// Writes `summary.json` and the reports, built from the journal as written, so that

@@ -153,6 +153,8 @@ impl Record {
                         ));
                     }
                     r.notices.push(note);
+                    // An interrupted run goes on: its end is the next `run_finished`.
+                    r.finished = false;
                 }
                 Event::RollbackStarted { services } => {
                     // Switched back to where they came from: not recovered in the target
@@ -184,11 +186,10 @@ impl Record {
                             _ => None,
                         });
                     last_offset = last_offset.max(end.start_s + end.duration_s);
-                    // A step run again after `resume` replaces its earlier end.
-                    if end.rerun {
-                        r.steps
-                            .retain(|s| (&s.end.step, &s.end.host) != (&end.step, &end.host));
-                    }
+                    // A step run after `resume` (again, or for the first time after an
+                    // interruption skipped it) replaces its earlier end.
+                    r.steps
+                        .retain(|s| (&s.end.step, &s.end.host) != (&end.step, &end.host));
                     r.steps.push(StepRecord {
                         critical: start.critical_path.contains(&end.step),
                         end: end.clone(),
@@ -206,7 +207,7 @@ impl Record {
                 } => r.decisions.push(DecisionRecord {
                     step: step.clone(),
                     host: host.clone(),
-                    choice: choice.clone(),
+                    choice: choice.as_str().to_string(),
                     by: by.clone(),
                     at: at.clone(),
                     comment: comment.clone(),
@@ -290,6 +291,7 @@ fn unended<'e>(
                                 .into(),
                         ),
                         output: None,
+                        files: Vec::new(),
                         excerpt: None,
                         stdout: None,
                         stderr: None,

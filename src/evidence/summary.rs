@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::engine::event::{InputFile, Outcome, Rto, StepFinished, StepStatus};
+use crate::engine::event::{FileHash, Outcome, Rto, StepFinished, StepStatus};
 
 use super::record::Record;
 
@@ -27,7 +27,7 @@ pub struct Summary {
     pub hosts: Vec<HostCheck>,
     pub steps: Vec<StepSummary>,
     pub notices: Vec<String>,
-    pub inputs: Vec<InputFile>,
+    pub inputs: Vec<FileHash>,
     pub journal: JournalSummary,
 }
 

@@ -128,13 +128,16 @@ fn worst_case(step: &Step, executions: usize) -> Duration {
         Action::Manual(_) => Duration::ZERO,
         Action::Sleep(d) => *d,
         _ if step.phase.is_check() => step.within.unwrap_or(step.timeout),
-        _ => step.timeout * (step.retries + 1) + step.retry_interval * step.retries,
+        _ => step
+            .timeout
+            .saturating_mul(step.retries.saturating_add(1))
+            .saturating_add(step.retry_interval.saturating_mul(step.retries)),
     };
     let batches = match step.serial {
         Some(k) if executions > 0 => executions.div_ceil(k as usize),
         _ => 1,
     };
-    one * u32::try_from(batches).unwrap_or(u32::MAX)
+    one.saturating_mul(u32::try_from(batches).unwrap_or(u32::MAX))
 }
 
 /// Builds the plan for switching `runbook` from `from` to `to` in `mode`.
@@ -350,7 +353,7 @@ fn analyse(plan: &mut Plan<'_>, prechecks: &[Vec<usize>], work: &[Vec<usize>]) {
             _ => (0, Duration::ZERO),
         };
         depth[v.index()] = d + extra;
-        finish[v.index()] = start + weight;
+        finish[v.index()] = start.saturating_add(weight);
     }
     let waves = plan
         .steps

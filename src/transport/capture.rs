@@ -39,26 +39,39 @@ impl Captured {
 
     /// The kept output as text (lossy UTF-8), with a marker where bytes were cut.
     pub fn text(&self) -> String {
-        let mut out = String::from_utf8_lossy(&self.head).into_owned();
-        if self.cut() > 0 {
-            out.push_str(&format!("\n[… {} bytes cut by switchyard …]\n", self.cut()));
+        let (head, cut, tail) = self.parts();
+        match cut {
+            0 => head + &tail,
+            n => format!("{head}{}{tail}", cut_marker(n)),
         }
+    }
+
+    /// The kept head, the number of bytes cut after it, and the kept tail, as text.
+    pub fn parts(&self) -> (String, u64, String) {
         let tail: Vec<u8> = self.tail.iter().copied().collect();
-        out.push_str(&String::from_utf8_lossy(&tail));
-        out
+        (
+            String::from_utf8_lossy(&self.head).into_owned(),
+            self.cut(),
+            String::from_utf8_lossy(&tail).into_owned(),
+        )
     }
 }
 
+/// What stands where `n` bytes were cut from the middle of an output.
+pub fn cut_marker(n: u64) -> String {
+    format!("\n[… {n} bytes cut by switchyard …]\n")
+}
+
 /// The last lines a failed step printed (stderr, else stdout), for the reports: enough
-/// to see the cause without opening `output/`.
-pub fn excerpt(stdout: &Option<Captured>, stderr: &Option<Captured>) -> Option<String> {
+/// to see the cause without opening `output/`. Takes the outputs as they are written
+/// (redacted), so the cut can never leave part of a secret behind.
+pub fn excerpt(stdout: Option<&str>, stderr: Option<&str>) -> Option<String> {
     const LINES: usize = 20;
     const BYTES: usize = 2048;
-    let texts = [stderr, stdout].map(|c| c.as_ref().map(Captured::text));
-    let text = texts
-        .iter()
+    let text = [stderr, stdout]
+        .into_iter()
         .flatten()
-        .map(|t| t.trim_end())
+        .map(str::trim_end)
         .find(|t| !t.is_empty())?;
     let from = text
         .rmatch_indices('\n')

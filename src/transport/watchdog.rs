@@ -47,9 +47,23 @@ const PREFIX: &str = concat!(
     "exec 3<&-; trap \"kill $w 2>/dev/null\" EXIT",
 );
 
-/// The command line to run (`sh -c`, or the remote login shell) for `command`.
+/// The command line to run (the remote login shell) for `command`.
 pub(super) fn remote_command(command: &str) -> String {
     format!("{PREFIX}\n{command}")
+}
+
+/// The environment variable that carries a local command to its shell. A command line
+/// in `sh -c`'s arguments would be in `ps` for every user of the machine, with any
+/// secret substituted into it; an environment is readable only by its own user and root.
+pub(super) const LOCAL_COMMAND: &str = "SWITCHYARD_COMMAND";
+
+/// The `sh -c` argument for a local command, which it reads from [`LOCAL_COMMAND`] and
+/// takes out of the environment before it runs, so what the command starts does not
+/// inherit it.
+pub(super) fn local_command() -> String {
+    format!(
+        "{PREFIX}\n__switchyard_command=${LOCAL_COMMAND}; unset {LOCAL_COMMAND}; eval \"$__switchyard_command\""
+    )
 }
 
 #[cfg(test)]

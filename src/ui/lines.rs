@@ -133,7 +133,11 @@ pub fn line(elapsed_s: f64, event: &Event) -> Option<String> {
             let note = comment
                 .as_ref()
                 .map_or(String::new(), |c| format!(" — {c}"));
-            format!("{at} decided {choice} for {step}{} by {by}{note}", on(host))
+            format!(
+                "{at} decided {} for {step}{} by {by}{note}",
+                choice.as_str(),
+                on(host)
+            )
         }
         Event::RunFinished {
             outcome, rto: None, ..

@@ -9,6 +9,7 @@
 
 mod pass;
 mod people;
+mod running;
 mod state;
 mod stopping;
 

@@ -8,18 +8,19 @@ use petgraph::Direction as Dir;
 use petgraph::graph::NodeIndex;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
-use tokio::task::JoinSet;
 
-use crate::engine::event::{Event, InputFile};
-use crate::engine::executor::{AttemptReport, Executor, Finished};
+use crate::engine::event::{Event, FileHash};
+use crate::engine::executor::{AttemptReport, Executor};
 use crate::engine::job::Job;
 use crate::engine::operator::{self};
 use crate::engine::secrets::Redactor;
+use crate::engine::sink::Sink;
 use crate::engine::stopwatch::Stopwatch;
 use crate::plan::Plan;
 use crate::transport::Cancel;
 
 use super::people::{ask, by_policy, ended, expire, resolve};
+use super::running::Running;
 use super::state::{State, reached, secs, skip_the_rest, start_ready};
 use super::stopping::{abandon, interrupt, stop_running};
 
@@ -32,7 +33,7 @@ pub struct Settings {
     /// SHA-256 of the plan's JSON rendering, so the evidence names the exact plan.
     pub plan_hash: String,
     /// The input files as copied into the run folder.
-    pub inputs: Vec<InputFile>,
+    pub inputs: Vec<FileHash>,
     /// `--yes`: nobody is asked; manual steps are confirmed in the operator's name.
     pub assume_yes: bool,
     /// After the first Ctrl-C or SIGTERM, how long running steps may go on.
@@ -56,6 +57,9 @@ pub struct Carry {
     /// Recovery time (s) of services recovered before a crash, by name.
     pub recovered: HashMap<String, f64>,
     pub human_wait: Duration,
+    /// The services a rollback had begun to switch back, when the run was stopped
+    /// during its rollback: the run goes on with the rollback, never the switchover.
+    pub rollback: Option<Vec<String>>,
 }
 
 /// Why no new job starts any more.
@@ -80,7 +84,7 @@ pub struct Pass {
 
 /// What a pass reads from outside and writes to.
 pub struct Io<'a> {
-    pub emit: &'a mut dyn FnMut(Event),
+    pub sink: &'a mut dyn Sink,
     /// Lines the operator typed; `None` when nobody can answer.
     pub input: Option<mpsc::UnboundedReceiver<String>>,
 }
@@ -146,13 +150,18 @@ pub async fn pass<E: Executor>(
         reached(plan, &mut st, n);
     }
     let (tx, mut attempts) = mpsc::unbounded_channel();
-    let mut set: JoinSet<(usize, Finished)> = JoinSet::new();
+    let mut set = Running::default();
     let mut sigint = signal(SignalKind::interrupt()).ok();
     let mut sigterm = signal(SignalKind::terminate()).ok();
     let mut grace_ends: Option<tokio::time::Instant> = None;
     let mut interrupted = false;
-    let emit = &mut *io.emit;
+    let emit = &mut *io.sink;
     loop {
+        if let Some(why) = emit.broken()
+            && st.stop.is_none()
+        {
+            st.stop = Some(Stop::Failed(why));
+        }
         if st.stop.is_none() && !st.paused {
             start_ready(
                 plan, &jobs, &mut st, &executor, &tx, &mut set, settings, emit,
@@ -181,15 +190,14 @@ pub async fn pass<E: Executor>(
                     ended(plan, &jobs, &mut st, j, finished, settings, carry, emit);
                 }
             }
-            Some(joined) = set.join_next() => {
+            Some((j, finished)) = set.next(|j| jobs[j].place()) => {
                 // A job's attempts were reported before it ended: record them first.
                 while let Ok(a) = attempts.try_recv() {
-                    emit(attempt_event(&jobs, a, &settings.redactor));
+                    emit.emit(attempt_event(&jobs, a, &settings.redactor));
                 }
-                let Ok((j, finished)) = joined else { continue };
                 ended(plan, &jobs, &mut st, j, finished, settings, carry, emit);
             }
-            Some(a) = attempts.recv() => emit(attempt_event(&jobs, a, &settings.redactor)),
+            Some(a) = attempts.recv() => emit.emit(attempt_event(&jobs, a, &settings.redactor)),
             line = recv_line(&mut io.input) => {
                 match line {
                     Some(line) => {
@@ -199,7 +207,7 @@ pub async fn pass<E: Executor>(
                                 plan, &jobs, &mut st, answer, &settings.operator, settings, carry,
                                 &executor, &tx, &mut set, emit,
                             ),
-                            Err(help) => emit(Event::Notice { message: help }),
+                            Err(help) => emit.emit(Event::Notice { message: help }),
                         }
                     }
                     // The terminal closed: nobody can answer any more.

@@ -5,17 +5,18 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::sync::mpsc;
-use tokio::task::JoinSet;
 
 use crate::config::model::OnFailure;
 use crate::engine::event::{Event, StepStatus};
 use crate::engine::executor::{AttemptReport, Executor, Finished};
 use crate::engine::job::Job;
 use crate::engine::operator::{self, Answer, Choice, Kind};
+use crate::engine::sink::Sink;
 use crate::engine::stopwatch::timestamp;
 use crate::plan::Plan;
 
 use super::pass::{Carry, Settings, Stop};
+use super::running::Running;
 use super::state::{Pending, State, complete_if_done, failure, finish_job, on, record, secs};
 
 /// Questions nobody will answer now: their jobs end as failed.
@@ -24,7 +25,7 @@ pub(super) fn cancel_questions(
     st: &mut State,
     why: &str,
     settings: &Settings,
-    emit: &mut dyn FnMut(Event),
+    emit: &mut dyn Sink,
 ) {
     let open = st.open.take().map(|(p, _)| p);
     for p in open.into_iter().chain(std::mem::take(&mut st.questions)) {
@@ -41,14 +42,17 @@ pub(super) fn ask(
     p: Pending,
     settings: &Settings,
     someone_there: bool,
-    emit: &mut dyn FnMut(Event),
+    emit: &mut dyn Sink,
 ) {
     let job = &jobs[p.job];
     let r = &settings.redactor;
     let failure = p.failure.as_ref().map(|f| {
         (
             r.redact(f.message.as_deref().unwrap_or("failed")),
-            crate::transport::excerpt(&f.stdout, &f.stderr).map(|x| r.redact(&x)),
+            crate::transport::excerpt(
+                f.stdout.as_ref().map(|c| r.output(c)).as_deref(),
+                f.stderr.as_ref().map(|c| r.output(c)).as_deref(),
+            ),
         )
     });
     let text = operator::text(
@@ -57,7 +61,7 @@ pub(super) fn ask(
         failure.as_ref().map(|(m, x)| (m.as_str(), x.as_deref())),
     );
     if someone_there {
-        emit(Event::Question {
+        emit.emit(Event::Question {
             step: job.id.clone(),
             host: job.host_name.clone(),
             kind: p.kind.as_str().to_string(),
@@ -145,8 +149,8 @@ pub(super) fn resolve<E: Executor>(
     carry: &Carry,
     executor: &Arc<E>,
     tx: &mpsc::UnboundedSender<AttemptReport>,
-    set: &mut JoinSet<(usize, Finished)>,
-    emit: &mut dyn FnMut(Event),
+    set: &mut Running,
+    emit: &mut dyn Sink,
 ) {
     let Some((p, asked)) = st.open.take() else {
         return;
@@ -158,10 +162,10 @@ pub(super) fn resolve<E: Executor>(
         st.waits.insert(p.job, waited);
     }
     let job = &jobs[p.job];
-    emit(Event::Decision {
+    emit.emit(Event::Decision {
         step: job.id.clone(),
         host: job.host_name.clone(),
-        choice: answer.choice.as_str().to_string(),
+        choice: answer.choice,
         by: by.to_string(),
         at: timestamp(settings.clock.now()),
         comment: answer.comment.clone(),
@@ -188,10 +192,12 @@ pub(super) fn resolve<E: Executor>(
             let (ex, owned, tx, cancel) =
                 (executor.clone(), job.clone(), tx.clone(), st.cancel.clone());
             let j = p.job;
-            set.spawn(async move { (j, ex.execute(j, owned, tx, cancel).await) });
+            set.spawn(j, ex.execute(j, owned, tx, cancel));
         }
         (Choice::Skip, Some(mut f)) => {
             st.paused = false;
+            // It failed, and a person chose to go on without it: skipped, not failed.
+            f.status = StepStatus::Skipped;
             f.message = Some(format!(
                 "{} — skipped by {by}{note}; the run went on",
                 f.message.unwrap_or_default()
@@ -234,7 +240,7 @@ pub(super) fn ended(
     finished: Finished,
     settings: &Settings,
     carry: &Carry,
-    emit: &mut dyn FnMut(Event),
+    emit: &mut dyn Sink,
 ) {
     let step = jobs[j].step;
     let pause = finished.status == StepStatus::Failed

@@ -9,18 +9,19 @@ use petgraph::Direction as Dir;
 use petgraph::graph::NodeIndex;
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
-use tokio::task::JoinSet;
 
 use crate::config::model::{OnFailure, Phase};
 use crate::engine::event::{Event, StepFinished, StepStatus};
 use crate::engine::executor::{AttemptReport, Executor, Finished};
 use crate::engine::job::Job;
 use crate::engine::operator::Kind;
+use crate::engine::sink::Sink;
 use crate::engine::stopwatch::timestamp;
 use crate::plan::{Node, Plan};
 use crate::transport::Cancel;
 
 use super::pass::{Carry, Settings, Stop};
+use super::running::Running;
 
 /// A person's answer the pass waits for.
 pub(super) struct Pending {
@@ -86,7 +87,7 @@ pub(super) fn note_recovery(
     st: &mut State,
     j: usize,
     settings: &Settings,
-    emit: &mut dyn FnMut(Event),
+    emit: &mut dyn Sink,
 ) {
     let step = jobs[j].step;
     if st.times_nothing {
@@ -103,7 +104,7 @@ pub(super) fn note_recovery(
     let achieved = secs(settings.clock.since_origin().saturating_sub(st.human_wait));
     st.recovered[svc] = Some(achieved);
     let s = &plan.runbook.services[svc];
-    emit(Event::ServiceRecovered {
+    emit.emit(Event::ServiceRecovered {
         service: s.name.to_string(),
         achieved_s: achieved,
         rto: s.rto.map(|t| crate::engine::event::Rto {
@@ -150,9 +151,9 @@ pub(super) fn start_ready<E: Executor>(
     st: &mut State,
     executor: &Arc<E>,
     tx: &mpsc::UnboundedSender<AttemptReport>,
-    set: &mut JoinSet<(usize, Finished)>,
+    set: &mut Running,
     settings: &Settings,
-    emit: &mut dyn FnMut(Event),
+    emit: &mut dyn Sink,
 ) {
     let inv = &plan.runbook.inventory;
     let mut still = VecDeque::new();
@@ -183,17 +184,6 @@ pub(super) fn start_ready<E: Executor>(
                 st.stop_begun[plan.steps[step].service] = true;
             }
             tracing::debug!(job = j, step = %job.id, host = ?job.host_name, running = st.total_running, "job started");
-            if executor.needs_person(job) {
-                st.questions.push_back(Pending {
-                    job: j,
-                    kind: Kind::Manual,
-                    failure: None,
-                });
-            } else {
-                let (ex, owned, tx, cancel) =
-                    (executor.clone(), job.clone(), tx.clone(), st.cancel.clone());
-                set.spawn(async move { (j, ex.execute(j, owned, tx, cancel).await) });
-            }
             started.push(j);
         }
         if st.next[step] < st.step_jobs[step].len() {
@@ -201,18 +191,46 @@ pub(super) fn start_ready<E: Executor>(
         }
     }
     st.ready = still;
-    // Every job is under way before the first event is written: each journal line is
-    // fsynced, and a hundred of them in a row would stagger a hundred starts.
+    if started.is_empty() {
+        return;
+    }
+    // The wave's `step_started` lines are on disk, with one flush, before any of its
+    // jobs starts: a command never runs without a trace, whenever switchyard dies.
+    emit.emit_all(
+        started
+            .iter()
+            .map(|&j| {
+                let job = &jobs[j];
+                Event::StepStarted {
+                    step: job.id.clone(),
+                    service: job.service.clone(),
+                    phase: job.phase.as_str().to_string(),
+                    name: job.name.clone(),
+                    host: job.host_name.clone(),
+                    does: job.does.clone(),
+                }
+            })
+            .collect(),
+    );
+    let broken = emit.broken();
     for j in started {
         let job = &jobs[j];
-        emit(Event::StepStarted {
-            step: job.id.clone(),
-            service: job.service.clone(),
-            phase: job.phase.as_str().to_string(),
-            name: job.name.clone(),
-            host: job.host_name.clone(),
-            does: job.does.clone(),
-        });
+        // Its time runs from now, not from before the flush.
+        st.started[j] = Some((settings.clock.now(), Instant::now()));
+        if let Some(why) = &broken {
+            let f = failure(format!("{}: not started: {why}", job.place()));
+            set.spawn(j, std::future::ready(f));
+        } else if executor.needs_person(job) {
+            st.questions.push_back(Pending {
+                job: j,
+                kind: Kind::Manual,
+                failure: None,
+            });
+        } else {
+            let (ex, owned, tx, cancel) =
+                (executor.clone(), job.clone(), tx.clone(), st.cancel.clone());
+            set.spawn(j, ex.execute(j, owned, tx, cancel));
+        }
     }
 }
 
@@ -228,7 +246,7 @@ pub(super) fn finish_job(
     f: Finished,
     settings: &Settings,
     carry: &Carry,
-    emit: &mut dyn FnMut(Event),
+    emit: &mut dyn Sink,
 ) {
     let step = jobs[j].step;
     let continue_on_error = plan.steps[step].step.continue_on_error;
@@ -257,7 +275,7 @@ pub(super) fn record(
     f: Finished,
     settings: &Settings,
     rerun: bool,
-    emit: &mut dyn FnMut(Event),
+    emit: &mut dyn Sink,
 ) {
     if st.ended[j] {
         return;
@@ -276,11 +294,12 @@ pub(super) fn record(
     let (started_at, t0) = st.started[j].unwrap_or((settings.clock.now(), Instant::now()));
     tracing::debug!(job = j, step = %job.id, status = ?f.status, attempts = f.attempts, elapsed = ?t0.elapsed(), "job finished");
     let r = &settings.redactor;
+    let stdout = f.stdout.as_ref().map(|c| r.output(c));
+    let stderr = f.stderr.as_ref().map(|c| r.output(c));
     let excerpt = (f.status == StepStatus::Failed)
-        .then(|| crate::transport::excerpt(&f.stdout, &f.stderr))
-        .flatten()
-        .map(|x| r.redact(&x));
-    emit(Event::StepFinished(StepFinished {
+        .then(|| crate::transport::excerpt(stdout.as_deref(), stderr.as_deref()))
+        .flatten();
+    emit.emit(Event::StepFinished(StepFinished {
         step: job.id.clone(),
         service: job.service.clone(),
         phase: job.phase.as_str().to_string(),
@@ -295,21 +314,17 @@ pub(super) fn record(
         duration_s: secs(t0.elapsed()),
         message: f.message.as_deref().map(|m| r.redact(m)),
         output: None,
+        files: Vec::new(),
         excerpt,
-        stdout: f.stdout.map(|c| r.redact(&c.text())),
-        stderr: f.stderr.map(|c| r.redact(&c.text())),
+        stdout,
+        stderr,
         human_wait_s: secs(st.waits.remove(&j).unwrap_or_default()),
         rerun,
     }));
 }
 
 /// Every job that never started is recorded as skipped, with the reason.
-pub(super) fn skip_the_rest(
-    jobs: &[Job],
-    st: &State,
-    settings: &Settings,
-    emit: &mut dyn FnMut(Event),
-) {
+pub(super) fn skip_the_rest(jobs: &[Job], st: &State, settings: &Settings, emit: &mut dyn Sink) {
     let reason = match &st.stop {
         Some(Stop::Failed(m)) => format!("not run: the run stopped because {m}"),
         Some(Stop::Interrupted) => "not run: the run was interrupted".to_string(),
@@ -323,7 +338,7 @@ pub(super) fn skip_the_rest(
         if st.started[j].is_some() || st.ended[j] {
             continue;
         }
-        emit(Event::StepFinished(StepFinished {
+        emit.emit(Event::StepFinished(StepFinished {
             step: job.id.clone(),
             service: job.service.clone(),
             phase: job.phase.as_str().to_string(),
@@ -338,6 +353,7 @@ pub(super) fn skip_the_rest(
             duration_s: 0.0,
             message: Some(settings.redactor.redact(&reason)),
             output: None,
+            files: Vec::new(),
             excerpt: None,
             stdout: None,
             stderr: None,

@@ -1,13 +1,12 @@
 //! Ctrl-C and SIGTERM: the grace period, stopping running jobs, and giving up on them.
 
-use tokio::task::JoinSet;
-
 use crate::engine::event::Event;
-use crate::engine::executor::Finished;
 use crate::engine::job::Job;
+use crate::engine::sink::Sink;
 
 use super::pass::{Settings, Stop};
 use super::people::cancel_questions;
+use super::running::Running;
 use super::state::{State, failure, on, record};
 
 /// The first Ctrl-C or SIGTERM: no new step starts; running ones get a grace period.
@@ -16,7 +15,7 @@ pub(super) fn interrupt(
     st: &mut State,
     what: &str,
     settings: &Settings,
-    emit: &mut dyn FnMut(Event),
+    emit: &mut dyn Sink,
 ) -> tokio::time::Instant {
     st.stop = Some(Stop::Interrupted);
     cancel_questions(
@@ -26,7 +25,7 @@ pub(super) fn interrupt(
         settings,
         emit,
     );
-    emit(Event::Notice {
+    emit.emit(Event::Notice {
         message: format!(
             "{what}: no new step starts; running steps get {} to finish, then they are stopped (Ctrl-C again stops at once)",
             crate::config::duration::format(settings.grace)
@@ -42,7 +41,7 @@ pub(super) fn stop_running(
     st: &mut State,
     why: &str,
     settings: &Settings,
-    emit: &mut dyn FnMut(Event),
+    emit: &mut dyn Sink,
 ) {
     st.stop = Some(Stop::Interrupted);
     cancel_questions(
@@ -52,7 +51,7 @@ pub(super) fn stop_running(
         settings,
         emit,
     );
-    emit(Event::Notice {
+    emit.emit(Event::Notice {
         message: format!(
             "{why}: stopping the {} running step(s) now",
             st.total_running
@@ -66,9 +65,9 @@ pub(super) fn stop_running(
 pub(super) fn abandon(
     jobs: &[Job],
     st: &mut State,
-    set: &mut JoinSet<(usize, Finished)>,
+    set: &mut Running,
     settings: &Settings,
-    emit: &mut dyn FnMut(Event),
+    emit: &mut dyn Sink,
 ) {
     set.abort_all();
     for j in 0..jobs.len() {

@@ -523,6 +523,7 @@ mod tests {
                 duration_s: 1.0,
                 message: Some("exited with 7 </pre><script>alert(1)</script>".into()),
                 output: None,
+                files: Vec::new(),
                 excerpt: Some("<script>x</script>".into()),
                 stdout: None,
                 stderr: None,

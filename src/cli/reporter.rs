@@ -1,0 +1,105 @@
+//! The one consumer of a run's events in the command line, shared by `run` and
+//! `resume`: each event goes to the display (progress bars on a terminal, else plain
+//! lines) and to the evidence recorder. It is the engine's [`Sink`].
+//!
+//! A journal that cannot be written (a full disk, a vanished folder) is said on stderr
+//! and reported to the engine as broken, which starts no new step: a switchover must not
+//! go on without its evidence.
+
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use crate::engine::Event;
+use crate::engine::sink::Sink;
+use crate::engine::stopwatch::{Stopwatch, timestamp};
+use crate::evidence::Recorder;
+use crate::ui;
+
+use super::args::Global;
+
+pub struct Reporter {
+    clock: Stopwatch,
+    recorder: Recorder,
+    bars: Option<ui::progress::Progress>,
+    quiet: bool,
+    broken: Option<String>,
+}
+
+impl Reporter {
+    /// Bars on a terminal unless `--no-progress` or `-q`; plain lines otherwise.
+    pub fn new(g: &Global, clock: Stopwatch, rto: Duration, recorder: Recorder) -> Reporter {
+        let bars = (std::io::stderr().is_terminal() && !g.no_progress && !g.quiet).then(|| {
+            let origin = Instant::now()
+                .checked_sub(clock.since_origin())
+                .unwrap_or_else(Instant::now);
+            ui::progress::Progress::new(origin, rto)
+        });
+        Reporter {
+            clock,
+            recorder,
+            bars,
+            quiet: g.quiet,
+            broken: None,
+        }
+    }
+
+    /// The recorder, to finish the evidence, and why the journal broke, if it did.
+    pub fn finish(self) -> (Recorder, Option<String>) {
+        (self.recorder, self.broken)
+    }
+
+    fn show(&mut self, e: &Event) {
+        let line = ui::lines::line(self.clock.since_origin().as_secs_f64(), e);
+        match &mut self.bars {
+            Some(bars) => bars.on_event(e, line),
+            None => {
+                if let Some(line) = line.filter(|_| !self.quiet || must_see(e)) {
+                    ui::lines::to_stderr(&format!("{line}\n"));
+                }
+            }
+        }
+    }
+
+    fn write(&mut self, events: &[Event]) {
+        let ts = timestamp(self.clock.now());
+        let written = events
+            .iter()
+            .try_for_each(|e| self.recorder.record(&ts, e))
+            .and_then(|()| self.recorder.sync());
+        if let Err(err) = written {
+            let why = format!(
+                "cannot write the journal in `{}`: {err}",
+                self.recorder.dir().display()
+            );
+            ui::lines::to_stderr(&format!("error: {why}\n"));
+            self.broken.get_or_insert(why);
+        }
+    }
+}
+
+impl Sink for Reporter {
+    fn emit(&mut self, event: Event) {
+        self.show(&event);
+        self.write(std::slice::from_ref(&event));
+    }
+
+    fn emit_all(&mut self, events: Vec<Event>) {
+        for e in &events {
+            self.show(e);
+        }
+        self.write(&events);
+    }
+
+    fn broken(&self) -> Option<String> {
+        self.broken.clone()
+    }
+}
+
+/// What `-q` still shows: a question for a person, and a failed step.
+fn must_see(e: &Event) -> bool {
+    match e {
+        Event::Question { .. } => true,
+        Event::StepFinished(f) => f.status == crate::engine::StepStatus::Failed,
+        _ => false,
+    }
+}
