@@ -8,6 +8,7 @@ mod fuzz;
 mod http;
 mod incident;
 mod invalid;
+mod numbers;
 mod order;
 mod plan;
 mod postgres;
