@@ -59,6 +59,16 @@ pub fn is_host_name(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
 }
 
+/// Host addresses are DNS names or IP addresses (`fe80::1%eth0` included), never
+/// starting with `-`: commands that take `{{host.address}}` as an argument would read
+/// it as an option (`-oProxyCommand=...`). Nor do they ever need shell quoting.
+pub fn is_address(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with('-')
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-_:%".contains(c))
+}
+
 /// Variable and secret names, as templates refer to them.
 pub fn is_var_name(s: &str) -> bool {
     !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
-use super::ids::{HallId, HostId, is_host_name, is_simple_name};
+use super::ids::{HallId, HostId, is_address, is_host_name, is_simple_name};
 use super::model::{HostKeyChecking, Transport};
 use super::raw::{RawInventory, RawSsh};
 use super::source::{Sp, Span};
@@ -384,6 +384,22 @@ fn check_name(
     false
 }
 
+fn address_error(host: &str, address: &Sp<String>) -> Diagnostic {
+    let span = address.span.clone();
+    if address.value.starts_with('-') {
+        Diagnostic::error(
+            span,
+            format!("host `{host}` has an address starting with `-`"),
+        )
+        .with_label("expected a DNS name or an IP address")
+        .with_help("a command given `{{host.address}}` would read it as an option")
+    } else {
+        Diagnostic::error(span, format!("host `{host}` has an invalid address")).with_label(
+            "expected a DNS name or an IP address: letters, digits, `.`, `-`, `_`, `:` and `%`",
+        )
+    }
+}
+
 fn build_host(
     diags: &mut Diagnostics,
     halls: &[&str],
@@ -425,14 +441,8 @@ fn build_host(
         Some(h) => Some(HallId::new(h.value.clone())),
     };
     let address = match (&raw.address, transport) {
-        (Some(a), _) if a.value.trim().is_empty() || a.value.contains(char::is_whitespace) => {
-            diags.push(
-                Diagnostic::error(
-                    a.span.clone(),
-                    format!("host `{}` has an invalid address", raw.name.value),
-                )
-                .with_label("expected a host name or an IP address"),
-            );
+        (Some(a), _) if !is_address(&a.value) => {
+            diags.push(address_error(&raw.name.value, a));
             None
         }
         (Some(a), _) => Some(a.value.clone()),

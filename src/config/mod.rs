@@ -12,6 +12,7 @@ pub mod model;
 pub mod raw;
 pub mod reader;
 pub mod runbook;
+pub mod shell;
 pub mod source;
 pub mod template;
 

@@ -195,6 +195,7 @@ pub fn validate(
         inventory: inventory.as_ref(),
         halls: halls.as_ref(),
         vars: &var_names,
+        var_values: &vars,
         secrets: &secret_names,
         path,
     };
@@ -340,6 +341,8 @@ struct StepCx<'a> {
     halls: Option<&'a [HallId; 2]>,
     /// Every declared variable and secret, valid or not.
     vars: &'a [String],
+    /// The valid variables' values.
+    var_values: &'a BTreeMap<String, String>,
     secrets: &'a [String],
     path: &'a Path,
 }
@@ -666,6 +669,9 @@ fn validate_step(
     for t in templates {
         check_template(diags, cx, t, per_host, &what);
     }
+    if let RawAction::Run(t) | RawAction::Local(t) = &action.value {
+        check_quoting(diags, cx, t, &what);
+    }
     let built = build_action(diags, cx, raw, &action.value, &what)?;
     Some(Step {
         named: raw.name.is_some(),
@@ -801,6 +807,24 @@ fn check_template(
             ),
             _ => {}
         }
+    }
+}
+
+/// A command's placeholders whose values switchyard may quote must be bare words to `sh`.
+fn check_quoting(diags: &mut Diagnostics, cx: &StepCx<'_>, t: &Template, what: &str) {
+    for m in t.misquoted(cx.var_values) {
+        diags.push(
+            Diagnostic::error(
+                m.span.clone(),
+                format!(
+                    "`{{{{{}}}}}` is {} in {what}",
+                    m.placeholder,
+                    m.quote.place()
+                ),
+            )
+            .with_label(m.why)
+            .with_help(m.quote.help()),
+        );
     }
 }
 

@@ -4,9 +4,16 @@
 //! its exact position. Rendering takes a [`Resolve`] that says what each placeholder is
 //! worth; in `run` and `local` commands values are shell-quoted, and secrets can render
 //! as `[REDACTED:NAME]` wherever the text is meant for people rather than hosts.
+//! That quoting holds only where `sh` reads a value as a bare word, so a command's
+//! placeholders that may be quoted must not sit inside the author's own quotes
+//! ([`Template::misquoted`]).
+
+use std::collections::BTreeMap;
+use std::fmt;
 
 use super::diagnostic::Diagnostic;
 use super::reader::Cx;
+use super::shell::{Quote, Scanner};
 use super::source::{Sp, Span};
 
 /// The names a template may use.
@@ -31,6 +38,47 @@ impl Placeholder {
             Placeholder::HostName | Placeholder::HostAddress | Placeholder::HostHall
         )
     }
+
+    /// Why the value may need shell quoting, or `None` when it never does: names of hosts,
+    /// halls, services and the runbook, `mode` and host addresses are validated to
+    /// characters that need none. `vars` holds every variable's value.
+    pub fn may_need_quoting(&self, vars: &BTreeMap<String, String>) -> Option<String> {
+        match self {
+            Placeholder::HostName
+            | Placeholder::HostAddress
+            | Placeholder::HostHall
+            | Placeholder::Source
+            | Placeholder::Target
+            | Placeholder::Service
+            | Placeholder::Runbook
+            | Placeholder::Mode => None,
+            Placeholder::Var(name) => {
+                let why = match vars.get(name)? {
+                    v if v.is_empty() => "is empty".to_string(),
+                    v => format!("has {}", show(v.chars().find(|c| !is_safe(*c))?)),
+                };
+                Some(format!(
+                    "the value of `vars.{name}` {why}, so switchyard quotes it"
+                ))
+            }
+            Placeholder::Secret(_) => {
+                Some("a secret's value is read only at run time, so switchyard may quote it".into())
+            }
+        }
+    }
+}
+
+impl fmt::Display for Placeholder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Placeholder::Var(name) => write!(f, "vars.{name}"),
+            Placeholder::Secret(name) => write!(f, "secrets.{name}"),
+            fixed => {
+                let name = FIXED.iter().find(|(_, p)| p == fixed).map(|(n, _)| *n);
+                f.write_str(name.unwrap_or_default())
+            }
+        }
+    }
 }
 
 const FIXED: &[(&str, Placeholder)] = &[
@@ -48,6 +96,17 @@ const FIXED: &[(&str, Placeholder)] = &[
 pub enum Part {
     Text(String),
     Value(Placeholder, Span),
+}
+
+/// A placeholder of a command whose value may be quoted, where `sh` would not read it
+/// as a bare word.
+#[derive(Debug)]
+pub struct Misquoted<'t> {
+    pub placeholder: &'t Placeholder,
+    pub span: &'t Span,
+    pub quote: Quote,
+    /// Why its value may need quoting.
+    pub why: String,
 }
 
 /// A parsed template string.
@@ -131,6 +190,34 @@ impl Template {
         self.placeholders().any(|(p, _)| p.uses_host())
     }
 
+    /// For a `run` or `local` command: the placeholders whose values switchyard may quote
+    /// but that sit inside the author's quotes (or after a `\`, in a comment or in a
+    /// here-document), where our quotes would close the author's or be text. Values that
+    /// never need quoting may sit anywhere: nothing is added to them.
+    pub fn misquoted(&self, vars: &BTreeMap<String, String>) -> Vec<Misquoted<'_>> {
+        let mut scan = Scanner::default();
+        let mut out = Vec::new();
+        for part in &self.parts {
+            match part {
+                Part::Text(t) => scan.text(t),
+                Part::Value(placeholder, span) => {
+                    if let Some(quote) = scan.quote()
+                        && let Some(why) = placeholder.may_need_quoting(vars)
+                    {
+                        out.push(Misquoted {
+                            placeholder,
+                            span,
+                            quote,
+                            why,
+                        });
+                    }
+                    scan.value();
+                }
+            }
+        }
+        out
+    }
+
     /// The template with every placeholder resolved. With `shell`, values that are not
     /// plainly safe words are single-quoted for `sh`.
     pub fn render(&self, r: &dyn Resolve, shell: bool) -> String {
@@ -183,10 +270,23 @@ fn placeholder(cx: &mut Cx<'_>, name: &str, span: &Span) -> Option<Placeholder> 
     None
 }
 
+/// A character that `sh` reads as itself anywhere in a word.
+fn is_safe(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "_./:@%+=,-".contains(c)
+}
+
+/// A character as a message shows it.
+fn show(c: char) -> String {
+    match c {
+        ' ' => "a space".into(),
+        c if c.is_control() => format!("`{}`", c.escape_debug()),
+        c => format!("`{c}`"),
+    }
+}
+
 /// Quotes `s` for `sh` unless it consists only of characters that need no quoting.
 pub fn shell_quote(s: &str) -> String {
-    let safe = |c: char| c.is_ascii_alphanumeric() || "_./:@%+=,-".contains(c);
-    if !s.is_empty() && s.chars().all(safe) {
+    if !s.is_empty() && s.chars().all(is_safe) {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))
@@ -225,6 +325,70 @@ impl SpanMap {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::diagnostic::Diagnostics;
+    use crate::config::ids::{is_address, is_host_name, is_simple_name};
+    use crate::config::source::Sources;
+
+    /// The placeholders of `command` reported as misquoted, with `vars`.
+    fn misquoted(command: &str, vars: &[(&str, &str)]) -> Vec<(String, Quote)> {
+        let mut sources = Sources::default();
+        let file = sources.add("t.toml".into(), String::new());
+        let mut diags = Diagnostics::default();
+        let mut cx = Cx {
+            file,
+            text: "",
+            diags: &mut diags,
+        };
+        let t = Template::parse(&mut cx, &Sp::new(command.into(), Span::new(file, 0..0)));
+        assert!(!diags.has_errors(), "{command}");
+        let vars = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        t.misquoted(&vars)
+            .into_iter()
+            .map(|m| (m.placeholder.to_string(), m.quote))
+            .collect()
+    }
+
+    #[test]
+    fn values_that_may_need_quoting_must_not_sit_in_quotes() {
+        let vars = [("v", "it's"), ("empty", ""), ("port", "5432")];
+        assert_eq!(
+            misquoted("echo '{{vars.v}}' \"{{secrets.pw}}\"", &vars),
+            [
+                ("vars.v".to_string(), Quote::Single),
+                ("secrets.pw".to_string(), Quote::Double)
+            ]
+        );
+        assert_eq!(
+            misquoted("echo \"x{{vars.empty}}\"", &vars),
+            [("vars.empty".to_string(), Quote::Double)]
+        );
+        assert_eq!(misquoted("echo {{vars.v}} {{secrets.pw}}", &vars), []);
+    }
+
+    #[test]
+    fn values_that_never_need_quoting_may_sit_in_quotes() {
+        let vars = [("port", "5432")];
+        let command = "psql -c 'insert into t values ({{vars.port}}, {{host.name}})' \
+            \"{{host.address}} {{host.hall}} {{source}} {{target}} {{service}} {{runbook}} {{mode}}\"";
+        assert_eq!(misquoted(command, &vars), []);
+    }
+
+    /// What validation allows in names and addresses never needs quoting, so placeholders
+    /// for them may sit inside quotes.
+    #[test]
+    fn validated_names_and_addresses_need_no_quoting() {
+        for c in (0..=0x7f_u8).map(char::from) {
+            let s = format!("a{c}");
+            if is_host_name(&s) || is_simple_name(&s) || is_address(&s) {
+                assert_eq!(shell_quote(&s), s, "{c:?}");
+            }
+        }
+        assert!(!is_address("-oProxyCommand=x"));
+        assert!(is_address("fe80::1%eth0"));
+    }
 
     #[test]
     fn quotes_only_what_needs_it() {

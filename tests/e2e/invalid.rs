@@ -130,3 +130,32 @@ fn validate_checks_every_runbook_and_fails_if_one_is_bad() {
         .stderr_has("missing the required key `rto`")
         .stderr_has("1 of 2 runbooks are invalid");
 }
+
+#[test]
+fn a_placeholder_may_sit_in_quotes_only_if_its_value_never_needs_quoting() {
+    let body = r#"
+[vars]
+seq = "42"
+table = "canary"
+
+[services.db]
+hosts = ["tag:db"]
+
+[[services.db.verify]]
+run = '''psql -c 'insert into {{vars.table}} values ({{vars.seq}})' -c "select '{{host.name}}', '{{mode}}'"'''
+"#;
+    Test::new()
+        .runbook(body)
+        .args(&["validate", "runbooks/test.toml"])
+        .run()
+        .code(0)
+        .stdout_has("ok  runbooks/test.toml");
+    Test::new()
+        .runbook(&body.replace("\"42\"", "\"4 2\""))
+        .args(&["validate", "runbooks/test.toml"])
+        .run()
+        .code(2)
+        .stderr_has("`{{vars.seq}}` is inside single quotes in step")
+        .stderr_has("the value of `vars.seq` has a space, so switchyard quotes it")
+        .stderr_has("runbooks/test.toml:16:54");
+}
