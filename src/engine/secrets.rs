@@ -86,8 +86,8 @@ impl Redactor {
         }
         let head = self.redact(&head);
         let tail = self.redact(&tail);
-        let head_keep = head.len() - self.partial(&head, |t, n| longest_end_in(t, n));
-        let tail_from = self.partial(&tail, |t, n| longest_start_in(t, n));
+        let head_keep = head.len() - self.partial(&head, longest_end_in);
+        let tail_from = self.partial(&tail, longest_start_in);
         format!(
             "{}{}{}",
             &head[..head_keep],
