@@ -40,6 +40,14 @@ impl Drop for RunLock {
     }
 }
 
+/// A lock some live process holds, seen from outside.
+#[derive(Debug)]
+pub struct Held {
+    pub path: PathBuf,
+    /// What the holder wrote in it: pid, user, start.
+    pub holder: String,
+}
+
 fn folder() -> PathBuf {
     if let Some(dir) = std::env::var_os("SWITCHYARD_LOCK_DIR") {
         return PathBuf::from(dir);
@@ -55,6 +63,14 @@ fn folder() -> PathBuf {
 /// folder or file that is not safe to use.
 pub fn acquire(runbook: &str, holder: &str) -> Result<RunLock, String> {
     acquire_in(&folder(), runbook, holder)
+}
+
+/// Who holds the lock of `runbook`, if a live process does. Only looks: it never takes,
+/// creates or truncates the lock, so a running run goes on undisturbed. The folder is
+/// not checked as [`acquire`] checks it: what it holds can at most make a run look
+/// still in progress.
+pub fn held(runbook: &str) -> Option<Held> {
+    held_in(&folder(), runbook)
 }
 
 fn acquire_in(dir: &Path, runbook: &str, holder: &str) -> Result<RunLock, String> {
@@ -214,6 +230,29 @@ fn open_at(folder: &File, name: &std::ffi::OsStr) -> nix::Result<OwnedFd> {
     }
 }
 
+fn held_in(dir: &Path, runbook: &str) -> Option<Held> {
+    // A name from a journal: one with a `/` is no runbook switchyard runs.
+    if runbook.contains('/') {
+        return None;
+    }
+    let path = dir.join(format!("{runbook}.lock"));
+    let file = File::options()
+        .read(true)
+        .custom_flags((OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK).bits())
+        .open(&path)
+        .ok()
+        .filter(|f| f.metadata().is_ok_and(|m| m.is_file()))?;
+    // A shared lock is refused while a run holds the exclusive one; when it is granted,
+    // dropping it at once releases it.
+    match Flock::lock(file, FlockArg::LockSharedNonblock) {
+        Err((mut f, Errno::EWOULDBLOCK)) => Some(Held {
+            holder: read_holder(&mut f),
+            path,
+        }),
+        _ => None,
+    }
+}
+
 /// The holder's description in a lock file, trimmed, with control characters (anyone
 /// may write there) shown as `?`.
 fn read_holder(file: &mut File) -> String {
@@ -245,6 +284,23 @@ mod tests {
             again.took_over, None,
             "a clean release leaves no holder behind"
         );
+    }
+
+    #[test]
+    fn a_held_lock_is_seen_without_being_taken_or_created() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        assert!(held_in(dir.path(), "payroll").is_none());
+        assert!(
+            !dir.path().join("payroll.lock").exists(),
+            "looking created the lock"
+        );
+        let lock = acquire_in(dir.path(), "payroll", "pid 1 by ops@host").expect("free");
+        let held = held_in(dir.path(), "payroll").expect("held");
+        assert_eq!(held.holder, "pid 1 by ops@host");
+        assert_eq!(held.path, dir.path().join("payroll.lock"));
+        drop(lock);
+        assert!(held_in(dir.path(), "payroll").is_none());
+        acquire_in(dir.path(), "payroll", "pid 2").expect("looking did not keep it");
     }
 
     /// A lock folder `locks` in a fresh temporary folder, with `mode`, owned by `owner`.
@@ -319,6 +375,7 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&target).expect("target"), "keep me");
         let mode = std::fs::metadata(&target).expect("target").mode() & 0o777;
         assert_eq!(mode, 0o600, "the target's mode was changed");
+        assert!(held_in(&dir, "payroll").is_none());
     }
 
     #[test]

@@ -17,3 +17,4 @@ mod run_ssh;
 mod ssh;
 mod sshd;
 mod util;
+mod verify;
