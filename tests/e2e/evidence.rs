@@ -138,6 +138,33 @@ fn a_dry_run_report_says_nothing_was_changed() {
     verify(&dir).code(0).stdout_has("intact");
 }
 
+#[test]
+fn the_operator_is_the_real_user_whatever_the_environment_says() {
+    let out = Test::new()
+        .file("inventory/site.toml", LOCAL_INVENTORY)
+        .runbook("[services.db]\nhosts = [\"node-a\", \"node-b\"]\n[[services.db.start]]\nrun = \"true\"\n")
+        .env("USER", "mallory")
+        .env("LOGNAME", "mallory")
+        .env("SUDO_USER", "alice")
+        .args(&["--no-progress", "run", "runbooks/test.toml", "--to", "b"])
+        .run()
+        .code(0);
+    let uid = nix::unistd::getuid();
+    let user = nix::unistd::User::from_uid(uid)
+        .expect("users")
+        .expect("the test's user has a name")
+        .name;
+    let host = nix::unistd::gethostname().expect("hostname");
+    let host = host.to_str().expect("utf8");
+    // Under uid 0, `SUDO_USER` says who became root; anyone else is just themselves.
+    let expected = if uid.is_root() {
+        format!("{user}@{host} (sudo from alice)")
+    } else {
+        format!("{user}@{host}")
+    };
+    assert_eq!(summary(&run_dir(&out))["operator"], expected);
+}
+
 /// Replaces what changes from run to run — timestamps, hashes, durations, the operator —
 /// with fixed tokens, so that snapshots show only what a run decided.
 fn redactor(summary: &serde_json::Value) -> impl Fn(&str) -> String {
