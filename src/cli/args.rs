@@ -64,7 +64,8 @@ pub enum Command {
     Resume(ResumeArgs),
     /// Rebuild a run's report (HTML, Markdown, JUnit or summary JSON) from its journal.
     Report(ReportArgs),
-    /// Check that a run folder is what the run wrote: journal chain, inputs, summary.
+    /// Check that a run folder is what the run wrote: journal chain and end, inputs and
+    /// output files, summary and reports.
     VerifyEvidence(VerifyEvidenceArgs),
     /// Connect and authenticate to every host of the inventory.
     CheckInventory(CheckInventoryArgs),
@@ -135,6 +136,10 @@ pub struct ReportArgs {
 pub struct VerifyEvidenceArgs {
     /// The run folder.
     pub run_dir: PathBuf,
+    /// Accept a journal without its end (a run killed and not resumed, or still
+    /// running) and check what is there; without it, such a journal fails.
+    #[arg(long)]
+    pub allow_incomplete: bool,
 }
 
 #[derive(Args, Debug)]

@@ -285,21 +285,30 @@ pub(super) fn confirm(plan: &Plan<'_>) -> Result<(), Error> {
     }
 }
 
-/// `user@host`, as the evidence names who ran it.
+/// Who runs this, as the evidence names them: `user@host`, the user being the one of
+/// the process's real uid (`uid N` when it has no name) — never `$USER` or `$LOGNAME`,
+/// which anyone can set. Root under sudo is `root@host (sudo from alice)`.
 pub(super) fn operator() -> String {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
+    let uid = nix::unistd::getuid();
+    let user = nix::unistd::User::from_uid(uid)
         .ok()
-        .or_else(|| {
-            nix::unistd::User::from_uid(nix::unistd::getuid())
-                .ok()
-                .flatten()
-                .map(|u| u.name)
-        })
-        .unwrap_or_else(|| "unknown".into());
+        .flatten()
+        .map_or_else(|| format!("uid {uid}"), |u| u.name);
     let host = nix::unistd::gethostname()
         .ok()
         .and_then(|h| h.into_string().ok())
         .unwrap_or_else(|| "unknown".into());
-    format!("{user}@{host}")
+    let via = sudo_from(uid).map_or(String::new(), |who| format!(" (sudo from {who})"));
+    format!("{user}@{host}{via}")
+}
+
+/// Who sudo says became root: `$SUDO_USER`, as sudo sets it. Any root shell could set it
+/// too, so it is recorded beside the real user, never instead of it.
+fn sudo_from(uid: nix::unistd::Uid) -> Option<String> {
+    if !uid.is_root() {
+        return None;
+    }
+    std::env::var("SUDO_USER")
+        .ok()
+        .filter(|who| !who.is_empty() && !who.chars().any(char::is_control))
 }

@@ -1,9 +1,16 @@
-//! `switchyard verify-evidence`: exit 0 when a run folder is intact, 1 naming the first
-//! line or file that breaks.
+//! `switchyard verify-evidence`: exit 0 when a run folder is intact, 1 naming every line
+//! or file that breaks.
+//!
+//! A journal without its `run_finished` breaks too: a chain cut short still verifies, so
+//! only its end tells a whole run from part of one. When a live run of the runbook holds
+//! its lock, the run is said to be in progress rather than cut; `--allow-incomplete`
+//! accepts either, and says so.
 
-use crate::evidence::verify;
+use crate::evidence::report::Format;
+use crate::evidence::verify::{self, Findings};
 
 use super::args::VerifyEvidenceArgs;
+use super::lock::{self, Held};
 use super::{Error, exit};
 
 pub fn run(a: &VerifyEvidenceArgs) -> Result<u8, Error> {
@@ -13,24 +20,85 @@ pub fn run(a: &VerifyEvidenceArgs) -> Result<u8, Error> {
             a.run_dir.display()
         )));
     }
-    match verify::verify(&a.run_dir) {
-        Ok(ok) => {
-            let mut text = format!(
-                "{}: intact — {} journal events, chain ends in {}; {} inputs match their hashes; summary and reports agree with the journal\n",
-                a.run_dir.display(),
-                ok.events,
-                ok.last_hash,
-                ok.inputs
-            );
-            for note in &ok.notes {
-                text.push_str(&format!("note: {note}\n"));
-            }
-            super::print_stdout(&text);
-            Ok(exit::PASSED)
-        }
+    let dir = a.run_dir.display();
+    let found = match verify::verify(&a.run_dir) {
+        Ok(found) => found,
         Err(broken) => {
-            super::print_stdout(&format!("{}: BROKEN — {broken}\n", a.run_dir.display()));
-            Ok(exit::FAILED)
+            super::print_stdout(&format!("{dir}: BROKEN — {broken}\n"));
+            return Ok(exit::FAILED);
+        }
+    };
+    let unended = (!found.ended).then(|| Unended::of(&found.runbook));
+    let mut text = String::new();
+    if let Some(unended) = unended.as_ref().filter(|_| !a.allow_incomplete) {
+        text.push_str(&format!("{dir}: {}\n", unended.failure(found.events)));
+    }
+    for problem in &found.problems {
+        text.push_str(&format!("{dir}: BROKEN — {problem}\n"));
+    }
+    let intact = found.problems.is_empty() && (found.ended || a.allow_incomplete);
+    if intact {
+        let state = unended.map_or(String::new(), |u| u.accepted(found.events));
+        text.push_str(&format!("{dir}: intact{state} — {}\n", checked(&found)));
+    }
+    for note in &found.notes {
+        text.push_str(&format!("note: {note}\n"));
+    }
+    super::print_stdout(&text);
+    Ok(if intact { exit::PASSED } else { exit::FAILED })
+}
+
+/// Why a journal has no `run_finished`.
+enum Unended {
+    /// A live run of its runbook holds the lock: most likely this very run.
+    InProgress(Held),
+    /// Cut, or its run was killed and never resumed.
+    Cut,
+}
+
+impl Unended {
+    fn of(runbook: &str) -> Unended {
+        lock::held(runbook).map_or(Unended::Cut, Unended::InProgress)
+    }
+
+    /// What is said of it without `--allow-incomplete`; `last` is the last line.
+    fn failure(&self, last: u64) -> String {
+        match self {
+            Unended::Cut => format!(
+                "BROKEN — journal.jsonl line {last} is its last: the journal ends before run_finished: cut, or a run killed and never resumed (`switchyard resume` continues a killed run; --allow-incomplete checks the rest)"
+            ),
+            Unended::InProgress(held) => format!(
+                "IN PROGRESS — journal.jsonl line {last} is its last and has no run_finished yet: a live run holds the lock `{}` ({}); check the folder once the run has ended",
+                held.path.display(),
+                held.holder
+            ),
         }
     }
+
+    /// What the verdict `intact` says of it with `--allow-incomplete`.
+    fn accepted(&self, last: u64) -> String {
+        match self {
+            Unended::Cut => format!(
+                " without its end (--allow-incomplete): the journal ends before run_finished, at line {last}"
+            ),
+            Unended::InProgress(held) => format!(
+                " so far, in progress (--allow-incomplete): the journal is at line {last}, and a live run holds the lock `{}` ({})",
+                held.path.display(),
+                held.holder
+            ),
+        }
+    }
+}
+
+/// What an intact folder was checked for.
+fn checked(found: &Findings) -> String {
+    let reports = match found.compared.len() {
+        0 => "no summary or report to compare".to_string(),
+        n if n == Format::ALL.len() => "summary and reports agree with the journal".to_string(),
+        _ => format!("{} agree with the journal", found.compared.join(", ")),
+    };
+    format!(
+        "{} journal events, chain ends in {}; {} inputs and {} output files match their hashes; {reports}",
+        found.events, found.last_hash, found.inputs, found.outputs
+    )
 }

@@ -18,3 +18,4 @@ mod run_ssh;
 mod ssh;
 mod sshd;
 mod util;
+mod verify;
