@@ -273,22 +273,111 @@ run = "echo using {{secrets.token}}; echo {{secrets.token}} >&2; exit 1"
         .code(1);
     let dir = run_dir(&out);
     for needle in ["hunter2", "quotes"] {
-        assert!(
-            !out.stdout.contains(needle) && !out.stderr.contains(needle),
-            "{needle} printed"
-        );
-        for entry in walk(&dir) {
-            let bytes = std::fs::read(&entry).expect("read");
-            assert!(
-                !String::from_utf8_lossy(&bytes).contains(needle),
-                "{needle} in {}",
-                entry.display()
-            );
-        }
+        assert_nowhere(needle, &out, &dir);
     }
     let stdout =
         std::fs::read_to_string(dir.join("output/app.start.1.node-b.stdout")).expect("output");
     assert_eq!(stdout, "using [REDACTED:token]\n");
+}
+
+/// `needle` is neither printed nor in any file of the run folder.
+#[track_caller]
+fn assert_nowhere(needle: &str, out: &crate::util::Output, dir: &Path) {
+    assert!(
+        !out.stdout.contains(needle) && !out.stderr.contains(needle),
+        "{needle} printed:\n{}{}",
+        out.stdout,
+        out.stderr
+    );
+    for entry in walk(dir) {
+        let text = String::from_utf8_lossy(&std::fs::read(&entry).expect("read")).into_owned();
+        assert!(!text.contains(needle), "{needle} in {}", entry.display());
+    }
+}
+
+#[test]
+fn a_secret_cut_in_two_by_the_excerpt_leaves_no_piece_in_any_report() {
+    // One line: the secret (28 bytes), then 2043 bytes. The excerpt keeps the last 2048
+    // bytes, so its cut falls 5 bytes before the secret's end: cut before redaction, the
+    // tail `8w7v6` stayed in the excerpt.
+    let secret = "S3cr3tT0KEN1234567890zq8w7v6";
+    let body = r#"
+[secrets]
+token = { env = "SWITCHYARD_TEST_TOKEN" }
+
+[services.app]
+hosts = ["tag:node"]
+[[services.app.start]]
+run = "printf '%s%s\\n' {{secrets.token}} \"$(head -c 2043 /dev/zero | tr '\\0' y)\"; exit 1"
+"#;
+    let out = local(body)
+        .env("SWITCHYARD_TEST_TOKEN", secret)
+        .args(LIVE)
+        .run()
+        .code(1);
+    let dir = run_dir(&out);
+    for piece in ["8w7v6", "1234567890", "S3cr3t"] {
+        assert_nowhere(piece, &out, &dir);
+    }
+    let s = summary(&dir);
+    assert_eq!(step(&s, "app.start.1")["status"], "failed");
+}
+
+#[test]
+fn a_secret_with_quotes_and_backslashes_in_expect_stdout_is_redacted_in_every_form() {
+    // The failure message quotes the expected text as `"Pa\"ss\\Word42"`, an escaped form
+    // of the secret that a search for the secret as read does not find.
+    let body = r#"
+[secrets]
+pw = { env = "SWITCHYARD_TEST_PW" }
+
+[services.app]
+hosts = ["tag:node"]
+[[services.app.verify]]
+run = "echo nope"
+expect_stdout = "{{secrets.pw}}"
+"#;
+    let out = local(body)
+        .env("SWITCHYARD_TEST_PW", r#"Pa"ss\Word42"#)
+        .args(LIVE)
+        .run()
+        .code(1);
+    let dir = run_dir(&out);
+    assert_nowhere("Word42", &out, &dir);
+    let s = summary(&dir);
+    let message = step(&s, "app.verify.1")["message"].as_str().expect("message");
+    assert!(message.contains("[REDACTED:pw]"), "{message}");
+}
+
+#[test]
+fn a_secret_in_a_local_command_is_not_in_any_process_arguments() {
+    let secret = "n0t-in-ps-7f3a9c";
+    let body = r#"
+[secrets]
+token = { env = "SWITCHYARD_TEST_TOKEN" }
+
+[services.app]
+hosts = ["tag:node"]
+[[services.app.start]]
+run = "touch started; sleep 2; echo {{secrets.token}} > /dev/null"
+"#;
+    let t = local(body).env("SWITCHYARD_TEST_TOKEN", secret).args(LIVE);
+    let started = t.path().join("started");
+    let mut child = t.spawn();
+    wait_until("the command to start", || started.exists());
+    let mut seen = Vec::new();
+    while child.try_wait().expect("wait").is_none() {
+        for proc_dir in std::fs::read_dir("/proc").expect("/proc").flatten() {
+            let cmdline = std::fs::read(proc_dir.path().join("cmdline")).unwrap_or_default();
+            if String::from_utf8_lossy(&cmdline).contains(secret) {
+                seen.push(String::from_utf8_lossy(&cmdline).replace('\0', " "));
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(seen.is_empty(), "the secret is in `ps`: {seen:?}");
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(0));
 }
 
 fn walk_if_exists(dir: &Path) -> Vec<PathBuf> {

@@ -79,3 +79,46 @@ fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
         .or_else(|| payload.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "no message".into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::event::StepStatus;
+
+    fn ok() -> Finished {
+        Finished {
+            status: StepStatus::Ok,
+            attempts: 1,
+            exit_code: Some(0),
+            message: None,
+            stdout: None,
+            stderr: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_job_that_panics_comes_back_as_a_failed_step_naming_it() {
+        let mut running = Running::default();
+        running.spawn(0, async { ok() });
+        running.spawn(1, async {
+            Option::<Finished>::None.expect("a deadline far past the end of time")
+        });
+        let mut ended = Vec::new();
+        while let Some(e) = running.next(|j| format!("step app.precheck.1 on host-{j}")).await {
+            ended.push(e);
+        }
+        ended.sort_by_key(|(j, _)| *j);
+        assert_eq!(ended.len(), 2, "a panicking job was dropped");
+        assert_eq!(ended[0].1.status, StepStatus::Ok);
+        let (job, failed) = &ended[1];
+        assert_eq!(*job, 1);
+        assert_eq!(failed.status, StepStatus::Failed);
+        let message = failed.message.as_deref().unwrap_or_default();
+        assert!(
+            message.starts_with("step app.precheck.1 on host-1: switchyard failed inside")
+                && message.contains("a deadline far past the end of time"),
+            "{message}"
+        );
+        assert!(running.is_empty());
+    }
+}
