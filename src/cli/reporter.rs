@@ -66,13 +66,14 @@ impl Reporter {
             .iter()
             .try_for_each(|e| self.recorder.record(&ts, e))
             .and_then(|()| self.recorder.sync());
-        if let Err(err) = written {
+        // Said once: on a full disk every later event fails the same way.
+        if let (Err(err), None) = (written, &self.broken) {
             let why = format!(
                 "cannot write the journal in `{}`: {err}",
                 self.recorder.dir().display()
             );
             ui::lines::to_stderr(&format!("error: {why}\n"));
-            self.broken.get_or_insert(why);
+            self.broken = Some(why);
         }
     }
 }
