@@ -27,6 +27,40 @@ impl Captured {
         self.tail.drain(..excess);
     }
 
+    /// Takes the exit report a remote command's shell printed as the last line of its
+    /// stderr (see `watchdog`) off the end, and returns the status it gives; `None`
+    /// when the output does not end with one (the shell was replaced by `exec`, or
+    /// killed).
+    pub fn take_exit_report(&mut self) -> Option<i32> {
+        const LONGEST: usize = super::watchdog::EXIT_REPORT.len() + 16;
+        let n = self.tail.len().min(LONGEST);
+        let end: Vec<u8> = if n > 0 {
+            self.tail.range(self.tail.len() - n..).copied().collect()
+        } else {
+            self.head[self.head.len().saturating_sub(LONGEST)..].to_vec()
+        };
+        let body = end.strip_suffix(b"\x1e\n")?;
+        let at = body
+            .windows(super::watchdog::EXIT_REPORT.len())
+            .rposition(|w| w == super::watchdog::EXIT_REPORT)?;
+        let status = std::str::from_utf8(&body[at + super::watchdog::EXIT_REPORT.len()..])
+            .ok()?
+            .parse()
+            .ok()?;
+        let report = end.len() - at;
+        if self.tail.len() >= report {
+            self.tail.truncate(self.tail.len() - report);
+        } else if self.tail.is_empty() {
+            self.head.truncate(self.head.len() - report);
+        } else {
+            // Split across the head and the tail: only when the whole output is about
+            // as long as the two bounds, and never the case for a cut output.
+            return None;
+        }
+        self.total -= report as u64;
+        Some(status)
+    }
+
     /// Bytes seen in all.
     pub fn total(&self) -> u64 {
         self.total
@@ -95,6 +129,23 @@ mod tests {
         c.push(b"world");
         assert_eq!(c.text(), "hello world");
         assert_eq!(c.cut(), 0);
+    }
+
+    #[test]
+    fn an_exit_report_is_taken_off_the_end() {
+        let mut c = Captured::default();
+        c.push(b"err\n\n\x1eswitchyard-exit 7\x1e\n");
+        assert_eq!(c.take_exit_report(), Some(7));
+        assert_eq!(c.text(), "err\n");
+        let mut long = Captured::default();
+        long.push(&vec![b'x'; 3 * KEEP]);
+        long.push(b"\n\x1eswitchyard-exit 0\x1e\n");
+        assert_eq!(long.take_exit_report(), Some(0));
+        assert!(long.text().ends_with("xxx"));
+        let mut none = Captured::default();
+        none.push(b"no report here\n");
+        assert_eq!(none.take_exit_report(), None);
+        assert_eq!(none.text(), "no report here\n");
     }
 
     #[test]

@@ -17,7 +17,9 @@
 //! - **Exit status** is read only after EOF and the server's close of the channel.
 //!   libssh2 reports 0 when no status arrived, so a command that timed out, lost its
 //!   connection, did not see its channel closed, or ended by a signal has no exit code:
-//!   the engine counts that as failure, never as success.
+//!   the engine counts that as failure, never as success. The remote shell also reports
+//!   its status itself, as the last line of its stderr (taken off again here), so a
+//!   server that sends no `exit-status` at all cannot make a failed command read as 0.
 //! - **Keepalives** are sent while a command runs (libssh2 sends them only when asked),
 //!   so that a long silent command keeps NAT and firewall state alive.
 //! - **Output**: stderr is read without blocking and stdout with a short timeout, in turn,
@@ -97,7 +99,7 @@ impl SshHost {
             self.start(&super::watchdog::remote_command(command))?;
         let pumped = self.pump(&lease.session, &mut channel, started, timeout, cancel);
         let elapsed = started.elapsed();
-        let ended = match pumped {
+        let mut ended = match pumped {
             Ok(ended) => ended,
             Err(reason) => {
                 lease.discard();
@@ -105,11 +107,14 @@ impl SshHost {
                 return Err(self.session_error(reason));
             }
         };
+        // The shell's own report of its exit status, taken off its stderr; libssh2 reads
+        // a missing `exit-status` message as 0, so the report comes first.
+        let reported = ended.stderr.take_exit_report();
         let signal = channel.exit_signal().ok().and_then(|s| s.exit_signal);
         let exit_code = if ended.timed_out || !ended.closed || signal.is_some() {
             None
         } else {
-            channel.exit_status().ok()
+            reported.or_else(|| channel.exit_status().ok())
         };
         if let Some(signal) = &signal {
             tracing::debug!(host = %self.name, "command ended by SIG{signal}");

@@ -38,18 +38,36 @@
 //! watchdog waiting until the channel closes, when it stops the whole group; login
 //! shells that are not POSIX (csh, fish) cannot run the prefix.
 
-/// Runs before the command, in the user's login shell. One line of POSIX `sh`.
+/// Runs before the command, in the user's login shell: starts the watchdog. One line of
+/// POSIX `sh`; an `EXIT` trap ([`LOCAL_EXIT`] or [`REMOTE_EXIT`]) follows it.
 const PREFIX: &str = concat!(
     "exec 3<&0 </dev/null; ",
     "w=$( (while read -r _; do :; done; trap \"\" TERM; ",
     "kill -s TERM -- -$$ 2>/dev/null || kill -s TERM $$; ",
     "sleep 2; kill -s KILL -- -$$ 2>/dev/null) <&3 >/dev/null 2>&1 & echo $!); ",
-    "exec 3<&-; trap \"kill $w 2>/dev/null\" EXIT",
+    "exec 3<&-; ",
 );
+
+/// On exit, a local command stops its watchdog; its exit status is the process's own.
+const LOCAL_EXIT: &str = "trap \"kill $w 2>/dev/null\" EXIT";
+
+/// On exit, a remote command stops its watchdog and also reports its exit status as the
+/// last line of its stderr, between two ASCII record separators ([`EXIT_REPORT`]).
+/// libssh2 reads a missing `exit-status` message as 0, so a server that sends none (some
+/// embedded and non-OpenSSH servers do) would make every command succeed; the shell's
+/// own report says what happened. The line is taken off the output before anything
+/// reads it ([`Captured::take_exit_report`](super::Captured::take_exit_report)).
+const REMOTE_EXIT: &str = concat!(
+    "trap \"s=\\$?; kill $w 2>/dev/null; ",
+    "printf '\\n\\036switchyard-exit %s\\036\\n' \\\"\\$s\\\" >&2; exit \\$s\" EXIT",
+);
+
+/// What opens the exit report [`REMOTE_EXIT`] prints; the number and `\x1e\n` follow.
+pub const EXIT_REPORT: &[u8] = b"\n\x1eswitchyard-exit ";
 
 /// The command line to run (the remote login shell) for `command`.
 pub(super) fn remote_command(command: &str) -> String {
-    format!("{PREFIX}\n{command}")
+    format!("{PREFIX}{REMOTE_EXIT}\n{command}")
 }
 
 /// The environment variable that carries a local command to its shell. A command line
@@ -62,7 +80,7 @@ pub(super) const LOCAL_COMMAND: &str = "SWITCHYARD_COMMAND";
 /// inherit it.
 pub(super) fn local_command() -> String {
     format!(
-        "{PREFIX}\n__switchyard_command=${LOCAL_COMMAND}; unset {LOCAL_COMMAND}; eval \"$__switchyard_command\""
+        "{PREFIX}{LOCAL_EXIT}\n__switchyard_command=${LOCAL_COMMAND}; unset {LOCAL_COMMAND}; eval \"$__switchyard_command\""
     )
 }
 
@@ -108,7 +126,10 @@ mod tests {
         let begun = Instant::now();
         let (out, err, status) = run_locally(r#"echo "it's"; echo err >&2; exit 7"#, LONG);
         assert_eq!(out, "it's\n");
-        assert_eq!(err, "err\n");
+        assert_eq!(
+            err, "err\n\n\x1eswitchyard-exit 7\x1e\n",
+            "the shell reports its status"
+        );
         assert_eq!(status.code(), Some(7));
         // Neither the watchdog nor the held stdin kept the command from ending.
         assert!(begun.elapsed() < Duration::from_secs(5));

@@ -345,7 +345,9 @@ expect_stdout = "{{secrets.pw}}"
     let dir = run_dir(&out);
     assert_nowhere("Word42", &out, &dir);
     let s = summary(&dir);
-    let message = step(&s, "app.verify.1")["message"].as_str().expect("message");
+    let message = step(&s, "app.verify.1")["message"]
+        .as_str()
+        .expect("message");
     assert!(message.contains("[REDACTED:pw]"), "{message}");
 }
 

@@ -144,6 +144,79 @@ fn reports_exit_code_stdout_and_stderr() {
     );
 }
 
+/// `tests/support/silent_sshd.py` on a loopback address of its own: an SSH server that
+/// never sends a command's exit status. Killed when dropped.
+struct SilentSshd {
+    host: Host,
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl SilentSshd {
+    fn start() -> SilentSshd {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (host_key, client) = (dir.path().join("host"), dir.path().join("client"));
+        let host_public = keygen(&host_key, "ed25519");
+        keygen(&client, "ed25519");
+        let (address, port) = (unused_address(2222), 2222);
+        let known_hosts = dir.path().join("known_hosts");
+        std::fs::write(&known_hosts, format!("[{address}]:{port} {host_public}\n"))
+            .expect("known_hosts");
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/silent_sshd.py");
+        let mut child = std::process::Command::new("python3")
+            .arg(script)
+            .args([address.as_str(), &port.to_string()])
+            .arg(&host_key)
+            .arg(client.with_extension("pub"))
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs (scripts/test installs paramiko)");
+        let mut ready = String::new();
+        let stdout = child.stdout.take().expect("stdout");
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut ready)
+            .expect("read");
+        assert_eq!(
+            ready.trim(),
+            "ready",
+            "silent_sshd.py did not start (is paramiko installed?)"
+        );
+        let host = host_at(&address, port, |s| {
+            s.identity_file = Some(client.clone());
+            s.known_hosts = known_hosts.clone();
+        });
+        SilentSshd {
+            host,
+            child,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for SilentSshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_server_that_sends_no_exit_status_cannot_make_a_failed_command_succeed() {
+    let server = SilentSshd::start();
+    let h = SshHost::new(&server.host);
+    let run_one = |command| run(&h, command);
+    // libssh2 reads the missing status as 0; the shell's own report says 3.
+    let out = run_one("echo out; echo oops >&2; exit 3");
+    assert_eq!(out.exit_code, Some(3));
+    assert_eq!(out.stdout.text(), "out\n");
+    assert_eq!(
+        out.stderr.text(),
+        "oops\n",
+        "the report is taken off stderr"
+    );
+    assert_eq!(run_one("false").exit_code, Some(1));
+    assert_eq!(run_one("true").exit_code, Some(0));
+}
+
 #[test]
 fn a_command_killed_by_a_signal_has_no_exit_code() {
     let sshd = Sshd::start();

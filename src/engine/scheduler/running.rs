@@ -104,7 +104,10 @@ mod tests {
             Option::<Finished>::None.expect("a deadline far past the end of time")
         });
         let mut ended = Vec::new();
-        while let Some(e) = running.next(|j| format!("step app.precheck.1 on host-{j}")).await {
+        while let Some(e) = running
+            .next(|j| format!("step app.precheck.1 on host-{j}"))
+            .await
+        {
             ended.push(e);
         }
         ended.sort_by_key(|(j, _)| *j);
