@@ -5,7 +5,9 @@ wall time is the sum of the step durations plus what the engine itself spends be
 them (scheduling, events, journal writes with fsync, summary). Overhead = run duration
 (summary.json finished_at - started_at) - sum of step durations.
 
-usage: bench/engine_overhead.py [RUNS]     (run from the repository root; builds --release)
+usage: bench/engine_overhead.py [RUNS] [EXE]
+  (run from the repository root; builds --release unless EXE, a switchyard binary to
+  measure instead — an older build, say — is given)
 """
 import datetime
 import json
@@ -25,8 +27,11 @@ def ts(s):
 
 
 def main():
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
-    exe = os.path.join(ROOT, "target/release/switchyard")
+    if len(sys.argv) > 2:
+        exe = os.path.abspath(sys.argv[2])
+    else:
+        subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+        exe = os.path.join(ROOT, "target/release/switchyard")
     with tempfile.TemporaryDirectory() as d:
         os.makedirs(f"{d}/runbooks")
         os.makedirs(f"{d}/inventory")
