@@ -246,6 +246,32 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_append_moves_neither_the_sequence_nor_the_chain() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("journal.jsonl");
+        let mut j = Journal::create(&path).expect("create");
+        let notice = |m: &str| serde_json::json!({"event": "notice", "message": m});
+        let ts = "2026-11-27T10:00:00.000Z";
+        j.append(ts, notice("before")).expect("append");
+        let last = j.last_hash().to_string();
+        // `/dev/full` refuses every write, as a full disk does.
+        let full = File::options()
+            .append(true)
+            .open("/dev/full")
+            .expect("/dev/full");
+        let file = std::mem::replace(&mut j.file, full);
+        let err = j.append(ts, notice("lost")).expect_err("a full disk");
+        assert_eq!(err.kind(), std::io::ErrorKind::StorageFull, "{err}");
+        assert_eq!((j.events(), j.last_hash()), (1, last.as_str()));
+        // Room again: the next line follows the last one written.
+        j.file = file;
+        j.append(ts, notice("after")).expect("append");
+        j.sync().expect("sync");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert_eq!(verify(&text), Ok((2, j.last_hash().to_string())), "{text}");
+    }
+
+    #[test]
     fn a_deleted_line_breaks_the_chain() {
         let (_d, text) = journal();
         let lines: Vec<&str> = text.lines().collect();

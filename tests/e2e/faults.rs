@@ -38,7 +38,7 @@ fn inventory(hosts: &[(&str, &str, &str, &Sshd)]) -> String {
     s
 }
 
-fn project(inventory: &str, on_failure: &str, body: &str) -> Test {
+pub(crate) fn project(inventory: &str, on_failure: &str, body: &str) -> Test {
     runbook(
         Test::new().file("inventory/site.toml", inventory),
         on_failure,
@@ -47,7 +47,7 @@ fn project(inventory: &str, on_failure: &str, body: &str) -> Test {
 }
 
 /// Writes (or rewrites) the project's runbook: a header and `body`.
-fn runbook(t: Test, on_failure: &str, body: &str) -> Test {
+pub(crate) fn runbook(t: Test, on_failure: &str, body: &str) -> Test {
     t.file(
         "runbooks/test.toml",
         format!(
@@ -57,16 +57,16 @@ fn runbook(t: Test, on_failure: &str, body: &str) -> Test {
 }
 
 /// What a finished run left: exit code, output and its run folder.
-struct Finished {
-    code: i32,
-    stdout: String,
-    stderr: String,
-    dir: PathBuf,
+pub(crate) struct Finished {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+    pub(crate) dir: PathBuf,
 }
 
 impl Finished {
     #[track_caller]
-    fn code(self, expected: i32) -> Finished {
+    pub(crate) fn code(self, expected: i32) -> Finished {
         assert_eq!(
             self.code, expected,
             "exit code\n--- stdout\n{}\n--- stderr\n{}",
@@ -76,7 +76,7 @@ impl Finished {
     }
 
     #[track_caller]
-    fn stderr_has(&self, needle: &str) {
+    pub(crate) fn stderr_has(&self, needle: &str) {
         assert!(
             self.stderr.contains(needle),
             "stderr lacks {needle:?}:\n{}",
@@ -102,7 +102,7 @@ fn run(t: Test, args: &[&str]) -> (Finished, Test) {
 
 /// Starts switchyard in the project, as `Test::run` would run it, without waiting;
 /// stdout and stderr go to files beside the project.
-fn spawn(t: &Test, args: &[&str]) -> Child {
+pub(crate) fn spawn(t: &Test, args: &[&str]) -> Child {
     let file = |name: &str| std::fs::File::create(t.path().join(name)).expect("output file");
     Command::new(env!("CARGO_BIN_EXE_switchyard"))
         .args(args)
@@ -118,7 +118,18 @@ fn spawn(t: &Test, args: &[&str]) -> Child {
 }
 
 /// Waits for the run to end; checks that nothing panicked and that its journal verifies.
-fn finish(mut child: Child, t: &Test) -> Finished {
+fn finish(child: Child, t: &Test) -> Finished {
+    let out = ended(child, t, |stdout| evidence_dir(t.path(), stdout));
+    Test::reuse(t.path())
+        .args(&["verify-evidence", &out.dir.display().to_string()])
+        .run()
+        .code(0);
+    out
+}
+
+/// Waits for the run to end and checks that nothing panicked; `dir` finds its run
+/// folder, given its stdout.
+pub(crate) fn ended(mut child: Child, t: &Test, dir: impl FnOnce(&str) -> PathBuf) -> Finished {
     let status = wait_bounded(&mut child, Duration::from_secs(60));
     let stdout = std::fs::read_to_string(t.path().join(".stdout")).unwrap_or_default();
     let stderr = std::fs::read_to_string(t.path().join(".stderr")).unwrap_or_default();
@@ -126,22 +137,16 @@ fn finish(mut child: Child, t: &Test) -> Finished {
         !stderr.contains("panicked"),
         "switchyard panicked:\n{stderr}"
     );
-    let dir = evidence_dir(t.path(), &stdout);
-    let root = t.path().to_path_buf();
-    Test::reuse(&root)
-        .args(&["verify-evidence", &dir.display().to_string()])
-        .run()
-        .code(0);
     Finished {
         code: status.code().unwrap_or(-1),
+        dir: dir(&stdout),
         stdout,
         stderr,
-        dir,
     }
 }
 
 /// Waits for `child`, killing it (and failing) if it takes longer than `limit`.
-fn wait_bounded(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
+pub(crate) fn wait_bounded(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
     let start = Instant::now();
     loop {
         if let Some(status) = child.try_wait().expect("wait") {
@@ -170,11 +175,7 @@ fn events(dir: &Path) -> Vec<Value> {
 fn wait_for_event(t: &Test, child: &mut Child, what: &str, is: impl Fn(&Value) -> bool) -> PathBuf {
     let start = Instant::now();
     loop {
-        let dir = std::fs::read_dir(t.path().join("evidence"))
-            .ok()
-            .and_then(|mut d| d.next())
-            .map(|e| e.expect("entry").path());
-        if let Some(dir) = dir
+        if let Some(dir) = run_folder(&t.path().join("evidence"))
             && events(&dir).iter().any(&is)
         {
             return dir;
@@ -188,6 +189,14 @@ fn wait_for_event(t: &Test, child: &mut Child, what: &str, is: impl Fn(&Value) -
         assert!(start.elapsed() < PATIENCE, "never saw {what}");
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// The (only) run folder in `evidence`, once a run has made it.
+pub(crate) fn run_folder(evidence: &Path) -> Option<PathBuf> {
+    std::fs::read_dir(evidence)
+        .ok()
+        .and_then(|mut d| d.next())
+        .map(|e| e.expect("entry").path())
 }
 
 fn is_step_started(e: &Value, id: &str, host: &str) -> bool {
@@ -476,7 +485,7 @@ consecutive = 3
 
 /// The entry of step `id` on `host`.
 #[track_caller]
-fn step_on<'a>(s: &'a Value, id: &str, host: &str) -> &'a Value {
+pub(crate) fn step_on<'a>(s: &'a Value, id: &str, host: &str) -> &'a Value {
     s["steps"]
         .as_array()
         .expect("steps")
@@ -563,5 +572,42 @@ run = "echo start app {{{{host.name}}}} >> {l}; test {{{{host.hall}}}} = a"
     assert!(
         journal.iter().any(|e| e["event"] == "rollback_started"),
         "no rollback_started event"
+    );
+}
+
+#[test]
+fn a_rollback_runs_its_step_over_ssh_on_a_host_the_switchover_never_touched() {
+    let (a, b) = (Sshd::start(), Sshd::start());
+    let hosts = [("app-a", "a", "app", &a), ("app-b", "b", "app", &b)];
+    let t = project(&inventory(&hosts), "rollback", "");
+    let log = t.path().join("LOG");
+    let l = log.display();
+    // The stop runs on this machine, so the switchover touches only app-b; the
+    // rollback's start is the first step on app-a. `$SSH_CONNECTION` is set by sshd:
+    // its third field is the address the command's sshd listens on.
+    let body = format!(
+        r#"
+[services.app]
+hosts = ["tag:app"]
+[[services.app.stop]]
+local = "true"
+[[services.app.start]]
+run = "echo $SSH_CONNECTION >> {l}.{{{{host.name}}}}; test {{{{host.hall}}}} = a"
+"#
+    );
+    let t = runbook(t, "rollback", &body);
+    let (out, _t) = run(t, LIVE);
+    let out = out.code(1);
+    let s = summary(&out.dir);
+    assert_eq!(s["outcome"], "rolled_back");
+    assert_eq!(step_on(&s, "app.start.1", "app-b")["status"], "failed");
+    let back = step_on(&s, "rollback.app.start.1", "app-a");
+    assert_eq!(back["status"], "ok", "{back}");
+    let seen = std::fs::read_to_string(format!("{l}.app-a")).expect("LOG.app-a");
+    let server = seen.split_whitespace().nth(2);
+    assert_eq!(
+        server,
+        Some(a.address.as_str()),
+        "the rollback's start did not run over SSH on app-a: {seen:?}"
     );
 }

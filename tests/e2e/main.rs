@@ -2,6 +2,7 @@
 
 mod demo;
 mod docs;
+mod durability;
 mod evidence;
 mod faults;
 mod fuzz;

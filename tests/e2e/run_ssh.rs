@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use crate::faults::step_on;
 use crate::sshd::Sshd;
 use crate::util::{LIVE, Output, Test};
 
@@ -27,8 +28,9 @@ fn inventory(a: &Sshd, b: &Sshd) -> String {
     )
 }
 
-/// A service whose stop and start steps append to `log` on whichever host they run.
-fn runbook(log: &Path) -> String {
+/// A service whose stop and start steps append to `log` on whichever host they run; its
+/// stop runs `on` the `stop_on` hall(s).
+fn runbook(log: &Path, stop_on: &str) -> String {
     let log = log.display();
     format!(
         r#"
@@ -39,6 +41,7 @@ name = "target is up"
 run = "test -d /"
 [[services.db.stop]]
 name = "stop"
+on = "{stop_on}"
 run = "echo stop {{{{host.name}}}} >> {log}"
 [[services.db.start]]
 name = "start"
@@ -61,7 +64,7 @@ fn status<'a>(s: &'a Value, id: &str) -> &'a Value {
 fn project(a: &Sshd, b: &Sshd) -> (Test, std::path::PathBuf) {
     let t = Test::new().file("inventory/site.toml", inventory(a, b));
     let log = t.path().join("log");
-    let t = t.runbook(&runbook(&log));
+    let t = t.runbook(&runbook(&log, "source"));
     (t, log)
 }
 
@@ -137,13 +140,63 @@ fn a_dry_run_with_an_unreachable_host_fails_and_names_it() {
 fn failover_with_the_source_hall_down_records_source_unreachable_and_passes() {
     let (a, b) = (Sshd::start(), Sshd::start());
     let (t, log) = project(&a, &b);
+    let lost = a.address.clone();
     drop(a);
-    let out = t.args(LIVE).args(&["--mode", "failover"]).run().code(0);
+    let failover = ["--mode", "failover"];
+    let out = t.args(LIVE).args(&failover).run().code(0);
     assert_eq!(std::fs::read_to_string(&log).expect("log"), "start db-b\n");
     let s = summary(&out);
     assert_eq!(status(&s, "db.stop.1"), "source_unreachable");
     assert_eq!(status(&s, "db.start.1"), "ok");
     assert_eq!(s["outcome"], "passed");
+
+    // A dry run checks every host it will touch (db-a, for the stop on the source) and
+    // runs the precheck on db-b: the lost source host is expected, not a failure.
+    let dry = Test::reuse(&out.root)
+        .args(&["--no-progress", "run", "runbooks/test.toml", "--to", "b"])
+        .args(&failover)
+        .run()
+        .code(0);
+    let s = summary(&dry);
+    assert_eq!(s["outcome"], "passed");
+    assert_eq!(status(&s, "db.precheck.1"), "ok");
+    let host = s["hosts"]
+        .as_array()
+        .expect("hosts")
+        .iter()
+        .find(|h| h["host"] == "db-a")
+        .unwrap_or_else(|| panic!("db-a was not checked: {s}"));
+    let m = host["message"].as_str().unwrap_or_default();
+    assert!(
+        m.starts_with("source host unreachable, as expected in failover: ") && m.contains(&lost),
+        "{host}"
+    );
+    assert!(
+        dry.stderr
+            .contains("UNREACHABLE db-a: source host unreachable, as expected in failover"),
+        "{}",
+        dry.stderr
+    );
+
+    // A stop `on = "both"` selects the source hall's host too: it is as lost.
+    std::fs::remove_file(&log).expect("rm log");
+    let both = Test::reuse(&out.root)
+        .runbook(&runbook(&log, "both"))
+        .args(LIVE)
+        .args(&failover)
+        .run()
+        .code(0);
+    let s = summary(&both);
+    assert_eq!(s["outcome"], "passed");
+    assert_eq!(
+        step_on(&s, "db.stop.1", "db-a")["status"],
+        "source_unreachable"
+    );
+    assert_eq!(step_on(&s, "db.stop.1", "db-b")["status"], "ok");
+    assert_eq!(
+        std::fs::read_to_string(&log).expect("log"),
+        "stop db-b\nstart db-b\n"
+    );
 }
 
 #[test]
