@@ -156,13 +156,13 @@ impl Execution<'_, '_> {
             Err(_) if broken.is_some() => dir,
             Err(why) => return Err(Error::Evidence(why)),
         };
-        let incomplete = if broken.is_some() {
-            " (incomplete: the journal could not be written to its end)"
-        } else {
-            ""
-        };
+        if broken.is_some() {
+            crate::ui::lines::to_stderr(
+                "error: the evidence is incomplete: the journal could not be written to its end\n",
+            );
+        }
         super::print_stdout(&format!(
-            "{}: evidence in {}{incomplete}\n",
+            "{}: evidence in {}\n",
             outcome.as_str(),
             dir.display()
         ));

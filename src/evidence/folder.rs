@@ -61,12 +61,16 @@ pub fn create(
 }
 
 /// Writes `bytes` to a new file at `path` and flushes it to disk before returning: a
-/// piece of evidence is either whole on disk or reported as not written.
+/// piece of evidence is either whole on disk or reported as not written (and a part
+/// written before the error, on a full disk say, is removed again).
 pub fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write as _;
-    let mut file = std::fs::File::create(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
+    let written = std::fs::File::create(path)
+        .and_then(|mut file| file.write_all(bytes).and_then(|()| file.sync_all()));
+    if written.is_err() {
+        let _ = std::fs::remove_file(path);
+    }
+    written
 }
 
 /// A file of the run folder (`rel`, relative to it) with the SHA-256 of its bytes.

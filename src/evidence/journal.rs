@@ -23,6 +23,8 @@ pub struct Journal {
     prev: String,
     /// Bytes of whole lines written: a line that fails half-way is cut back to here.
     len: u64,
+    /// A failed line could not be cut back: a line after it would not verify.
+    torn: bool,
 }
 
 fn hash(prev: &str, content: &str) -> String {
@@ -40,6 +42,7 @@ impl Journal {
             seq: 0,
             prev: GENESIS.to_string(),
             len: 0,
+            torn: false,
         })
     }
 
@@ -64,6 +67,7 @@ impl Journal {
                 seq,
                 prev: last_hash.to_string(),
                 len: intact_len,
+                torn: false,
             },
             torn,
         ))
@@ -85,8 +89,13 @@ impl Journal {
         let content = Value::Object(line).to_string();
         let h = hash(&self.prev, &content);
         let text = format!("{},\"hash\":\"{h}\"}}\n", &content[..content.len() - 1]);
+        if self.torn {
+            return Err(std::io::Error::other(
+                "a line that failed half-way could not be cut off again; nothing more is appended after it",
+            ));
+        }
         if let Err(e) = self.file.write_all(text.as_bytes()) {
-            let _ = self.file.set_len(self.len);
+            self.torn = self.file.set_len(self.len).is_err();
             return Err(e);
         }
         self.len += text.len() as u64;
@@ -263,8 +272,14 @@ mod tests {
         let err = j.append(ts, notice("lost")).expect_err("a full disk");
         assert_eq!(err.kind(), std::io::ErrorKind::StorageFull, "{err}");
         assert_eq!((j.events(), j.last_hash()), (1, last.as_str()));
-        // Room again: the next line follows the last one written.
+        // `/dev/full` cannot be cut back as a file on a full disk is: until the journal
+        // knows its failed line is gone, it appends nothing more.
+        assert!(j.torn);
+        assert!(j.append(ts, notice("refused")).is_err());
+        // Room again, on a file that holds whole lines: the next line follows the last
+        // one written.
         j.file = file;
+        j.torn = false;
         j.append(ts, notice("after")).expect("append");
         j.sync().expect("sync");
         let text = std::fs::read_to_string(&path).expect("read");

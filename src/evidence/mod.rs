@@ -10,7 +10,7 @@ pub mod verify;
 
 use std::path::{Path, PathBuf};
 
-use crate::engine::event::Event;
+use crate::engine::event::{Event, StepFinished};
 
 use journal::Journal;
 use report::Format;
@@ -65,28 +65,42 @@ impl Recorder {
 
     /// Records one event: output files first (each on disk, its hash in the event),
     /// then the journal line that names them. [`Recorder::sync`] puts the line on disk.
+    /// An output file that cannot be written does not cost the event: its line is still
+    /// appended (naming the files that were written), and the error is returned.
     pub fn record(&mut self, ts: &str, event: &Event) -> std::io::Result<()> {
         let mut event = event.clone();
+        let mut failed = Ok(());
         if let Event::StepFinished(end) = &mut event {
-            let base = match &end.host {
-                Some(h) => format!("output/{}.{h}", end.step),
-                None => format!("output/{}", end.step),
+            failed = self.write_output(end);
+        }
+        let value = serde_json::to_value(&event).map_err(std::io::Error::other)?;
+        self.journal.append(ts, value).and(failed)
+    }
+
+    /// Writes a step's output to `output/`; only streams that said something get a file.
+    fn write_output(&self, end: &mut StepFinished) -> std::io::Result<()> {
+        let base = match &end.host {
+            Some(h) => format!("output/{}.{h}", end.step),
+            None => format!("output/{}", end.step),
+        };
+        let mut result = Ok(());
+        for (ext, text) in [
+            ("stdout", end.stdout.clone()),
+            ("stderr", end.stderr.clone()),
+        ] {
+            let Some(text) = text.filter(|t| !t.is_empty()) else {
+                continue;
             };
-            // Only streams that said something get a file.
-            for (ext, text) in [
-                ("stdout", end.stdout.as_ref()),
-                ("stderr", end.stderr.as_ref()),
-            ] {
-                if let Some(text) = text.filter(|t| !t.is_empty()) {
-                    let rel = format!("{base}.{ext}");
-                    folder::write_synced(&self.dir.join(&rel), text.as_bytes())?;
+            let rel = format!("{base}.{ext}");
+            match folder::write_synced(&self.dir.join(&rel), text.as_bytes()) {
+                Ok(()) => {
                     end.output = Some(base.clone());
                     end.files.push(folder::hashed(rel, text.as_bytes()));
                 }
+                Err(e) => result = result.and(Err(e)),
             }
         }
-        let value = serde_json::to_value(&event).map_err(std::io::Error::other)?;
-        self.journal.append(ts, value)
+        result
     }
 
     /// Flushes the journal lines recorded so far to disk.
