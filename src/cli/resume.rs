@@ -191,7 +191,12 @@ fn carry(entries: &[Entry]) -> Carry {
             } => {
                 c.recovered.insert(service.clone(), *achieved_s);
             }
-            Event::RollbackStarted { services } => c.rollback = Some(services.clone()),
+            // The switchover pass is over: none of its steps runs again, not even the
+            // one whose failure called for the rollback.
+            Event::RollbackStarted { services } => {
+                started.clear();
+                c.rollback = Some(services.clone());
+            }
             _ => {}
         }
     }

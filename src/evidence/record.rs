@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 
 use crate::engine::event::{Event, Outcome, Rto, RunStarted, StepFinished, StepStatus};
+use crate::engine::operator::Choice;
 
 use super::journal::Entry;
 
@@ -90,6 +91,15 @@ impl Record {
     pub fn recovered_s(&self) -> Option<f64> {
         let all = self.services.iter().all(|s| s.recovered_s.is_some());
         (self.finished && all).then_some(self.rto.achieved_s)
+    }
+
+    /// Whether `s` failed and a person chose to skip it, rather than the run leaving
+    /// it unrun when it stopped.
+    pub fn skipped_by_person(&self, s: &StepRecord) -> bool {
+        s.end.status == StepStatus::Skipped
+            && self.decisions.iter().any(|d| {
+                d.choice == Choice::Skip.as_str() && d.step == s.end.step && d.host == s.end.host
+            })
     }
 
     /// Builds the record from a journal's entries; an error if it has no `run_started`.

@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{LIVE, LOCAL_INVENTORY, Test, run_dir, step, summary, wait_until};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+use crate::util::{LIVE, LOCAL_INVENTORY, Output, Test, run_dir, step, summary, wait_until};
 
 fn project(on_failure: &str, body: &str) -> Test {
     runbook(
@@ -16,8 +19,10 @@ fn project(on_failure: &str, body: &str) -> Test {
     )
 }
 
-/// (Re)writes `runbooks/test.toml`: the header with `on_failure`, then `body`.
+/// (Re)writes `runbooks/test.toml`: the header with `on_failure`, then `body`, where
+/// `{dir}` stands for the project folder (commands run in another folder on resume).
 fn runbook(t: Test, on_failure: &str, body: &str) -> Test {
+    let body = body.replace("{dir}", &t.path().display().to_string());
     t.file(
         "runbooks/test.toml",
         format!(
@@ -52,7 +57,7 @@ depends_on = ["db"]
 [[services.app.stop]]
 run = "echo stop app {{{{host.name}}}} >> {log}"
 [[services.app.start]]
-run = "echo start app {{{{host.name}}}} >> {log}; test ! -e {fail}.{{{{host.name}}}}"
+run = "echo start app {{{{host.name}}}} >> {log}; if [ -e {fail}.{{{{host.name}}}} ]; then echo no space left on device >&2; exit 1; fi"
 "#
     )
 }
@@ -123,10 +128,7 @@ fn rollback_switches_back_every_service_that_had_begun_to_stop_in_reverse_order(
         assert_eq!(service["status"], "rolled_back", "{service}");
         assert_eq!(service["rto"], serde_json::Value::Null, "{service}");
     }
-    Test::reuse(&run_dir(&out))
-        .args(&["verify-evidence", "."])
-        .run()
-        .code(0);
+    assert_intact(&run_dir(&out));
 }
 
 /// Runs a live run on a pseudo-terminal (`script`), types the runbook's name, then
@@ -192,7 +194,9 @@ fn on_a_terminal(t: &Test, answer: &str, before_answer: impl FnOnce()) -> (i32, 
     (status.code().unwrap_or(-1), seen)
 }
 
-fn pause_project() -> (Test, PathBuf, PathBuf) {
+/// [`two_services`] with `on_failure = "pause"`, `app` failing on node-b, and `verify`
+/// as the command of app's verify step.
+fn pause_project(verify: &str) -> (Test, PathBuf, PathBuf) {
     let t = project("pause", "");
     let (log, fail) = (t.path().join("log"), t.path().join("fail"));
     std::fs::write(fail.with_extension("node-b"), "").expect("fail marker");
@@ -200,7 +204,7 @@ fn pause_project() -> (Test, PathBuf, PathBuf) {
     let t = runbook(
         t,
         "pause",
-        &format!("{body}\n[[services.app.verify]]\nrun = \"true\"\n"),
+        &format!("{body}\n[[services.app.verify]]\nrun = \"{verify}\"\n"),
     );
     (t, log, fail)
 }
@@ -216,7 +220,7 @@ fn newest_run(t: &Test) -> PathBuf {
 
 #[test]
 fn pause_then_retry_runs_the_failed_step_again_and_records_who_decided() {
-    let (t, log, fail) = pause_project();
+    let (t, log, fail) = pause_project("true");
     // The operator removes the cause, then answers: the retry succeeds.
     let (code, seen) = on_a_terminal(&t, "retry freed the disk", || {
         std::fs::remove_file(fail.with_extension("node-b")).expect("remove the cause");
@@ -242,24 +246,52 @@ fn pause_then_retry_runs_the_failed_step_again_and_records_who_decided() {
 
 #[test]
 fn pause_then_skip_goes_on_and_the_evidence_says_who_skipped() {
-    let (t, _log, _fail) = pause_project();
+    let (t, _log, _fail) = pause_project("true");
     let (code, seen) = on_a_terminal(&t, "skip known issue, ticket 4711", || {});
     assert_eq!(code, 0, "{seen}");
-    let s = summary(&newest_run(&t));
-    let app = step(&s, "app.start.1");
-    assert_eq!(app["status"], "failed");
-    assert!(
-        app["message"]
-            .as_str()
-            .expect("message")
-            .contains("skipped by")
-    );
+    let dir = newest_run(&t);
+    let s = summary(&dir);
+    assert_eq!(s["outcome"], "passed");
+    assert_skipped_by_the_operator(&s);
     assert_eq!(step(&s, "app.verify.1")["status"], "ok");
+    // The reports show it skipped, with why it failed and who skipped it — not as a failure.
+    let md = std::fs::read_to_string(dir.join("report.md")).expect("md");
+    assert!(md.contains("| skipped |"), "{md}");
+    assert!(!md.contains("## Failed steps"), "{md}");
+    assert!(md.contains("## Steps skipped after they failed"), "{md}");
+    assert!(md.contains("known issue, ticket 4711"), "{md}");
+    assert!(md.contains("no space left on device"), "{md}");
+    assert!(
+        md.contains("or was skipped by the operator (1 skipped)"),
+        "{md}"
+    );
+    let junit = std::fs::read_to_string(dir.join("junit.xml")).expect("junit");
+    let case = junit
+        .split("<testcase ")
+        .find(|c| c.contains("name=\"app.start.1 ") && c.contains("on node-b"))
+        .unwrap_or_else(|| panic!("no test case of app.start.1 on node-b:\n{junit}"));
+    assert!(
+        case.contains("<skipped message=\"") && case.contains("skipped by"),
+        "{case}"
+    );
+    assert!(!junit.contains("<failure"), "{junit}");
+    let html = std::fs::read_to_string(dir.join("report.html")).expect("html");
+    assert!(html.contains("Steps skipped after they failed"), "{html}");
+    assert!(!html.contains("<h2>Failed steps</h2>"), "{html}");
+}
+
+/// `app.start.1` on node-b failed and the operator skipped it: it says so, skipped.
+fn assert_skipped_by_the_operator(s: &serde_json::Value) {
+    let app = step(s, "app.start.1");
+    assert_eq!(app["status"], "skipped", "{app}");
+    let message = app["message"].as_str().expect("message");
+    assert!(message.contains("skipped by"), "{app}");
+    assert!(message.contains("known issue"), "{app}");
 }
 
 #[test]
 fn pause_then_abort_stops_the_run_as_aborted() {
-    let (t, _log, _fail) = pause_project();
+    let (t, _log, _fail) = pause_project("true");
     let (code, seen) = on_a_terminal(&t, "abort", || {});
     assert_eq!(code, 1, "{seen}");
     let s = summary(&newest_run(&t));
@@ -269,7 +301,7 @@ fn pause_then_abort_stops_the_run_as_aborted() {
 
 #[test]
 fn pause_then_rollback_switches_back() {
-    let (t, log, _fail) = pause_project();
+    let (t, log, _fail) = pause_project("true");
     let (code, seen) = on_a_terminal(&t, "rollback", || {});
     assert_eq!(code, 1, "{seen}");
     let s = summary(&newest_run(&t));
@@ -327,10 +359,7 @@ run = "echo x >> {three}"
     // Killed once the step's command is under way (it wrote its first line).
     let two = t.path().join("two");
     let dir = kill_when(&t, "db.start.1", |_| two.exists());
-    let out = Test::reuse(&dir)
-        .args(&["--no-progress", "resume", ".", "--yes"])
-        .run()
-        .code(0);
+    let out = resume(&dir).code(0);
     assert!(out.stderr.contains("resumed"), "{}", out.stderr);
     assert_eq!(
         lines(t.path().join("one").as_path()).len(),
@@ -346,10 +375,7 @@ run = "echo x >> {three}"
     let s = summary(&dir);
     assert_eq!(s["outcome"], "passed");
     assert_eq!(step(&s, "db.start.1")["rerun"], true);
-    Test::reuse(&dir)
-        .args(&["verify-evidence", "."])
-        .run()
-        .code(0);
+    assert_intact(&dir);
     // The run's own inventory files are what it resumes with.
     Test::reuse(&dir)
         .args(&["resume", ".", "--inventory", "other.toml"])
@@ -408,10 +434,7 @@ fn after_the_grace_period_a_running_step_is_stopped_and_nothing_it_started_goes_
     // Had the command gone on, it would have touched the marker 4 s after it started.
     std::thread::sleep(Duration::from_secs(5).saturating_sub(signalled.elapsed()));
     assert!(!marker.exists(), "the stopped command went on running");
-    Test::reuse(&dir)
-        .args(&["verify-evidence", "."])
-        .run()
-        .code(0);
+    assert_intact(&dir);
 }
 
 #[test]
@@ -466,7 +489,20 @@ fn kill_during(t: &Test, step: &str) -> PathBuf {
 
 /// As [`kill_during`], once `ready` also holds for the journal's text.
 fn kill_when(t: &Test, step: &str, ready: impl Fn(&str) -> bool) -> PathBuf {
-    let mut child = Test::reuse(t.path()).args(LIVE).spawn();
+    signal_when(t, &[], step, ready, Signal::SIGKILL).0
+}
+
+/// Starts a live run of `t`'s runbook (with `extra` arguments) and sends it `signal`
+/// once `step` has started and `ready` holds for the journal's text. Returns the run
+/// folder and how switchyard ended.
+fn signal_when(
+    t: &Test,
+    extra: &[&str],
+    step: &str,
+    ready: impl Fn(&str) -> bool,
+    signal: Signal,
+) -> (PathBuf, std::process::Output) {
+    let child = Test::reuse(t.path()).args(LIVE).args(extra).spawn();
     let needle = format!(r#""event":"step_started","step":"{step}""#);
     let mut journal = PathBuf::new();
     wait_until(&format!("the run to reach {step}"), || {
@@ -479,9 +515,45 @@ fn kill_when(t: &Test, step: &str, ready: impl Fn(&str) -> bool) -> PathBuf {
         journal = dir.expect("entry").path().join("journal.jsonl");
         std::fs::read_to_string(&journal).is_ok_and(|s| s.contains(&needle) && ready(&s))
     });
-    child.kill().expect("SIGKILL");
-    let _ = child.wait();
-    journal.parent().expect("run dir").to_path_buf()
+    kill(Pid::from_raw(child.id() as i32), signal).expect("signal switchyard");
+    let out = child.wait_with_output().expect("wait");
+    (journal.parent().expect("run dir").to_path_buf(), out)
+}
+
+/// As Ctrl-C does, sends SIGINT to a live run of `t`'s runbook once `step` has started
+/// and `ready` holds; with `--grace 0s` its running steps are stopped at once. The run
+/// ends `interrupted` (exit 130). Returns the run folder.
+fn interrupt_when(t: &Test, step: &str, ready: impl Fn() -> bool) -> PathBuf {
+    let (dir, out) = signal_when(t, &["--grace", "0s"], step, |_| ready(), Signal::SIGINT);
+    assert_eq!(out.status.code(), Some(130), "{out:?}");
+    assert_eq!(summary(&dir)["outcome"], "interrupted");
+    dir
+}
+
+/// The pid of the live run that holds `t`'s run lock, as the lock file names it.
+fn lock_holder(t: &Test) -> Pid {
+    let text = std::fs::read_to_string(t.path().join(".locks/test.lock")).expect("lock");
+    let pid = text
+        .strip_prefix("pid ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|pid| pid.parse().ok())
+        .unwrap_or_else(|| panic!("the lock names no pid: {text:?}"));
+    Pid::from_raw(pid)
+}
+
+/// `switchyard resume` of the run in `dir`, without asking.
+fn resume(dir: &Path) -> Output {
+    Test::reuse(dir)
+        .args(&["--no-progress", "resume", ".", "--yes"])
+        .run()
+}
+
+/// `verify-evidence` finds the run folder `dir` intact.
+fn assert_intact(dir: &Path) {
+    Test::reuse(dir)
+        .args(&["verify-evidence", "."])
+        .run()
+        .code(0);
 }
 
 #[test]
@@ -536,10 +608,7 @@ fn resume_refuses_changed_inputs_unless_forced_and_records_it() {
     );
     let md = std::fs::read_to_string(dir.join("report.md")).expect("md");
     assert!(md.contains("accepted with --force"), "{md}");
-    Test::reuse(&dir)
-        .args(&["verify-evidence", "."])
-        .run()
-        .code(0);
+    assert_intact(&dir);
 }
 
 #[test]
@@ -569,10 +638,7 @@ run = "echo x >> {other}; sleep 2"
     let before = std::fs::read_to_string(dir.join("journal.jsonl")).expect("journal");
     assert!(before.contains(r#""status":"failed""#), "{before}");
     std::fs::write(&fixed, "").expect("the operator fixes the cause");
-    Test::reuse(&dir)
-        .args(&["--no-progress", "resume", ".", "--yes"])
-        .run()
-        .code(0);
+    resume(&dir).code(0);
     let s = summary(&dir);
     assert_eq!(s["outcome"], "passed");
     let db: Vec<_> = s["steps"]
@@ -584,10 +650,7 @@ run = "echo x >> {other}; sleep 2"
     assert_eq!(db.len(), 1, "the rerun replaces the failed end: {db:?}");
     assert_eq!(db[0]["status"], "ok");
     assert_eq!(db[0]["rerun"], true);
-    Test::reuse(&dir)
-        .args(&["verify-evidence", "."])
-        .run()
-        .code(0);
+    assert_intact(&dir);
 }
 
 #[test]
@@ -608,4 +671,141 @@ fn a_local_command_ends_when_switchyard_is_killed() {
     // Had the command gone on, it would have touched the marker 3 s after it started.
     std::thread::sleep(Duration::from_secs(4).saturating_sub(killed.elapsed()));
     assert!(!marker.exists(), "the command outlived switchyard");
+}
+
+#[test]
+fn a_run_interrupted_by_ctrl_c_resumes_and_passes() {
+    let t = project(
+        "abort",
+        r#"
+[services.db]
+hosts = ["node-a", "node-b"]
+[[services.db.start]]
+run = "if [ -e {dir}/resumed ]; then true; else touch {dir}/started; sleep 30; fi"
+[[services.db.verify]]
+run = "echo x >> {dir}/verified"
+"#,
+    );
+    let started = t.path().join("started");
+    let dir = interrupt_when(&t, "db.start.1", || started.exists());
+    assert_eq!(step(&summary(&dir), "db.verify.1")["status"], "skipped");
+    std::fs::write(t.path().join("resumed"), "").expect("resumed marker");
+    resume(&dir).code(0);
+    let s = summary(&dir);
+    assert_eq!(s["outcome"], "passed");
+    let db = step(&s, "db.start.1");
+    assert_eq!((&db["status"], &db["rerun"]), (&"ok".into(), &true.into()));
+    // The interruption left it `not run`: it runs now, for the first time.
+    let verify = step(&s, "db.verify.1");
+    assert_eq!(verify["status"], "ok", "{verify}");
+    assert_eq!(verify["rerun"], serde_json::Value::Null, "{verify}");
+    assert_eq!(lines(&t.path().join("verified")).len(), 1);
+    assert_intact(&dir);
+}
+
+/// `app` on node-a and node-b under `on_failure = "rollback"`: it cannot start in hall b,
+/// so the run rolls back; its stop in hall b — the rollback's, switching back — touches
+/// `stopping` and waits until `go` exists. Every command appends to `log`.
+fn rollback_project() -> Test {
+    project(
+        "rollback",
+        r#"
+[services.app]
+hosts = ["node-a", "node-b"]
+[[services.app.stop]]
+run = "echo stop {{host.name}} >> {dir}/log; if [ {{host.hall}} = b ]; then touch {dir}/stopping; while [ ! -e {dir}/go ]; do sleep 0.1; done; fi"
+[[services.app.start]]
+run = "echo start {{host.name}} >> {dir}/log; test {{host.hall}} = a"
+"#,
+    )
+}
+
+/// Resumes a run of [`rollback_project`] that stopped while its rollback stopped app on
+/// node-b: the rollback goes on from there and ends; the switchover is not run again.
+fn resume_the_rollback(t: &Test, dir: &Path) {
+    std::fs::write(t.path().join("go"), "").expect("go marker");
+    resume(dir).code(1);
+    let s = summary(dir);
+    assert_eq!(s["outcome"], "rolled_back");
+    assert_eq!(
+        lines(&t.path().join("log")),
+        [
+            "stop node-a",
+            "start node-b",
+            // The rollback: its stop was cut off, and runs again on resume.
+            "stop node-b",
+            "stop node-b",
+            "start node-a",
+        ]
+    );
+    let stop = step(&s, "rollback.app.stop.1");
+    assert_eq!(
+        (&stop["status"], &stop["rerun"]),
+        (&"ok".into(), &true.into())
+    );
+    assert_eq!(step(&s, "rollback.app.start.1")["status"], "ok");
+    // The switchover's failed start keeps its end: it was not run again.
+    let start = step(&s, "app.start.1");
+    assert_eq!(start["status"], "failed", "{start}");
+    assert_eq!(start["rerun"], serde_json::Value::Null, "{start}");
+    let journal = std::fs::read_to_string(dir.join("journal.jsonl")).expect("journal");
+    assert!(
+        journal.contains(r#""rerun":["rollback.app.stop.1@node-b"]"#),
+        "the resumed event names only what runs again: {journal}"
+    );
+    assert_eq!(journal.matches(r#""event":"rollback_started""#).count(), 1);
+    assert_intact(dir);
+}
+
+#[test]
+fn a_run_killed_during_its_rollback_resumes_the_rollback_not_the_switchover() {
+    let t = rollback_project();
+    let stopping = t.path().join("stopping");
+    let dir = kill_when(&t, "rollback.app.stop.1", |_| stopping.exists());
+    resume_the_rollback(&t, &dir);
+}
+
+#[test]
+fn a_run_interrupted_during_its_rollback_resumes_the_rollback_not_the_switchover() {
+    let t = rollback_project();
+    let stopping = t.path().join("stopping");
+    let dir = interrupt_when(&t, "rollback.app.stop.1", || stopping.exists());
+    resume_the_rollback(&t, &dir);
+}
+
+#[test]
+fn a_step_the_operator_skipped_stays_skipped_on_resume() {
+    // The step after the skipped one waits; switchyard is killed while it does.
+    let (t, log, _fail) =
+        pause_project("touch {dir}/waiting; while [ ! -e {dir}/go ]; do sleep 0.1; done");
+    let (waiting, go) = (t.path().join("waiting"), t.path().join("go"));
+    let (_, seen) = std::thread::scope(|s| {
+        s.spawn(|| {
+            wait_until("the step after the skipped one to wait", || {
+                waiting.exists()
+            });
+            kill(lock_holder(&t), Signal::SIGKILL).expect("SIGKILL");
+        });
+        on_a_terminal(&t, "skip known issue, ticket 4711", || {})
+    });
+    let dir = newest_run(&t);
+    let before = std::fs::read_to_string(dir.join("journal.jsonl")).expect("journal");
+    assert!(!before.contains(r#""event":"run_finished""#), "{seen}");
+    std::fs::write(&go, "").expect("go marker");
+    resume(&dir).code(0);
+    let s = summary(&dir);
+    assert_eq!(s["outcome"], "passed");
+    assert_skipped_by_the_operator(&s);
+    assert_eq!(step(&s, "app.start.1")["rerun"], serde_json::Value::Null);
+    let runs = lines(&log)
+        .iter()
+        .filter(|l| *l == "start app node-b")
+        .count();
+    assert_eq!(runs, 1, "the skipped step ran again");
+    let verify = step(&s, "app.verify.1");
+    assert_eq!(
+        (&verify["status"], &verify["rerun"]),
+        (&"ok".into(), &true.into())
+    );
+    assert_intact(&dir);
 }

@@ -296,7 +296,9 @@ pub(super) fn record(
     let r = &settings.redactor;
     let stdout = f.stdout.as_ref().map(|c| r.output(c));
     let stderr = f.stderr.as_ref().map(|c| r.output(c));
-    let excerpt = (f.status == StepStatus::Failed)
+    // A step skipped here failed first, and a person chose to go on without it: its
+    // last lines say why it failed, as a failed step's do.
+    let excerpt = matches!(f.status, StepStatus::Failed | StepStatus::Skipped)
         .then(|| crate::transport::excerpt(stdout.as_deref(), stderr.as_deref()))
         .flatten();
     emit.emit(Event::StepFinished(StepFinished {

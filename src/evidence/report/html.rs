@@ -11,9 +11,9 @@ mod timeline;
 use std::fmt::{self, Display, Write};
 
 use crate::engine::event::{Outcome, StepStatus};
-use crate::evidence::record::Record;
+use crate::evidence::record::{Record, StepRecord};
 
-use super::{Judgement, by_start, secs, status_word, verdict, verdict_sentence};
+use super::{Judgement, by_start, detailed, secs, status_word, verdict, verdict_sentence};
 
 pub fn render(r: &Record) -> String {
     let mut out = String::with_capacity(64 * 1024);
@@ -371,15 +371,17 @@ pub(super) fn status_key(s: StepStatus) -> &'static str {
 }
 
 fn failures(out: &mut String, r: &Record) {
-    let failed: Vec<_> = by_start(r)
-        .into_iter()
-        .filter(|s| s.end.status == StepStatus::Failed)
-        .collect();
-    if failed.is_empty() {
-        return;
+    for (heading, steps) in detailed(r) {
+        if !steps.is_empty() {
+            let _ = writeln!(out, "<section>\n<h2>{heading}</h2>");
+            details(out, &steps);
+            out.push_str("</section>\n");
+        }
     }
-    out.push_str("<section>\n<h2>Failed steps</h2>\n");
-    for s in failed {
+}
+
+fn details(out: &mut String, steps: &[&StepRecord]) {
+    for s in steps {
         let e = &s.end;
         let on = e
             .host
@@ -412,7 +414,6 @@ fn failures(out: &mut String, r: &Record) {
             );
         }
     }
-    out.push_str("</section>\n");
 }
 
 fn decisions(out: &mut String, r: &Record) {

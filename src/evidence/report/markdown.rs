@@ -3,10 +3,9 @@
 
 use std::fmt::Write;
 
-use crate::engine::event::StepStatus;
-use crate::evidence::record::Record;
+use crate::evidence::record::{Record, StepRecord};
 
-use super::{Judgement, by_start, secs, status_word, verdict, verdict_sentence};
+use super::{Judgement, by_start, detailed, secs, status_word, verdict, verdict_sentence};
 
 pub fn render(r: &Record) -> String {
     let mut out = String::new();
@@ -129,15 +128,16 @@ fn steps(out: &mut String, r: &Record) {
 }
 
 fn failures(out: &mut String, r: &Record) {
-    let failed: Vec<_> = by_start(r)
-        .into_iter()
-        .filter(|s| s.end.status == StepStatus::Failed)
-        .collect();
-    if failed.is_empty() {
-        return;
+    for (heading, steps) in detailed(r) {
+        if !steps.is_empty() {
+            let _ = writeln!(out, "## {heading}\n");
+            details(out, &steps);
+        }
     }
-    out.push_str("## Failed steps\n\n");
-    for s in failed {
+}
+
+fn details(out: &mut String, steps: &[&StepRecord]) {
+    for s in steps {
         let e = &s.end;
         let on = e
             .host

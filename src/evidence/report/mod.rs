@@ -71,17 +71,24 @@ pub fn verdict_sentence(r: &Record) -> String {
         .iter()
         .filter(|s| s.rto().is_some_and(|t| !t.met))
         .count();
+    // A step a person skipped did not succeed: the sentence must not say it did.
+    let skipped = r.steps.iter().filter(|s| r.skipped_by_person(s)).count();
+    let every_step = if skipped == 0 {
+        "Every step succeeded".to_string()
+    } else {
+        format!("Every step succeeded or was skipped by the operator ({skipped} skipped)")
+    };
     match r.outcome {
         Outcome::Passed if r.start.dry_run => {
             "Every host was reached and every precheck passed; nothing was changed.".into()
         }
         Outcome::Passed => format!(
-            "Every step succeeded and every RTO target was met: recovered in {} against a target of {}.",
+            "{every_step} and every RTO target was met: recovered in {} against a target of {}.",
             secs(r.rto.achieved_s),
             secs(r.rto.target_s)
         ),
         Outcome::RtoBreached => format!(
-            "Every step succeeded, but {}: recovered in {} against a target of {}.",
+            "{every_step}, but {}: recovered in {} against a target of {}.",
             if missed > 0 {
                 format!("{missed} service target(s) were missed")
             } else {
@@ -157,6 +164,25 @@ pub fn status_word(s: StepStatus) -> &'static str {
         StepStatus::Planned => "planned",
         StepStatus::SourceUnreachable => "source unreachable",
     }
+}
+
+/// The steps whose details (command, message, last lines of output) a report shows,
+/// under their heading: those that failed, and those a person skipped after they failed.
+pub fn detailed(r: &Record) -> [(&'static str, Vec<&StepRecord>); 2] {
+    let steps = by_start(r);
+    let failed = steps
+        .iter()
+        .copied()
+        .filter(|s| s.end.status == StepStatus::Failed)
+        .collect();
+    let skipped = steps
+        .into_iter()
+        .filter(|s| r.skipped_by_person(s))
+        .collect();
+    [
+        ("Failed steps", failed),
+        ("Steps skipped after they failed", skipped),
+    ]
 }
 
 /// Steps in the order they started (then by id and host), as a timeline reads.
