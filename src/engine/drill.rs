@@ -177,11 +177,7 @@ async fn rollback<E: Executor>(
         .filter(|(_, begun)| **begun)
         .map(|(s, _)| s.name.to_string())
         .collect();
-    if resumed.rollback.is_none() {
-        io.sink.emit(Event::RollbackStarted {
-            services: services.clone(),
-        });
-    }
+    // The switchover pass said `rollback_started` when it decided to roll back.
     if services.is_empty() {
         return (Outcome::RolledBack, std::time::Duration::ZERO);
     }

@@ -228,7 +228,13 @@ impl Record {
                     achieved_s,
                     ..
                 } => {
-                    if let Some(s) = r.services.iter_mut().find(|s| &s.name == service) {
+                    // A verify that ended after the run decided to roll back does not
+                    // make a service that is being switched back recovered.
+                    if let Some(s) = r
+                        .services
+                        .iter_mut()
+                        .find(|s| &s.name == service && s.status != "rolled_back")
+                    {
                         s.status = "recovered";
                         s.recovered_s = Some(*achieved_s);
                     }

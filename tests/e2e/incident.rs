@@ -809,3 +809,46 @@ fn a_step_the_operator_skipped_stays_skipped_on_resume() {
     );
     assert_intact(&dir);
 }
+
+#[test]
+fn a_run_killed_after_deciding_to_roll_back_resumes_the_rollback() {
+    // `app` fails to start in hall b while `slow`, on its own, still starts there: the
+    // run has decided to roll back and waits for `slow` to end. Killed then, before any
+    // rollback step, the run must resume the rollback: the decision is in the journal.
+    let t = project(
+        "rollback",
+        r#"
+[services.app]
+hosts = ["node-a", "node-b"]
+[[services.app.stop]]
+run = "echo stop app {{host.name}} >> {dir}/log"
+[[services.app.start]]
+run = "echo start app {{host.name}} >> {dir}/log; test {{host.hall}} = a"
+
+[services.slow]
+hosts = ["node-a", "node-b"]
+[[services.slow.stop]]
+run = "echo stop slow {{host.name}} >> {dir}/log"
+[[services.slow.start]]
+run = "echo start slow {{host.name}} >> {dir}/log; if [ ! -e {dir}/go ]; then touch {dir}/slow; sleep 120; fi"
+"#,
+    );
+    let slow = t.path().join("slow");
+    let dir = kill_when(&t, "slow.start.1", |journal| {
+        slow.exists() && journal.contains(r#""event":"rollback_started""#)
+    });
+    std::fs::write(t.path().join("go"), "").expect("go marker");
+    resume(&dir).code(1);
+    let s = summary(&dir);
+    assert_eq!(s["outcome"], "rolled_back");
+    let log = lines(&t.path().join("log"));
+    assert_eq!(
+        log.iter().filter(|l| *l == "start slow node-b").count(),
+        1,
+        "the switchover ran again on resume: {log:?}"
+    );
+    for id in ["rollback.app.start.1", "rollback.slow.start.1"] {
+        assert_eq!(step(&s, id)["status"], "ok", "{id}");
+    }
+    assert_intact(&dir);
+}

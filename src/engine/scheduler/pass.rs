@@ -130,6 +130,7 @@ pub async fn pass<E: Executor>(
             .map(|s| carry.recovered.get(s.name.as_str()).copied())
             .collect(),
         times_nothing: recovery || executor.dry_run(),
+        rollback_pass: recovery,
         cancel: Cancel::default(),
     };
     for (j, job) in jobs.iter().enumerate() {

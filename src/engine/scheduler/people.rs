@@ -17,7 +17,9 @@ use crate::plan::Plan;
 
 use super::pass::{Carry, Settings, Stop};
 use super::running::Running;
-use super::state::{Pending, State, complete_if_done, failure, finish_job, on, record, secs};
+use super::state::{
+    Pending, State, complete_if_done, failure, finish_job, on, record, secs, stop_to_roll_back,
+};
 
 /// Questions nobody will answer now: their jobs end as failed.
 pub(super) fn cancel_questions(
@@ -218,7 +220,8 @@ pub(super) fn resolve<E: Executor>(
             finish_job(plan, jobs, st, p.job, f, settings, carry, emit);
             // An abort nobody chose is the failure's own: the run `failed`.
             if choice == Choice::Rollback {
-                st.stop = Some(Stop::Rollback);
+                st.stop = None;
+                stop_to_roll_back(plan, st, emit);
             } else if by != POLICY {
                 st.stop = Some(Stop::Aborted);
             }

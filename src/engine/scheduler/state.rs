@@ -60,6 +60,8 @@ pub(super) struct State {
     pub(super) cancel: Cancel,
     /// A dry run and a rollback pass recover nothing: one plans, the other undoes.
     pub(super) times_nothing: bool,
+    /// This pass is the rollback: a failure in it cannot start another.
+    pub(super) rollback_pass: bool,
 }
 
 pub(super) use crate::engine::stopwatch::secs;
@@ -253,10 +255,10 @@ pub(super) fn finish_job(
     if f.status == StepStatus::Failed && !continue_on_error {
         st.failed[step] = true;
         if st.stop.is_none() {
-            st.stop = Some(match plan.runbook.on_failure {
-                OnFailure::Rollback => Stop::Rollback,
-                _ => Stop::Failed(f.message.clone().unwrap_or_default()),
-            });
+            match plan.runbook.on_failure {
+                OnFailure::Rollback => stop_to_roll_back(plan, st, emit),
+                _ => st.stop = Some(Stop::Failed(f.message.clone().unwrap_or_default())),
+            }
         }
     }
     let rerun = carry
@@ -265,6 +267,29 @@ pub(super) fn finish_job(
     record(jobs, st, j, f, settings, rerun, emit);
     note_recovery(plan, jobs, st, j, settings, emit);
     complete_if_done(plan, st, step);
+}
+
+/// The run stops to switch back. The switchover pass says so in the journal at once,
+/// naming the services whose stop phase had begun (final now: no new step starts), so
+/// that a run killed before its rollback pass resumes the rollback, never the switchover.
+/// A failure of the rollback pass itself only stops it: the run has failed.
+pub(super) fn stop_to_roll_back(plan: &Plan<'_>, st: &mut State, emit: &mut dyn Sink) {
+    if st.stop == Some(Stop::Rollback) {
+        return;
+    }
+    st.stop = Some(Stop::Rollback);
+    if st.rollback_pass {
+        return;
+    }
+    let services = plan
+        .runbook
+        .services
+        .iter()
+        .zip(&st.stop_begun)
+        .filter(|(_, begun)| **begun)
+        .map(|(s, _)| s.name.to_string())
+        .collect();
+    emit.emit(Event::RollbackStarted { services });
 }
 
 /// Frees the job's slots and emits its `step_finished`.
