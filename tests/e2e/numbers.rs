@@ -50,7 +50,10 @@ fn pick(from: &'static [&'static str]) -> impl Strategy<Value = &'static str> {
 /// A runbook over the local hosts with the chosen numbers in every numeric key. The
 /// precheck always succeeds at once (a dry run runs it for real), so even its largest
 /// `within` and `interval` are never waited for.
-#[expect(clippy::too_many_arguments, reason = "one argument per numeric key under test")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one argument per numeric key under test"
+)]
 fn runbook(
     rto: &str,
     max_parallel: &str,
@@ -124,16 +127,50 @@ fn exercise(text: &str) {
     let accepted = validate.code == 0;
     for args in [
         &["plan", "runbooks/numbers.toml", "--to", "b"][..],
-        &["plan", "runbooks/numbers.toml", "--to", "a", "--format", "json"],
-        &["plan", "runbooks/numbers.toml", "--to", "b", "--format", "dot"],
-        &["plan", "runbooks/numbers.toml", "--to", "b", "--format", "mermaid"],
+        &[
+            "plan",
+            "runbooks/numbers.toml",
+            "--to",
+            "a",
+            "--format",
+            "json",
+        ],
+        &[
+            "plan",
+            "runbooks/numbers.toml",
+            "--to",
+            "b",
+            "--format",
+            "dot",
+        ],
+        &[
+            "plan",
+            "runbooks/numbers.toml",
+            "--to",
+            "b",
+            "--format",
+            "mermaid",
+        ],
     ] {
         let out = Test::reuse(&root).args(args).run();
-        assert_eq!(out.code, if accepted { 0 } else { 2 }, "{args:?}:\n{}", out.stderr);
+        assert_eq!(
+            out.code,
+            if accepted { 0 } else { 2 },
+            "{args:?}:\n{}",
+            out.stderr
+        );
     }
     for args in [
         &["--no-progress", "run", "runbooks/numbers.toml", "--to", "b"][..],
-        &["--no-progress", "run", "runbooks/numbers.toml", "--to", "a", "--mode", "failover"],
+        &[
+            "--no-progress",
+            "run",
+            "runbooks/numbers.toml",
+            "--to",
+            "a",
+            "--mode",
+            "failover",
+        ],
     ] {
         let out = Test::reuse(&root).args(args).run();
         if !accepted {
@@ -142,7 +179,12 @@ fn exercise(text: &str) {
         }
         // Passed, or failed because a precheck had 1ms: either way every step of the
         // plan is in the evidence, none dropped.
-        assert!([0, 1].contains(&out.code), "{args:?}: exit {}\n{}", out.code, out.stderr);
+        assert!(
+            [0, 1].contains(&out.code),
+            "{args:?}: exit {}\n{}",
+            out.code,
+            out.stderr
+        );
         let s = summary(&run_dir(&out));
         assert_eq!(s["steps"].as_array().map(Vec::len), Some(4), "{s}");
     }
@@ -191,10 +233,23 @@ proptest! {
 
 #[test]
 fn the_largest_duration_is_a_year_and_the_error_says_where() {
-    let t = Test::new().file("inventory/site.toml", LOCAL_INVENTORY).file(
-        "runbooks/numbers.toml",
-        runbook("1h", "4", "10s", "200000000000000d", "1s", "0", "1s", "1", "1", "1s"),
-    );
+    let t = Test::new()
+        .file("inventory/site.toml", LOCAL_INVENTORY)
+        .file(
+            "runbooks/numbers.toml",
+            runbook(
+                "1h",
+                "4",
+                "10s",
+                "200000000000000d",
+                "1s",
+                "0",
+                "1s",
+                "1",
+                "1",
+                "1s",
+            ),
+        );
     t.args(&["validate", "runbooks/numbers.toml"])
         .run()
         .code(2)
@@ -206,7 +261,10 @@ fn the_largest_duration_is_a_year_and_the_error_says_where() {
 fn a_grace_period_past_a_year_is_refused_before_anything_runs() {
     let t = Test::new()
         .file("inventory/site.toml", LOCAL_INVENTORY)
-        .file("runbooks/numbers.toml", runbook("1h", "4", "10s", "1m", "1s", "0", "1s", "1", "1", "1s"));
+        .file(
+            "runbooks/numbers.toml",
+            runbook("1h", "4", "10s", "1m", "1s", "0", "1s", "1", "1", "1s"),
+        );
     t.args(&[
         "run",
         "runbooks/numbers.toml",
@@ -224,7 +282,10 @@ fn a_grace_period_past_a_year_is_refused_before_anything_runs() {
 fn an_incident_start_in_the_future_is_an_error_naming_it() {
     let t = Test::new()
         .file("inventory/site.toml", LOCAL_INVENTORY)
-        .file("runbooks/numbers.toml", runbook("1h", "4", "10s", "1m", "1s", "0", "1s", "1", "1", "1s"));
+        .file(
+            "runbooks/numbers.toml",
+            runbook("1h", "4", "10s", "1m", "1s", "0", "1s", "1", "1", "1s"),
+        );
     let out = t
         .args(&[
             "run",
