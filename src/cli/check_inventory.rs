@@ -62,9 +62,9 @@ pub fn run(g: &Global, a: &CheckInventoryArgs) -> Result<u8, Error> {
             }
         }
     }
-    super::print_stdout(&out);
+    crate::ui::terminal::to_stdout(&out);
     if failed > 0 {
-        crate::ui::lines::to_stderr(&format!(
+        crate::ui::terminal::to_stderr(&format!(
             "error: {failed} of {} hosts cannot be reached\n",
             results.len()
         ));

@@ -16,7 +16,7 @@ pub fn run(g: &Global, a: &DemoArgs) -> Result<u8, Error> {
         .map_err(|e| Error::Setup(format!("cannot find this program's own path: {e}")))?;
     let lab = Lab::start(&exe, a.keep).map_err(Error::Setup)?;
     if !g.quiet {
-        crate::ui::lines::to_stderr(&describe(&lab));
+        crate::ui::terminal::to_stderr(&describe(&lab));
     }
     // The user's display and logging settings, but no inventory of theirs.
     let global = Global {
@@ -51,14 +51,14 @@ pub fn run(g: &Global, a: &DemoArgs) -> Result<u8, Error> {
         } else {
             "; the lab is removed".to_string()
         };
-        crate::ui::lines::to_stderr(&format!(
+        crate::ui::terminal::to_stderr(&format!(
             "demo: stopped the lab's {stopped} endpoints{after}\n"
         ));
     }
     let (code, run_dir) = result?;
     let report = run_dir.join("report.html");
     let report = std::path::absolute(&report).unwrap_or(report);
-    super::print_stdout(&format!("report: {}\n", report.display()));
+    crate::ui::terminal::to_stdout(&format!("report: {}\n", report.display()));
     Ok(code)
 }
 

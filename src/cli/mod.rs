@@ -66,7 +66,7 @@ fn report_error(g: &Global, e: &Error) {
         Error::Load(load) => render_all(&load.sources, &load.diagnostics),
         other => format!("error: {other}\n"),
     };
-    crate::ui::lines::to_stderr(&paint(g, &text));
+    crate::ui::terminal::diagnostics_to_stderr(&text, use_color(g.color));
 }
 
 fn init_logging(g: &Global) {
@@ -95,31 +95,4 @@ fn use_color(c: Color) -> bool {
         Color::Never => false,
         Color::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     }
-}
-
-/// Writes results to stdout; a closed pipe (`| head`) is not an error worth a panic.
-fn print_stdout(text: &str) {
-    use std::io::Write as _;
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
-}
-
-/// Colours the `error:` and `warning:` words of rendered diagnostics.
-fn paint(g: &Global, text: &str) -> String {
-    if !use_color(g.color) {
-        return text.to_string();
-    }
-    text.lines()
-        .map(|l| {
-            if let Some(rest) = l.strip_prefix("error:") {
-                format!("\x1b[1;31merror\x1b[0m:{rest}")
-            } else if let Some(rest) = l.strip_prefix("warning:") {
-                format!("\x1b[1;33mwarning\x1b[0m:{rest}")
-            } else {
-                l.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-        + "\n"
 }

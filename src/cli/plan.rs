@@ -58,6 +58,6 @@ pub fn run(g: &Global, a: &PlanArgs) -> Result<u8, Error> {
         PlanFormat::Dot => render::dot(&plan),
         PlanFormat::Mermaid => render::mermaid(&plan),
     };
-    super::print_stdout(&out);
+    crate::ui::terminal::to_stdout(&out);
     Ok(exit::PASSED)
 }

@@ -18,7 +18,7 @@ pub fn run(a: &ReportArgs) -> Result<u8, Error> {
     match &a.output {
         Some(path) => std::fs::write(path, text)
             .map_err(|e| Error::RunFolder(format!("cannot write `{}`: {e}", path.display())))?,
-        None => super::print_stdout(&text),
+        None => crate::ui::terminal::to_stdout(&text),
     }
     Ok(exit::PASSED)
 }

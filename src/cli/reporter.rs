@@ -54,7 +54,7 @@ impl Reporter {
             Some(bars) => bars.on_event(e, line),
             None => {
                 if let Some(line) = line.filter(|_| !self.quiet || must_see(e)) {
-                    ui::lines::to_stderr(&format!("{line}\n"));
+                    ui::terminal::to_stderr(&format!("{line}\n"));
                 }
             }
         }
@@ -72,7 +72,7 @@ impl Reporter {
                 "cannot write the journal in `{}`: {err}",
                 self.recorder.dir().display()
             );
-            ui::lines::to_stderr(&format!("error: {why}\n"));
+            ui::terminal::to_stderr(&format!("error: {why}\n"));
             self.broken = Some(why);
         }
     }

@@ -149,7 +149,7 @@ impl Execution<'_, '_> {
         // the reports can still be written from what it holds.
         let finished = recorder.finish();
         if let (Err(why), Some(_)) = (&finished, &broken) {
-            crate::ui::lines::to_stderr(&format!("error: {why}\n"));
+            crate::ui::terminal::to_stderr(&format!("error: {why}\n"));
         }
         let dir = match finished {
             Ok(dir) => dir,
@@ -157,11 +157,11 @@ impl Execution<'_, '_> {
             Err(why) => return Err(Error::Evidence(why)),
         };
         if broken.is_some() {
-            crate::ui::lines::to_stderr(
+            crate::ui::terminal::to_stderr(
                 "error: the evidence is incomplete: the journal could not be written to its end\n",
             );
         }
-        super::print_stdout(&format!(
+        crate::ui::terminal::to_stdout(&format!(
             "{}: evidence in {}\n",
             outcome.as_str(),
             dir.display()
@@ -267,7 +267,7 @@ pub(super) fn confirm(plan: &Plan<'_>) -> Result<(), Error> {
         return Err(Error::NeedsConfirmation);
     }
     let rb = plan.runbook;
-    crate::ui::lines::to_stderr(&format!(
+    crate::ui::terminal::to_stderr(&format!(
         "LIVE {} of `{}` from hall {} to hall {}: {} steps will change things.\nType the runbook's name ({}) to proceed: ",
         plan.mode.as_str(),
         rb.name,

@@ -38,7 +38,7 @@ pub fn run(g: &Global, a: &ValidateArgs) -> Result<u8, Error> {
                     .iter()
                     .map(|s| s.phases.iter().map(Vec::len).sum::<usize>())
                     .sum();
-                super::print_stdout(&format!(
+                crate::ui::terminal::to_stdout(&format!(
                     "ok  {}  {}: {} services, {} steps, {} hosts, RTO {}\n",
                     path.display(),
                     rb.name,

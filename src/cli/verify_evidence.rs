@@ -24,7 +24,7 @@ pub fn run(a: &VerifyEvidenceArgs) -> Result<u8, Error> {
     let found = match verify::verify(&a.run_dir) {
         Ok(found) => found,
         Err(broken) => {
-            super::print_stdout(&format!("{dir}: BROKEN — {broken}\n"));
+            crate::ui::terminal::to_stdout(&format!("{dir}: BROKEN — {broken}\n"));
             return Ok(exit::FAILED);
         }
     };
@@ -44,7 +44,7 @@ pub fn run(a: &VerifyEvidenceArgs) -> Result<u8, Error> {
     for note in &found.notes {
         text.push_str(&format!("note: {note}\n"));
     }
-    super::print_stdout(&text);
+    crate::ui::terminal::to_stdout(&text);
     Ok(if intact { exit::PASSED } else { exit::FAILED })
 }
 

@@ -444,59 +444,28 @@ async fn http(req: &HttpRequest, timeout: Duration) -> Attempt {
     if let Some(body) = &req.body {
         r = r.body(body.clone());
     }
-    let resp = match r.send().await {
+    let mut resp = match r.send().await {
         Ok(resp) => resp,
         Err(e) => {
-            let why = if e.is_timeout() {
-                format!(
-                    "no answer within {} (timeout)",
-                    crate::config::duration::format(timeout)
-                )
-            } else {
-                // reqwest's own text repeats the URL; its causes say what went wrong.
-                std::error::Error::source(&e).map_or_else(|| e.to_string(), error_chain)
-            };
+            let why = cause(&e, timeout, "no answer");
             return Attempt::failed(format!("{} {}: {why}", req.method, req.url));
         }
     };
     let status = resp.status().as_u16();
-    let body = resp.text().await.unwrap_or_default();
-    let mut captured = Captured::default();
-    captured.push(body.as_bytes());
-    let status_ok = if req.expect_status.is_empty() {
-        (200..300).contains(&status)
-    } else {
-        req.expect_status.contains(&status)
-    };
-    let (ok, message) = if !status_ok {
-        (
-            false,
-            format!(
-                "{} {} answered {status}, expected {}",
+    let body = match read_body(&mut resp).await {
+        Ok(body) => body,
+        Err(e) => {
+            return Attempt::failed(format!(
+                "{} {} answered {status}, but its body could not be read: {}",
                 req.method,
                 req.url,
-                if req.expect_status.is_empty() {
-                    "2xx".to_string()
-                } else {
-                    format!("{:?}", req.expect_status)
-                }
-            ),
-        )
-    } else {
-        match &req.expect_body {
-            Some(want) if !body.contains(want.as_str()) => (
-                false,
-                format!(
-                    "{} {} answered {status} without {want:?} in its body",
-                    req.method, req.url
-                ),
-            ),
-            _ => (
-                true,
-                format!("{} {} answered {status}", req.method, req.url),
-            ),
+                cause(&e, timeout, "the rest did not arrive")
+            ));
         }
     };
+    let (ok, message) = judge_http(req, status, &body);
+    let mut captured = Captured::default();
+    captured.push(&body.bytes);
     Attempt {
         ok,
         exit_code: None,
@@ -504,6 +473,84 @@ async fn http(req: &HttpRequest, timeout: Duration) -> Attempt {
         unreachable: false,
         stdout: Some(captured),
         stderr: None,
+    }
+}
+
+/// How much of a response body a check reads, in MiB. A health page is a few bytes or
+/// KiB; a check pointed at a download or an endless stream must not fill switchyard's
+/// memory, so reading stops here and `expect_body` is matched against what was read.
+const BODY_LIMIT_MIB: usize = 1;
+const BODY_LIMIT: usize = BODY_LIMIT_MIB * 1024 * 1024;
+
+/// A response body as far as it was read.
+struct Body {
+    bytes: Vec<u8>,
+    /// The body went on past [`BODY_LIMIT`]; reading stopped there.
+    cut: bool,
+}
+
+/// Reads a body chunk by chunk, up to [`BODY_LIMIT`]. Any error — a reset connection, a
+/// body shorter than its `Content-Length`, the timeout — is an `Err`: part of a body must
+/// never be judged as if it were the whole.
+async fn read_body(resp: &mut reqwest::Response) -> Result<Body, reqwest::Error> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = resp.chunk().await? {
+        let room = BODY_LIMIT - bytes.len();
+        if chunk.len() > room {
+            bytes.extend_from_slice(&chunk[..room]);
+            return Ok(Body { bytes, cut: true });
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(Body { bytes, cut: false })
+}
+
+/// Whether an answer passes `req`'s expectations, and the attempt's message.
+fn judge_http(req: &HttpRequest, status: u16, body: &Body) -> (bool, String) {
+    let asked = format!("{} {}", req.method, req.url);
+    let status_ok = if req.expect_status.is_empty() {
+        (200..300).contains(&status)
+    } else {
+        req.expect_status.contains(&status)
+    };
+    if !status_ok {
+        let expected = if req.expect_status.is_empty() {
+            "2xx".to_string()
+        } else {
+            format!("{:?}", req.expect_status)
+        };
+        return (
+            false,
+            format!("{asked} answered {status}, expected {expected}"),
+        );
+    }
+    let cut = if body.cut {
+        format!(" (the body was longer than {BODY_LIMIT_MIB} MiB and was cut there)")
+    } else {
+        String::new()
+    };
+    match &req.expect_body {
+        Some(want) if !String::from_utf8_lossy(&body.bytes).contains(want.as_str()) => {
+            let part = if body.cut { "the part read of " } else { "" };
+            (
+                false,
+                format!("{asked} answered {status} without {want:?} in {part}its body{cut}"),
+            )
+        }
+        _ => (true, format!("{asked} answered {status}{cut}")),
+    }
+}
+
+/// Why a request failed, in words: the timeout (`what` did not happen within it), or
+/// reqwest's causes — its own text repeats the URL, which the message already names.
+fn cause(e: &reqwest::Error, timeout: Duration, what: &str) -> String {
+    if e.is_timeout() {
+        format!(
+            "{what} within {} (timeout)",
+            crate::config::duration::format(timeout)
+        )
+    } else {
+        std::error::Error::source(e).map_or_else(|| e.to_string(), error_chain)
     }
 }
 

@@ -1,15 +1,6 @@
 //! One plain line per event, for logs, CI and terminals alike.
 
-use std::io::Write as _;
-
 use crate::engine::event::{Event, Outcome, StepStatus};
-
-/// Writes `text` to stderr as it is. A closed stderr (`| head`, a dropped terminal) must
-/// not stop a switchover halfway, as `eprint!` would by panicking: the write is dropped.
-pub fn to_stderr(text: &str) {
-    let mut err = std::io::stderr().lock();
-    let _ = err.write_all(text.as_bytes()).and_then(|()| err.flush());
-}
 
 /// The line for `event`, or `None` for events not worth a line of their own.
 pub fn line(elapsed_s: f64, event: &Event) -> Option<String> {

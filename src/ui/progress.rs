@@ -10,6 +10,8 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressState, P
 use crate::config::duration::format as dur;
 use crate::engine::event::Event;
 
+use super::terminal;
+
 pub struct Progress {
     multi: MultiProgress,
     overall: ProgressBar,
@@ -80,7 +82,7 @@ impl Progress {
                     .unwrap_or_else(|_| ProgressStyle::default_spinner());
                 let bar = self.multi.add(ProgressBar::new_spinner().with_style(style));
                 let on = host.as_ref().map_or(String::new(), |h| format!(" on {h}"));
-                bar.set_message(format!("{service} {phase} {step}{on}"));
+                terminal::set_message(&bar, &format!("{service} {phase} {step}{on}"));
                 bar.enable_steady_tick(Duration::from_millis(200));
                 self.running.insert((step.clone(), host.clone()), bar);
                 return;
@@ -94,7 +96,7 @@ impl Progress {
             } => {
                 if let Some(bar) = self.running.get(&(step.clone(), host.clone())) {
                     let on = host.as_ref().map_or(String::new(), |h| format!(" on {h}"));
-                    bar.set_message(format!("{step}{on} attempt {}", attempt + 1));
+                    terminal::set_message(bar, &format!("{step}{on} attempt {}", attempt + 1));
                 }
             }
             Event::StepFinished(f) => {
@@ -117,7 +119,7 @@ impl Progress {
             }
             Event::Decision { .. } => {
                 if let Some(line) = line {
-                    crate::ui::lines::to_stderr(&format!("{line}\n"));
+                    terminal::to_stderr(&format!("{line}\n"));
                 }
                 self.multi.set_draw_target(ProgressDrawTarget::stderr());
                 self.asking = false;
@@ -127,9 +129,9 @@ impl Progress {
         }
         if let Some(line) = line {
             if self.asking {
-                crate::ui::lines::to_stderr(&format!("{line}\n"));
+                terminal::to_stderr(&format!("{line}\n"));
             } else {
-                let _ = self.multi.println(line);
+                terminal::println(&self.multi, &line);
             }
         }
     }

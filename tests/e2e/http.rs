@@ -1,5 +1,7 @@
 //! A tiny real HTTP server for tests, on its own loopback address: answers each request
-//! with what a closure returns for the request's number, and stops when dropped.
+//! with what a closure returns for the request's number, and stops when dropped. Two
+//! hostile modes: a body cut short of its `Content-Length`, and a body streamed larger
+//! than switchyard reads.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -35,6 +37,48 @@ impl HttpServer {
         ip: &str,
         respond: impl Fn(u32) -> (u16, String) + Send + 'static,
     ) -> HttpServer {
+        Self::serve(ip, move |n, conn| {
+            let (status, body) = respond(n);
+            let _ = write!(
+                conn,
+                "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        })
+    }
+
+    /// Answers 200 with a `Content-Length` of `claimed` bytes, sends only `body`, and
+    /// closes the connection.
+    pub fn cut_short(body: &'static str, claimed: usize) -> HttpServer {
+        Self::serve(&loopback(), move |_, conn| {
+            let _ = write!(
+                conn,
+                "HTTP/1.1 200 X\r\nContent-Length: {claimed}\r\nConnection: close\r\n\r\n{body}"
+            );
+        })
+    }
+
+    /// Answers 200 with a body of `len` bytes — `head`, dots, then `tail` — written in
+    /// 64 KiB pieces, as a stream would send it, until the client stops reading.
+    pub fn large(head: &'static str, len: usize, tail: &'static str) -> HttpServer {
+        Self::serve(&loopback(), move |_, conn| {
+            let dots = vec![b'.'; len - head.len() - tail.len()];
+            let _ = write!(
+                conn,
+                "HTTP/1.1 200 X\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n{head}"
+            );
+            for piece in dots.chunks(64 * 1024) {
+                if conn.write_all(piece).is_err() {
+                    return;
+                }
+            }
+            let _ = conn.write_all(tail.as_bytes());
+        })
+    }
+
+    /// Serves on `ip`: reads each request, then lets `answer(n, connection)` write the
+    /// answer to request n (from 1); the connection closes after it.
+    fn serve(ip: &str, answer: impl Fn(u32, &mut TcpStream) + Send + 'static) -> HttpServer {
         let listener = TcpListener::bind((ip, 0)).expect("bind loopback");
         let addr = listener.local_addr().expect("addr");
         let stop = Arc::new(AtomicBool::new(false));
@@ -60,12 +104,7 @@ impl HttpServer {
                 if let Ok(mut l) = last.lock() {
                     *l = String::from_utf8_lossy(&req).into_owned();
                 }
-                let (status, body) = respond(n);
-                let _ = write!(
-                    conn,
-                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
+                answer(n, &mut conn);
             }
         });
         HttpServer {

@@ -852,3 +852,31 @@ run = "echo start slow {{host.name}} >> {dir}/log; if [ ! -e {dir}/go ]; then to
     }
     assert_intact(&dir);
 }
+
+#[test]
+fn terminal_escapes_in_a_failed_steps_output_are_spelled_out_on_the_terminal_and_in_reports() {
+    let t = project(
+        "pause",
+        r#"
+[services.db]
+hosts = ["node-a", "node-b"]
+[[services.db.start]]
+run = '''printf '\033]0;owned\007\033[2J'; exit 1'''
+"#,
+    );
+    let (code, seen) = on_a_terminal(&t, "abort", || {});
+    assert_eq!(code, 1, "{seen}");
+    assert!(seen.contains(r"\e]0;owned\x07\e[2J"), "{seen}");
+    assert!(!seen.contains(['\x1b', '\x07']), "{seen:?}");
+    let dir = newest_run(&t);
+    let journal = std::fs::read_to_string(dir.join("journal.jsonl")).expect("journal");
+    assert!(
+        journal.contains(r"\u001b]0;owned\u0007\u001b[2J"),
+        "{journal}"
+    );
+    for report in ["report.md", "report.html"] {
+        let text = std::fs::read_to_string(dir.join(report)).expect(report);
+        assert!(text.contains("␛]0;owned␇␛[2J"), "{report}: {text}");
+        assert!(!text.contains(['\x1b', '\x07']), "{report}: {text:?}");
+    }
+}

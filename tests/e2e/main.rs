@@ -7,6 +7,7 @@ mod evidence;
 mod faults;
 mod fuzz;
 mod http;
+mod http_body;
 mod incident;
 mod invalid;
 mod numbers;

@@ -5,6 +5,7 @@
 //! system. That is what makes `switchyard report RUN_DIR` rebuild a run's reports byte
 //! for byte, and what makes them safe to snapshot.
 
+mod controls;
 mod html;
 mod junit;
 mod markdown;
@@ -39,8 +40,8 @@ impl Format {
 
 pub fn render(format: Format, record: &Record) -> String {
     match format {
-        Format::Html => html::render(record),
-        Format::Md => markdown::render(record),
+        Format::Html => controls::pictured(html::render(record)),
+        Format::Md => controls::pictured(markdown::render(record)),
         Format::Junit => junit::render(record),
         Format::Json => Summary::of(record).to_json(),
     }
