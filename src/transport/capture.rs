@@ -7,6 +7,10 @@ use std::collections::VecDeque;
 /// How much of the start and of the end of a stream is kept.
 pub const KEEP: usize = 64 * 1024;
 
+/// Room beyond [`KEEP`] at the end for the exit report a remote shell appends, so that
+/// taking the report off still leaves the last [`KEEP`] bytes of the output itself.
+const SLACK: usize = 64;
+
 #[derive(Debug, Default, Clone)]
 pub struct Captured {
     head: Vec<u8>,
@@ -23,7 +27,7 @@ impl Captured {
             bytes = &bytes[take..];
         }
         self.tail.extend(bytes);
-        let excess = self.tail.len().saturating_sub(KEEP);
+        let excess = self.tail.len().saturating_sub(KEEP + SLACK);
         self.tail.drain(..excess);
     }
 
@@ -32,33 +36,36 @@ impl Captured {
     /// when the output does not end with one (the shell was replaced by `exec`, or
     /// killed).
     pub fn take_exit_report(&mut self) -> Option<i32> {
-        const LONGEST: usize = super::watchdog::EXIT_REPORT.len() + 16;
-        let n = self.tail.len().min(LONGEST);
-        let end: Vec<u8> = if n > 0 {
-            self.tail.range(self.tail.len() - n..).copied().collect()
-        } else {
-            self.head[self.head.len().saturating_sub(LONGEST)..].to_vec()
-        };
+        let opening = super::watchdog::EXIT_REPORT;
+        let end = self.last(opening.len() + 16);
         let body = end.strip_suffix(b"\x1e\n")?;
-        let at = body
-            .windows(super::watchdog::EXIT_REPORT.len())
-            .rposition(|w| w == super::watchdog::EXIT_REPORT)?;
-        let status = std::str::from_utf8(&body[at + super::watchdog::EXIT_REPORT.len()..])
+        let at = body.windows(opening.len()).rposition(|w| w == opening)?;
+        let status = std::str::from_utf8(&body[at + opening.len()..])
             .ok()?
             .parse()
             .ok()?;
-        let report = end.len() - at;
-        if self.tail.len() >= report {
-            self.tail.truncate(self.tail.len() - report);
-        } else if self.tail.is_empty() {
-            self.head.truncate(self.head.len() - report);
-        } else {
-            // Split across the head and the tail: only when the whole output is about
-            // as long as the two bounds, and never the case for a cut output.
-            return None;
-        }
+        let mut report = end.len() - at;
         self.total -= report as u64;
+        let from_tail = report.min(self.tail.len());
+        self.tail.truncate(self.tail.len() - from_tail);
+        report -= from_tail;
+        self.head.truncate(self.head.len() - report);
         Some(status)
+    }
+
+    /// The last `n` bytes kept (fewer if fewer were).
+    fn last(&self, n: usize) -> Vec<u8> {
+        let from_tail = n.min(self.tail.len());
+        let from_head = (n - from_tail).min(self.head.len());
+        let mut out = self.head[self.head.len() - from_head..].to_vec();
+        out.extend(self.tail.range(self.tail.len() - from_tail..));
+        out
+    }
+
+    /// The kept end of the stream: its last [`KEEP`] bytes past the head.
+    fn kept_tail(&self) -> Vec<u8> {
+        let skip = self.tail.len().saturating_sub(KEEP);
+        self.tail.range(skip..).copied().collect()
     }
 
     /// Bytes seen in all.
@@ -68,7 +75,7 @@ impl Captured {
 
     /// Bytes left out between the head and the tail.
     pub fn cut(&self) -> u64 {
-        self.total - self.head.len() as u64 - self.tail.len() as u64
+        self.total - self.head.len() as u64 - self.tail.len().min(KEEP) as u64
     }
 
     /// The kept output as text (lossy UTF-8), with a marker where bytes were cut.
@@ -82,11 +89,10 @@ impl Captured {
 
     /// The kept head, the number of bytes cut after it, and the kept tail, as text.
     pub fn parts(&self) -> (String, u64, String) {
-        let tail: Vec<u8> = self.tail.iter().copied().collect();
         (
             String::from_utf8_lossy(&self.head).into_owned(),
             self.cut(),
-            String::from_utf8_lossy(&tail).into_owned(),
+            String::from_utf8_lossy(&self.kept_tail()).into_owned(),
         )
     }
 }
@@ -142,6 +148,17 @@ mod tests {
         long.push(b"\n\x1eswitchyard-exit 0\x1e\n");
         assert_eq!(long.take_exit_report(), Some(0));
         assert!(long.text().ends_with("xxx"));
+        assert_eq!(
+            long.cut(),
+            KEEP as u64,
+            "the last 64 KiB of the output itself are kept"
+        );
+        // A report split between the head and the tail.
+        let mut split = Captured::default();
+        split.push(&vec![b'x'; KEEP - 5]);
+        split.push(b"\n\x1eswitchyard-exit 4\x1e\n");
+        assert_eq!(split.take_exit_report(), Some(4));
+        assert_eq!(split.text(), "x".repeat(KEEP - 5));
         let mut none = Captured::default();
         none.push(b"no report here\n");
         assert_eq!(none.take_exit_report(), None);
