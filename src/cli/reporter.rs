@@ -44,7 +44,8 @@ impl Reporter {
     }
 
     /// The recorder, to finish the evidence, and why the journal broke, if it did.
-    pub fn finish(self) -> (Recorder, Option<String>) {
+    pub fn finish(mut self) -> (Recorder, Option<String>) {
+        self.flush();
         (self.recorder, self.broken)
     }
 
@@ -60,12 +61,8 @@ impl Reporter {
         }
     }
 
-    fn write(&mut self, events: &[Event]) {
-        let ts = timestamp(self.clock.now());
-        let written = events
-            .iter()
-            .try_for_each(|e| self.recorder.record(&ts, e))
-            .and_then(|()| self.recorder.sync());
+    /// Records the outcome of a write: the first failure breaks the journal, and is said.
+    fn check(&mut self, written: std::io::Result<()>) {
         // Said once: on a full disk every later event fails the same way.
         if let (Err(err), None) = (written, &self.broken) {
             let why = format!(
@@ -81,14 +78,13 @@ impl Reporter {
 impl Sink for Reporter {
     fn emit(&mut self, event: Event) {
         self.show(&event);
-        self.write(std::slice::from_ref(&event));
+        let written = self.recorder.record(&timestamp(self.clock.now()), &event);
+        self.check(written);
     }
 
-    fn emit_all(&mut self, events: Vec<Event>) {
-        for e in &events {
-            self.show(e);
-        }
-        self.write(&events);
+    fn flush(&mut self) {
+        let synced = self.recorder.sync();
+        self.check(synced);
     }
 
     fn broken(&self) -> Option<String> {

@@ -45,6 +45,8 @@ pub async fn run<E: Executor>(
                 executor.dry_run(),
                 settings,
             )));
+            // The run folder names its run before any host is contacted.
+            io.sink.flush();
             for message in crate::plan::render::insecure_tls(plan) {
                 io.sink.emit(Event::Notice { message });
             }

@@ -25,6 +25,8 @@ pub struct Journal {
     len: u64,
     /// A failed line could not be cut back: a line after it would not verify.
     torn: bool,
+    /// Bytes of the file known to be on disk.
+    synced: u64,
 }
 
 fn hash(prev: &str, content: &str) -> String {
@@ -43,6 +45,7 @@ impl Journal {
             prev: GENESIS.to_string(),
             len: 0,
             torn: false,
+            synced: 0,
         })
     }
 
@@ -68,6 +71,7 @@ impl Journal {
                 prev: last_hash.to_string(),
                 len: intact_len,
                 torn: false,
+                synced: intact_len,
             },
             torn,
         ))
@@ -104,9 +108,15 @@ impl Journal {
         Ok(())
     }
 
-    /// Flushes every line appended so far to disk.
+    /// Flushes every line appended so far to disk; nothing to do when none was since the
+    /// last time.
     pub fn sync(&mut self) -> std::io::Result<()> {
-        self.file.sync_data()
+        if self.synced == self.len {
+            return Ok(());
+        }
+        self.file.sync_data()?;
+        self.synced = self.len;
+        Ok(())
     }
 
     pub fn events(&self) -> u64 {

@@ -10,8 +10,9 @@ use std::os::unix::process::CommandExt;
 use std::process::{ChildStderr, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::poll::{PollFd, PollFlags, ppoll};
 use nix::sys::signal::{Signal, killpg};
+use nix::sys::time::TimeSpec;
 use nix::unistd::Pid;
 
 use super::{Cancel, Captured, CommandOutput, TransportError};
@@ -132,8 +133,9 @@ impl Pipes {
                         .map(|f| (i, PollFd::new(f.as_fd(), PollFlags::POLLIN)))
                 })
                 .unzip();
-            let timeout = PollTimeout::try_from(wait).unwrap_or(PollTimeout::MAX);
-            if poll(&mut fds, timeout).unwrap_or(0) <= 0 {
+            // ppoll, not poll: poll's timeout is in whole milliseconds, and 0.2 ms would
+            // become 0 — a busy loop taking a core from the command it waits for.
+            if ppoll(&mut fds, Some(TimeSpec::from_duration(wait)), None).unwrap_or(0) <= 0 {
                 return;
             }
             index

@@ -183,6 +183,8 @@ pub async fn pass<E: Executor>(
         if set.is_empty() && st.open.is_none() && st.questions.is_empty() {
             break;
         }
+        // Nothing stays off the disk while the pass waits.
+        emit.flush();
         let expiry = at(st.open_deadline);
         let grace = at(grace_ends);
         tokio::select! {

@@ -196,24 +196,21 @@ pub(super) fn start_ready<E: Executor>(
     if started.is_empty() {
         return;
     }
-    // The wave's `step_started` lines are on disk, with one flush, before any of its
-    // jobs starts: a command never runs without a trace, whenever switchyard dies.
-    emit.emit_all(
-        started
-            .iter()
-            .map(|&j| {
-                let job = &jobs[j];
-                Event::StepStarted {
-                    step: job.id.clone(),
-                    service: job.service.clone(),
-                    phase: job.phase.as_str().to_string(),
-                    name: job.name.clone(),
-                    host: job.host_name.clone(),
-                    does: job.does.clone(),
-                }
-            })
-            .collect(),
-    );
+    // The wave's `step_started` lines, and every event before them (the ends that
+    // released the wave), are on disk with one flush before any of its jobs starts: a
+    // command never runs without a trace, whenever switchyard dies.
+    for &j in &started {
+        let job = &jobs[j];
+        emit.emit(Event::StepStarted {
+            step: job.id.clone(),
+            service: job.service.clone(),
+            phase: job.phase.as_str().to_string(),
+            name: job.name.clone(),
+            host: job.host_name.clone(),
+            does: job.does.clone(),
+        });
+    }
+    emit.flush();
     let broken = emit.broken();
     for j in started {
         let job = &jobs[j];
