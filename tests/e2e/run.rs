@@ -280,6 +280,15 @@ run = "echo using {{secrets.token}}; echo {{secrets.token}} >&2; exit 1"
     assert_eq!(stdout, "using [REDACTED:token]\n");
 }
 
+/// A runbook with one service `app` on the local hosts, the secret `token` (from the
+/// environment, set to `value`) and the steps `steps`.
+fn with_secret(value: &str, steps: &str) -> Test {
+    let body = format!(
+        "[secrets]\ntoken = {{ env = \"SWITCHYARD_TEST_TOKEN\" }}\n\n[services.app]\nhosts = [\"tag:node\"]\n{steps}\n"
+    );
+    local(&body).env("SWITCHYARD_TEST_TOKEN", value)
+}
+
 /// `needle` is neither printed nor in any file of the run folder.
 #[track_caller]
 fn assert_nowhere(needle: &str, out: &crate::util::Output, dir: &Path) {
@@ -301,20 +310,9 @@ fn a_secret_cut_in_two_by_the_excerpt_leaves_no_piece_in_any_report() {
     // bytes, so its cut falls 5 bytes before the secret's end: cut before redaction, the
     // tail `8w7v6` stayed in the excerpt.
     let secret = "S3cr3tT0KEN1234567890zq8w7v6";
-    let body = r#"
-[secrets]
-token = { env = "SWITCHYARD_TEST_TOKEN" }
-
-[services.app]
-hosts = ["tag:node"]
-[[services.app.start]]
-run = "printf '%s%s\\n' {{secrets.token}} \"$(head -c 2043 /dev/zero | tr '\\0' y)\"; exit 1"
-"#;
-    let out = local(body)
-        .env("SWITCHYARD_TEST_TOKEN", secret)
-        .args(LIVE)
-        .run()
-        .code(1);
+    let steps = r#"[[services.app.start]]
+run = "printf '%s%s\\n' {{secrets.token}} \"$(head -c 2043 /dev/zero | tr '\\0' y)\"; exit 1""#;
+    let out = with_secret(secret, steps).args(LIVE).run().code(1);
     let dir = run_dir(&out);
     for piece in ["8w7v6", "1234567890", "S3cr3t"] {
         assert_nowhere(piece, &out, &dir);
@@ -327,18 +325,10 @@ run = "printf '%s%s\\n' {{secrets.token}} \"$(head -c 2043 /dev/zero | tr '\\0' 
 fn a_secret_with_quotes_and_backslashes_in_expect_stdout_is_redacted_in_every_form() {
     // The failure message quotes the expected text as `"Pa\"ss\\Word42"`, an escaped form
     // of the secret that a search for the secret as read does not find.
-    let body = r#"
-[secrets]
-pw = { env = "SWITCHYARD_TEST_PW" }
-
-[services.app]
-hosts = ["tag:node"]
-[[services.app.verify]]
+    let steps = r#"[[services.app.verify]]
 run = "echo nope"
-expect_stdout = "{{secrets.pw}}"
-"#;
-    let out = local(body)
-        .env("SWITCHYARD_TEST_PW", r#"Pa"ss\Word42"#)
+expect_stdout = "{{secrets.token}}""#;
+    let out = with_secret(r#"Pa"ss\Word42"#, steps)
         .args(LIVE)
         .run()
         .code(1);
@@ -348,22 +338,15 @@ expect_stdout = "{{secrets.pw}}"
     let message = step(&s, "app.verify.1")["message"]
         .as_str()
         .expect("message");
-    assert!(message.contains("[REDACTED:pw]"), "{message}");
+    assert!(message.contains("[REDACTED:token]"), "{message}");
 }
 
 #[test]
 fn a_secret_in_a_local_command_is_not_in_any_process_arguments() {
     let secret = "n0t-in-ps-7f3a9c";
-    let body = r#"
-[secrets]
-token = { env = "SWITCHYARD_TEST_TOKEN" }
-
-[services.app]
-hosts = ["tag:node"]
-[[services.app.start]]
-run = "touch started; sleep 2; echo {{secrets.token}} > /dev/null"
-"#;
-    let t = local(body).env("SWITCHYARD_TEST_TOKEN", secret).args(LIVE);
+    let steps = r#"[[services.app.start]]
+run = "touch started; sleep 2; echo {{secrets.token}} > /dev/null""#;
+    let t = with_secret(secret, steps).args(LIVE);
     let started = t.path().join("started");
     let mut child = t.spawn();
     wait_until("the command to start", || started.exists());
