@@ -1,16 +1,21 @@
-//! The one owner of a pass's state. A loop starts each job the moment its step's
-//! dependencies are met (bounded by `max_parallel`, each host's `max_sessions` and each
-//! step's `serial`), and waits in one `tokio::select!` for job results, attempt reports,
-//! the operator's answers, Ctrl-C/SIGTERM and the grace period after them. Executors run
-//! the jobs and report back; only this loop changes state and emits events.
-//!
-//! A *pass* is one plan carried out: the switchover itself, or the rollback after it.
+//! Runs one pass of a plan: the switchover itself, or the rollback after it.
 //! [`super::drill`] strings passes into a run.
+//!
+//! - `dispatcher`: the one owner of a pass's state and its loop (`select!` → internal
+//!   event → `handle`), and the one path by which a job ends;
+//! - `progress`: where the pass stands on its step graph and which jobs may start
+//!   within `max_parallel`, each host's `max_sessions` and each step's `serial`;
+//! - `questions` and `stopping`: the dispatcher's handling of a person's answers and
+//!   of Ctrl-C/SIGTERM;
+//! - `running`: the jobs under way, a panicking one included;
+//! - `types`: what a pass is given and gives back (a leaf).
 
-mod pass;
-mod people;
+mod dispatcher;
+mod progress;
+mod questions;
 mod running;
-mod state;
 mod stopping;
+mod types;
 
-pub use pass::{Carry, Io, Pass, Settings, Stop, pass};
+pub use dispatcher::pass;
+pub use types::{Carry, Io, Pass, Settings, Stop};

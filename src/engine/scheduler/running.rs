@@ -9,7 +9,7 @@ use tokio::task::{Id, JoinSet};
 
 use crate::engine::executor::Finished;
 
-use super::state::failure;
+use super::types::failure;
 
 #[derive(Default)]
 pub(super) struct Running {

@@ -1,0 +1,579 @@
+//! The one owner of a pass's state, modelled on cargo-nextest's runner loop: the loop
+//! starts what may start, then waits in one `select!` for the next internal event — a
+//! job ended, an attempt reported, a line the operator typed, a signal, a deadline —
+//! and [`Dispatcher::handle`] carries it out. Only this type changes the pass's state
+//! and emits events; executors run the jobs and report back over channels.
+//!
+//! A job ends in one place, [`Dispatcher::end`], however it ends: run to its end,
+//! skipped by the operator, or given up when the run stops.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio::sync::mpsc;
+
+use crate::config::model::{OnFailure, Phase};
+use crate::engine::event::{Event, Rto, StepFinished, StepStatus};
+use crate::engine::executor::{AttemptReport, Executor, Finished};
+use crate::engine::job::Job;
+use crate::engine::operator::{self, Kind};
+use crate::engine::sink::Sink;
+use crate::engine::stopwatch::{secs, timestamp};
+use crate::plan::Plan;
+use crate::transport::Cancel;
+
+use super::progress::Progress;
+use super::running::Running;
+use super::types::{Carry, Io, Pass, Pending, Settings, Stop, failure};
+
+/// Carries out every job of `plan` that `carry` does not mark done. `rollback_pass`:
+/// this pass switches back after a failed switchover.
+pub async fn pass<E: Executor>(
+    plan: &Plan<'_>,
+    jobs: Vec<Job>,
+    executor: Arc<E>,
+    settings: &Settings,
+    carry: &Carry,
+    io: &mut Io<'_>,
+    rollback_pass: bool,
+) -> Pass {
+    let (tx, attempts) = mpsc::unbounded_channel();
+    let mut inbox = Inbox {
+        attempts,
+        input: io.input.take(),
+        sigint: signal(SignalKind::interrupt()).ok(),
+        sigterm: signal(SignalKind::terminate()).ok(),
+    };
+    let mut d = Dispatcher::new(plan, jobs, executor, settings, carry, &mut *io.sink, tx);
+    d.times_nothing = rollback_pass || d.executor.dry_run();
+    d.rollback_pass = rollback_pass;
+    d.run(&mut inbox).await;
+    // The terminal stays for the next pass (the rollback).
+    io.input = inbox.input;
+    Pass {
+        stop: d.stop,
+        recovered: d.recovered,
+        stop_begun: d.stop_begun,
+        human_wait: d.human_wait,
+    }
+}
+
+/// Where the pass's internal events come from, apart from its own jobs.
+struct Inbox {
+    attempts: mpsc::UnboundedReceiver<AttemptReport>,
+    /// Lines the operator types; `None` when nobody can answer.
+    input: Option<mpsc::UnboundedReceiver<String>>,
+    sigint: Option<Signal>,
+    sigterm: Option<Signal>,
+}
+
+/// What the pass waits for.
+enum Internal {
+    /// A job ended; the attempts it reported just before come with it.
+    JobEnded(usize, Finished, Vec<AttemptReport>),
+    Attempt(AttemptReport),
+    /// A line the operator typed.
+    Line(String),
+    /// The terminal closed: nobody can answer any more.
+    InputClosed,
+    Interrupt,
+    Terminate,
+    /// The open question's time ran out (a manual step's `timeout`).
+    QuestionExpired,
+    /// The grace period after Ctrl-C or SIGTERM is over.
+    GraceOver,
+}
+
+/// How a job ends, for [`Dispatcher::end`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Ending {
+    /// It ran to its end (or a person confirmed or refused it): a failure stops the
+    /// run, a success may recover its service, and its step may release what waits.
+    Finished,
+    /// It failed and the operator chose to go on without it.
+    SkippedByOperator,
+    /// The run stopped before it could end (an unanswered question, Ctrl-C thrice).
+    GivenUp,
+}
+
+pub(super) struct Dispatcher<'a, 'p, E: Executor> {
+    pub(super) plan: &'a Plan<'p>,
+    pub(super) jobs: Vec<Job>,
+    pub(super) executor: Arc<E>,
+    pub(super) settings: &'a Settings,
+    carry: &'a Carry,
+    pub(super) sink: &'a mut dyn Sink,
+    pub(super) progress: Progress,
+    pub(super) running: Running,
+    attempts: mpsc::UnboundedSender<AttemptReport>,
+    /// Set to stop every running job now.
+    pub(super) cancel: Cancel,
+    pub(super) stop: Option<Stop>,
+    pub(super) questions: VecDeque<Pending>,
+    pub(super) open: Option<(Pending, Instant)>,
+    /// When the open question's step fails unanswered (a manual step's `timeout`).
+    pub(super) open_deadline: Option<tokio::time::Instant>,
+    /// While a failed step waits for its answer, no new job starts.
+    pub(super) paused: bool,
+    /// How long each manual job waited for its person.
+    pub(super) waits: HashMap<usize, Duration>,
+    pub(super) human_wait: Duration,
+    /// Per service of the runbook: whether any of its stop steps started.
+    stop_begun: Vec<bool>,
+    /// Per service of the runbook: its recovery time (s), once recovered.
+    recovered: Vec<Option<f64>>,
+    /// A dry run and a rollback pass recover nothing: one plans, the other undoes.
+    times_nothing: bool,
+    /// This pass is the rollback: a failure in it cannot start another.
+    rollback_pass: bool,
+    pub(super) interrupted: bool,
+    pub(super) grace_ends: Option<tokio::time::Instant>,
+}
+
+impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
+    fn new(
+        plan: &'a Plan<'p>,
+        jobs: Vec<Job>,
+        executor: Arc<E>,
+        settings: &'a Settings,
+        carry: &'a Carry,
+        sink: &'a mut dyn Sink,
+        attempts: mpsc::UnboundedSender<AttemptReport>,
+    ) -> Self {
+        let rb = plan.runbook;
+        let progress = Progress::new(plan, &jobs, |job| {
+            carry
+                .done
+                .contains(&(job.id.clone(), job.host_name.clone()))
+        });
+        Dispatcher {
+            plan,
+            jobs,
+            executor,
+            settings,
+            carry,
+            sink,
+            progress,
+            running: Running::default(),
+            attempts,
+            cancel: Cancel::default(),
+            stop: None,
+            questions: VecDeque::new(),
+            open: None,
+            open_deadline: None,
+            paused: false,
+            waits: HashMap::new(),
+            human_wait: carry.human_wait,
+            stop_begun: vec![false; rb.services.len()],
+            recovered: rb
+                .services
+                .iter()
+                .map(|s| carry.recovered.get(s.name.as_str()).copied())
+                .collect(),
+            times_nothing: false,
+            rollback_pass: false,
+            interrupted: false,
+            grace_ends: None,
+        }
+    }
+
+    /// The loop: start what may start, ask what must be asked, wait for the next event.
+    async fn run(&mut self, inbox: &mut Inbox) {
+        loop {
+            if let Some(why) = self.sink.broken()
+                && self.stop.is_none()
+            {
+                self.stop = Some(Stop::Failed(why));
+            }
+            if self.stop.is_none() && !self.paused {
+                self.start_ready();
+            }
+            self.open_next_question(inbox.input.is_some());
+            if self.open.is_some() && inbox.input.is_none() {
+                let (answer, by) = self.by_policy();
+                self.resolve(answer, by);
+                continue;
+            }
+            if self.running.is_empty() && self.open.is_none() && self.questions.is_empty() {
+                break;
+            }
+            // Nothing stays off the disk while the pass waits.
+            self.sink.flush();
+            let event = self.next_event(inbox).await;
+            if !self.handle(event) {
+                break;
+            }
+        }
+        self.skip_the_rest();
+    }
+
+    async fn next_event(&mut self, inbox: &mut Inbox) -> Internal {
+        let expiry = at(self.open_deadline);
+        let grace = at(self.grace_ends);
+        let jobs = &self.jobs;
+        tokio::select! {
+            () = expiry => Internal::QuestionExpired,
+            Some((j, finished)) = self.running.next(|j| jobs[j].place()) => {
+                let mut before = Vec::new();
+                while let Ok(a) = inbox.attempts.try_recv() {
+                    before.push(a);
+                }
+                Internal::JobEnded(j, finished, before)
+            }
+            Some(a) = inbox.attempts.recv() => Internal::Attempt(a),
+            line = recv_line(&mut inbox.input) => match line {
+                Some(line) => Internal::Line(line),
+                None => {
+                    inbox.input = None;
+                    Internal::InputClosed
+                }
+            },
+            Some(()) = recv(&mut inbox.sigint) => Internal::Interrupt,
+            Some(()) = recv(&mut inbox.sigterm) => Internal::Terminate,
+            () = grace => Internal::GraceOver,
+        }
+    }
+
+    /// Carries out one event; `false` when the pass must stop waiting at once.
+    fn handle(&mut self, event: Internal) -> bool {
+        match event {
+            Internal::QuestionExpired => {
+                if let Some((j, finished)) = self.expire() {
+                    self.job_ended(j, finished);
+                }
+            }
+            Internal::JobEnded(j, finished, before) => {
+                // A job's attempts were reported before it ended: record them first.
+                for a in before {
+                    self.attempt(a);
+                }
+                self.job_ended(j, finished);
+            }
+            Internal::Attempt(a) => self.attempt(a),
+            Internal::Line(line) => self.answer_line(&line),
+            Internal::InputClosed => {}
+            Internal::Interrupt => match (self.interrupted, self.cancel.is_set()) {
+                (false, _) => self.interrupt("Ctrl-C"),
+                (true, false) => self.stop_running("Ctrl-C again"),
+                // A third: stop waiting for the stopped steps to end.
+                (true, true) => {
+                    self.abandon();
+                    return false;
+                }
+            },
+            Internal::Terminate => {
+                if !self.interrupted {
+                    self.interrupt("SIGTERM");
+                } else if !self.cancel.is_set() {
+                    self.stop_running("SIGTERM again");
+                }
+            }
+            Internal::GraceOver => {
+                let why = format!(
+                    "still running {} after the interruption",
+                    crate::config::duration::format(self.settings.grace)
+                );
+                self.stop_running(&why);
+            }
+        }
+        true
+    }
+
+    /// Starts every job that may start: their `step_started` lines, and every event
+    /// before them (the ends that released them), are on disk with one flush before
+    /// any of them starts, so a command never runs without a trace.
+    fn start_ready(&mut self) {
+        let started = self.progress.take_ready(
+            self.plan,
+            &self.jobs,
+            self.settings.max_parallel,
+            &self.settings.clock,
+        );
+        if started.is_empty() {
+            return;
+        }
+        for &j in &started {
+            let job = &self.jobs[j];
+            tracing::debug!(job = j, step = %job.id, host = ?job.host_name, running = self.progress.running(), "job started");
+            if job.phase == Phase::Stop {
+                self.stop_begun[self.plan.steps[job.step].service] = true;
+            }
+            self.sink.emit(Event::StepStarted {
+                step: job.id.clone(),
+                service: job.service.clone(),
+                phase: job.phase.as_str().to_string(),
+                name: job.name.clone(),
+                host: job.host_name.clone(),
+                does: job.does.clone(),
+            });
+        }
+        self.sink.flush();
+        let broken = self.sink.broken();
+        for j in started {
+            // Its time runs from now, not from before the flush.
+            self.progress.started[j] = Some((self.settings.clock.now(), Instant::now()));
+            if let Some(why) = &broken {
+                let f = failure(format!("{}: not started: {why}", self.jobs[j].place()));
+                self.running.spawn(j, std::future::ready(f));
+            } else if self.executor.needs_person(&self.jobs[j]) {
+                self.questions.push_back(Pending {
+                    job: j,
+                    kind: Kind::Manual,
+                    failure: None,
+                });
+            } else {
+                self.spawn(j);
+            }
+        }
+    }
+
+    /// Runs job `j` (again, after a retry) on the executor.
+    pub(super) fn spawn(&mut self, j: usize) {
+        let (ex, job, tx, cancel) = (
+            self.executor.clone(),
+            self.jobs[j].clone(),
+            self.attempts.clone(),
+            self.cancel.clone(),
+        );
+        self.running.spawn(j, ex.execute(j, job, tx, cancel));
+    }
+
+    /// A job came back (or its question expired): under `on_failure = "pause"` a
+    /// failure waits for a person; anything else ends it.
+    pub(super) fn job_ended(&mut self, j: usize, finished: Finished) {
+        let step = &self.plan.steps[self.jobs[j].step];
+        let pause = finished.status == StepStatus::Failed
+            && !step.step.continue_on_error
+            && self.plan.runbook.on_failure == OnFailure::Pause
+            && self.stop.is_none();
+        if pause {
+            self.paused = true;
+            self.questions.push_back(Pending {
+                job: j,
+                kind: Kind::Failed,
+                failure: Some(finished),
+            });
+        } else {
+            self.end(j, finished, Ending::Finished);
+        }
+    }
+
+    /// The one place a job ends: a failure may stop the run, its slots are freed, its
+    /// `step_finished` is emitted, its service may be recovered, and its step may
+    /// release what waited for it.
+    pub(super) fn end(&mut self, j: usize, f: Finished, how: Ending) {
+        let step = self.jobs[j].step;
+        let counts =
+            f.status == StepStatus::Failed && !self.plan.steps[step].step.continue_on_error;
+        if how == Ending::Finished && counts {
+            self.progress.failed[step] = true;
+            if self.stop.is_none() {
+                match self.plan.runbook.on_failure {
+                    OnFailure::Rollback => self.stop_to_roll_back(),
+                    _ => self.stop = Some(Stop::Failed(f.message.clone().unwrap_or_default())),
+                }
+            }
+        }
+        let job = &self.jobs[j];
+        let rerun = how == Ending::Finished
+            && self
+                .carry
+                .rerun
+                .contains(&(job.id.clone(), job.host_name.clone()));
+        if !self.progress.end(&self.jobs, j) {
+            return;
+        }
+        self.record(j, f, rerun);
+        if how == Ending::Finished {
+            self.note_recovery(j);
+        }
+        if how != Ending::GivenUp {
+            self.progress.complete_if_done(self.plan, step);
+        }
+    }
+
+    /// Emits job `j`'s `step_finished`, its output redacted.
+    fn record(&mut self, j: usize, f: Finished, rerun: bool) {
+        let job = &self.jobs[j];
+        let clock = &self.settings.clock;
+        let (started_at, t0) = self.progress.started[j].unwrap_or((clock.now(), Instant::now()));
+        tracing::debug!(job = j, step = %job.id, status = ?f.status, attempts = f.attempts, elapsed = ?t0.elapsed(), "job finished");
+        let r = &self.settings.redactor;
+        let stdout = f.stdout.as_ref().map(|c| r.output(c));
+        let stderr = f.stderr.as_ref().map(|c| r.output(c));
+        // A step the operator skipped keeps why it failed, as a failed one does.
+        let excerpt = matches!(f.status, StepStatus::Failed | StepStatus::Skipped)
+            .then(|| crate::transport::excerpt(stdout.as_deref(), stderr.as_deref()))
+            .flatten();
+        let event = Event::StepFinished(StepFinished {
+            step: job.id.clone(),
+            service: job.service.clone(),
+            phase: job.phase.as_str().to_string(),
+            name: job.name.clone(),
+            host: job.host_name.clone(),
+            status: f.status,
+            attempts: f.attempts,
+            exit_code: f.exit_code,
+            started_at: timestamp(started_at),
+            finished_at: timestamp(clock.now()),
+            start_s: secs(clock.since_origin_at(t0)),
+            duration_s: secs(t0.elapsed()),
+            message: f.message.as_deref().map(|m| r.redact(m)),
+            output: None,
+            files: Vec::new(),
+            excerpt,
+            stdout,
+            stderr,
+            human_wait_s: secs(self.waits.remove(&j).unwrap_or_default()),
+            rerun,
+        });
+        self.sink.emit(event);
+    }
+
+    /// Once a service's recovery step has ended on every host, the service is
+    /// recovered: its time is machine time, without what the run waited for people.
+    fn note_recovery(&mut self, j: usize) {
+        let step = self.jobs[j].step;
+        let svc = self.plan.steps[step].service;
+        if self.times_nothing
+            || !self.progress.all_ended(step)
+            || self.progress.failed[step]
+            || self.plan.services[svc].recovery_step != Some(step)
+            || self.recovered[svc].is_some()
+            || self.jobs[j].phase == Phase::Precheck
+        {
+            return;
+        }
+        let clock = &self.settings.clock;
+        let achieved = secs(clock.since_origin().saturating_sub(self.human_wait));
+        self.recovered[svc] = Some(achieved);
+        let s = &self.plan.runbook.services[svc];
+        self.sink.emit(Event::ServiceRecovered {
+            service: s.name.to_string(),
+            achieved_s: achieved,
+            rto: s.rto.map(|t| Rto {
+                target_s: secs(t),
+                achieved_s: achieved,
+                met: achieved <= secs(t),
+            }),
+        });
+    }
+
+    /// The run stops to switch back. The switchover pass says so in the journal at
+    /// once, naming the services whose stop phase had begun (final now: no new step
+    /// starts), so that a run killed before its rollback pass resumes the rollback,
+    /// never the switchover. A failure of the rollback pass itself only stops it.
+    pub(super) fn stop_to_roll_back(&mut self) {
+        if self.stop == Some(Stop::Rollback) {
+            return;
+        }
+        self.stop = Some(Stop::Rollback);
+        if self.rollback_pass {
+            return;
+        }
+        let services = self
+            .plan
+            .runbook
+            .services
+            .iter()
+            .zip(&self.stop_begun)
+            .filter(|(_, begun)| **begun)
+            .map(|(s, _)| s.name.to_string())
+            .collect();
+        self.sink.emit(Event::RollbackStarted { services });
+    }
+
+    fn attempt(&mut self, a: AttemptReport) {
+        let job = &self.jobs[a.job];
+        let event = Event::AttemptFinished {
+            step: job.id.clone(),
+            host: job.host_name.clone(),
+            attempt: a.attempt,
+            ok: a.ok,
+            exit_code: a.exit_code,
+            message: self.settings.redactor.redact(&a.message),
+            duration_s: secs(a.duration),
+        };
+        self.sink.emit(event);
+    }
+
+    /// A line the operator typed, as an answer to the open question.
+    fn answer_line(&mut self, line: &str) {
+        let Some((p, _)) = &self.open else {
+            return;
+        };
+        match operator::parse(p.kind, line) {
+            Ok(answer) => {
+                let settings = self.settings;
+                self.resolve(answer, &settings.operator);
+            }
+            Err(help) => self.sink.emit(Event::Notice { message: help }),
+        }
+    }
+
+    /// Every job that never started is recorded as skipped, with the reason.
+    fn skip_the_rest(&mut self) {
+        let reason = match &self.stop {
+            Some(Stop::Failed(m)) => format!("not run: the run stopped because {m}"),
+            Some(Stop::Interrupted) => "not run: the run was interrupted".to_string(),
+            Some(Stop::Aborted) => "not run: the operator aborted the run".to_string(),
+            Some(Stop::Rollback) => "not run: the run stopped to roll back".to_string(),
+            None => "not run".to_string(),
+        };
+        let clock = &self.settings.clock;
+        let now = timestamp(clock.now());
+        let since_origin = secs(clock.since_origin());
+        let message = self.settings.redactor.redact(&reason);
+        for (j, job) in self.jobs.iter().enumerate() {
+            if self.progress.started[j].is_some() || self.progress.ended[j] {
+                continue;
+            }
+            self.sink.emit(Event::StepFinished(StepFinished {
+                step: job.id.clone(),
+                service: job.service.clone(),
+                phase: job.phase.as_str().to_string(),
+                name: job.name.clone(),
+                host: job.host_name.clone(),
+                status: StepStatus::Skipped,
+                attempts: 0,
+                exit_code: None,
+                started_at: now.clone(),
+                finished_at: now.clone(),
+                start_s: since_origin,
+                duration_s: 0.0,
+                message: Some(message.clone()),
+                output: None,
+                files: Vec::new(),
+                excerpt: None,
+                stdout: None,
+                stderr: None,
+                human_wait_s: 0.0,
+                rerun: false,
+            }));
+        }
+    }
+}
+
+/// Ready at `t`; never when there is none.
+async fn at(t: Option<tokio::time::Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn recv(s: &mut Option<Signal>) -> Option<()> {
+    match s {
+        Some(s) => s.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn recv_line(input: &mut Option<mpsc::UnboundedReceiver<String>>) -> Option<String> {
+    match input {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,191 @@
+//! Where the pass waits for a person: manual steps and paused failures — asking,
+//! answering by policy when nobody can, and carrying out the answer.
+
+use std::time::Instant;
+
+use crate::engine::event::{Event, StepStatus};
+use crate::engine::executor::{Executor, Finished};
+use crate::engine::job::Work;
+use crate::engine::operator::{self, Answer, Choice, Kind};
+use crate::engine::stopwatch::{secs, timestamp};
+
+use super::dispatcher::{Dispatcher, Ending};
+use super::types::{Stop, failure};
+
+/// Who answers when nobody can be asked.
+const POLICY: &str = "switchyard (nobody at a terminal, or --yes)";
+
+impl<E: Executor> Dispatcher<'_, '_, E> {
+    /// Opens the next question, if none is open: the display shows it (when someone is
+    /// there to answer), the operator or the policy answers.
+    pub(super) fn open_next_question(&mut self, someone_there: bool) {
+        if self.open.is_some() {
+            return;
+        }
+        let Some(p) = self.questions.pop_front() else {
+            return;
+        };
+        let job = &self.jobs[p.job];
+        let r = &self.settings.redactor;
+        let failure = p.failure.as_ref().map(|f| {
+            (
+                r.redact(f.message.as_deref().unwrap_or("failed")),
+                crate::transport::excerpt(
+                    f.stdout.as_ref().map(|c| r.output(c)).as_deref(),
+                    f.stderr.as_ref().map(|c| r.output(c)).as_deref(),
+                ),
+            )
+        });
+        let text = operator::text(
+            p.kind,
+            job,
+            failure.as_ref().map(|(m, x)| (m.as_str(), x.as_deref())),
+        );
+        let limit = match (&job.work, p.kind) {
+            (Work::Manual { limit: Some(l), .. }, Kind::Manual) => Some(*l),
+            _ => None,
+        };
+        if someone_there {
+            let event = Event::Question {
+                step: job.id.clone(),
+                host: job.host_name.clone(),
+                kind: p.kind.as_str().to_string(),
+                text,
+                choices: p
+                    .kind
+                    .choices()
+                    .iter()
+                    .map(|c| c.as_str().to_string())
+                    .collect(),
+            };
+            self.sink.emit(event);
+        }
+        self.open_deadline = limit.map(|l| tokio::time::Instant::now() + l);
+        self.open = Some((p, Instant::now()));
+    }
+
+    /// The answer when nobody can be asked: `--yes` confirms manual steps; a pause
+    /// aborts.
+    pub(super) fn by_policy(&self) -> (Answer, &'static str) {
+        let manual = matches!(&self.open, Some((p, _)) if p.kind == Kind::Manual);
+        let yes = self.settings.assume_yes;
+        let by = if manual && yes { "--yes" } else { POLICY };
+        let (choice, comment) = match (manual, yes) {
+            (true, true) => (Choice::Done, "confirmed automatically by --yes"),
+            (true, false) => (
+                Choice::Abort,
+                "a manual step needs an operator at a terminal (or --yes)",
+            ),
+            (false, _) => (
+                Choice::Abort,
+                "on_failure = \"pause\" with nobody at a terminal (or with --yes): abort",
+            ),
+        };
+        let answer = Answer {
+            choice,
+            comment: Some(comment.into()),
+        };
+        (answer, by)
+    }
+
+    /// Carries out `answer` to the open question, given `by` someone (or the policy).
+    pub(super) fn resolve(&mut self, answer: Answer, by: &str) {
+        let Some((p, asked)) = self.open.take() else {
+            return;
+        };
+        self.open_deadline = None;
+        let waited = asked.elapsed();
+        self.human_wait += waited;
+        if p.kind == Kind::Manual {
+            self.waits.insert(p.job, waited);
+        }
+        let job = &self.jobs[p.job];
+        let place = job.place();
+        let event = Event::Decision {
+            step: job.id.clone(),
+            host: job.host_name.clone(),
+            choice: answer.choice,
+            by: by.to_string(),
+            at: timestamp(self.settings.clock.now()),
+            comment: answer.comment.clone(),
+            wait_s: secs(waited),
+        };
+        self.sink.emit(event);
+        let note = answer
+            .comment
+            .as_ref()
+            .map_or(String::new(), |c| format!(": {c}"));
+        if p.kind == Kind::Failed {
+            self.paused = false;
+        }
+        match (answer.choice, p.failure) {
+            (Choice::Done, _) => {
+                let f = Finished {
+                    status: StepStatus::Ok,
+                    attempts: 1,
+                    exit_code: None,
+                    message: Some(format!("confirmed by {by}{note}")),
+                    stdout: None,
+                    stderr: None,
+                };
+                self.end(p.job, f, Ending::Finished);
+            }
+            (Choice::Retry, Some(_)) => self.spawn(p.job),
+            (Choice::Skip, Some(mut f)) => {
+                // It failed, and a person chose to go on without it: skipped.
+                f.status = StepStatus::Skipped;
+                f.message = Some(format!(
+                    "{} — skipped by {by}{note}; the run went on",
+                    f.message.unwrap_or_default()
+                ));
+                self.end(p.job, f, Ending::SkippedByOperator);
+            }
+            (choice, failed) => {
+                let f = failed.unwrap_or_else(|| {
+                    failure(format!(
+                        "{place}: not confirmed ({} by {by}{note})",
+                        choice.as_str()
+                    ))
+                });
+                self.end(p.job, f, Ending::Finished);
+                // An abort nobody chose is the failure's own: the run `failed`.
+                if choice == Choice::Rollback {
+                    self.stop = None;
+                    self.stop_to_roll_back();
+                } else if by != POLICY {
+                    self.stop = Some(Stop::Aborted);
+                }
+            }
+        }
+    }
+
+    /// A manual step's `timeout` passed without an answer: it fails, and `on_failure`
+    /// decides what follows, as after any failed step.
+    pub(super) fn expire(&mut self) -> Option<(usize, Finished)> {
+        let (p, asked) = self.open.take()?;
+        self.open_deadline = None;
+        self.human_wait += asked.elapsed();
+        let job = &self.jobs[p.job];
+        let limit = match &job.work {
+            Work::Manual { limit: Some(l), .. } => *l,
+            _ => asked.elapsed(),
+        };
+        let message = format!(
+            "{}: nobody confirmed it within {} (its timeout)",
+            job.place(),
+            crate::config::duration::format(limit)
+        );
+        Some((p.job, failure(message)))
+    }
+
+    /// Questions nobody will answer now: their jobs end as failed.
+    pub(super) fn cancel_questions(&mut self, why: &str) {
+        let open = self.open.take().map(|(p, _)| p);
+        let waiting = std::mem::take(&mut self.questions);
+        for p in open.into_iter().chain(waiting) {
+            let f = p.failure.unwrap_or_else(|| failure(why.to_string()));
+            self.end(p.job, f, Ending::GivenUp);
+        }
+        self.paused = false;
+    }
+}

@@ -1,0 +1,100 @@
+//! What a pass is given and gives back, and the values its modules share: settings,
+//! what a resumed run carries over, why a pass stopped, and a question waiting for a
+//! person. A leaf: it imports nothing of the scheduler.
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::engine::event::FileHash;
+use crate::engine::executor::Finished;
+use crate::engine::operator::Kind;
+use crate::engine::secrets::Redactor;
+use crate::engine::sink::Sink;
+use crate::engine::stopwatch::Stopwatch;
+
+/// What the run needs besides the plan and its jobs.
+pub struct Settings {
+    pub max_parallel: usize,
+    pub operator: String,
+    pub clock: Stopwatch,
+    pub redactor: Redactor,
+    /// SHA-256 of the plan's JSON rendering, so the evidence names the exact plan.
+    pub plan_hash: String,
+    /// The input files as copied into the run folder.
+    pub inputs: Vec<FileHash>,
+    /// `--yes`: nobody is asked; manual steps are confirmed in the operator's name.
+    pub assume_yes: bool,
+    /// After the first Ctrl-C or SIGTERM, how long running steps may go on.
+    pub grace: Duration,
+    /// What `resume` needs to load the run again (see [`crate::engine::event::RunStarted`]).
+    pub runbook_file: String,
+    pub inventory_files: Vec<String>,
+    pub only: Vec<String>,
+    /// Said in the evidence right after the run starts (a stale lock taken over).
+    pub notices: Vec<String>,
+}
+
+/// What a pass starts from: jobs already done (by an earlier process, or not to run),
+/// jobs to flag as run again, and services already recovered.
+#[derive(Debug, Default)]
+pub struct Carry {
+    /// `(step id, host)` of jobs not to run.
+    pub done: HashSet<(String, Option<String>)>,
+    /// `(step id, host)` of jobs that had started before a crash.
+    pub rerun: HashSet<(String, Option<String>)>,
+    /// Recovery time (s) of services recovered before a crash, by name.
+    pub recovered: HashMap<String, f64>,
+    pub human_wait: Duration,
+    /// The services a rollback had begun to switch back, when the run was stopped
+    /// during its rollback: the run goes on with the rollback, never the switchover.
+    pub rollback: Option<Vec<String>>,
+}
+
+/// Why no new job starts any more.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Stop {
+    Failed(String),
+    Interrupted,
+    Aborted,
+    Rollback,
+}
+
+/// How a pass ended.
+#[derive(Debug)]
+pub struct Pass {
+    pub stop: Option<Stop>,
+    /// Per service of the runbook: its recovery time (s), if recovered.
+    pub recovered: Vec<Option<f64>>,
+    /// Per service of the runbook: whether any of its stop steps started.
+    pub stop_begun: Vec<bool>,
+    pub human_wait: Duration,
+}
+
+/// What a pass reads from outside and writes to.
+pub struct Io<'a> {
+    pub sink: &'a mut dyn Sink,
+    /// Lines the operator typed; `None` when nobody can answer.
+    pub input: Option<mpsc::UnboundedReceiver<String>>,
+}
+
+/// A person's answer the pass waits for.
+pub(super) struct Pending {
+    pub(super) job: usize,
+    pub(super) kind: Kind,
+    /// A failed job's result, held until the answer says what to do with it.
+    pub(super) failure: Option<Finished>,
+}
+
+/// A failed end with `message`, for a job that has no result of its own.
+pub(super) fn failure(message: String) -> Finished {
+    Finished {
+        status: crate::engine::event::StepStatus::Failed,
+        attempts: 0,
+        exit_code: None,
+        message: Some(message),
+        stdout: None,
+        stderr: None,
+    }
+}
