@@ -19,3 +19,6 @@ mod types;
 
 pub use dispatcher::pass;
 pub use types::{Carry, Io, Pass, Settings, Stop};
+
+#[cfg(test)]
+mod tests;

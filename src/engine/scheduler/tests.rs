@@ -1,0 +1,477 @@
+//! The dispatcher on its own: real plans from runbook files, a fake executor that runs
+//! nothing (it logs each job's start and end and returns a scripted result), and a sink
+//! that keeps the events. No sshd, no root, no subprocess; each test takes milliseconds.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::mpsc::{self, UnboundedSender};
+
+use super::{Carry, Io, Settings, Stop, pass};
+use crate::config::model::Mode;
+use crate::config::{Runbook, load_runbook};
+use crate::engine::event::{Event, StepStatus};
+use crate::engine::executor::{AttemptReport, Executor, Finished, Live, NamedHost};
+use crate::engine::job::{self, Job, Transports, Work};
+use crate::engine::secrets::Redactor;
+use crate::engine::sink::Sink;
+use crate::engine::stopwatch::Stopwatch;
+use crate::plan::{self, Plan};
+use crate::transport::Cancel;
+
+/// Two halls; in hall b two local hosts, in hall a one. `[ssh]` settings go first.
+fn inventory(ssh: &str) -> String {
+    format!(
+        "{ssh}\n[halls.a]\n[halls.b]\n[hosts.a1]\ntransport = \"local\"\nhall = \"a\"\ntags = [\"n\"]\n[hosts.b1]\ntransport = \"local\"\nhall = \"b\"\ntags = [\"n\"]\n[hosts.b2]\ntransport = \"local\"\nhall = \"b\"\ntags = [\"n\"]\n"
+    )
+}
+
+fn load(on_failure: &str, inventory: &str, services: &str) -> (tempfile::TempDir, Runbook) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("inventory.toml"), inventory).expect("write");
+    let text = format!(
+        "[runbook]\nname = \"t\"\nrto = \"1h\"\ninventory = [\"inventory.toml\"]\non_failure = \"{on_failure}\"\n{services}"
+    );
+    std::fs::write(dir.path().join("t.toml"), text).expect("write");
+    let loaded = load_runbook(&dir.path().join("t.toml"), &[]).unwrap_or_else(|e| {
+        panic!(
+            "{}",
+            crate::config::diagnostic::render_all(&e.sources, &e.diagnostics)
+        )
+    });
+    (dir, loaded.runbook)
+}
+
+fn settings() -> Settings {
+    Settings {
+        max_parallel: 32,
+        operator: "tester@here".into(),
+        clock: Stopwatch::start(None),
+        redactor: Redactor::default(),
+        plan_hash: String::new(),
+        inputs: Vec::new(),
+        assume_yes: false,
+        grace: Duration::from_secs(1),
+        runbook_file: String::new(),
+        inventory_files: Vec::new(),
+        only: Vec::new(),
+        notices: Vec::new(),
+    }
+}
+
+fn jobs_of(plan: &Plan<'_>) -> Vec<Job> {
+    let transports = Transports::new(plan.runbook).expect("transports");
+    (0..plan.steps.len())
+        .flat_map(|i| job::jobs(plan, i, &transports, &Default::default()))
+        .collect()
+}
+
+/// Keeps every event; never breaks. Each question is answered with the next line of
+/// `answers`, as an operator would once it shows.
+#[derive(Default)]
+struct Kept {
+    events: Vec<Event>,
+    answers: VecDeque<String>,
+    operator: Option<UnboundedSender<String>>,
+}
+
+impl Sink for Kept {
+    fn emit(&mut self, event: Event) {
+        if let (Event::Question { .. }, Some(tx)) = (&event, &self.operator)
+            && let Some(line) = self.answers.pop_front()
+        {
+            let _ = tx.send(line);
+        }
+        self.events.push(event);
+    }
+    fn flush(&mut self) {}
+    fn broken(&self) -> Option<String> {
+        None
+    }
+}
+
+/// Runs nothing: logs `start ID@HOST` and `end ID@HOST` around a short sleep, and ends
+/// with the next scripted status for the job (`ok` when none is left).
+#[derive(Default)]
+struct Fake {
+    script: Mutex<HashMap<String, VecDeque<StepStatus>>>,
+    log: Mutex<Vec<String>>,
+}
+
+impl Fake {
+    fn failing(key: &str, times: usize) -> Fake {
+        let fake = Fake::default();
+        fake.script
+            .lock()
+            .expect("lock")
+            .insert(key.into(), vec![StepStatus::Failed; times].into());
+        fake
+    }
+
+    fn log(&self) -> Vec<String> {
+        self.log.lock().expect("lock").clone()
+    }
+
+    /// Where `line` is in the log.
+    fn at(&self, line: &str) -> usize {
+        let log = self.log();
+        log.iter()
+            .position(|l| l == line)
+            .unwrap_or_else(|| panic!("{line} not in {log:?}"))
+    }
+}
+
+fn key(job: &Job) -> String {
+    format!("{}@{}", job.id, job.host_name.as_deref().unwrap_or("-"))
+}
+
+impl Executor for Fake {
+    fn dry_run(&self) -> bool {
+        false
+    }
+
+    fn needs_person(&self, job: &Job) -> bool {
+        matches!(job.work, Work::Manual { .. })
+    }
+
+    fn prepare(
+        &self,
+        _hosts: Vec<NamedHost>,
+    ) -> impl Future<Output = Vec<(String, Result<(), String>)>> + Send {
+        std::future::ready(Vec::new())
+    }
+
+    async fn execute(
+        self: Arc<Self>,
+        _index: usize,
+        job: Job,
+        _attempts: UnboundedSender<AttemptReport>,
+        _cancel: Cancel,
+    ) -> Finished {
+        let k = key(&job);
+        self.log.lock().expect("lock").push(format!("start {k}"));
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        self.log.lock().expect("lock").push(format!("end {k}"));
+        let status = self
+            .script
+            .lock()
+            .expect("lock")
+            .get_mut(&k)
+            .and_then(VecDeque::pop_front)
+            .unwrap_or(StepStatus::Ok);
+        Finished {
+            status,
+            attempts: 1,
+            exit_code: Some(i32::from(status != StepStatus::Ok)),
+            message: (status == StepStatus::Failed).then(|| format!("{k} failed")),
+            stdout: None,
+            stderr: None,
+        }
+    }
+}
+
+/// One pass of `rb` from a to b with `executor`, the operator typing `answers`.
+fn run_pass<E: Executor>(
+    rb: &Runbook,
+    executor: Arc<E>,
+    carry: &Carry,
+    answers: &[&str],
+) -> (super::Pass, Vec<Event>) {
+    let plan = plan::build(rb, &rb.halls[0], &rb.halls[1], Mode::Switchover);
+    let settings = settings();
+    let mut sink = Kept {
+        answers: answers.iter().map(|a| format!("{a}\n")).collect(),
+        ..Kept::default()
+    };
+    let input = (!answers.is_empty()).then(|| {
+        let (tx, rx) = mpsc::unbounded_channel();
+        sink.operator = Some(tx);
+        rx
+    });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let done = runtime.block_on(async {
+        let mut io = Io {
+            sink: &mut sink,
+            input,
+        };
+        pass(
+            &plan,
+            jobs_of(&plan),
+            executor,
+            &settings,
+            carry,
+            &mut io,
+            false,
+        )
+        .await
+    });
+    (done, sink.events)
+}
+
+/// `(status, rerun)` of every `step_finished` of step `id` on `host`.
+fn ends(events: &[Event], id: &str, host: &str) -> Vec<(StepStatus, bool)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::StepFinished(f) if f.step == id && f.host.as_deref() == Some(host) => {
+                Some((f.status, f.rerun))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+const TWO_TIERS: &str = r#"
+[services.db]
+hosts = ["tag:n"]
+[[services.db.precheck]]
+run = "x"
+[[services.db.stop]]
+run = "x"
+[[services.db.start]]
+run = "x"
+[[services.db.verify]]
+run = "x"
+
+[services.app]
+hosts = ["tag:n"]
+depends_on = ["db"]
+[[services.app.precheck]]
+run = "x"
+[[services.app.stop]]
+run = "x"
+[[services.app.start]]
+run = "x"
+[[services.app.verify]]
+run = "x"
+"#;
+
+#[test]
+fn the_four_order_rules_hold() {
+    let (_d, rb) = load("abort", &inventory(""), TWO_TIERS);
+    let fake = Arc::new(Fake::default());
+    let (done, _) = run_pass(&rb, fake.clone(), &Carry::default(), &[]);
+    assert_eq!(done.stop, None);
+    let last_precheck = ["db", "app"]
+        .iter()
+        .flat_map(|s| ["b1", "b2"].map(|h| fake.at(&format!("end {s}.precheck.1@{h}"))))
+        .max()
+        .expect("prechecks");
+    // 1. Every precheck passes before any stop begins.
+    assert!(last_precheck < fake.at("start db.stop.1@a1"));
+    assert!(last_precheck < fake.at("start app.stop.1@a1"));
+    // 2. Dependents go down first.
+    assert!(fake.at("end app.stop.1@a1") < fake.at("start db.stop.1@a1"));
+    // 3. A start waits for its own stop and for the verify of what it depends on.
+    assert!(fake.at("end db.stop.1@a1") < fake.at("start db.start.1@b1"));
+    for h in ["b1", "b2"] {
+        assert!(fake.at(&format!("end db.verify.1@{h}")) < fake.at("start app.start.1@b1"));
+    }
+    // 4. Verify after start.
+    for h in ["b1", "b2"] {
+        assert!(
+            fake.at(&format!("end app.start.1@{h}")) < fake.at(&format!("start app.verify.1@{h}"))
+        );
+    }
+    assert_eq!(done.recovered.iter().flatten().count(), 2);
+}
+
+/// Whether two jobs ever ran at the same time, by the fake's log.
+fn overlapped(fake: &Fake, a: &str, b: &str) -> bool {
+    let (sa, ea, sb, eb) = (
+        fake.at(&format!("start {a}")),
+        fake.at(&format!("end {a}")),
+        fake.at(&format!("start {b}")),
+        fake.at(&format!("end {b}")),
+    );
+    sa < eb && sb < ea
+}
+
+#[test]
+fn serial_runs_a_steps_hosts_one_at_a_time() {
+    let services =
+        "[services.s]\nhosts = [\"tag:n\"]\n[[services.s.start]]\nrun = \"x\"\nserial = 1\n";
+    let (_d, rb) = load("abort", &inventory(""), services);
+    let fake = Arc::new(Fake::default());
+    run_pass(&rb, fake.clone(), &Carry::default(), &[]);
+    assert!(
+        !overlapped(&fake, "s.start.1@b1", "s.start.1@b2"),
+        "{:?}",
+        fake.log()
+    );
+    // Without `serial`, both hosts run at once.
+    let (_d, rb) = load(
+        "abort",
+        &inventory(""),
+        &services.replace("serial = 1\n", ""),
+    );
+    let fake = Arc::new(Fake::default());
+    run_pass(&rb, fake.clone(), &Carry::default(), &[]);
+    assert!(
+        overlapped(&fake, "s.start.1@b1", "s.start.1@b2"),
+        "{:?}",
+        fake.log()
+    );
+}
+
+#[test]
+fn max_sessions_bounds_the_jobs_on_one_host() {
+    let services = "[services.s]\nhosts = [\"b1\", \"a1\"]\n[[services.s.start]]\nrun = \"x\"\n[services.t]\nhosts = [\"b1\", \"a1\"]\n[[services.t.start]]\nrun = \"x\"\n";
+    let (_d, rb) = load("abort", &inventory("[ssh]\nmax_sessions = 1"), services);
+    let fake = Arc::new(Fake::default());
+    run_pass(&rb, fake.clone(), &Carry::default(), &[]);
+    assert!(
+        !overlapped(&fake, "s.start.1@b1", "t.start.1@b1"),
+        "{:?}",
+        fake.log()
+    );
+    let (_d, rb) = load("abort", &inventory("[ssh]\nmax_sessions = 2"), services);
+    let fake = Arc::new(Fake::default());
+    run_pass(&rb, fake.clone(), &Carry::default(), &[]);
+    assert!(
+        overlapped(&fake, "s.start.1@b1", "t.start.1@b1"),
+        "{:?}",
+        fake.log()
+    );
+}
+
+#[test]
+fn a_pause_is_answered_with_retry_skip_abort_or_rollback() {
+    let (_d, rb) = load("pause", &inventory(""), TWO_TIERS);
+    let failing = || Arc::new(Fake::failing("db.start.1@b1", 1));
+    // retry: run again, it passes, the run goes on.
+    let fake = failing();
+    let (done, events) = run_pass(&rb, fake.clone(), &Carry::default(), &["retry"]);
+    assert_eq!(done.stop, None);
+    assert_eq!(ends(&events, "db.start.1", "b1"), [(StepStatus::Ok, false)]);
+    assert_eq!(
+        fake.log()
+            .iter()
+            .filter(|l| *l == "start db.start.1@b1")
+            .count(),
+        2
+    );
+    // skip: recorded skipped, the run goes on without it.
+    let (done, events) = run_pass(&rb, failing(), &Carry::default(), &["skip"]);
+    assert_eq!(done.stop, None);
+    assert_eq!(
+        ends(&events, "db.start.1", "b1"),
+        [(StepStatus::Skipped, false)]
+    );
+    assert_eq!(
+        ends(&events, "app.verify.1", "b2"),
+        [(StepStatus::Ok, false)]
+    );
+    // abort: the run stops; what had not started is skipped.
+    let (done, events) = run_pass(&rb, failing(), &Carry::default(), &["abort"]);
+    assert_eq!(done.stop, Some(Stop::Aborted));
+    assert_eq!(
+        ends(&events, "app.start.1", "b1"),
+        [(StepStatus::Skipped, false)]
+    );
+    // rollback: the pass stops to roll back, naming what had begun to stop.
+    let (done, events) = run_pass(&rb, failing(), &Carry::default(), &["rollback"]);
+    assert_eq!(done.stop, Some(Stop::Rollback));
+    assert!(
+        events.iter().any(|e| matches!(e,
+        Event::RollbackStarted { services } if services == &["db".to_string(), "app".to_string()]))
+    );
+    // Nobody to ask: a pause acts as abort, and the run `failed`.
+    let (done, _) = run_pass(&rb, failing(), &Carry::default(), &[]);
+    assert!(
+        matches!(done.stop, Some(Stop::Failed(_))),
+        "{:?}",
+        done.stop
+    );
+}
+
+#[test]
+fn a_rollback_switches_back_exactly_the_services_whose_stop_began() {
+    // `batch` has no stop step: it never left hall a and is not switched back.
+    let services = "[services.web]\nhosts = [\"tag:n\"]\n[[services.web.stop]]\nrun = \"x\"\n[[services.web.start]]\nrun = \"x\"\n[services.batch]\nhosts = [\"tag:n\"]\n[[services.batch.start]]\nrun = \"x\"\n";
+    let (_d, rb) = load("rollback", &inventory(""), services);
+    let (done, events) = run_pass(
+        &rb,
+        Arc::new(Fake::failing("web.start.1@b2", 1)),
+        &Carry::default(),
+        &[],
+    );
+    assert_eq!(done.stop, Some(Stop::Rollback));
+    let rolled: Vec<&Vec<String>> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::RollbackStarted { services } => Some(services),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(rolled, [&vec!["web".to_string()]]);
+    assert_eq!(done.stop_begun, [true, false]);
+}
+
+#[test]
+fn a_resumed_pass_runs_only_what_is_left_and_flags_what_had_started() {
+    let (_d, rb) = load("abort", &inventory(""), TWO_TIERS);
+    let fake = Arc::new(Fake::default());
+    let mut carry = Carry::default();
+    for id in ["db.precheck.1", "app.precheck.1"] {
+        for h in ["b1", "b2"] {
+            carry.done.insert((id.to_string(), Some(h.to_string())));
+        }
+    }
+    for id in ["app.stop.1", "db.stop.1"] {
+        carry.done.insert((id.to_string(), Some("a1".to_string())));
+    }
+    carry
+        .rerun
+        .insert(("db.start.1".to_string(), Some("b1".to_string())));
+    carry.recovered.insert("db".into(), 1.5);
+    let (done, events) = run_pass(&rb, fake.clone(), &carry, &[]);
+    assert_eq!(done.stop, None);
+    assert!(
+        !fake
+            .log()
+            .iter()
+            .any(|l| l.contains("precheck") || l.contains("stop")),
+        "{:?}",
+        fake.log()
+    );
+    assert_eq!(ends(&events, "db.start.1", "b1"), [(StepStatus::Ok, true)]);
+    assert_eq!(ends(&events, "db.start.1", "b2"), [(StepStatus::Ok, false)]);
+    // A service recovered before the crash keeps its time.
+    assert_eq!(done.recovered[0], Some(1.5));
+}
+
+#[test]
+fn retries_and_consecutive_successes_are_counted_by_the_executor() {
+    // The live executor on local commands: a start that fails twice, then passes with
+    // `retries = 2`; a check that needs 3 successes in a row.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let n = dir.path().join("n");
+    let services = format!(
+        "[services.s]\nhosts = [\"tag:n\"]\n[[services.s.start]]\nrun = \"echo x >> {n}.{{{{host.name}}}}; test $(wc -l < {n}.{{{{host.name}}}}) -ge 3\"\nretries = 2\nretry_interval = \"0s\"\n[[services.s.verify]]\nrun = \"true\"\nwithin = \"5s\"\ninterval = \"10ms\"\nconsecutive = 3\n",
+        n = n.display()
+    );
+    let (_d, rb) = load("abort", &inventory(""), &services);
+    let (done, events) = run_pass(
+        &rb,
+        Arc::new(Live { failover: false }),
+        &Carry::default(),
+        &[],
+    );
+    assert_eq!(done.stop, None);
+    let attempts = |id: &str| {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                Event::StepFinished(f) if f.step == id => Some((f.status, f.attempts)),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(attempts("s.start.1"), [(StepStatus::Ok, 3); 2]);
+    assert_eq!(attempts("s.verify.1"), [(StepStatus::Ok, 3); 2]);
+}
