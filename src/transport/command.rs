@@ -71,3 +71,25 @@ impl Request for Command {
             .unwrap_or_else(|e| Err(TransportError::Spawn(e.to_string())))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn an_unprepared_host_is_an_error_and_nothing_runs_anywhere() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let marker = dir.path().join("ran");
+        let command = Command {
+            target: Target::Unprepared("db-a1".into()),
+            line: format!("touch {}", marker.display()),
+        };
+        let e = command
+            .perform(Duration::from_secs(5), &Cancel::default())
+            .await
+            .expect_err("no pool, no command");
+        assert!(matches!(e, TransportError::NoSshPool { .. }), "{e}");
+        assert!(e.to_string().contains("(a bug in switchyard)"), "{e}");
+        assert!(!marker.exists(), "the command ran somewhere");
+    }
+}

@@ -147,3 +147,28 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_request_without_a_client_is_an_error_and_is_not_sent() {
+        let request = HttpRequest {
+            client: None,
+            method: reqwest::Method::GET,
+            url: "http://127.0.0.1:9/health".into(),
+            headers: Vec::new(),
+            body: None,
+        };
+        let e = request
+            .perform(Duration::from_secs(5), &Cancel::default())
+            .await
+            .expect_err("no client, no request");
+        assert_eq!(
+            e.to_string(),
+            "GET http://127.0.0.1:9/health: switchyard prepared no HTTP client for this \
+             check's TLS settings (a bug in switchyard); no request was sent"
+        );
+    }
+}
