@@ -14,7 +14,6 @@ use crate::config::load_runbook;
 use crate::config::model::Mode;
 use crate::engine::drill::Start;
 use crate::engine::event::{Event, Outcome, StepStatus};
-use crate::engine::job::Transports;
 use crate::engine::operator::Choice;
 use crate::engine::scheduler::{Carry, Settings};
 use crate::engine::secrets::{self, Redactor};
@@ -22,6 +21,7 @@ use crate::engine::stopwatch::{Stopwatch, parse_timestamp, timestamp};
 use crate::evidence::journal::{self, Entry};
 use crate::evidence::{Recorder, record::Record};
 use crate::plan;
+use crate::transport::Transports;
 
 use super::Error;
 use super::args::{Global, ResumeArgs};

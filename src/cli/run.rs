@@ -13,7 +13,7 @@ use crate::config::load_runbook;
 use crate::config::model::Mode;
 use crate::engine::drill::{self, Start};
 use crate::engine::executor::{DryRun, Live};
-use crate::engine::job::{self, Transports};
+use crate::engine::job;
 use crate::engine::scheduler::{Io, Settings};
 use crate::engine::secrets::{self, Redactor};
 use crate::engine::sink::Sink as _;
@@ -21,6 +21,7 @@ use crate::engine::stopwatch::{Stopwatch, parse_timestamp, timestamp};
 use crate::engine::{Event, Outcome};
 use crate::evidence::{Recorder, folder};
 use crate::plan::{self, Plan};
+use crate::transport::Transports;
 
 use super::args::{Global, RunArgs};
 use super::lock::{self, RunLock};

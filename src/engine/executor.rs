@@ -12,10 +12,13 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::config::model::Phase;
-use crate::transport::{Cancel, Captured, CommandOutput, TransportError, local};
+use crate::transport::http::BODY_LIMIT_MIB;
+use crate::transport::{
+    Cancel, Captured, CommandOutput, HttpRequest, HttpResponse, Request, TcpConnect, TransportError,
+};
 
 use super::event::StepStatus;
-use super::job::{HttpRequest, Job, Target, Work};
+use super::job::{Job, Work};
 
 /// How a job ended, before the scheduler turns it into an event.
 #[derive(Debug)]
@@ -305,72 +308,50 @@ async fn pause(d: Duration, cancel: &Cancel) {
 
 const STOPPED: &str = "stopped by switchyard: the run was interrupted";
 
-/// One attempt. Commands notice `cancel` in their blocking loop and stop what they
-/// started; everything else is dropped when it is set.
+/// One attempt. Transports notice `cancel` and stop what they started; an attempt cut
+/// short by it fails as stopped, whatever it found, keeping any output it gathered.
 async fn attempt(work: &Work, timeout: Duration, cancel: &Cancel) -> Attempt {
-    if let Work::Command { .. } = work {
-        return command(work, timeout, cancel).await;
-    }
-    tokio::select! {
-        a = other(work, timeout) => a,
-        () = cancel.wait() => Attempt::failed(STOPPED),
-    }
-}
-
-async fn command(work: &Work, timeout: Duration, cancel: &Cancel) -> Attempt {
-    let Work::Command {
-        target,
-        command,
-        expect_exit,
-        expect_stdout,
-    } = work
-    else {
-        return Attempt::failed("not a command");
-    };
-    let (target, command, c) = (target.clone(), command.clone(), cancel.clone());
-    let out = tokio::task::spawn_blocking(move || match target {
-        Target::Local => local::run(&command, timeout, &c),
-        Target::Ssh(host) => host.run(&command, timeout, &c),
-        Target::Unprepared(host) => Err(TransportError::Session {
-            address: host,
-            reason: "switchyard prepared no connection for this host (a bug in switchyard); the command was not run anywhere".into(),
-        }),
-    })
-    .await
-    .unwrap_or_else(|e| Err(TransportError::Spawn(e.to_string())));
-    if cancel.is_set() {
-        let mut a = Attempt::failed(STOPPED);
-        if let Ok(out) = out {
-            (a.stdout, a.stderr) = (Some(out.stdout), Some(out.stderr));
-        }
-        return a;
-    }
-    judge_command(out, timeout, *expect_exit, expect_stdout.as_deref())
-}
-
-async fn other(work: &Work, timeout: Duration) -> Attempt {
-    match work {
-        Work::Command { .. } => Attempt::failed("a command runs on a blocking thread"),
-        Work::Http(req) => http(req, timeout).await,
-        Work::Tcp { address } => {
-            match tokio::time::timeout(timeout, tokio::net::TcpStream::connect(address.as_str()))
-                .await
-            {
-                Ok(Ok(_)) => Attempt::ok(format!("connected to {address}")),
-                Ok(Err(e)) => Attempt::failed(format!("cannot connect to {address}: {e}")),
-                Err(_) => Attempt::failed(format!(
-                    "no connection to {address} within {}",
-                    crate::config::duration::format(timeout)
-                )),
-            }
-        }
+    let a = match work {
+        Work::Command {
+            request,
+            expect_exit,
+            expect_stdout,
+        } => judge_command(
+            request.perform(timeout, cancel).await,
+            timeout,
+            *expect_exit,
+            expect_stdout.as_deref(),
+        ),
+        Work::Http {
+            request,
+            expect_status,
+            expect_body,
+        } => judge_http(
+            request,
+            request.perform(timeout, cancel).await,
+            expect_status,
+            expect_body.as_deref(),
+        ),
+        Work::Tcp(request) => judge_tcp(request, request.perform(timeout, cancel).await),
         Work::Sleep(d) => {
-            tokio::time::sleep(*d).await;
-            Attempt::ok(format!("waited {}", crate::config::duration::format(*d)))
+            tokio::select! {
+                () = tokio::time::sleep(*d) => {
+                    Attempt::ok(format!("waited {}", crate::config::duration::format(*d)))
+                }
+                () = cancel.wait() => Attempt::failed(STOPPED),
+            }
         }
         // The scheduler asks a person instead of running these (`needs_person`).
         Work::Manual { .. } => Attempt::failed("a manual step is confirmed by a person"),
+    };
+    if cancel.is_set() {
+        return Attempt {
+            stdout: a.stdout,
+            stderr: a.stderr,
+            ..Attempt::failed(STOPPED)
+        };
     }
+    a
 }
 
 fn judge_command(
@@ -382,6 +363,8 @@ fn judge_command(
     let out = match out {
         Ok(o) => o,
         Err(e) => {
+            // Only a host that could not be reached counts as unreachable (in a failover,
+            // an expected outcome on the source side); a login or session failure does not.
             let unreachable = matches!(e, TransportError::Connect { .. });
             return Attempt {
                 unreachable,
@@ -428,110 +411,64 @@ fn judge_command(
     }
 }
 
-async fn http(req: &HttpRequest, timeout: Duration) -> Attempt {
-    let Some(client) = &req.client else {
-        return Attempt::failed(format!(
-            "{} {}: switchyard prepared no HTTP client for this check's TLS settings (a bug in switchyard); no request was sent",
-            req.method, req.url
-        ));
+/// Whether an answer passes the check's expectations (`expect_status` empty: any 2xx),
+/// and the attempt's message. A request that got no whole answer fails; it never counts
+/// as an unreachable host.
+fn judge_http(
+    req: &HttpRequest,
+    answer: Result<HttpResponse, TransportError>,
+    expect_status: &[u16],
+    expect_body: Option<&str>,
+) -> Attempt {
+    let answer = match answer {
+        Ok(answer) => answer,
+        Err(e) => return Attempt::failed(e.to_string()),
     };
-    let mut r = client
-        .request(req.method.clone(), &req.url)
-        .timeout(timeout);
-    for (k, v) in &req.headers {
-        r = r.header(k, v);
-    }
-    if let Some(body) = &req.body {
-        r = r.body(body.clone());
-    }
-    let mut resp = match r.send().await {
-        Ok(resp) => resp,
-        Err(e) => {
-            let why = cause(&e, timeout, "no answer");
-            return Attempt::failed(format!("{} {}: {why}", req.method, req.url));
-        }
-    };
-    let status = resp.status().as_u16();
-    let body = match read_body(&mut resp).await {
-        Ok(body) => body,
-        Err(e) => {
-            return Attempt::failed(format!(
-                "{} {} answered {status}, but its body could not be read: {}",
-                req.method,
-                req.url,
-                cause(&e, timeout, "the rest did not arrive")
-            ));
-        }
-    };
-    let (ok, message) = judge_http(req, status, &body);
-    let mut captured = Captured::default();
-    captured.push(&body.bytes);
+    let (ok, message) = judge_answer(req, &answer, expect_status, expect_body);
+    let mut body = Captured::default();
+    body.push(&answer.body);
     Attempt {
         ok,
         exit_code: None,
         message,
         unreachable: false,
-        stdout: Some(captured),
+        stdout: Some(body),
         stderr: None,
     }
 }
 
-/// How much of a response body a check reads, in MiB. A health page is a few bytes or
-/// KiB; a check pointed at a download or an endless stream must not fill switchyard's
-/// memory, so reading stops here and `expect_body` is matched against what was read.
-const BODY_LIMIT_MIB: usize = 1;
-const BODY_LIMIT: usize = BODY_LIMIT_MIB * 1024 * 1024;
-
-/// A response body as far as it was read.
-struct Body {
-    bytes: Vec<u8>,
-    /// The body went on past [`BODY_LIMIT`]; reading stopped there.
-    cut: bool,
-}
-
-/// Reads a body chunk by chunk, up to [`BODY_LIMIT`]. Any error — a reset connection, a
-/// body shorter than its `Content-Length`, the timeout — is an `Err`: part of a body must
-/// never be judged as if it were the whole.
-async fn read_body(resp: &mut reqwest::Response) -> Result<Body, reqwest::Error> {
-    let mut bytes = Vec::new();
-    while let Some(chunk) = resp.chunk().await? {
-        let room = BODY_LIMIT - bytes.len();
-        if chunk.len() > room {
-            bytes.extend_from_slice(&chunk[..room]);
-            return Ok(Body { bytes, cut: true });
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    Ok(Body { bytes, cut: false })
-}
-
-/// Whether an answer passes `req`'s expectations, and the attempt's message.
-fn judge_http(req: &HttpRequest, status: u16, body: &Body) -> (bool, String) {
-    let asked = format!("{} {}", req.method, req.url);
-    let status_ok = if req.expect_status.is_empty() {
+fn judge_answer(
+    req: &HttpRequest,
+    answer: &HttpResponse,
+    expect_status: &[u16],
+    expect_body: Option<&str>,
+) -> (bool, String) {
+    let asked = req.describe();
+    let status = answer.status;
+    let status_ok = if expect_status.is_empty() {
         (200..300).contains(&status)
     } else {
-        req.expect_status.contains(&status)
+        expect_status.contains(&status)
     };
     if !status_ok {
-        let expected = if req.expect_status.is_empty() {
+        let expected = if expect_status.is_empty() {
             "2xx".to_string()
         } else {
-            format!("{:?}", req.expect_status)
+            format!("{expect_status:?}")
         };
         return (
             false,
             format!("{asked} answered {status}, expected {expected}"),
         );
     }
-    let cut = if body.cut {
+    let cut = if answer.cut {
         format!(" (the body was longer than {BODY_LIMIT_MIB} MiB and was cut there)")
     } else {
         String::new()
     };
-    match &req.expect_body {
-        Some(want) if !String::from_utf8_lossy(&body.bytes).contains(want.as_str()) => {
-            let part = if body.cut { "the part read of " } else { "" };
+    match expect_body {
+        Some(want) if !String::from_utf8_lossy(&answer.body).contains(want) => {
+            let part = if answer.cut { "the part read of " } else { "" };
             (
                 false,
                 format!("{asked} answered {status} without {want:?} in {part}its body{cut}"),
@@ -541,27 +478,11 @@ fn judge_http(req: &HttpRequest, status: u16, body: &Body) -> (bool, String) {
     }
 }
 
-/// Why a request failed, in words: the timeout (`what` did not happen within it), or
-/// reqwest's causes — its own text repeats the URL, which the message already names.
-fn cause(e: &reqwest::Error, timeout: Duration, what: &str) -> String {
-    if e.is_timeout() {
-        format!(
-            "{what} within {} (timeout)",
-            crate::config::duration::format(timeout)
-        )
-    } else {
-        std::error::Error::source(e).map_or_else(|| e.to_string(), error_chain)
+/// A TCP check passes when the connection was made; one that was not is a failed check,
+/// never an unreachable host.
+fn judge_tcp(req: &TcpConnect, connected: Result<(), TransportError>) -> Attempt {
+    match connected {
+        Ok(()) => Attempt::ok(format!("connected to {}", req.address)),
+        Err(e) => Attempt::failed(e.to_string()),
     }
-}
-
-/// reqwest's error with its causes, which say what actually went wrong.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }

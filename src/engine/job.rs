@@ -2,55 +2,33 @@
 //! secrets' values for the host, redacted for people), every transport chosen. The
 //! scheduler starts jobs; an executor runs them.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::config::inventory::HostIdx;
-use crate::config::model::{On, Phase, Transport};
-use crate::config::runbook::{Action, HttpCheck, Runbook, Step};
+use crate::config::model::{On, Phase};
+use crate::config::runbook::{Action, Step};
 use crate::config::template::Template;
 use crate::plan::Plan;
 use crate::plan::bindings::Bindings;
-use crate::transport::ssh::SshHost;
+use crate::transport::{Command, HttpRequest, TcpConnect, Transports};
 
-/// Where a command runs.
-#[derive(Clone)]
-pub enum Target {
-    Local,
-    Ssh(Arc<SshHost>),
-    /// An SSH host for which no connection was prepared: a bug in switchyard. The
-    /// command fails and says so; it never runs anywhere else instead.
-    Unprepared(String),
-}
-
-/// An HTTP check, fully resolved.
-#[derive(Clone)]
-pub struct HttpRequest {
-    /// `None`: no client was prepared for its TLS settings (a bug); the check fails.
-    pub client: Option<reqwest::Client>,
-    pub method: reqwest::Method,
-    pub url: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Option<String>,
-    /// Empty: any 2xx.
-    pub expect_status: Vec<u16>,
-    pub expect_body: Option<String>,
-}
-
-/// What one attempt does.
+/// What one attempt does: a request a transport performs, with what its result must show
+/// (judged by the executor), or a person's or the clock's part.
 #[derive(Clone)]
 pub enum Work {
     Command {
-        target: Target,
-        command: String,
+        request: Command,
         expect_exit: i32,
         expect_stdout: Option<String>,
     },
-    Http(Box<HttpRequest>),
-    Tcp {
-        address: String,
+    Http {
+        request: Box<HttpRequest>,
+        /// Empty: any 2xx.
+        expect_status: Vec<u16>,
+        expect_body: Option<String>,
     },
+    Tcp(TcpConnect),
     Manual {
         text: String,
         /// How long a person has to confirm it; `None`: as long as it takes.
@@ -114,90 +92,6 @@ impl Job {
     }
 }
 
-/// The connections a run uses: one SSH pool per host, HTTP clients by TLS settings.
-pub struct Transports {
-    ssh: HashMap<HostIdx, Arc<SshHost>>,
-    http: HashMap<(Option<std::path::PathBuf>, bool), reqwest::Client>,
-}
-
-impl Transports {
-    /// A connection pool for every SSH host of the runbook's inventory and an HTTP client
-    /// for every TLS setting its steps use: whatever any pass touches — the switchover,
-    /// a rollback in the opposite direction, a resumed run — finds its transport here.
-    /// Opens nothing yet: SSH sessions are made on first use.
-    pub fn new(rb: &Runbook) -> Result<Transports, String> {
-        let ssh = rb
-            .inventory
-            .hosts
-            .iter()
-            .enumerate()
-            .filter(|(_, h)| h.transport == Transport::Ssh)
-            .map(|(i, h)| (i, Arc::new(SshHost::new(h))))
-            .collect();
-        let mut http = HashMap::new();
-        for step in rb.services.iter().flat_map(|s| s.phases.iter().flatten()) {
-            if let Action::Http(check) = &step.action {
-                let key = (check.ca_file.clone(), check.insecure_tls);
-                if let std::collections::hash_map::Entry::Vacant(e) = http.entry(key) {
-                    e.insert(http_client(check)?);
-                }
-            }
-        }
-        Ok(Transports { ssh, http })
-    }
-
-    /// Every SSH host `plan` will touch, by name, in name order.
-    pub fn ssh_hosts(&self, plan: &Plan<'_>) -> Vec<(String, Arc<SshHost>)> {
-        let mut hosts: Vec<HostIdx> = plan
-            .steps
-            .iter()
-            .flat_map(|s| s.hosts.iter().copied())
-            .collect();
-        hosts.sort_unstable();
-        hosts.dedup();
-        let mut v: Vec<(String, Arc<SshHost>)> = hosts
-            .into_iter()
-            .filter_map(|h| {
-                let name = plan.runbook.inventory.hosts[h].name.to_string();
-                self.ssh.get(&h).map(|s| (name, s.clone()))
-            })
-            .collect();
-        v.sort_by(|a, b| a.0.cmp(&b.0));
-        v
-    }
-
-    /// Where a command for host `h` (or for none) runs.
-    fn target(&self, rb: &Runbook, host: Option<HostIdx>) -> Target {
-        match host.map(|h| (h, &rb.inventory.hosts[h])) {
-            Some((h, host)) if host.transport == Transport::Ssh => match self.ssh.get(&h) {
-                Some(c) => Target::Ssh(c.clone()),
-                None => Target::Unprepared(host.name.to_string()),
-            },
-            _ => Target::Local,
-        }
-    }
-}
-
-fn http_client(check: &HttpCheck) -> Result<reqwest::Client, String> {
-    // A check speaks to the service itself: no proxy from the environment
-    // (`HTTP_PROXY`) in between, which would test the proxy, or fail on loopback.
-    let mut b = reqwest::Client::builder()
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("switchyard/", env!("CARGO_PKG_VERSION")));
-    if let Some(ca) = &check.ca_file {
-        let pem = std::fs::read(ca)
-            .map_err(|e| format!("cannot read ca_file `{}`: {e}", ca.display()))?;
-        let cert = reqwest::Certificate::from_pem(&pem)
-            .map_err(|e| format!("ca_file `{}` is not a PEM certificate: {e}", ca.display()))?;
-        b = b.add_root_certificate(cert);
-    }
-    if check.insecure_tls {
-        b = b.danger_accept_invalid_certs(true);
-    }
-    b.build().map_err(|e| format!("cannot set up HTTP: {e}"))
-}
-
 /// The jobs of plan step `step`: one per host, or one on no host.
 pub fn jobs(
     plan: &Plan<'_>,
@@ -229,29 +123,30 @@ pub fn jobs(
             let text = |t: &Template| t.render(&real, false);
             let work = match &s.step.action {
                 Action::Run(t) | Action::Local(t) => Work::Command {
-                    target: transports.target(rb, host),
-                    command: t.render(&real, true),
+                    request: Command {
+                        target: transports.target(rb, host),
+                        line: t.render(&real, true),
+                    },
                     expect_exit: s.step.expect_exit,
                     expect_stdout: s.step.expect_stdout.as_ref().map(text),
                 },
-                Action::Http(h) => Work::Http(Box::new(HttpRequest {
-                    client: transports
-                        .http
-                        .get(&(h.ca_file.clone(), h.insecure_tls))
-                        .cloned(),
-                    method: reqwest::Method::from_bytes(h.method.as_bytes())
-                        .unwrap_or(reqwest::Method::GET),
-                    url: text(&h.url),
-                    headers: h
-                        .headers
-                        .iter()
-                        .map(|(k, v)| (k.clone(), text(v)))
-                        .collect(),
-                    body: h.body.as_ref().map(text),
+                Action::Http(h) => Work::Http {
+                    request: Box::new(HttpRequest {
+                        client: transports.http_client(h),
+                        method: reqwest::Method::from_bytes(h.method.as_bytes())
+                            .unwrap_or(reqwest::Method::GET),
+                        url: text(&h.url),
+                        headers: h
+                            .headers
+                            .iter()
+                            .map(|(k, v)| (k.clone(), text(v)))
+                            .collect(),
+                        body: h.body.as_ref().map(text),
+                    }),
                     expect_status: h.expect_status.clone(),
                     expect_body: h.expect_body.as_ref().map(text),
-                })),
-                Action::Tcp(t) => Work::Tcp { address: text(t) },
+                },
+                Action::Tcp(t) => Work::Tcp(TcpConnect { address: text(t) }),
                 Action::Manual(t) => Work::Manual {
                     text: t.render(&shown, false),
                     limit: s.step.timeout_set.then_some(s.step.timeout),

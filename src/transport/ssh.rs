@@ -10,10 +10,10 @@
 //!   failed before the command was sent, so no command ever runs twice.
 //! - **Bounded.** The TCP connect within `connect_timeout`, the handshake and login within
 //!   it too (libssh2's session timeout); a command within its own timeout, after which it
-//!   is stopped *on the remote host* by a watchdog started with it ([`remote`]).
+//!   is stopped *on the remote host* by a watchdog started with it (`watchdog.rs`).
 //! - **Host keys** are checked against `known_hosts` before anything is sent to the host
-//!   ([`known_hosts`]): `strict` refuses unknown and changed keys, `accept-new` records
-//!   unknown ones; a changed key is always an error.
+//!   (`ssh/known_hosts.rs`): `strict` refuses unknown and changed keys, `accept-new`
+//!   records unknown ones; a changed key is always an error.
 //! - **Exit status** is read only after EOF and the server's close of the channel.
 //!   libssh2 reports 0 when no status arrived, so a command that timed out, lost its
 //!   connection, did not see its channel closed, or ended by a signal has no exit code:
@@ -36,7 +36,7 @@ use std::time::{Duration, Instant};
 
 use ssh2::{Channel, MethodType, Session};
 
-use super::{Captured, CommandOutput, TransportError};
+use super::{Cancel, Captured, CommandOutput, TransportError};
 use crate::config::inventory::{Host, SshSettings};
 use known_hosts::KnownHostsFile;
 
@@ -93,7 +93,7 @@ impl SshHost {
         &self,
         command: &str,
         timeout: Duration,
-        cancel: &super::Cancel,
+        cancel: &Cancel,
     ) -> Result<CommandOutput, TransportError> {
         let (mut lease, mut channel, started) =
             self.start(&super::watchdog::remote_command(command))?;
@@ -173,7 +173,7 @@ impl SshHost {
         channel: &mut Channel,
         started: Instant,
         timeout: Duration,
-        cancel: &super::Cancel,
+        cancel: &Cancel,
     ) -> Result<Ended, String> {
         let deadline = started + timeout;
         let mut ended = Ended::default();
