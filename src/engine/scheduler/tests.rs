@@ -13,12 +13,12 @@ use crate::config::model::Mode;
 use crate::config::{Runbook, load_runbook};
 use crate::engine::event::{Event, StepStatus};
 use crate::engine::executor::{AttemptReport, Executor, Finished, Live, NamedHost};
-use crate::engine::job::{self, Job, Transports, Work};
+use crate::engine::job::{self, Job, Work};
 use crate::engine::secrets::Redactor;
 use crate::engine::sink::Sink;
 use crate::engine::stopwatch::Stopwatch;
 use crate::plan::{self, Plan};
-use crate::transport::Cancel;
+use crate::transport::{Cancel, Transports};
 
 /// Two halls; in hall b two local hosts, in hall a one. `[ssh]` settings go first.
 fn inventory(ssh: &str) -> String {
