@@ -7,8 +7,9 @@ use super::diagnostic::{Diagnostic, Diagnostics};
 use super::inventory::{Inventory, InventoryFile};
 use super::raw;
 use super::reader::Cx;
-use super::runbook::{self, Runbook};
+use super::runbook::Runbook;
 use super::source::{FileId, Sources, Span};
+use super::validate;
 
 /// A runbook that passed every check, with the files it came from.
 #[derive(Debug)]
@@ -184,7 +185,7 @@ pub fn load_runbook(path: &Path, extra_inventory: &[PathBuf]) -> Result<Loaded, 
     } else {
         None
     };
-    let result = runbook::validate(raw, inventory, path, &mut diags);
+    let result = validate::validate(raw, inventory, path, &mut diags);
     tracing::info!(errors = diags.error_count(), elapsed = ?started.elapsed(), "runbook loaded");
     match result {
         Some(runbook) if !diags.has_errors() => Ok(Loaded { sources, runbook }),

@@ -1,8 +1,10 @@
 //! From TOML files to a validated model, in passes: the raw mirror of each file
-//! ([`raw`]), then the merged and checked inventory and runbook ([`inventory`],
-//! [`runbook`]). Every problem found on the way is a [`Diagnostic`] pointing into the
-//! file. Knows nothing of SSH or of how a runbook is executed.
+//! ([`raw`]), then the merged and checked inventory ([`inventory`]) and the runbook
+//! model ([`runbook`]) that [`validate`] builds. Every problem found on the way is a
+//! [`Diagnostic`] pointing into the file. Knows nothing of SSH or of how a runbook is
+//! executed.
 
+pub mod action_kind;
 pub mod diagnostic;
 pub mod duration;
 pub mod ids;
@@ -15,7 +17,9 @@ pub mod runbook;
 pub mod shell;
 pub mod source;
 pub mod template;
+pub mod validate;
 
+pub use action_kind::ActionKind;
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use load::{LoadError, Loaded, load_inventory, load_runbook};
 pub use runbook::Runbook;

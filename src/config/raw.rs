@@ -6,6 +6,7 @@ use std::time::Duration;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+use super::action_kind::ActionKind;
 use super::diagnostic::Diagnostic;
 use super::model::{HostKeyChecking, On, OnFailure, Phase, Transport};
 use super::reader::{Cx, Fields, as_integer, as_string, type_name};
@@ -92,7 +93,28 @@ pub enum RawAction {
 }
 
 impl RawAction {
-    pub const KEYS: [&str; 6] = ["run", "local", "http", "tcp", "manual", "sleep"];
+    pub fn kind(&self) -> ActionKind {
+        match self {
+            RawAction::Run(_) => ActionKind::Run,
+            RawAction::Local(_) => ActionKind::Local,
+            RawAction::Http(_) => ActionKind::Http,
+            RawAction::Tcp(_) => ActionKind::Tcp,
+            RawAction::Manual(_) => ActionKind::Manual,
+            RawAction::Sleep(_) => ActionKind::Sleep,
+        }
+    }
+
+    /// The template the kind's key holds: the command, URL, address or instruction.
+    pub fn template(&self) -> Option<&Template> {
+        match self {
+            RawAction::Run(t)
+            | RawAction::Local(t)
+            | RawAction::Http(t)
+            | RawAction::Tcp(t)
+            | RawAction::Manual(t) => Some(t),
+            RawAction::Sleep(_) => None,
+        }
+    }
 }
 
 /// The options only an `http` step has.
@@ -131,6 +153,23 @@ pub struct RawStep {
     /// Keys present that only `http` steps take, for a clear error on other kinds.
     pub http_keys: Vec<(&'static str, Span)>,
     pub clean: bool,
+}
+
+impl RawStep {
+    /// The keys written that only some kinds of step take (see
+    /// [`ActionKind::own_keys`]), with where each is. A command's keys count only when
+    /// their value was read: a value already reported is not reported a second time.
+    pub fn kind_keys(&self) -> Vec<(&'static str, &Span)> {
+        let mut keys = Vec::new();
+        if let Some(e) = &self.expect_exit {
+            keys.push(("expect_exit", &e.span));
+        }
+        if let Some(e) = &self.expect_stdout {
+            keys.push(("expect_stdout", &e.span));
+        }
+        keys.extend(self.http_keys.iter().map(|(key, span)| (*key, span)));
+        keys
+    }
 }
 
 #[derive(Debug)]
@@ -462,15 +501,7 @@ fn read_step(cx: &mut Cx<'_>, phase: Phase, index: usize, mut f: Fields<'_, '_>)
     };
     let mut http_keys = Vec::new();
     let mut http = RawHttp::default();
-    for key in [
-        "method",
-        "headers",
-        "body",
-        "expect_status",
-        "expect_body",
-        "ca_file",
-        "insecure_tls",
-    ] {
+    for &key in ActionKind::Http.own_keys() {
         if let Some(v) = f.value(key) {
             http_keys.push((key, cx.span(v.span())));
         }
@@ -528,41 +559,39 @@ fn read_step(cx: &mut Cx<'_>, phase: Phase, index: usize, mut f: Fields<'_, '_>)
     }
 }
 
-/// Exactly one of `run`, `local`, `http`, `tcp`, `manual`, `sleep`.
+/// Exactly one of the action kinds' keys.
 fn read_action(cx: &mut Cx<'_>, f: &mut Fields<'_, '_>) -> Option<Sp<RawAction>> {
     let mut found: Vec<Sp<RawAction>> = Vec::new();
-    for key in RawAction::KEYS {
+    for kind in ActionKind::ALL {
+        let key = kind.key();
         if !f.has(key) {
             f.value(key);
             continue;
         }
-        if key == "sleep" {
-            if let Some(d) = f.duration(cx, "sleep", false) {
-                found.push(d.clone().map(|_| RawAction::Sleep(d.value)));
-            }
-            continue;
-        }
-        let Some(s) = f.string(cx, key) else { continue };
-        let t = Template::parse(cx, &s);
-        let action = match key {
-            "run" => RawAction::Run(t),
-            "local" => RawAction::Local(t),
-            "http" => RawAction::Http(t),
-            "tcp" => RawAction::Tcp(t),
-            _ => RawAction::Manual(t),
+        let action = match kind {
+            ActionKind::Run => template_action(cx, f, key, RawAction::Run),
+            ActionKind::Local => template_action(cx, f, key, RawAction::Local),
+            ActionKind::Http => template_action(cx, f, key, RawAction::Http),
+            ActionKind::Tcp => template_action(cx, f, key, RawAction::Tcp),
+            ActionKind::Manual => template_action(cx, f, key, RawAction::Manual),
+            ActionKind::Sleep => f
+                .duration(cx, key, false)
+                .map(|d| Sp::new(RawAction::Sleep(d.value), d.span)),
         };
-        found.push(Sp::new(action, s.span));
+        found.extend(action);
     }
-    let given: Vec<&str> = RawAction::KEYS
-        .iter()
-        .copied()
+    let given: Vec<&str> = ActionKind::ALL
+        .into_iter()
+        .map(ActionKind::key)
         .filter(|k| f.has(k))
         .collect();
+    let keys: Vec<&str> = ActionKind::ALL.into_iter().map(ActionKind::key).collect();
+    let expected = format!("expected exactly {}", super::reader::one_of(&keys));
     match given.len() {
         0 => {
             cx.error(
                 Diagnostic::error(f.span.clone(), format!("{} says nothing to do", f.what()))
-                    .with_label("expected exactly one of `run`, `local`, `http`, `tcp`, `manual` or `sleep`"),
+                    .with_label(expected),
             );
             None
         }
@@ -570,16 +599,31 @@ fn read_action(cx: &mut Cx<'_>, f: &mut Fields<'_, '_>) -> Option<Sp<RawAction>>
         _ => {
             let second = found.get(1).map_or(f.span.clone(), |a| a.span.clone());
             cx.error(
-                Diagnostic::error(second, format!("{} has more than one thing to do", f.what()))
-                    .with_label(format!(
-                        "expected exactly one of `run`, `local`, `http`, `tcp`, `manual` or `sleep`; found {}",
-                        super::reader::list_and(&given)
-                    ))
-                    .with_help("split it into one step per command"),
+                Diagnostic::error(
+                    second,
+                    format!("{} has more than one thing to do", f.what()),
+                )
+                .with_label(format!(
+                    "{expected}; found {}",
+                    super::reader::list_and(&given)
+                ))
+                .with_help("split it into one step per command"),
             );
             None
         }
     }
+}
+
+/// An action whose value is a template string, spanned as the string is.
+fn template_action(
+    cx: &mut Cx<'_>,
+    f: &mut Fields<'_, '_>,
+    key: &'static str,
+    make: fn(Template) -> RawAction,
+) -> Option<Sp<RawAction>> {
+    let s = f.string(cx, key)?;
+    let t = Template::parse(cx, &s);
+    Some(Sp::new(make(t), s.span))
 }
 
 /// `expect_status = 200` or `expect_status = [200, 204]`, each from 100 to 599.

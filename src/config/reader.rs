@@ -375,6 +375,11 @@ pub fn one_of(names: &[&str]) -> String {
     }
 }
 
+/// "`a`, `b` or `c`".
+pub fn list_or(names: &[&str]) -> String {
+    join(names, "or")
+}
+
 /// "`a`, `b` and `c`".
 pub fn list_and(names: &[&str]) -> String {
     join(names, "and")
