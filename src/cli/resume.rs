@@ -79,11 +79,7 @@ pub fn run(g: &Global, a: &ResumeArgs) -> Result<u8, Error> {
             .ok_or_else(|| Error::RunFolder(format!("the runbook no longer has hall `{name}`")))
     };
     let (from, to) = (find_hall(&st.from)?, find_hall(&st.to)?);
-    let mode = if st.mode == "failover" {
-        Mode::Failover
-    } else {
-        Mode::Switchover
-    };
+    let mode = st.mode;
     let included = only(rb, &st.only)?;
     let plan = plan::build_only(rb, &from, &to, mode, &included);
     let live = !st.dry_run;

@@ -66,14 +66,9 @@ pub(super) fn ask(
         emit.emit(Event::Question {
             step: job.id.clone(),
             host: job.host_name.clone(),
-            kind: p.kind.as_str().to_string(),
+            kind: p.kind,
             text,
-            choices: p
-                .kind
-                .choices()
-                .iter()
-                .map(|c| c.as_str().to_string())
-                .collect(),
+            choices: p.kind.choices().to_vec(),
         });
     }
     st.open_deadline = match (&job.work, p.kind) {

@@ -204,7 +204,7 @@ pub(super) fn start_ready<E: Executor>(
         emit.emit(Event::StepStarted {
             step: job.id.clone(),
             service: job.service.clone(),
-            phase: job.phase.as_str().to_string(),
+            phase: job.phase,
             name: job.name.clone(),
             host: job.host_name.clone(),
             does: job.does.clone(),
@@ -326,7 +326,7 @@ pub(super) fn record(
     emit.emit(Event::StepFinished(StepFinished {
         step: job.id.clone(),
         service: job.service.clone(),
-        phase: job.phase.as_str().to_string(),
+        phase: job.phase,
         name: job.name.clone(),
         host: job.host_name.clone(),
         status: f.status,
@@ -365,7 +365,7 @@ pub(super) fn skip_the_rest(jobs: &[Job], st: &State, settings: &Settings, emit:
         emit.emit(Event::StepFinished(StepFinished {
             step: job.id.clone(),
             service: job.service.clone(),
-            phase: job.phase.as_str().to_string(),
+            phase: job.phase,
             name: job.name.clone(),
             host: job.host_name.clone(),
             status: StepStatus::Skipped,
