@@ -5,7 +5,7 @@
 //! ```` ```toml runbook ```` (complete runbooks) and ```` ```toml step ```` (step tables
 //! for a service `app`, appended to a minimal runbook). A plain ```` ```toml ```` fails.
 
-use crate::util::Test;
+use crate::support::util::Test;
 
 fn blocks(doc: &str) -> Vec<(String, String, usize)> {
     let mut out = Vec::new();
