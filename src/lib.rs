@@ -1,8 +1,25 @@
 //! switchyard: disaster-recovery switchovers between two data halls, planned from
 //! runbooks, timed against RTO targets, and recorded as evidence.
 //!
-//! The pipeline, in the order data flows: [`config`] (TOML → validated model),
-//! [`plan`] (model + direction → step graph), and [`cli`] (commands, output, exit codes).
+//! The modules, in the order data flows (`docs/architecture.md` draws the same map):
+//!
+//! - [`cli`]: argv → typed options → a command; the one place that sets up the terminal
+//!   and logging and maps every outcome to an exit code.
+//! - [`config`]: TOML → a validated runbook and inventory, in passes. Knows nothing of
+//!   SSH.
+//! - [`plan`]: validated model + direction + mode → the step graph, its critical path
+//!   and worst case against the RTO. Pure; no I/O.
+//! - [`engine`]: runs a plan — the scheduler that owns run state, the executor of one
+//!   step — and emits typed events. Knows nothing of terminals or files.
+//! - [`transport`]: SSH, local commands, and the other side effects on managed hosts.
+//! - [`evidence`]: the run folder, the hash-chained journal, the summary and the
+//!   reports: consumers of engine events.
+//! - [`ui`]: progress bars and plain lines on the terminal: consumers of engine events.
+//! - [`demo`]: the self-contained lab behind `switchyard demo`.
+//!
+//! Arrows point one way: `cli` uses everything; `engine` uses `plan`, `config` and
+//! `transport`; `evidence` and `ui` read engine events; nothing points back at `cli`,
+//! and `config` and `plan` never import `engine`.
 
 pub mod cli;
 pub mod config;

@@ -11,12 +11,12 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use crate::config::load_runbook;
-use crate::config::model::Mode;
 use crate::engine::drill::Start;
 use crate::engine::event::{Event, Outcome, StepStatus};
+use crate::engine::kind::RunKind;
 use crate::engine::operator::Choice;
-use crate::engine::scheduler::{Carry, Settings};
-use crate::engine::secrets::{self, Redactor};
+use crate::engine::scheduler::Carry;
+use crate::engine::secrets;
 use crate::engine::stopwatch::{Stopwatch, parse_timestamp, timestamp};
 use crate::evidence::journal::{self, Entry};
 use crate::evidence::{Recorder, record::Record};
@@ -25,7 +25,7 @@ use crate::transport::Transports;
 
 use super::Error;
 use super::args::{Global, ResumeArgs};
-use super::run::{Execution, confirm, only, operator, take_lock, takeover_notice};
+use super::run::{Execution, Recorded, confirm, only, settings, take_lock, takeover_notice};
 
 pub fn run(g: &Global, a: &ResumeArgs) -> Result<u8, Error> {
     if !g.inventory.is_empty() {
@@ -79,18 +79,13 @@ pub fn run(g: &Global, a: &ResumeArgs) -> Result<u8, Error> {
             .ok_or_else(|| Error::RunFolder(format!("the runbook no longer has hall `{name}`")))
     };
     let (from, to) = (find_hall(&st.from)?, find_hall(&st.to)?);
-    let mode = if st.mode == "failover" {
-        Mode::Failover
-    } else {
-        Mode::Switchover
-    };
     let included = only(rb, &st.only)?;
-    let plan = plan::build_only(rb, &from, &to, mode, &included);
-    let live = !st.dry_run;
-    if live && !a.yes {
+    let plan = plan::build_only(rb, &from, &to, st.mode, &included);
+    let kind = RunKind::new(!st.dry_run, st.mode);
+    if kind.is_live() && !a.yes {
         confirm(&plan)?;
     }
-    let lock = take_lock(live, &rb.name)?;
+    let lock = take_lock(kind, &rb.name)?;
     let origin = parse_timestamp(&st.clock_origin).map_err(Error::RunFolder)?;
     let secret_values = secrets::resolve(&rb.secrets).map_err(Error::Secret)?;
     let (recorder, torn) =
@@ -106,20 +101,14 @@ pub fn run(g: &Global, a: &ResumeArgs) -> Result<u8, Error> {
     if torn {
         notices.push("the journal's last line was torn (switchyard was killed while writing it) and was cut off".into());
     }
-    let settings = Settings {
-        max_parallel: st.max_parallel,
-        operator: operator(),
-        clock: Stopwatch::start(Some(origin)),
-        redactor: Redactor::new(&secret_values),
-        plan_hash: st.plan_hash.clone(),
-        inputs: st.inputs.clone(),
-        assume_yes: a.yes,
-        grace: a.grace,
-        runbook_file: st.runbook_file.clone(),
-        inventory_files: st.inventory_files.clone(),
-        only: st.only.clone(),
+    let settings = settings(
+        Recorded::of(st),
+        Stopwatch::start(Some(origin)),
+        &secret_values,
+        a.yes,
+        a.grace,
         notices,
-    };
+    );
     let resumed = Event::Resumed {
         at: timestamp(settings.clock.now()),
         operator: settings.operator.clone(),
@@ -132,8 +121,7 @@ pub fn run(g: &Global, a: &ResumeArgs) -> Result<u8, Error> {
         transports,
         secrets: secret_values,
         settings,
-        live,
-        failover: mode == Mode::Failover,
+        kind,
     };
     let code = run
         .execute(g, recorder, Start::Resumed(carry), Some(resumed))

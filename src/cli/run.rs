@@ -1,19 +1,22 @@
 //! `switchyard run`: a dry run, or with `--live` a switchover, with evidence; and
 //! `switchyard resume`, which continues an interrupted run in its own folder.
 
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
 use crate::config::diagnostic::did_you_mean;
 use crate::config::load_runbook;
-use crate::config::model::Mode;
 use crate::engine::drill::{self, Start};
-use crate::engine::executor::{DryRun, Live};
+use crate::engine::event::{FileHash, RunStarted};
+use crate::engine::executor::{DryRun, Executor, Live};
 use crate::engine::job;
+use crate::engine::kind::{Effect, RunKind};
 use crate::engine::scheduler::{Io, Settings};
 use crate::engine::secrets::{self, Redactor};
 use crate::engine::sink::Sink as _;
@@ -47,10 +50,11 @@ pub fn execute(g: &Global, a: &RunArgs) -> Result<(u8, PathBuf), Error> {
         .transpose()
         .map_err(Error::IncidentStart)?;
     let secret_values = secrets::resolve(&rb.secrets).map_err(Error::Secret)?;
-    if a.live && !a.yes {
+    let kind = RunKind::new(a.live, mode);
+    if kind.is_live() && !a.yes {
         confirm(&plan)?;
     }
-    let lock = take_lock(a.live, &rb.name)?;
+    let lock = take_lock(kind, &rb.name)?;
     let clock = Stopwatch::start(origin);
     let dir = folder::create(
         &a.evidence_dir,
@@ -62,20 +66,22 @@ pub fn execute(g: &Global, a: &RunArgs) -> Result<(u8, PathBuf), Error> {
     .map_err(Error::Evidence)?;
     let inputs = folder::copy_inputs(&dir, &loaded.sources).map_err(Error::Evidence)?;
     let recorder = Recorder::new(&dir).map_err(Error::Evidence)?;
-    let settings = Settings {
+    let recorded = Recorded {
         max_parallel: a.max_parallel.map_or(rb.max_parallel, |m| m) as usize,
-        operator: operator(),
-        clock,
-        redactor: Redactor::new(&secret_values),
         plan_hash: hex::encode(Sha256::digest(plan::render::json(&plan).as_bytes())),
         inputs,
-        assume_yes: a.yes,
-        grace: a.grace,
         runbook_file: absolute(&a.direction.runbook),
         inventory_files: g.inventory.iter().map(|p| absolute(p)).collect(),
         only: a.only.clone(),
-        notices: takeover_notice(&lock),
     };
+    let settings = settings(
+        recorded,
+        clock,
+        &secret_values,
+        a.yes,
+        a.grace,
+        takeover_notice(&lock),
+    );
     let transports = Transports::new(rb).map_err(Error::Setup)?;
     let hosts = transports.ssh_hosts(&plan);
     let run = Execution {
@@ -83,22 +89,72 @@ pub fn execute(g: &Global, a: &RunArgs) -> Result<(u8, PathBuf), Error> {
         transports,
         secrets: secret_values,
         settings,
-        live: a.live,
-        failover: mode == Mode::Failover,
+        kind,
     };
     let code = run.execute(g, recorder, Start::Fresh { hosts }, None);
     drop(lock);
     code
 }
 
+/// What the evidence records of how a run was started, and `resume` takes back from
+/// its `run_started`: the same run goes on with the same settings.
+pub(super) struct Recorded {
+    pub max_parallel: usize,
+    pub plan_hash: String,
+    pub inputs: Vec<FileHash>,
+    pub runbook_file: String,
+    pub inventory_files: Vec<String>,
+    pub only: Vec<String>,
+}
+
+impl Recorded {
+    /// As the run that is resumed recorded it.
+    pub fn of(st: &RunStarted) -> Recorded {
+        Recorded {
+            max_parallel: st.max_parallel,
+            plan_hash: st.plan_hash.clone(),
+            inputs: st.inputs.clone(),
+            runbook_file: st.runbook_file.clone(),
+            inventory_files: st.inventory_files.clone(),
+            only: st.only.clone(),
+        }
+    }
+}
+
+/// The scheduler's settings for a run, fresh or resumed. `assume_yes` and `grace` are
+/// this invocation's `--yes` and `--grace`; `notices` go into the evidence as the run
+/// starts.
+pub(super) fn settings(
+    recorded: Recorded,
+    clock: Stopwatch,
+    secrets: &BTreeMap<String, String>,
+    assume_yes: bool,
+    grace: Duration,
+    notices: Vec<String>,
+) -> Settings {
+    Settings {
+        max_parallel: recorded.max_parallel,
+        operator: operator(),
+        clock,
+        redactor: Redactor::new(secrets),
+        plan_hash: recorded.plan_hash,
+        inputs: recorded.inputs,
+        assume_yes,
+        grace,
+        runbook_file: recorded.runbook_file,
+        inventory_files: recorded.inventory_files,
+        only: recorded.only,
+        notices,
+    }
+}
+
 /// A prepared run, fresh or resumed: everything but how it begins.
 pub(super) struct Execution<'p, 'r> {
     pub plan: &'p Plan<'r>,
     pub transports: Transports,
-    pub secrets: std::collections::BTreeMap<String, String>,
+    pub secrets: BTreeMap<String, String>,
     pub settings: Settings,
-    pub live: bool,
-    pub failover: bool,
+    pub kind: RunKind,
 }
 
 impl Execution<'_, '_> {
@@ -116,7 +172,8 @@ impl Execution<'_, '_> {
             .build()
             .map_err(|e| Error::Setup(format!("cannot start the runtime: {e}")))?;
         let settings = &self.settings;
-        let interactive = self.live && !settings.assume_yes && std::io::stdin().is_terminal();
+        let interactive =
+            self.kind.is_live() && !settings.assume_yes && std::io::stdin().is_terminal();
         let mut reporter = Reporter::new(g, settings.clock, self.plan.runbook.rto, recorder);
         if let Some(e) = first {
             reporter.emit(e);
@@ -125,22 +182,10 @@ impl Execution<'_, '_> {
             sink: &mut reporter,
             input: interactive.then(terminal_lines),
         };
-        let jobs_of = |p: &Plan<'_>| -> Vec<job::Job> {
-            (0..p.steps.len())
-                .flat_map(|i| job::jobs(p, i, &self.transports, &self.secrets))
-                .collect()
-        };
-        let failover = self.failover;
-        let outcome = if self.live {
-            let ex = Arc::new(Live { failover });
-            runtime.block_on(drill::run(
-                self.plan, &jobs_of, ex, settings, start, &mut io,
-            ))
-        } else {
-            let ex = Arc::new(DryRun { failover });
-            runtime.block_on(drill::run(
-                self.plan, &jobs_of, ex, settings, start, &mut io,
-            ))
+        let mode = self.kind.mode;
+        let outcome = match self.kind.effect {
+            Effect::Live => self.drive(&runtime, Live { mode }, start, &mut io),
+            Effect::DryRun => self.drive(&runtime, DryRun { mode }, start, &mut io),
         };
         // Blocked terminal reads must not keep the process alive.
         runtime.shutdown_background();
@@ -178,6 +223,32 @@ impl Execution<'_, '_> {
     }
 }
 
+impl Execution<'_, '_> {
+    /// Runs the drill with `executor`, the one thing a live run and a dry run differ in.
+    fn drive<E: Executor>(
+        &self,
+        runtime: &tokio::runtime::Runtime,
+        executor: E,
+        start: Start,
+        io: &mut Io<'_>,
+    ) -> Outcome {
+        let jobs_of = |p: &Plan<'_>| -> Vec<job::Job> {
+            (0..p.steps.len())
+                .flat_map(|i| job::jobs(p, i, &self.transports, &self.secrets))
+                .collect()
+        };
+        let executor = Arc::new(executor);
+        runtime.block_on(drill::run(
+            self.plan,
+            &jobs_of,
+            executor,
+            &self.settings,
+            start,
+            io,
+        ))
+    }
+}
+
 /// Lines the operator types, read on a thread of their own and sent to the run.
 fn terminal_lines() -> mpsc::UnboundedReceiver<String> {
     let (tx, rx) = mpsc::unbounded_channel();
@@ -208,8 +279,8 @@ fn incident_start(text: &str) -> Result<time::OffsetDateTime, String> {
 }
 
 /// A live run takes the runbook's lock; a dry run changes nothing and takes none.
-pub(super) fn take_lock(live: bool, runbook: &str) -> Result<Option<RunLock>, Error> {
-    if !live {
+pub(super) fn take_lock(kind: RunKind, runbook: &str) -> Result<Option<RunLock>, Error> {
+    if kind.is_dry_run() {
         return Ok(None);
     }
     let holder = format!(

@@ -51,7 +51,7 @@ pub fn run(g: &Global, a: &ValidateArgs) -> Result<u8, Error> {
             Ok(_) => {}
             Err(e) => {
                 bad += 1;
-                super::report_error(g, &Error::from(e));
+                super::dispatch::report_error(g, &Error::from(e));
             }
         }
     }

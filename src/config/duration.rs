@@ -148,6 +148,12 @@ fn compact(d: Duration) -> String {
     if out.is_empty() { "0s".into() } else { out }
 }
 
+/// A duration in seconds, to the millisecond, as the plan's JSON and the evidence write
+/// durations.
+pub fn secs(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1000.0).round() / 1000.0
+}
+
 /// Formats a duration the way it is read back in plans and reports: `1h 30m`, `2m 5s`, `250ms`.
 pub fn format(d: Duration) -> String {
     let ms = d.as_millis();

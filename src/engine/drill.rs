@@ -219,7 +219,7 @@ fn run_started(plan: &Plan<'_>, jobs: &[Job], dry_run: bool, settings: &Settings
         plan_hash: settings.plan_hash.clone(),
         from: plan.from.to_string(),
         to: plan.to.to_string(),
-        mode: plan.mode.as_str().to_string(),
+        mode: plan.mode,
         dry_run,
         operator: settings.operator.clone(),
         clock_origin: timestamp(settings.clock.origin),

@@ -3,7 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::operator::Choice;
+use crate::config::model::{Mode, Phase};
+
+use super::operator::{Choice, Kind};
 
 /// How a step execution ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,7 +91,7 @@ pub enum Event {
     StepStarted {
         step: String,
         service: String,
-        phase: String,
+        phase: Phase,
         name: String,
         host: Option<String>,
         /// The command, URL or text, secrets redacted.
@@ -112,11 +114,11 @@ pub enum Event {
         step: String,
         host: Option<String>,
         /// `manual` or `failed`.
-        kind: String,
+        kind: Kind,
         /// The instruction, or why the step failed and its last lines of output.
         text: String,
         /// What may be answered, e.g. `done`, `abort`.
-        choices: Vec<String>,
+        choices: Vec<Choice>,
     },
     /// `switchyard resume` continued the run in this folder: the chain goes on.
     Resumed {
@@ -167,7 +169,7 @@ pub struct RunStarted {
     pub plan_hash: String,
     pub from: String,
     pub to: String,
-    pub mode: String,
+    pub mode: Mode,
     pub dry_run: bool,
     pub operator: String,
     pub clock_origin: String,
@@ -192,7 +194,7 @@ pub struct RunStarted {
 pub struct StepFinished {
     pub step: String,
     pub service: String,
-    pub phase: String,
+    pub phase: Phase,
     pub name: String,
     pub host: Option<String>,
     pub status: StepStatus,

@@ -1,9 +1,10 @@
 //! Runs one job to its end — every attempt, retry and poll — and reports back.
 //!
-//! Dry run and live differ only here, by the executor the run plugs in: [`Live`] carries
-//! out every job; [`DryRun`] runs the read-only prechecks for real and returns every
-//! other job as `planned` without touching a transport. No other code asks whether a
-//! run is a dry run.
+//! Dry run and live differ in what they do only here, by the executor the run plugs in:
+//! [`Live`] carries out every job; [`DryRun`] runs the read-only prechecks for real and
+//! returns every other job as `planned` without touching a transport. The command line
+//! decides which once ([`RunKind`]); the rest of the engine asks the executor only what
+//! to record — the `dry_run` of `run_started`, and that a dry run times nothing.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use crate::config::model::Phase;
+use crate::config::model::{Mode, Phase};
 use crate::transport::http::BODY_LIMIT_MIB;
 use crate::transport::{
     Cancel, Captured, CommandOutput, HttpRequest, HttpResponse, Request, TcpConnect, TransportError,
@@ -19,6 +20,7 @@ use crate::transport::{
 
 use super::event::StepStatus;
 use super::job::{Job, Work};
+use super::kind::{Effect, RunKind};
 
 /// How a job ended, before the scheduler turns it into an event.
 #[derive(Debug)]
@@ -46,7 +48,12 @@ pub struct AttemptReport {
 pub type NamedHost = (String, Arc<crate::transport::ssh::SshHost>);
 
 pub trait Executor: Send + Sync + 'static {
-    fn dry_run(&self) -> bool;
+    /// The kind of run this executor carries out.
+    fn kind(&self) -> RunKind;
+
+    fn dry_run(&self) -> bool {
+        self.kind().is_dry_run()
+    }
 
     /// Whether `job` is done by a person, who confirms it (the scheduler asks), rather
     /// than by this executor.
@@ -70,18 +77,22 @@ pub trait Executor: Send + Sync + 'static {
 
 /// Carries out every step.
 pub struct Live {
-    /// Failover: an unreachable source-side host is expected, not a failure.
-    pub failover: bool,
+    /// In failover an unreachable source-side host is expected, not a failure.
+    pub mode: Mode,
 }
 
 /// Changes nothing: prechecks run for real, everything else is `planned`.
 pub struct DryRun {
-    pub failover: bool,
+    /// As for [`Live`]: it matters to the prechecks that run for real.
+    pub mode: Mode,
 }
 
 impl Executor for Live {
-    fn dry_run(&self) -> bool {
-        false
+    fn kind(&self) -> RunKind {
+        RunKind {
+            effect: Effect::Live,
+            mode: self.mode,
+        }
     }
 
     fn needs_person(&self, job: &Job) -> bool {
@@ -103,13 +114,16 @@ impl Executor for Live {
         attempts: UnboundedSender<AttemptReport>,
         cancel: Cancel,
     ) -> Finished {
-        perform(index, &job, &attempts, self.failover, &cancel).await
+        perform(index, &job, &attempts, self.kind().is_failover(), &cancel).await
     }
 }
 
 impl Executor for DryRun {
-    fn dry_run(&self) -> bool {
-        true
+    fn kind(&self) -> RunKind {
+        RunKind {
+            effect: Effect::DryRun,
+            mode: self.mode,
+        }
     }
 
     /// A dry run asks nobody: manual steps are `planned` like every action.
@@ -144,7 +158,7 @@ impl Executor for DryRun {
     ) -> Finished {
         {
             if job.phase == Phase::Precheck && !matches!(job.work, Work::Manual { .. }) {
-                return perform(index, &job, &attempts, self.failover, &cancel).await;
+                return perform(index, &job, &attempts, self.kind().is_failover(), &cancel).await;
             }
             Finished {
                 status: StepStatus::Planned,

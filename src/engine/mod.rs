@@ -6,6 +6,7 @@ pub mod drill;
 pub mod event;
 pub mod executor;
 pub mod job;
+pub mod kind;
 pub mod operator;
 pub mod scheduler;
 pub mod secrets;

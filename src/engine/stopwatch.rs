@@ -51,10 +51,7 @@ impl Stopwatch {
     }
 }
 
-/// A duration in seconds, to the millisecond, as the evidence writes durations.
-pub fn secs(d: Duration) -> f64 {
-    (d.as_secs_f64() * 1000.0).round() / 1000.0
-}
+pub use crate::config::duration::secs;
 
 /// `2026-11-27T10:00:00.000Z`, as the evidence writes times.
 pub fn timestamp(t: OffsetDateTime) -> String {

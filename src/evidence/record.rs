@@ -30,13 +30,36 @@ pub struct StepRecord {
     pub critical: bool,
 }
 
+/// Where a service ended up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ServiceStatus {
+    Recovered,
+    NotRecovered,
+    /// Switched back to the hall it came from.
+    RolledBack,
+    /// A dry run recovers nothing.
+    Planned,
+}
+
+impl ServiceStatus {
+    /// As the reports print it.
+    pub fn words(self) -> &'static str {
+        match self {
+            ServiceStatus::Recovered => "recovered",
+            ServiceStatus::NotRecovered => "not recovered",
+            ServiceStatus::RolledBack => "rolled back",
+            ServiceStatus::Planned => "planned",
+        }
+    }
+}
+
 /// A service: its target and when (if) it was recovered.
 #[derive(Clone, Debug)]
 pub struct ServiceRecord {
     pub name: String,
     pub title: String,
-    /// `recovered`, `not_recovered`, `rolled_back`, or `planned` in a dry run.
-    pub status: &'static str,
+    pub status: ServiceStatus,
     pub target_s: Option<f64>,
     /// Seconds from the clock's origin to the end of its last verify step.
     pub recovered_s: Option<f64>,
@@ -59,7 +82,7 @@ impl ServiceRecord {
 pub struct DecisionRecord {
     pub step: String,
     pub host: Option<String>,
-    pub choice: String,
+    pub choice: Choice,
     pub by: String,
     pub at: String,
     pub comment: Option<String>,
@@ -97,9 +120,10 @@ impl Record {
     /// it unrun when it stopped.
     pub fn skipped_by_person(&self, s: &StepRecord) -> bool {
         s.end.status == StepStatus::Skipped
-            && self.decisions.iter().any(|d| {
-                d.choice == Choice::Skip.as_str() && d.step == s.end.step && d.host == s.end.host
-            })
+            && self
+                .decisions
+                .iter()
+                .any(|d| d.choice == Choice::Skip && d.step == s.end.step && d.host == s.end.host)
     }
 
     /// Builds the record from a journal's entries; an error if it has no `run_started`.
@@ -115,9 +139,9 @@ impl Record {
                     name: s.name.clone(),
                     title: s.title.clone(),
                     status: if start.dry_run {
-                        "planned"
+                        ServiceStatus::Planned
                     } else {
-                        "not_recovered"
+                        ServiceStatus::NotRecovered
                     },
                     target_s: s.rto_target_s,
                     recovered_s: None,
@@ -170,7 +194,7 @@ impl Record {
                     // Switched back to where they came from: not recovered in the target
                     // hall, whatever their verify steps had shown before.
                     for s in r.services.iter_mut().filter(|s| services.contains(&s.name)) {
-                        s.status = "rolled_back";
+                        s.status = ServiceStatus::RolledBack;
                         s.recovered_s = None;
                     }
                     r.notices.push(if services.is_empty() {
@@ -217,7 +241,7 @@ impl Record {
                 } => r.decisions.push(DecisionRecord {
                     step: step.clone(),
                     host: host.clone(),
-                    choice: choice.as_str().to_string(),
+                    choice: *choice,
                     by: by.clone(),
                     at: at.clone(),
                     comment: comment.clone(),
@@ -233,9 +257,9 @@ impl Record {
                     if let Some(s) = r
                         .services
                         .iter_mut()
-                        .find(|s| &s.name == service && s.status != "rolled_back")
+                        .find(|s| &s.name == service && s.status != ServiceStatus::RolledBack)
                     {
-                        s.status = "recovered";
+                        s.status = ServiceStatus::Recovered;
                         s.recovered_s = Some(*achieved_s);
                     }
                 }
@@ -292,7 +316,7 @@ fn unended<'e>(
                     end: StepFinished {
                         step: step.clone(),
                         service: service.clone(),
-                        phase: phase.clone(),
+                        phase: *phase,
                         name: name.clone(),
                         host: host.clone(),
                         status: StepStatus::Skipped,

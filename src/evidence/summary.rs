@@ -2,16 +2,17 @@
 
 use serde::Serialize;
 
+use crate::config::model::{Mode, Phase};
 use crate::engine::event::{FileHash, Outcome, Rto, StepFinished, StepStatus};
 
-use super::record::Record;
+use super::record::{Record, ServiceStatus};
 
 #[derive(Serialize)]
 pub struct Summary {
     pub schema: &'static str,
     pub tool: Tool,
     pub runbook: String,
-    pub mode: String,
+    pub mode: Mode,
     pub dry_run: bool,
     pub from: String,
     pub to: String,
@@ -40,8 +41,7 @@ pub struct Tool {
 #[derive(Serialize)]
 pub struct ServiceSummary {
     pub name: String,
-    /// `recovered`, `not_recovered`, `rolled_back`, or `planned` in a dry run.
-    pub status: &'static str,
+    pub status: ServiceStatus,
     pub rto: Option<Rto>,
     /// Seconds from the clock's origin to the end of its last verify step.
     pub recovered_s: Option<f64>,
@@ -51,7 +51,7 @@ pub struct ServiceSummary {
 pub struct StepSummary {
     pub id: String,
     pub service: String,
-    pub phase: String,
+    pub phase: Phase,
     pub name: String,
     pub host: Option<String>,
     pub status: StepStatus,
@@ -91,7 +91,7 @@ impl Summary {
                 version: st.tool_version.clone(),
             },
             runbook: st.runbook.clone(),
-            mode: st.mode.clone(),
+            mode: st.mode,
             dry_run: st.dry_run,
             from: st.from.clone(),
             to: st.to.clone(),
@@ -143,7 +143,7 @@ impl StepSummary {
         StepSummary {
             id: e.step.clone(),
             service: e.service.clone(),
-            phase: e.phase.clone(),
+            phase: e.phase,
             name: e.name.clone(),
             host: e.host.clone(),
             status: e.status,

@@ -1,6 +1,7 @@
 //! One plain line per event, for logs, CI and terminals alike.
 
 use crate::engine::event::{Event, Outcome, StepStatus};
+use crate::engine::operator::Kind;
 
 /// The line for `event`, or `None` for events not worth a line of their own.
 pub fn line(elapsed_s: f64, event: &Event) -> Option<String> {
@@ -13,7 +14,7 @@ pub fn line(elapsed_s: f64, event: &Event) -> Option<String> {
             r.runbook,
             r.from,
             r.to,
-            r.mode,
+            r.mode.as_str(),
             r.steps,
             r.executions
         ),
@@ -91,10 +92,9 @@ pub fn line(elapsed_s: f64, event: &Event) -> Option<String> {
             text,
             choices,
         } => {
-            let what = if kind == "manual" {
-                "MANUAL STEP"
-            } else {
-                "STEP FAILED"
+            let what = match kind {
+                Kind::Manual => "MANUAL STEP",
+                Kind::Failed => "STEP FAILED",
             };
             format!(
                 "{at} {what} {step}{}:\n{}\n  → type one of: {} (and a comment, if any), then Enter",
@@ -103,7 +103,11 @@ pub fn line(elapsed_s: f64, event: &Event) -> Option<String> {
                     .map(|l| format!("    {l}"))
                     .collect::<Vec<_>>()
                     .join("\n"),
-                choices.join(", ")
+                choices
+                    .iter()
+                    .map(|c| c.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )
         }
         Event::Resumed { rerun, .. } => format!(

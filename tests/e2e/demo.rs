@@ -4,10 +4,10 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::util::{Output, Test, run_dir, summary};
+use crate::support::util::{Output, Test, run_dir, summary};
 
 /// The lab folder the demo names on stderr.
 fn lab_dir(out: &Output) -> PathBuf {
@@ -177,14 +177,19 @@ fn serve_http_answers_health_from_its_state_file_and_ends_with_its_stdin() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let state = dir.path().join("state");
     std::fs::write(&state, "up\n").expect("write");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_switchyard"))
-        .args(["serve-http", "--listen", "127.0.0.1:0", "--state-file"])
-        .arg(&state)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start serve-http");
+    let state_file = state.to_str().expect("UTF-8 path");
+    let mut child = Test::reuse(dir.path()).start(
+        &[
+            "serve-http",
+            "--listen",
+            "127.0.0.1:0",
+            "--state-file",
+            state_file,
+        ],
+        Stdio::piped(),
+        Stdio::piped(),
+        Stdio::null(),
+    );
     let mut first = String::new();
     BufReader::new(child.stdout.take().expect("stdout"))
         .read_line(&mut first)

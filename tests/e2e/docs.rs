@@ -1,11 +1,12 @@
-//! The format reference cannot drift from the code: every TOML example in
-//! `docs/runbook-format.md` is loaded and must validate.
+//! The documentation cannot drift from the code: every TOML example in
+//! `docs/runbook-format.md` is loaded and must validate; and the repository stands
+//! alone: every relative link in `README.md` and `docs/*.md` leads to a file in it.
 //!
 //! Fences say what they hold: ```` ```toml inventory ```` (the one complete inventory),
 //! ```` ```toml runbook ```` (complete runbooks) and ```` ```toml step ```` (step tables
 //! for a service `app`, appended to a minimal runbook). A plain ```` ```toml ```` fails.
 
-use crate::util::Test;
+use crate::support::util::Test;
 
 fn blocks(doc: &str) -> Vec<(String, String, usize)> {
     let mut out = Vec::new();
@@ -79,4 +80,96 @@ fn every_toml_example_in_the_format_reference_validates() {
         checked += 1;
     }
     assert!(checked >= 5, "only {checked} examples checked");
+}
+
+/// The relative link targets in a Markdown text, with the line each is on: inline links
+/// (`[text](target)`) and reference definitions (`[label]: target`), outside fenced code,
+/// without a `#fragment`. Links with a scheme and bare fragments are left out.
+fn relative_links(doc: &str) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    let mut fenced = false;
+    for (n, line) in doc.lines().enumerate() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        if fenced {
+            continue;
+        }
+        let mut targets = Vec::new();
+        let mut rest = line;
+        while let Some(i) = rest.find("](") {
+            let after = &rest[i + 2..];
+            let end = after.find(')').unwrap_or(after.len());
+            targets.push(&after[..end]);
+            rest = &after[end..];
+        }
+        if let Some(def) = line.trim_start().strip_prefix('[')
+            && let Some((_, target)) = def.split_once("]: ")
+        {
+            targets.push(target);
+        }
+        for target in targets {
+            let target = match target.trim().strip_prefix('<') {
+                Some(t) => t.split('>').next().unwrap_or(""),
+                None => target.split_whitespace().next().unwrap_or(""),
+            };
+            let path = target.split('#').next().unwrap_or("");
+            if path.is_empty() || path.contains("://") || path.starts_with("mailto:") {
+                continue;
+            }
+            out.push((path.to_string(), n + 1));
+        }
+    }
+    out
+}
+
+#[test]
+fn every_relative_link_in_the_documentation_stays_inside_the_repository() {
+    let root = std::fs::canonicalize(env!("CARGO_MANIFEST_DIR")).expect("the repository");
+    let mut docs = vec![root.join("README.md")];
+    let mut in_docs: Vec<_> = std::fs::read_dir(root.join("docs"))
+        .expect("docs/")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "md"))
+        .collect();
+    in_docs.sort();
+    docs.extend(in_docs);
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for doc in &docs {
+        let text = std::fs::read_to_string(doc).expect("a document");
+        let name = doc
+            .strip_prefix(&root)
+            .expect("inside")
+            .display()
+            .to_string();
+        for (target, line) in relative_links(&text) {
+            checked += 1;
+            if target.contains("../shared") || target.starts_with('/') {
+                problems.push(format!(
+                    "{name}:{line}: `{target}` points outside the repository"
+                ));
+                continue;
+            }
+            let base = doc.parent().expect("a folder");
+            match std::fs::canonicalize(base.join(&target)) {
+                Ok(p) if p.starts_with(&root) => {}
+                Ok(_) => problems.push(format!(
+                    "{name}:{line}: `{target}` points outside the repository"
+                )),
+                Err(e) => problems.push(format!("{name}:{line}: `{target}`: {e}")),
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(checked >= 10, "only {checked} links checked");
+}
+
+#[test]
+fn links_are_found_in_text_and_definitions_but_not_in_code() {
+    let doc = "see [a](docs/a.md#x) and [b](<b c.md> \"title\"), [web](https://x.org), [top](#top)\n\
+               ```\n[no](code.md)\n```\n[ref]: ../shared/SPEC.md\n";
+    let links: Vec<String> = relative_links(doc).into_iter().map(|(t, _)| t).collect();
+    assert_eq!(links, ["docs/a.md", "b c.md", "../shared/SPEC.md"]);
 }

@@ -11,8 +11,8 @@ use std::time::Duration;
 use switchyard::engine::Event;
 use switchyard::evidence::journal::{self, Entry};
 
-use crate::faults::{ended, project, run_folder, spawn, wait_bounded};
-use crate::util::{LIVE, LOCAL_INVENTORY};
+use crate::support::runs::{ended, project, run_folder, spawn, wait_bounded};
+use crate::support::util::{LIVE, LOCAL_INVENTORY};
 
 /// How many hosts of hall b start at once.
 const WAVE: usize = 20;
@@ -143,7 +143,7 @@ run = "touch {}"
 "#,
         marker.display()
     );
-    let t = crate::faults::runbook(t, "abort", &body);
+    let t = crate::support::runs::runbook(t, "abort", &body);
     let evidence = disk.path().display().to_string();
     let mut args = LIVE.to_vec();
     args.extend(["--evidence-dir", &evidence]);

@@ -1,83 +1,8 @@
 //! The evidence people read: reports rebuilt from the journal alone, and their
 //! snapshots. (`verify-evidence` has its own module, `verify`.)
 
-use std::path::{Path, PathBuf};
-
-use crate::util::{LOCAL_INVENTORY, Output, Test, run_dir, summary};
-
-/// Three chained services on one host per hall: `db` recovers, `app` fails on its
-/// start (so `web` is skipped), with a notice for the auditor.
-const RUNBOOK: &str = r#"
-[runbook]
-name = "payroll"
-title = "Payroll <system> & co"
-owner = "Finance IT"
-rto = "10m"
-inventory = ["../inventory/site.toml"]
-on_failure = "abort"
-
-[services.db]
-title = "Database"
-rto = "5m"
-hosts = ["node-a", "node-b"]
-[[services.db.precheck]]
-name = "target is ready"
-run = "true"
-on = "target"
-[[services.db.stop]]
-name = "stop primary"
-run = "echo stopping"
-[[services.db.start]]
-name = "promote replica"
-run = "echo promoted"
-[[services.db.verify]]
-name = "accepts writes"
-run = "echo f"
-expect_stdout = "f"
-
-[services.app]
-hosts = ["node-a", "node-b"]
-depends_on = ["db"]
-[[services.app.start]]
-name = "start app"
-run = "echo 'config error: <bad> & \"quoted\"' >&2; exit 3"
-
-[services.web]
-rto = "8m"
-hosts = ["node-a", "node-b"]
-depends_on = ["app"]
-[[services.web.start]]
-name = "start web"
-run = "true"
-"#;
-
-/// A finished live run of [`RUNBOOK`] (it fails on `app`, exit 1) and its folder.
-pub fn failed_run() -> (Output, PathBuf) {
-    let out = Test::new()
-        .file("inventory/site.toml", LOCAL_INVENTORY)
-        .file("runbooks/payroll.toml", RUNBOOK)
-        .args(&[
-            "--no-progress",
-            "run",
-            "runbooks/payroll.toml",
-            "--to",
-            "b",
-            "--live",
-            "--yes",
-        ])
-        .run()
-        .code(1);
-    let dir = run_dir(&out);
-    (out, dir)
-}
-
-pub fn verify(dir: &Path) -> Output {
-    Test::reuse(dir).args(&["verify-evidence", "."]).run()
-}
-
-pub fn read(dir: &Path, name: &str) -> String {
-    std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
-}
+use crate::support::evidence::{RUNBOOK, failed_run, read, verify};
+use crate::support::util::{LOCAL_INVENTORY, Test, run_dir, summary};
 
 #[test]
 fn report_rebuilds_every_file_byte_for_byte_from_the_journal_alone() {

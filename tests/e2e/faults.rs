@@ -8,16 +8,17 @@
 //! `failover_with_the_source_hall_down_records_source_unreachable_and_passes`.)
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::http::HttpServer;
-use crate::sshd::Sshd;
-use crate::util::{LIVE, LOCAL_INVENTORY, Test, step, summary};
+use crate::support::http::HttpServer;
+use crate::support::runs::{Finished, ended, project, run_folder, runbook, spawn};
+use crate::support::sshd::Sshd;
+use crate::support::util::{LIVE, LOCAL_INVENTORY, Test, step, step_on, summary};
 
 /// How long a test waits for the run to reach a point, however loaded the machine is.
 const PATIENCE: Duration = Duration::from_secs(30);
@@ -38,53 +39,6 @@ fn inventory(hosts: &[(&str, &str, &str, &Sshd)]) -> String {
     s
 }
 
-pub(crate) fn project(inventory: &str, on_failure: &str, body: &str) -> Test {
-    runbook(
-        Test::new().file("inventory/site.toml", inventory),
-        on_failure,
-        body,
-    )
-}
-
-/// Writes (or rewrites) the project's runbook: a header and `body`.
-pub(crate) fn runbook(t: Test, on_failure: &str, body: &str) -> Test {
-    t.file(
-        "runbooks/test.toml",
-        format!(
-            "[runbook]\nname = \"test\"\nrto = \"1h\"\ninventory = [\"../inventory/site.toml\"]\non_failure = \"{on_failure}\"\n{body}"
-        ),
-    )
-}
-
-/// What a finished run left: exit code, output and its run folder.
-pub(crate) struct Finished {
-    pub(crate) code: i32,
-    pub(crate) stdout: String,
-    pub(crate) stderr: String,
-    pub(crate) dir: PathBuf,
-}
-
-impl Finished {
-    #[track_caller]
-    pub(crate) fn code(self, expected: i32) -> Finished {
-        assert_eq!(
-            self.code, expected,
-            "exit code\n--- stdout\n{}\n--- stderr\n{}",
-            self.stdout, self.stderr
-        );
-        self
-    }
-
-    #[track_caller]
-    pub(crate) fn stderr_has(&self, needle: &str) {
-        assert!(
-            self.stderr.contains(needle),
-            "stderr lacks {needle:?}:\n{}",
-            self.stderr
-        );
-    }
-}
-
 /// The run folder named on stdout ("…: evidence in DIR").
 fn evidence_dir(root: &Path, stdout: &str) -> PathBuf {
     let line = stdout
@@ -100,23 +54,6 @@ fn run(t: Test, args: &[&str]) -> (Finished, Test) {
     (finish(child, &t), t)
 }
 
-/// Starts switchyard in the project, as `Test::run` would run it, without waiting;
-/// stdout and stderr go to files beside the project.
-pub(crate) fn spawn(t: &Test, args: &[&str]) -> Child {
-    let file = |name: &str| std::fs::File::create(t.path().join(name)).expect("output file");
-    Command::new(env!("CARGO_BIN_EXE_switchyard"))
-        .args(args)
-        .env("SWITCHYARD_LOCK_DIR", t.path().join(".locks"))
-        .current_dir(t.path())
-        .env_remove("RUST_LOG")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(file(".stdout"))
-        .stderr(file(".stderr"))
-        .spawn()
-        .expect("start switchyard")
-}
-
 /// Waits for the run to end; checks that nothing panicked and that its journal verifies.
 fn finish(child: Child, t: &Test) -> Finished {
     let out = ended(child, t, |stdout| evidence_dir(t.path(), stdout));
@@ -125,40 +62,6 @@ fn finish(child: Child, t: &Test) -> Finished {
         .run()
         .code(0);
     out
-}
-
-/// Waits for the run to end and checks that nothing panicked; `dir` finds its run
-/// folder, given its stdout.
-pub(crate) fn ended(mut child: Child, t: &Test, dir: impl FnOnce(&str) -> PathBuf) -> Finished {
-    let status = wait_bounded(&mut child, Duration::from_secs(60));
-    let stdout = std::fs::read_to_string(t.path().join(".stdout")).unwrap_or_default();
-    let stderr = std::fs::read_to_string(t.path().join(".stderr")).unwrap_or_default();
-    assert!(
-        !stderr.contains("panicked"),
-        "switchyard panicked:\n{stderr}"
-    );
-    Finished {
-        code: status.code().unwrap_or(-1),
-        dir: dir(&stdout),
-        stdout,
-        stderr,
-    }
-}
-
-/// Waits for `child`, killing it (and failing) if it takes longer than `limit`.
-pub(crate) fn wait_bounded(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
-    let start = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            return status;
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("switchyard ran longer than {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// The journal's events, in order; a line being written is left out.
@@ -189,14 +92,6 @@ fn wait_for_event(t: &Test, child: &mut Child, what: &str, is: impl Fn(&Value) -
         assert!(start.elapsed() < PATIENCE, "never saw {what}");
         std::thread::sleep(Duration::from_millis(10));
     }
-}
-
-/// The (only) run folder in `evidence`, once a run has made it.
-pub(crate) fn run_folder(evidence: &Path) -> Option<PathBuf> {
-    std::fs::read_dir(evidence)
-        .ok()
-        .and_then(|mut d| d.next())
-        .map(|e| e.expect("entry").path())
 }
 
 fn is_step_started(e: &Value, id: &str, host: &str) -> bool {
@@ -481,17 +376,6 @@ consecutive = 3
     assert!(m.contains("within 5s"), "{m}");
     out.stderr_has("step db.verify.1 on db-b2");
     assert_ne!(s["services"][0]["status"], "recovered");
-}
-
-/// The entry of step `id` on `host`.
-#[track_caller]
-pub(crate) fn step_on<'a>(s: &'a Value, id: &str, host: &str) -> &'a Value {
-    s["steps"]
-        .as_array()
-        .expect("steps")
-        .iter()
-        .find(|x| x["id"] == id && x["host"] == host)
-        .unwrap_or_else(|| panic!("no step {id} on {host}"))
 }
 
 #[test]

@@ -2,14 +2,14 @@
 //! of its `Content-Length` fails the check, whatever arrived; a body larger than the
 //! 1 MiB switchyard reads is judged by its first MiB, and the message says it was cut.
 
-use crate::http::HttpServer;
-use crate::util::{LIVE, LOCAL_INVENTORY, Test, run_dir, step, summary};
+use crate::support::http::HttpServer;
+use crate::support::util::{LIVE, LOCAL_INVENTORY, Test, run_dir, step, summary};
 
 /// 5 MiB: well past what switchyard reads of a body.
 const LARGE: usize = 5 * 1024 * 1024;
 
 /// A live run of one `http` verify step against `server`, expecting `expect_body`.
-fn check(server: &HttpServer, expect_body: &str) -> crate::util::Output {
+fn check(server: &HttpServer, expect_body: &str) -> crate::support::util::Output {
     let body = format!(
         "[services.web]\n[[services.web.verify]]\nhttp = \"http://{}/health\"\nexpect_body = \"{expect_body}\"\n",
         server.addr
@@ -21,7 +21,7 @@ fn check(server: &HttpServer, expect_body: &str) -> crate::util::Output {
         .run()
 }
 
-fn message(out: &crate::util::Output) -> String {
+fn message(out: &crate::support::util::Output) -> String {
     let s = summary(&run_dir(out));
     let web = step(&s, "web.verify.1");
     assert_eq!(web["status"], "failed", "{web}");

@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-use crate::util::{LIVE, LOCAL_INVENTORY, Output, Test, run_dir, step, summary, wait_until};
+use crate::support::util::{
+    LIVE, LOCAL_INVENTORY, Output, SWITCHYARD, Test, run_dir, step, summary, wait_until,
+};
 
 fn project(on_failure: &str, body: &str) -> Test {
     runbook(
@@ -136,10 +138,7 @@ fn rollback_switches_back_every_service_that_had_begun_to_stop_in_reverse_order(
 /// an empty answer leaves the question unanswered. Returns the exit code and what the
 /// terminal showed.
 fn on_a_terminal(t: &Test, answer: &str, before_answer: impl FnOnce()) -> (i32, String) {
-    let cmd = format!(
-        "{} --no-progress run runbooks/test.toml --to b --live",
-        env!("CARGO_BIN_EXE_switchyard")
-    );
+    let cmd = format!("{SWITCHYARD} --no-progress run runbooks/test.toml --to b --live");
     let mut child = Command::new("script")
         .args(["-q", "-e", "-c", &cmd, "/dev/null"])
         .current_dir(t.path())

@@ -2,10 +2,8 @@
 //! rejected with exit code 2, a `path:line:col`, and the error recorded in its snapshot.
 //! Hostile files (empty, binary, invalid UTF-8, deep nesting) are generated here.
 
+use crate::support::util::Test;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-use crate::util::Test;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -54,17 +52,12 @@ fn every_invalid_fixture_is_rejected_with_file_line_and_column() {
     let _guard = settings.bind_to_scope();
     for path in fixtures {
         let rel = path.strip_prefix(root()).expect("under the crate");
-        let out = Command::new(env!("CARGO_BIN_EXE_switchyard"))
-            .arg("validate")
-            .arg(rel)
-            .current_dir(root())
-            .env("NO_COLOR", "1")
-            .output()
-            .expect("run switchyard");
-        let stderr = String::from_utf8_lossy(&out.stderr);
+        let out = Test::reuse(root())
+            .args(&["validate", rel.to_str().expect("UTF-8 path")])
+            .run();
+        let stderr = out.stderr;
         let name = rel.file_stem().and_then(|s| s.to_str()).expect("name");
-        assert!(!stderr.contains("panicked"), "{name}: panicked\n{stderr}");
-        assert_eq!(out.status.code(), Some(2), "{name}: exit code\n{stderr}");
+        assert_eq!(out.code, 2, "{name}: exit code\n{stderr}");
         assert!(has_location(&stderr), "{name}: no path:line:col\n{stderr}");
         insta::assert_snapshot!(name, stderr);
     }

@@ -6,7 +6,7 @@
 
 use proptest::prelude::*;
 
-use crate::util::{LOCAL_INVENTORY, Test, run_dir, summary};
+use crate::support::util::{LOCAL_INVENTORY, Test, run_dir, summary};
 
 /// Values every key of their kind takes come first, then values some or none take.
 const DURATIONS: &[&str] = &[

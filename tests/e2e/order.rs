@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::util::plan_json;
+use crate::support::util::plan_json;
 
 fn ids(v: &Value) -> Vec<String> {
     v.as_array()

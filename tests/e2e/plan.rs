@@ -1,7 +1,7 @@
 //! `switchyard plan` as people read it (snapshots of every format) and its edges:
 //! secrets redacted, unknown halls, `--inventory` overrides, every error at once.
 
-use crate::util::Test;
+use crate::support::util::Test;
 
 /// A small runbook that uses a secret, a var, `serial`, an HTTP check per host, and a
 /// manual step, so every renderer has something of each kind to show.

@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::support::util::Test;
+
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 const PG_PORT: u16 = 5432;
 const HTTP_PORT: u16 = 8080;
@@ -96,27 +98,30 @@ impl Lab {
             .work
             .path()
             .join(format!("evidence-{to}-{}", extra.join("")));
-        let out = Command::new(env!("CARGO_BIN_EXE_switchyard"))
-            .current_dir(ROOT)
-            .args(["--no-progress", "run", "runbooks/postgres.toml", "--to", to])
-            .arg("--inventory")
-            .arg(self.inventory())
-            .arg("--evidence-dir")
-            .arg(&evidence)
+        let inventory = self.inventory();
+        let out = Test::reuse(Path::new(ROOT))
+            // The lab's own run locks, not the repository's.
+            .env(
+                "SWITCHYARD_LOCK_DIR",
+                self.work
+                    .path()
+                    .join(".locks")
+                    .to_str()
+                    .expect("UTF-8 path"),
+            )
+            .args(&["--no-progress", "run", "runbooks/postgres.toml", "--to", to])
+            .args(&["--inventory", inventory.to_str().expect("UTF-8 path")])
+            .args(&["--evidence-dir", evidence.to_str().expect("UTF-8 path")])
             .args(extra)
-            .env_remove("RUST_LOG")
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .output()
-            .expect("run switchyard");
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+            .run();
+        let stderr = out.stderr;
         let runs: Vec<PathBuf> = std::fs::read_dir(&evidence)
             .map(|d| d.flatten().map(|e| e.path()).collect())
             .unwrap_or_default();
         assert_eq!(runs.len(), 1, "one run folder in {evidence:?}:\n{stderr}");
         Run {
-            code: out.status.code().unwrap_or(-1),
-            summary: crate::util::summary(&runs[0]),
+            code: out.code,
+            summary: crate::support::util::summary(&runs[0]),
             stderr,
         }
     }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{LOCAL_INVENTORY, Test, run_dir, summary};
+use crate::support::util::{LOCAL_INVENTORY, Test, run_dir, summary};
 
 /// `db` recovers; `api` fails on its start (so its verify and all of `web` are skipped).
 /// Short sleeps give the timeline bars some width against a 4 s target.

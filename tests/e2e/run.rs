@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use switchyard::evidence::journal;
 
-use crate::http::HttpServer;
-use crate::util::{LIVE, LOCAL_INVENTORY, Test, run_dir, step, summary, wait_until};
+use crate::support::http::HttpServer;
+use crate::support::util::{LIVE, LOCAL_INVENTORY, Test, run_dir, step, summary, wait_until};
 
 fn local(body: &str) -> Test {
     Test::new()
@@ -291,7 +291,7 @@ fn with_secret(value: &str, steps: &str) -> Test {
 
 /// `needle` is neither printed nor in any file of the run folder.
 #[track_caller]
-fn assert_nowhere(needle: &str, out: &crate::util::Output, dir: &Path) {
+fn assert_nowhere(needle: &str, out: &crate::support::util::Output, dir: &Path) {
     assert!(
         !out.stdout.contains(needle) && !out.stderr.contains(needle),
         "{needle} printed:\n{}{}",
@@ -527,7 +527,7 @@ fn a_tcp_check_needs_a_listener() {
         .code(0);
     let closed = format!(
         "[services.db]\n[[services.db.verify]]\ntcp = \"{}:9\"\ntimeout = \"1s\"\n",
-        crate::http::loopback()
+        crate::support::http::loopback()
     );
     local(&closed)
         .args(&["run", "runbooks/test.toml", "--to", "b", "--live", "--yes"])

@@ -6,9 +6,9 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::faults::step_on;
-use crate::sshd::Sshd;
-use crate::util::{LIVE, Output, Test};
+use crate::support::sshd::Sshd;
+use crate::support::util::step_on;
+use crate::support::util::{LIVE, Output, Test};
 
 /// An inventory with one SSH host per hall, each its own sshd.
 fn inventory(a: &Sshd, b: &Sshd) -> String {
@@ -54,11 +54,11 @@ run = "grep -q 'start {{{{host.name}}}}' {log}"
 }
 
 fn summary(out: &Output) -> Value {
-    crate::util::summary(&crate::util::run_dir(out))
+    crate::support::util::summary(&crate::support::util::run_dir(out))
 }
 
 fn status<'a>(s: &'a Value, id: &str) -> &'a Value {
-    &crate::util::step(s, id)["status"]
+    &crate::support::util::step(s, id)["status"]
 }
 
 fn project(a: &Sshd, b: &Sshd) -> (Test, std::path::PathBuf) {
@@ -85,7 +85,7 @@ fn a_live_switchover_runs_each_step_on_its_hall_over_ssh() {
     assert_eq!(b.logins(), 1);
     // Failback: the same runbook the other way.
     std::fs::remove_file(&log).expect("rm log");
-    crate::util::Test::reuse(&out.root)
+    crate::support::util::Test::reuse(&out.root)
         .args(&[
             "--no-progress",
             "run",

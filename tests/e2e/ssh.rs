@@ -14,7 +14,7 @@ use switchyard::config::source::{Sources, Span};
 use switchyard::transport::ssh::SshHost;
 use switchyard::transport::{Cancel, CommandOutput, TransportError};
 
-use crate::sshd::{Sshd, keygen, unused_address};
+use crate::support::sshd::{Sshd, keygen, unused_address};
 
 /// A host reaching `sshd` as root with its key and known_hosts.
 fn host(sshd: &Sshd) -> Host {

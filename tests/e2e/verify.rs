@@ -6,8 +6,8 @@ use std::path::Path;
 
 use switchyard::evidence::journal::{self, Journal};
 
-use crate::evidence::{failed_run, read, verify};
-use crate::util::{LIVE, LOCAL_INVENTORY, Test, summary, wait_until};
+use crate::support::evidence::{failed_run, read, verify};
+use crate::support::util::{LIVE, LOCAL_INVENTORY, Test, summary, wait_until};
 
 #[test]
 fn verify_evidence_passes_an_intact_run() {

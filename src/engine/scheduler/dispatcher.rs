@@ -303,7 +303,7 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
             self.sink.emit(Event::StepStarted {
                 step: job.id.clone(),
                 service: job.service.clone(),
-                phase: job.phase.as_str().to_string(),
+                phase: job.phase,
                 name: job.name.clone(),
                 host: job.host_name.clone(),
                 does: job.does.clone(),
@@ -410,7 +410,7 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
         let event = Event::StepFinished(StepFinished {
             step: job.id.clone(),
             service: job.service.clone(),
-            phase: job.phase.as_str().to_string(),
+            phase: job.phase,
             name: job.name.clone(),
             host: job.host_name.clone(),
             status: f.status,
@@ -533,7 +533,7 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
             self.sink.emit(Event::StepFinished(StepFinished {
                 step: job.id.clone(),
                 service: job.service.clone(),
-                phase: job.phase.as_str().to_string(),
+                phase: job.phase,
                 name: job.name.clone(),
                 host: job.host_name.clone(),
                 status: StepStatus::Skipped,

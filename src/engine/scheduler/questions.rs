@@ -49,14 +49,9 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
             let event = Event::Question {
                 step: job.id.clone(),
                 host: job.host_name.clone(),
-                kind: p.kind.as_str().to_string(),
+                kind: p.kind,
                 text,
-                choices: p
-                    .kind
-                    .choices()
-                    .iter()
-                    .map(|c| c.as_str().to_string())
-                    .collect(),
+                choices: p.kind.choices().to_vec(),
             };
             self.sink.emit(event);
         }

@@ -14,6 +14,7 @@ use crate::config::{Runbook, load_runbook};
 use crate::engine::event::{Event, StepStatus};
 use crate::engine::executor::{AttemptReport, Executor, Finished, Live, NamedHost};
 use crate::engine::job::{self, Job, Work};
+use crate::engine::kind::RunKind;
 use crate::engine::secrets::Redactor;
 use crate::engine::sink::Sink;
 use crate::engine::stopwatch::Stopwatch;
@@ -127,8 +128,8 @@ fn key(job: &Job) -> String {
 }
 
 impl Executor for Fake {
-    fn dry_run(&self) -> bool {
-        false
+    fn kind(&self) -> RunKind {
+        RunKind::new(true, Mode::Switchover)
     }
 
     fn needs_person(&self, job: &Job) -> bool {
@@ -458,7 +459,9 @@ fn retries_and_consecutive_successes_are_counted_by_the_executor() {
     let (_d, rb) = load("abort", &inventory(""), &services);
     let (done, events) = run_pass(
         &rb,
-        Arc::new(Live { failover: false }),
+        Arc::new(Live {
+            mode: Mode::Switchover,
+        }),
         &Carry::default(),
         &[],
     );

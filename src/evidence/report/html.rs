@@ -174,7 +174,7 @@ fn header(out: &mut String, r: &Record) {
          <div class=\"banner {}\"><div class=\"word\">{}</div><p>{}</p><p class=\"mono\">{}</p></div>\n<dl class=\"meta\">\n",
         esc(&st.title),
         esc(&st.runbook),
-        esc(&st.mode),
+        st.mode.as_str(),
         esc(&st.from),
         esc(&st.to),
         verdict_class(r),
@@ -195,7 +195,7 @@ fn header(out: &mut String, r: &Record) {
             format!("hall {} → hall {}", esc(&st.from), esc(&st.to)),
             false,
         ),
-        ("Mode", format!("{}, {kind}", esc(&st.mode)), false),
+        ("Mode", format!("{}, {kind}", st.mode.as_str()), false),
         (
             "Outcome",
             format!("<code>{}</code>", r.outcome.as_str()),
@@ -256,8 +256,8 @@ fn rto(out: &mut String, r: &Record) {
         if s.title != s.name {
             let _ = write!(name, "<br><span class=\"note\">{}</span>", esc(&s.title));
         }
-        let status = s.status.replace('_', " ");
-        rto_row(out, r, &name, &status, s.target_s, s.recovered_s, scale);
+        let status = s.status.words();
+        rto_row(out, r, &name, status, s.target_s, s.recovered_s, scale);
     }
     let name = format!(
         "<strong>runbook <code>{}</code></strong>",
@@ -434,7 +434,7 @@ fn decisions(out: &mut String, r: &Record) {
             esc(&d.at),
             esc(&d.step),
             or_dash(d.host.as_deref()),
-            esc(&d.choice),
+            d.choice.as_str(),
             esc(&d.by),
             secs(d.wait_s),
             or_dash(d.comment.as_deref())
@@ -504,6 +504,7 @@ fn inputs(out: &mut String, r: &Record) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::model::{Mode, Phase};
     use crate::engine::event::{Rto, RunStarted, StepFinished};
     use crate::evidence::record::StepRecord;
 
@@ -512,7 +513,7 @@ mod tests {
             end: StepFinished {
                 step: id.into(),
                 service: "db".into(),
-                phase: "stop".into(),
+                phase: Phase::Stop,
                 name: "<b>\"quoted\" & 'single'</b>".into(),
                 host: host.map(Into::into),
                 status,
@@ -546,7 +547,7 @@ mod tests {
                 plan_hash: "abc".into(),
                 from: "a".into(),
                 to: "b".into(),
-                mode: "switchover".into(),
+                mode: Mode::Switchover,
                 dry_run: false,
                 operator: "me@here".into(),
                 clock_origin: "2026-01-01T00:00:00.000Z".into(),

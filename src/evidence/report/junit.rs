@@ -50,7 +50,7 @@ pub fn render(r: &Record) -> String {
         esc(&format!(
             "switchyard {} {} {} → {}{}",
             r.start.runbook,
-            r.start.mode,
+            r.start.mode.as_str(),
             r.start.from,
             r.start.to,
             if r.start.dry_run { " (dry run)" } else { "" }

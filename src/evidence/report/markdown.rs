@@ -37,7 +37,7 @@ fn header(out: &mut String, r: &Record) {
         out,
         "# {}: {} from hall {} to hall {} — {}\n",
         cell(&st.title),
-        st.mode,
+        st.mode.as_str(),
         st.from,
         st.to,
         verdict(r)
@@ -53,7 +53,7 @@ fn header(out: &mut String, r: &Record) {
         ("Owner", st.owner.as_deref().map_or("—".into(), cell)),
         ("Plan (SHA-256)", format!("`{}`", st.plan_hash)),
         ("Direction", format!("hall {} → hall {}", st.from, st.to)),
-        ("Mode", format!("{}, {kind}", st.mode)),
+        ("Mode", format!("{}, {kind}", st.mode.as_str())),
         ("Operator", cell(&st.operator)),
         ("RTO clock from", st.clock_origin.clone()),
         ("Started", st.started_at.clone()),
@@ -84,7 +84,7 @@ fn rto(out: &mut String, r: &Record) {
             out,
             "| {} | {} | {} | {} | {} |",
             cell(&s.name),
-            s.status.replace('_', " "),
+            s.status.words(),
             s.target_s.map_or("—".into(), secs),
             s.recovered_s.map_or("—".into(), secs),
             result(s.target_s, s.recovered_s)
@@ -177,7 +177,7 @@ fn decisions(out: &mut String, r: &Record) {
             d.at,
             d.step,
             d.host.as_deref().map_or("—".into(), cell),
-            d.choice,
+            d.choice.as_str(),
             cell(&d.by),
             secs(d.wait_s),
             d.comment.as_deref().map_or("—".into(), cell)

@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 
+use crate::config::duration::secs;
 use crate::plan::{Node, Plan};
 
 use super::{executions, warnings};
@@ -85,10 +86,6 @@ struct SkippedDoc<'a> {
     id: &'a str,
     name: &'a str,
     reason: &'static str,
-}
-
-fn secs(d: std::time::Duration) -> f64 {
-    (d.as_secs_f64() * 1000.0).round() / 1000.0
 }
 
 pub fn json(plan: &Plan<'_>) -> String {

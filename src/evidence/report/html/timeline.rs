@@ -4,6 +4,7 @@
 
 use std::fmt::Write;
 
+use crate::config::model::Phase;
 use crate::engine::event::StepStatus;
 use crate::evidence::record::{Record, StepRecord};
 use crate::evidence::report::{by_start, secs, status_word};
@@ -69,13 +70,12 @@ fn shorten(full: &str) -> String {
         .collect()
 }
 
-fn phase_color(phase: &str) -> &'static str {
+fn phase_color(phase: Phase) -> &'static str {
     match phase {
-        "precheck" => "#7c8a9e",
-        "stop" => "#e08a1e",
-        "start" => "#2f6fca",
-        "verify" => "#2f9e6a",
-        _ => "#a0a7b1",
+        Phase::Precheck => "#7c8a9e",
+        Phase::Stop => "#e08a1e",
+        Phase::Start => "#2f6fca",
+        Phase::Verify => "#2f9e6a",
     }
 }
 
@@ -107,7 +107,7 @@ pub(super) fn timeline(out: &mut String, r: &Record) {
         step_s,
     };
     out.push_str("<div class=\"legend\">");
-    for p in ["precheck", "stop", "start", "verify"] {
+    for p in Phase::ALL {
         let _ = write!(
             out,
             "<span><i style=\"background:{}\"></i>{p}</span>",
@@ -205,8 +205,8 @@ fn bar(out: &mut String, s: &StepRecord, a: &Axis, y: f64) {
          data-phase=\"{}\" data-status=\"{}\"><title>{} — {}{}\n{}, {} attempt(s){exit}\n\
          start {:.3} s ({})\nend {:.3} s ({})\nduration {:.3} s</title></rect>",
         y + 3.0,
-        phase_color(&e.phase),
-        esc(&e.phase),
+        phase_color(e.phase),
+        e.phase.as_str(),
         status_key(e.status),
         esc(&full),
         esc(&e.name),

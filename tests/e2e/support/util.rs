@@ -2,9 +2,13 @@
 //! the real `switchyard` binary there, and inspect what it did.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
+
+/// The switchyard binary under test. Every test runs it through [`Test`]; only the
+/// pseudo-terminal runner, which hands `script` a command line, names it itself.
+pub const SWITCHYARD: &str = env!("CARGO_BIN_EXE_switchyard");
 
 /// An inventory with two halls and a pair of hosts for each role, one per hall.
 pub const INVENTORY: &str = r#"
@@ -146,7 +150,7 @@ impl Test {
 
     /// switchyard with this test's arguments, in its directory, with its environment.
     fn command(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_switchyard"));
+        let mut c = Command::new(SWITCHYARD);
         c.args(&self.args)
             // Each test project has its own run locks, so tests with the same runbook
             // name do not hold each other's (a test may set its own).
@@ -160,21 +164,24 @@ impl Test {
     }
 
     /// As [`Test::spawn`] with these arguments, keeping the test (and its directory).
-    pub fn spawn_with(&self, args: &[&str]) -> std::process::Child {
-        let mut c = self.command();
-        c.args(args)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("start switchyard")
+    pub fn spawn_with(&self, args: &[&str]) -> Child {
+        self.start(args, Stdio::null(), Stdio::piped(), Stdio::piped())
     }
 
     /// Starts switchyard without waiting for it (stdout and stderr piped), for tests
     /// that act while it runs. The directory must outlive the process.
-    pub fn spawn(&self) -> std::process::Child {
+    pub fn spawn(&self) -> Child {
+        self.spawn_with(&[])
+    }
+
+    /// Starts switchyard with these further arguments and standard streams, without
+    /// waiting for it. The directory must outlive the process.
+    pub fn start(&self, args: &[&str], stdin: Stdio, stdout: Stdio, stderr: Stdio) -> Child {
         self.command()
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
+            .args(args)
+            .stdin(stdin)
+            .stdout(stdout)
+            .stderr(stderr)
             .spawn()
             .expect("start switchyard")
     }
@@ -295,4 +302,15 @@ pub fn step<'a>(s: &'a Value, id: &str) -> &'a Value {
         .iter()
         .find(|x| x["id"] == id)
         .unwrap_or_else(|| panic!("no step {id}"))
+}
+
+/// The entry of step `id` on `host`.
+#[track_caller]
+pub fn step_on<'a>(s: &'a Value, id: &str, host: &str) -> &'a Value {
+    s["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .find(|x| x["id"] == id && x["host"] == host)
+        .unwrap_or_else(|| panic!("no step {id} on {host}"))
 }

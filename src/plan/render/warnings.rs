@@ -1,0 +1,57 @@
+//! What an operator should look at before a run: worst cases over their RTO targets,
+//! TLS that is not verified, manual steps.
+
+use crate::config::duration;
+use crate::config::runbook::Action;
+use crate::plan::Plan;
+
+/// One warning per step that skips TLS verification; a run also records these as notices.
+pub fn insecure_tls(plan: &Plan<'_>) -> Vec<String> {
+    plan.steps
+        .iter()
+        .filter(|s| matches!(&s.step.action, Action::Http(h) if h.insecure_tls))
+        .map(|s| {
+            format!(
+                "step {}: `insecure_tls = true`: the server's TLS certificate will not be verified",
+                s.id
+            )
+        })
+        .collect()
+}
+
+/// Everything about the plan that an operator should look at before running it.
+pub fn warnings(plan: &Plan<'_>) -> Vec<String> {
+    let rb = plan.runbook;
+    let mut out = Vec::new();
+    for (svc, t) in rb.services.iter().zip(&plan.services) {
+        if let (true, Some(target)) = (t.exceeded(), t.target) {
+            out.push(format!(
+                "service `{}`: worst case {} exceeds its RTO target of {}",
+                svc.name,
+                duration::format(t.worst_case),
+                duration::format(target)
+            ));
+        }
+    }
+    if plan.rto_exceeded() {
+        out.push(format!(
+            "runbook `{}`: worst case {} exceeds its RTO target of {}",
+            rb.name,
+            duration::format(plan.worst_case),
+            duration::format(rb.rto)
+        ));
+    }
+    out.extend(insecure_tls(plan));
+    let manual = plan
+        .steps
+        .iter()
+        .filter(|s| matches!(s.step.action, Action::Manual(_)))
+        .count();
+    if manual > 0 {
+        out.push(format!(
+            "{manual} manual step{} for an operator; that wait is not in the worst case",
+            if manual == 1 { " waits" } else { "s wait" }
+        ));
+    }
+    out
+}
