@@ -12,7 +12,7 @@ use crate::config::reader::{list_and, list_or, one_of};
 use crate::config::source::{Sp, Span};
 use crate::config::template::Template;
 
-use super::step::StepCx;
+use super::context::StepCx;
 
 /// The two halls the runbook switches between: its `halls`, or else the inventory's
 /// only two.

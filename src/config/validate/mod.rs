@@ -4,6 +4,7 @@
 //! steps ([`step`]) and actions ([`action`]) — so that each can be read and tested alone.
 
 mod action;
+mod context;
 mod hosts;
 mod runbook;
 mod service;

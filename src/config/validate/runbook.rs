@@ -5,9 +5,9 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
+use super::context::StepCx;
 use super::hosts;
 use super::service;
-use super::step::StepCx;
 use crate::config::diagnostic::{Diagnostic, Diagnostics};
 use crate::config::ids::is_var_name;
 use crate::config::inventory::{Inventory, expand_path};

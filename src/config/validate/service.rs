@@ -5,8 +5,9 @@ use std::collections::HashMap;
 
 use petgraph::graph::DiGraph;
 
+use super::context::StepCx;
 use super::hosts::{self, Resolved};
-use super::step::{self, StepCx};
+use super::step;
 use crate::config::diagnostic::{Diagnostic, Diagnostics};
 use crate::config::ids::{ServiceId, is_simple_name};
 use crate::config::model::Phase;

@@ -3,34 +3,19 @@
 //! with its defaults. Where a step runs is judged in [`hosts`](super::hosts), what it
 //! does in [`action`](super::action).
 
-use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::Duration;
 
 use super::action;
+use super::context::StepCx;
 use super::hosts::{self, Resolved};
 use crate::config::action_kind::{ActionKind, Runs};
 use crate::config::diagnostic::{Diagnostic, Diagnostics};
 use crate::config::duration;
-use crate::config::ids::HallId;
-use crate::config::inventory::Inventory;
 use crate::config::raw::{RawAction, RawService, RawStep, step_what};
 use crate::config::reader::{list_and, one_of};
 use crate::config::runbook::Step;
 use crate::config::source::Span;
 use crate::config::template::{Placeholder, Template};
-
-/// What step validation needs to know about the runbook around it.
-pub(super) struct StepCx<'a> {
-    pub(super) inventory: Option<&'a Inventory>,
-    pub(super) halls: Option<&'a [HallId; 2]>,
-    /// Every declared variable and secret, valid or not.
-    pub(super) vars: &'a [String],
-    /// The valid variables' values.
-    pub(super) var_values: &'a BTreeMap<String, String>,
-    pub(super) secrets: &'a [String],
-    pub(super) path: &'a Path,
-}
 
 /// The validated step with its defaults; `None` when it has no single action or an
 /// unknown HTTP method (reported already).
