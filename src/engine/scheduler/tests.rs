@@ -97,6 +97,8 @@ impl Sink for Kept {
 #[derive(Default)]
 struct Fake {
     script: Mutex<HashMap<String, VecDeque<StepStatus>>>,
+    /// Jobs that take longer than 5 ms, by key.
+    slow: HashMap<String, Duration>,
     log: Mutex<Vec<String>>,
 }
 
@@ -152,7 +154,18 @@ impl Executor for Fake {
     ) -> Finished {
         let k = key(&job);
         self.log.lock().expect("lock").push(format!("start {k}"));
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        let takes = self
+            .slow
+            .get(&k)
+            .copied()
+            .unwrap_or(Duration::from_millis(5));
+        tokio::select! {
+            () = tokio::time::sleep(takes) => {}
+            () = _cancel.wait() => {
+                self.log.lock().expect("lock").push(format!("stopped {k}"));
+                return super::types::failure(format!("{k}: stopped"));
+            }
+        }
         self.log.lock().expect("lock").push(format!("end {k}"));
         let status = self
             .script
@@ -172,6 +185,9 @@ impl Executor for Fake {
     }
 }
 
+/// A signal reaches every pass of this process: the tests that run one take turns.
+static ONE_PASS_AT_A_TIME: Mutex<()> = Mutex::new(());
+
 /// One pass of `rb` from a to b with `executor`, the operator typing `answers`.
 fn run_pass<E: Executor>(
     rb: &Runbook,
@@ -179,8 +195,20 @@ fn run_pass<E: Executor>(
     carry: &Carry,
     answers: &[&str],
 ) -> (super::Pass, Vec<Event>) {
+    run_pass_with(rb, executor, carry, answers, settings())
+}
+
+fn run_pass_with<E: Executor>(
+    rb: &Runbook,
+    executor: Arc<E>,
+    carry: &Carry,
+    answers: &[&str],
+    settings: Settings,
+) -> (super::Pass, Vec<Event>) {
+    let _turn = ONE_PASS_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let plan = plan::build(rb, &rb.halls[0], &rb.halls[1], Mode::Switchover);
-    let settings = settings();
     let mut sink = Kept {
         answers: answers.iter().map(|a| format!("{a}\n")).collect(),
         ..Kept::default()
@@ -477,4 +505,80 @@ fn retries_and_consecutive_successes_are_counted_by_the_executor() {
     };
     assert_eq!(attempts("s.start.1"), [(StepStatus::Ok, 3); 2]);
     assert_eq!(attempts("s.verify.1"), [(StepStatus::Ok, 3); 2]);
+}
+
+/// Sends this process SIGINT, as Ctrl-C does, once `fake` has started `job`.
+fn ctrl_c_once_started(fake: &Arc<Fake>, job: &str) -> std::thread::JoinHandle<()> {
+    let (fake, line) = (fake.clone(), format!("start {job}"));
+    std::thread::spawn(move || {
+        while !fake.log().contains(&line) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        nix::sys::signal::kill(nix::unistd::getpid(), nix::sys::signal::Signal::SIGINT)
+            .expect("SIGINT");
+    })
+}
+
+const SLOW_THEN_NEXT: &str = "[services.s]\nhosts = [\"tag:n\"]\n[[services.s.start]]\nrun = \"x\"\n[services.t]\nhosts = [\"tag:n\"]\ndepends_on = [\"s\"]\n[[services.t.start]]\nrun = \"x\"\n";
+
+#[test]
+fn ctrl_c_lets_running_steps_finish_within_the_grace_period() {
+    let (_d, rb) = load("abort", &inventory(""), SLOW_THEN_NEXT);
+    let slow = HashMap::from([("s.start.1@b1".to_string(), Duration::from_millis(300))]);
+    let fake = Arc::new(Fake {
+        slow,
+        ..Fake::default()
+    });
+    let signal = ctrl_c_once_started(&fake, "s.start.1@b1");
+    let settings = Settings {
+        grace: Duration::from_secs(5),
+        ..settings()
+    };
+    let (done, events) = run_pass_with(&rb, fake.clone(), &Carry::default(), &[], settings);
+    signal.join().expect("signal");
+    assert_eq!(done.stop, Some(Stop::Interrupted));
+    assert_eq!(ends(&events, "s.start.1", "b1"), [(StepStatus::Ok, false)]);
+    assert_eq!(
+        ends(&events, "t.start.1", "b1"),
+        [(StepStatus::Skipped, false)]
+    );
+    assert!(
+        !fake.log().iter().any(|l| l.starts_with("start t.")),
+        "{:?}",
+        fake.log()
+    );
+    assert!(events.iter().any(|e| matches!(e, Event::Notice { message } if message.starts_with("Ctrl-C: no new step starts"))));
+}
+
+#[test]
+fn ctrl_c_stops_running_steps_once_the_grace_period_is_over() {
+    let (_d, rb) = load("abort", &inventory(""), SLOW_THEN_NEXT);
+    let slow = HashMap::from([("s.start.1@b1".to_string(), Duration::from_secs(30))]);
+    let fake = Arc::new(Fake {
+        slow,
+        ..Fake::default()
+    });
+    let signal = ctrl_c_once_started(&fake, "s.start.1@b1");
+    let settings = Settings {
+        grace: Duration::from_millis(100),
+        ..settings()
+    };
+    let began = std::time::Instant::now();
+    let (done, events) = run_pass_with(&rb, fake.clone(), &Carry::default(), &[], settings);
+    signal.join().expect("signal");
+    assert!(
+        began.elapsed() < Duration::from_secs(10),
+        "waited {:?}",
+        began.elapsed()
+    );
+    assert_eq!(done.stop, Some(Stop::Interrupted));
+    assert_eq!(
+        ends(&events, "s.start.1", "b1"),
+        [(StepStatus::Failed, false)]
+    );
+    assert!(fake.log().contains(&"stopped s.start.1@b1".to_string()));
+    assert_eq!(
+        ends(&events, "t.start.1", "b2"),
+        [(StepStatus::Skipped, false)]
+    );
 }
