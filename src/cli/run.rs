@@ -83,7 +83,10 @@ pub fn execute(g: &Global, a: &RunArgs) -> Result<(u8, PathBuf), Error> {
         takeover_notice(&lock),
     );
     let transports = Transports::new(rb).map_err(Error::Setup)?;
-    let hosts = transports.ssh_hosts(&plan);
+    let hosts = transports.ssh_hosts(
+        &rb.inventory,
+        plan.steps.iter().flat_map(|s| s.hosts.iter().copied()),
+    );
     let run = Execution {
         plan: &plan,
         transports,

@@ -9,10 +9,9 @@ use std::sync::Arc;
 
 use super::ssh::SshHost;
 use super::{Target, http};
-use crate::config::inventory::HostIdx;
+use crate::config::inventory::{HostIdx, Inventory};
 use crate::config::model::Transport;
 use crate::config::runbook::{Action, HttpCheck, Runbook};
-use crate::plan::Plan;
 
 /// The connections a run uses: one SSH pool per host, HTTP clients by TLS settings.
 pub struct Transports {
@@ -52,19 +51,20 @@ impl Transports {
         Ok(Transports { ssh, http: clients })
     }
 
-    /// Every SSH host `plan` will touch, by name, in name order.
-    pub fn ssh_hosts(&self, plan: &Plan<'_>) -> Vec<(String, Arc<SshHost>)> {
-        let mut hosts: Vec<HostIdx> = plan
-            .steps
-            .iter()
-            .flat_map(|s| s.hosts.iter().copied())
-            .collect();
+    /// The SSH hosts among `hosts` of `inventory` (a plan's, say), by name, in name
+    /// order, each once.
+    pub fn ssh_hosts(
+        &self,
+        inventory: &Inventory,
+        hosts: impl IntoIterator<Item = HostIdx>,
+    ) -> Vec<(String, Arc<SshHost>)> {
+        let mut hosts: Vec<HostIdx> = hosts.into_iter().collect();
         hosts.sort_unstable();
         hosts.dedup();
         let mut v: Vec<(String, Arc<SshHost>)> = hosts
             .into_iter()
             .filter_map(|h| {
-                let name = plan.runbook.inventory.hosts[h].name.to_string();
+                let name = inventory.hosts[h].name.to_string();
                 self.ssh.get(&h).map(|s| (name, s.clone()))
             })
             .collect();
