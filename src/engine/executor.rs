@@ -31,6 +31,10 @@ pub struct Finished {
     pub message: Option<String>,
     pub stdout: Option<Captured>,
     pub stderr: Option<Captured>,
+    /// When the work ended, taken where it ended: the evidence times a step by this,
+    /// not by when the scheduler got round to it. `None` for an end that is no work's
+    /// (a question answered, a step given up): it ends when recorded.
+    pub ended: Option<Instant>,
 }
 
 /// One attempt's result, sent to the scheduler as it happens.
@@ -167,6 +171,7 @@ impl Executor for DryRun {
                 message: None,
                 stdout: None,
                 stderr: None,
+                ended: Some(Instant::now()),
             }
         }
     }
@@ -236,6 +241,7 @@ async fn perform(
             duration: t0.elapsed(),
         });
         let finish = |status, a: Attempt, message: Option<String>| Finished {
+            ended: Some(Instant::now()),
             status,
             attempts: n,
             exit_code: a.exit_code,

@@ -49,6 +49,11 @@ impl Stopwatch {
     pub fn now(&self) -> OffsetDateTime {
         self.started + self.started_instant.elapsed()
     }
+
+    /// The wall-clock timestamp of the monotonic instant `t` (taken after start).
+    pub fn wall_at(&self, t: Instant) -> OffsetDateTime {
+        self.started + t.saturating_duration_since(self.started_instant)
+    }
 }
 
 pub use crate::config::duration::secs;

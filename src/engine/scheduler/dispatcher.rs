@@ -382,10 +382,13 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
                 .carry
                 .rerun
                 .contains(&(job.id.clone(), job.host_name.clone()));
-        if !self.progress.end(&self.jobs, j) {
+        let started = self.progress.started[j].map_or_else(Instant::now, |(_, t0)| t0);
+        // Timed to where the work ended, however long the pass took to get to it.
+        let ended = f.ended.unwrap_or_else(Instant::now).max(started);
+        if !self.progress.end(&self.jobs, j, ended) {
             return;
         }
-        self.record(j, f, rerun);
+        self.record(j, f, rerun, ended);
         if how == Ending::Finished {
             self.note_recovery(j);
         }
@@ -394,12 +397,13 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
         }
     }
 
-    /// Emits job `j`'s `step_finished`, its output redacted.
-    fn record(&mut self, j: usize, f: Finished, rerun: bool) {
+    /// Emits job `j`'s `step_finished`, its output redacted, timed to `t1`, when its
+    /// work ended.
+    fn record(&mut self, j: usize, f: Finished, rerun: bool, t1: Instant) {
         let job = &self.jobs[j];
         let clock = &self.settings.clock;
         let (started_at, t0) = self.progress.started[j].unwrap_or((clock.now(), Instant::now()));
-        tracing::debug!(job = j, step = %job.id, status = ?f.status, attempts = f.attempts, elapsed = ?t0.elapsed(), "job finished");
+        tracing::debug!(job = j, step = %job.id, status = ?f.status, attempts = f.attempts, elapsed = ?(t1 - t0), "job finished");
         let r = &self.settings.redactor;
         let stdout = f.stdout.as_ref().map(|c| r.output(c));
         let stderr = f.stderr.as_ref().map(|c| r.output(c));
@@ -417,9 +421,9 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
             attempts: f.attempts,
             exit_code: f.exit_code,
             started_at: timestamp(started_at),
-            finished_at: timestamp(clock.now()),
+            finished_at: timestamp(clock.wall_at(t1)),
             start_s: secs(clock.since_origin_at(t0)),
-            duration_s: secs(t0.elapsed()),
+            duration_s: secs(t1 - t0),
             message: f.message.as_deref().map(|m| r.redact(m)),
             output: None,
             files: Vec::new(),
@@ -433,7 +437,8 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
     }
 
     /// Once a service's recovery step has ended on every host, the service is
-    /// recovered: its time is machine time, without what the run waited for people.
+    /// recovered when the last of that work ended: its time is machine time, without
+    /// what the run waited for people.
     fn note_recovery(&mut self, j: usize) {
         let step = self.jobs[j].step;
         let svc = self.plan.steps[step].service;
@@ -447,7 +452,8 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
             return;
         }
         let clock = &self.settings.clock;
-        let achieved = secs(clock.since_origin().saturating_sub(self.human_wait));
+        let ended = self.progress.last_end(step).unwrap_or_else(Instant::now);
+        let achieved = secs(clock.since_origin_at(ended).saturating_sub(self.human_wait));
         self.recovered[svc] = Some(achieved);
         let s = &self.plan.runbook.services[svc];
         self.sink.emit(Event::ServiceRecovered {

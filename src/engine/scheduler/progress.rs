@@ -29,6 +29,9 @@ pub(super) struct Progress {
     pub(super) failed: Vec<bool>,
     host_busy: HashMap<usize, usize>,
     total_running: usize,
+    /// Per step: when the last of its jobs to end ended, as the work says (not when the
+    /// pass got to it).
+    last_end: Vec<Option<Instant>>,
     /// Per job: when it started (wall clock and monotonic), once it has.
     pub(super) started: Vec<Option<(OffsetDateTime, Instant)>>,
     pub(super) ended: Vec<bool>,
@@ -52,6 +55,7 @@ impl Progress {
             failed: vec![false; steps],
             host_busy: HashMap::new(),
             total_running: 0,
+            last_end: vec![None; steps],
             started: vec![None; jobs.len()],
             ended: vec![false; jobs.len()],
         };
@@ -149,13 +153,19 @@ impl Progress {
         started
     }
 
-    /// Job `j` has ended: its slots are free. `false` if it had ended already.
-    pub(super) fn end(&mut self, jobs: &[Job], j: usize) -> bool {
+    /// When the last job of `step` to end ended.
+    pub(super) fn last_end(&self, step: usize) -> Option<Instant> {
+        self.last_end[step]
+    }
+
+    /// Job `j`'s work ended `at`: its slots are free. `false` if it had ended already.
+    pub(super) fn end(&mut self, jobs: &[Job], j: usize, at: Instant) -> bool {
         if self.ended[j] {
             return false;
         }
         self.ended[j] = true;
         let step = jobs[j].step;
+        self.last_end[step] = self.last_end[step].max(Some(at));
         self.running[step] -= 1;
         self.total_running -= 1;
         self.done[step] += 1;

@@ -122,6 +122,7 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
                     message: Some(format!("confirmed by {by}{note}")),
                     stdout: None,
                     stderr: None,
+                    ended: None,
                 };
                 self.end(p.job, f, Ending::Finished);
             }

@@ -93,6 +93,7 @@ mod tests {
             message: None,
             stdout: None,
             stderr: None,
+            ended: None,
         }
     }
 

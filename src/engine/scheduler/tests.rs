@@ -75,6 +75,28 @@ struct Kept {
     events: Vec<Event>,
     answers: VecDeque<String>,
     operator: Option<UnboundedSender<String>>,
+    /// Shared with the fake executor: what is on "disk".
+    disk: Arc<Mutex<Disk>>,
+    /// Holds the pass up this long when it records the end of this step.
+    slow_on: Option<(String, Duration)>,
+}
+
+/// The events recorded, how many of them a flush made durable, and how many flushes.
+#[derive(Default)]
+struct Disk {
+    lines: Vec<String>,
+    durable: usize,
+    flushes: usize,
+}
+
+/// `step_started ID@HOST` or `step_finished ID@HOST`, for the fake's checks.
+fn line_of(event: &Event) -> Option<String> {
+    let (what, step, host) = match event {
+        Event::StepStarted { step, host, .. } => ("step_started", step, host),
+        Event::StepFinished(f) => ("step_finished", &f.step, &f.host),
+        _ => return None,
+    };
+    Some(format!("{what} {step}@{}", host.as_deref().unwrap_or("-")))
 }
 
 impl Sink for Kept {
@@ -84,9 +106,21 @@ impl Sink for Kept {
         {
             let _ = tx.send(line);
         }
+        if let Some(line) = line_of(&event) {
+            self.disk.lock().expect("lock").lines.push(line);
+        }
+        if let (Event::StepFinished(f), Some((step, hold))) = (&event, &self.slow_on)
+            && &f.step == step
+        {
+            std::thread::sleep(*hold);
+        }
         self.events.push(event);
     }
-    fn flush(&mut self) {}
+    fn flush(&mut self) {
+        let mut disk = self.disk.lock().expect("lock");
+        disk.durable = disk.lines.len();
+        disk.flushes += 1;
+    }
     fn broken(&self) -> Option<String> {
         None
     }
@@ -100,6 +134,12 @@ struct Fake {
     /// Jobs that take longer than 5 ms, by key.
     slow: HashMap<String, Duration>,
     log: Mutex<Vec<String>>,
+    /// When each job started.
+    starts: Mutex<Vec<std::time::Instant>>,
+    /// The sink's disk: a job that starts checks that its `step_started` line is durable.
+    disk: Option<Arc<Mutex<Disk>>>,
+    /// Jobs that started before their line was durable.
+    early: Mutex<Vec<String>>,
 }
 
 impl Fake {
@@ -153,6 +193,17 @@ impl Executor for Fake {
         _cancel: Cancel,
     ) -> Finished {
         let k = key(&job);
+        self.starts
+            .lock()
+            .expect("lock")
+            .push(std::time::Instant::now());
+        if let Some(disk) = &self.disk {
+            let disk = disk.lock().expect("lock");
+            let line = format!("step_started {k}");
+            if !disk.lines[..disk.durable].contains(&line) {
+                self.early.lock().expect("lock").push(k.clone());
+            }
+        }
         self.log.lock().expect("lock").push(format!("start {k}"));
         let takes = self
             .slow
@@ -181,6 +232,7 @@ impl Executor for Fake {
             message: (status == StepStatus::Failed).then(|| format!("{k} failed")),
             stdout: None,
             stderr: None,
+            ended: Some(std::time::Instant::now()),
         }
     }
 }
@@ -205,20 +257,32 @@ fn run_pass_with<E: Executor>(
     answers: &[&str],
     settings: Settings,
 ) -> (super::Pass, Vec<Event>) {
+    run_pass_into(rb, executor, carry, answers, settings, Kept::default())
+}
+
+fn run_pass_into<E: Executor>(
+    rb: &Runbook,
+    executor: Arc<E>,
+    carry: &Carry,
+    answers: &[&str],
+    settings: Settings,
+    sink: Kept,
+) -> (super::Pass, Vec<Event>) {
     let _turn = ONE_PASS_AT_A_TIME
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let plan = plan::build(rb, &rb.halls[0], &rb.halls[1], Mode::Switchover);
     let mut sink = Kept {
         answers: answers.iter().map(|a| format!("{a}\n")).collect(),
-        ..Kept::default()
+        ..sink
     };
     let input = (!answers.is_empty()).then(|| {
         let (tx, rx) = mpsc::unbounded_channel();
         sink.operator = Some(tx);
         rx
     });
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
@@ -580,5 +644,109 @@ fn ctrl_c_stops_running_steps_once_the_grace_period_is_over() {
     assert_eq!(
         ends(&events, "t.start.1", "b2"),
         [(StepStatus::Skipped, false)]
+    );
+}
+
+#[test]
+fn a_steps_recorded_end_is_when_its_work_ended_while_the_pass_is_held_busy() {
+    // `a` ends first; recording its end holds the pass for 300 ms, during which `b`'s
+    // work ends after 20 ms. `b`'s recorded end is its work's, not the pass's.
+    let services = "[services.a]\nhosts = [\"tag:n\"]\n[[services.a.start]]\nrun = \"x\"\n[services.b]\nhosts = [\"tag:n\"]\n[[services.b.start]]\nrun = \"x\"\n";
+    let (_d, rb) = load("abort", &inventory(""), services);
+    let slow = HashMap::from([
+        ("b.start.1@b1".to_string(), Duration::from_millis(20)),
+        ("b.start.1@b2".to_string(), Duration::from_millis(20)),
+    ]);
+    let fake = Arc::new(Fake {
+        slow,
+        ..Fake::default()
+    });
+    let sink = Kept {
+        slow_on: Some(("a.start.1".into(), Duration::from_millis(300))),
+        ..Kept::default()
+    };
+    let (_, events) = run_pass_into(&rb, fake, &Carry::default(), &[], settings(), sink);
+    for e in &events {
+        if let Event::StepFinished(f) = e
+            && f.step == "b.start.1"
+        {
+            assert!(
+                f.duration_s < 0.15,
+                "{} took {} s by the record",
+                f.step,
+                f.duration_s
+            );
+        }
+    }
+}
+
+#[test]
+fn every_job_of_a_thousand_host_step_starts_within_100_ms_of_the_first() {
+    let mut inv = String::from(
+        "[halls.a]\n[halls.b]\n[hosts.a1]\ntransport = \"local\"\nhall = \"a\"\ntags = [\"n\"]\n",
+    );
+    for i in 0..1000 {
+        inv.push_str(&format!(
+            "[hosts.b{i}]\ntransport = \"local\"\nhall = \"b\"\ntags = [\"n\"]\n"
+        ));
+    }
+    let services = "[services.s]\nhosts = [\"tag:n\"]\n[[services.s.start]]\nrun = \"x\"\n";
+    let (_d, rb) = load("abort", &inv, services);
+    let fake = Arc::new(Fake::default());
+    let settings = Settings {
+        max_parallel: 100_000,
+        ..settings()
+    };
+    let (done, _) = run_pass_with(&rb, fake.clone(), &Carry::default(), &[], settings);
+    assert_eq!(done.stop, None);
+    let starts = fake.starts.lock().expect("lock").clone();
+    assert_eq!(starts.len(), 1000);
+    let (first, last) = (
+        starts.iter().min().expect("a start"),
+        starts.iter().max().expect("a start"),
+    );
+    assert!(
+        *last - *first < Duration::from_millis(100),
+        "the last started {:?} after the first",
+        *last - *first
+    );
+}
+
+#[test]
+fn a_wave_is_durable_with_one_flush_before_any_of_its_jobs_starts() {
+    let (_d, rb) = load("abort", &inventory(""), TWO_TIERS);
+    let disk = Arc::new(Mutex::new(Disk::default()));
+    let fake = Arc::new(Fake {
+        disk: Some(disk.clone()),
+        ..Fake::default()
+    });
+    let sink = Kept {
+        disk: disk.clone(),
+        ..Kept::default()
+    };
+    let (done, events) = run_pass_into(&rb, fake.clone(), &Carry::default(), &[], settings(), sink);
+    assert_eq!(done.stop, None);
+    assert_eq!(
+        fake.early.lock().expect("lock").clone(),
+        Vec::<String>::new(),
+        "jobs started before their line was on disk"
+    );
+    // The end that released a step is on disk before that step's jobs start: each
+    // job's `step_started` follows the ends before it in the same durable prefix.
+    let disk = disk.lock().expect("lock");
+    let lines: Vec<&str> = disk.lines.iter().map(String::as_str).collect();
+    let at = |l: &str| {
+        lines
+            .iter()
+            .position(|x| *x == l)
+            .unwrap_or_else(|| panic!("{l} not in {lines:?}"))
+    };
+    assert!(at("step_finished db.verify.1@b1") < at("step_started app.start.1@b1"));
+    // Grouped: far fewer flushes than lines (one per wave and per wait, not per event).
+    let steps = events.iter().filter(|e| line_of(e).is_some()).count();
+    assert!(
+        disk.flushes < steps,
+        "{} flushes for {steps} lines",
+        disk.flushes
     );
 }

@@ -96,5 +96,6 @@ pub(super) fn failure(message: String) -> Finished {
         message: Some(message),
         stdout: None,
         stderr: None,
+        ended: None,
     }
 }
