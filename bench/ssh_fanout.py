@@ -26,7 +26,8 @@ by each tool, every time from a cold start (no open connection, no control maste
               barrier per task): `command: "true"`, `command: sleep 0.1`, and `uri` with
               run_once and delegate_to localhost. Its masters are closed after it.
 
-Reported per tool: wall seconds; "tool CPU", the CPU seconds of the tool's own process
+Reported per tool: wall seconds; "peak RSS", the largest resident size of the tool's own
+process (wait4's ru_maxrss); "tool CPU", the CPU seconds of the tool's own process
 tree (getrusage(RUSAGE_CHILDREN) deltas; this script is a child subreaper, so background
 ControlMasters are reaped and counted too); and "machine CPU", the busy time of all cores
 from /proc/stat over the run, which also counts the servers' side (sshd, the remote login
@@ -449,12 +450,7 @@ def timed(tool, setup, hosts, known, out_dir, rep):
         p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                              env=env, cwd=setup.d, start_new_session=True)
         RUNNING.add(p.pid)
-        try:
-            rc = p.wait(timeout=TOOL_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
-            rc = "timeout"
+        rc, rss_mb = wait_with_rusage(p)
         RUNNING.discard(p.pid)
         wall = time.monotonic() - t0
         cpu1, busy1 = children_cpu(), machine_busy()
@@ -490,10 +486,28 @@ def timed(tool, setup, hosts, known, out_dir, rep):
         with open(out_path) as f:
             marks = (line.split() for line in f)
             steps = {w[1]: float(w[2]) - epoch0 for w in marks if w[:1] == ["mark"]}
-    return dict(tool=tool, n=setup.n, rep=rep, wall=wall, cpu=cpu1 - cpu0 + master_cpu,
+    return dict(tool=tool, n=setup.n, rep=rep, wall=wall, cpu=cpu1 - cpu0 + master_cpu, rss=rss_mb,
                 machine_cpu=busy1 - busy0, background=background, logins=sum(logins),
                 sessions=sum(sessions), masters=len(masters), ok=not problems,
                 problems=problems, steps=steps)
+
+
+def wait_with_rusage(p):
+    """Waits for the tool (killing it past TOOL_TIMEOUT); returns its exit status and the
+    peak resident memory, in MB, of its own process (wait4's ru_maxrss: the largest of the
+    process and the children it waited for)."""
+    deadline = time.monotonic() + TOOL_TIMEOUT
+    while True:
+        pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+        if pid:
+            p.returncode = os.waitstatus_to_exitcode(status)
+            return p.returncode, ru.ru_maxrss / 1024
+        if time.monotonic() > deadline:
+            os.killpg(p.pid, signal.SIGKILL)
+            _, _, ru = os.wait4(p.pid, 0)
+            p.returncode = -9
+            return "timeout", ru.ru_maxrss / 1024
+        time.sleep(0.001)
 
 
 def switchyard_steps(evidence):
@@ -591,7 +605,8 @@ def main():
                     results.append(r)
                     status = "ok" if r["ok"] else "FAILED: " + "; ".join(r["problems"])
                     log(f"  N={n:<4} {tool:<10} run {rep + 1}: {r['wall']:7.2f} s wall, "
-                        f"{r['cpu']:6.2f} s tool CPU, {r['machine_cpu']:6.2f} s machine CPU, "
+                        f"{r['cpu']:6.2f} s tool CPU, {r['rss']:5.0f} MB peak RSS, "
+                        f"{r['machine_cpu']:6.2f} s machine CPU, "
                         f"{r['logins']} logins, {r['sessions']} commands  {status}")
                     if r["steps"] and tool == "openssh":
                         log("      steps end at: "
@@ -631,19 +646,19 @@ def main():
 
 def report(results, ns, tools):
     med = {}
-    print("\n| N | tool | wall s | tool CPU s | machine CPU s | wall ÷ switchyard | runs ok |")
-    print("|---:|---|---:|---:|---:|---:|---|")
+    print("\n| N | tool | wall s | tool CPU s | peak RSS MB | machine CPU s | wall ÷ switchyard | runs ok |")
+    print("|---:|---|---:|---:|---:|---:|---:|---|")
     for n in ns:
         for tool in tools:
             rs = [r for r in results if r["n"] == n and r["tool"] == tool]
-            m = {k: statistics.median(r[k] for r in rs) for k in ("wall", "cpu", "machine_cpu")}
+            m = {k: statistics.median(r[k] for r in rs) for k in ("wall", "cpu", "rss", "machine_cpu")}
             med[n, tool] = m
         for tool in tools:
             m = med[n, tool]
             rs = [r for r in results if r["n"] == n and r["tool"] == tool]
             base = med.get((n, "switchyard"))
             ratio = f"{m['wall'] / base['wall']:.2f}" if base else "-"
-            print(f"| {n} | {tool} | {m['wall']:.2f} | {m['cpu']:.2f} | {m['machine_cpu']:.2f} "
+            print(f"| {n} | {tool} | {m['wall']:.2f} | {m['cpu']:.2f} | {m['rss']:.0f} | {m['machine_cpu']:.2f} "
                   f"| {ratio} | {sum(r['ok'] for r in rs)}/{len(rs)} |")
     if "switchyard" in tools:
         print()
