@@ -47,26 +47,51 @@ fn pick(from: &'static [&'static str]) -> impl Strategy<Value = &'static str> {
     ]
 }
 
-/// A runbook over the local hosts with the chosen numbers in every numeric key. The
-/// precheck (a dry run runs it for real) has time to succeed at its first attempt unless
-/// its `within` is shorter, so even its largest `within` and `interval` are never
-/// waited for.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one argument per numeric key under test"
-)]
-fn runbook(
-    rto: &str,
-    max_parallel: &str,
-    timeout: &str,
-    within: &str,
-    interval: &str,
-    retries: &str,
-    retry_interval: &str,
-    consecutive: &str,
-    serial: &str,
-    sleep: &str,
-) -> String {
+/// The numeric keys of a runbook, as written in it.
+#[derive(Clone, Copy)]
+struct Numbers<'a> {
+    rto: &'a str,
+    max_parallel: &'a str,
+    timeout: &'a str,
+    within: &'a str,
+    interval: &'a str,
+    retries: &'a str,
+    retry_interval: &'a str,
+    consecutive: &'a str,
+    serial: &'a str,
+    sleep: &'a str,
+}
+
+/// Values every key takes.
+const SANE: Numbers<'static> = Numbers {
+    rto: "1h",
+    max_parallel: "4",
+    timeout: "10s",
+    within: "1m",
+    interval: "1s",
+    retries: "0",
+    retry_interval: "1s",
+    consecutive: "1",
+    serial: "1",
+    sleep: "1s",
+};
+
+/// A runbook over the local hosts with `n` in every numeric key. The precheck (a dry
+/// run runs it for real) has time to succeed at its first attempt unless its `within`
+/// is shorter, so even its largest `within` and `interval` are never waited for.
+fn runbook(n: Numbers<'_>) -> String {
+    let Numbers {
+        rto,
+        max_parallel,
+        timeout,
+        within,
+        interval,
+        retries,
+        retry_interval,
+        consecutive,
+        serial,
+        sleep,
+    } = n;
     format!(
         r#"
 [runbook]
@@ -207,10 +232,10 @@ proptest! {
         serial in pick(COUNTS),
         sleep in pick(DURATIONS),
     ) {
-        exercise(&runbook(
+        exercise(&runbook(Numbers {
             rto, max_parallel, timeout, within, interval, retries, retry_interval,
             consecutive, serial, sleep,
-        ));
+        }));
     }
 
     #[test]
@@ -224,7 +249,7 @@ proptest! {
     ) {
         let t = Test::new()
             .file("inventory/site.toml", LOCAL_INVENTORY)
-            .file("runbooks/numbers.toml", runbook("1h", "4", "10s", "1m", "1s", "0", "1s", "1", "1", "1s"));
+            .file("runbooks/numbers.toml", runbook(SANE));
         let out = t
             .args(&["--no-progress", "run", "runbooks/numbers.toml", "--to", "b", flag, value])
             .run();
@@ -238,18 +263,10 @@ fn the_largest_duration_is_a_year_and_the_error_says_where() {
         .file("inventory/site.toml", LOCAL_INVENTORY)
         .file(
             "runbooks/numbers.toml",
-            runbook(
-                "1h",
-                "4",
-                "10s",
-                "200000000000000d",
-                "1s",
-                "0",
-                "1s",
-                "1",
-                "1",
-                "1s",
-            ),
+            runbook(Numbers {
+                within: "200000000000000d",
+                ..SANE
+            }),
         );
     t.args(&["validate", "runbooks/numbers.toml"])
         .run()
@@ -262,10 +279,7 @@ fn the_largest_duration_is_a_year_and_the_error_says_where() {
 fn a_grace_period_past_a_year_is_refused_before_anything_runs() {
     let t = Test::new()
         .file("inventory/site.toml", LOCAL_INVENTORY)
-        .file(
-            "runbooks/numbers.toml",
-            runbook("1h", "4", "10s", "1m", "1s", "0", "1s", "1", "1", "1s"),
-        );
+        .file("runbooks/numbers.toml", runbook(SANE));
     t.args(&[
         "run",
         "runbooks/numbers.toml",
@@ -283,10 +297,7 @@ fn a_grace_period_past_a_year_is_refused_before_anything_runs() {
 fn an_incident_start_in_the_future_is_an_error_naming_it() {
     let t = Test::new()
         .file("inventory/site.toml", LOCAL_INVENTORY)
-        .file(
-            "runbooks/numbers.toml",
-            runbook("1h", "4", "10s", "1m", "1s", "0", "1s", "1", "1", "1s"),
-        );
+        .file("runbooks/numbers.toml", runbook(SANE));
     let out = t
         .args(&[
             "run",
