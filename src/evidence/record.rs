@@ -167,6 +167,9 @@ impl Record {
         // The `step_started` entry of every step on a host that has not ended yet.
         let mut started: HashMap<(String, Option<String>), &Entry> = HashMap::new();
         let mut last_offset = 0.0_f64;
+        // Every step's end in the order they came, and where each (step, host) is.
+        let mut ends: Vec<Option<StepRecord>> = Vec::new();
+        let mut ended_at: HashMap<(String, Option<String>), usize> = HashMap::new();
         for entry in entries {
             match &entry.event {
                 Event::RunStarted(_) | Event::AttemptFinished { .. } | Event::Question { .. } => {}
@@ -221,14 +224,17 @@ impl Record {
                         });
                     last_offset = last_offset.max(end.start_s + end.duration_s);
                     // A step run after `resume` (again, or for the first time after an
-                    // interruption skipped it) replaces its earlier end.
-                    r.steps
-                        .retain(|s| (&s.end.step, &s.end.host) != (&end.step, &end.host));
-                    r.steps.push(StepRecord {
+                    // interruption skipped it) replaces its earlier end, and takes its
+                    // place among the ends in the order they came.
+                    let key = (end.step.clone(), end.host.clone());
+                    if let Some(earlier) = ended_at.insert(key, ends.len()) {
+                        ends[earlier] = None;
+                    }
+                    ends.push(Some(StepRecord {
                         critical: start.critical_path.contains(&end.step),
                         end: end.clone(),
                         does,
-                    });
+                    }));
                 }
                 Event::Decision {
                     step,
@@ -279,6 +285,7 @@ impl Record {
                 }
             }
         }
+        r.steps = ends.into_iter().flatten().collect();
         if !r.finished {
             r.rto.achieved_s = last_offset;
             r.steps.extend(unended(
