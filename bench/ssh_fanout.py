@@ -14,7 +14,8 @@ by each tool, every time from a cold start (no open connection, no control maste
   switchyard  `switchyard --no-progress run RUNBOOK --to b --live --yes`: N ssh hosts in
               hall b (user root, identity_file, known_hosts, connect_timeout 10s,
               max_sessions 1) and one local host in hall a; one service with 3 start
-              steps (`run = "true"`, `run = "sleep 0.1"`, `http = ...`), max_parallel 200.
+              steps (`run = "true"`, `run = "sleep 0.1"`, `http = ...`), max_parallel 200
+              (N when N is larger: every host at once, as `xargs -P N` does).
   openssh     one shell job: `xargs -P N` of `ssh ... true` (each first ssh becomes the
               host's ControlMaster, ControlPersist=60, KexAlgorithms=curve25519-sha256, the
               key exchange libssh2 negotiates), then `xargs -P N` of `ssh ... 'sleep 0.1'`
@@ -286,7 +287,7 @@ class Setup:
 name = "fanout"
 rto = "1h"
 inventory = ["inventory.toml"]
-max_parallel = 200
+max_parallel = {max(200, self.n)}
 on_failure = "abort"
 
 [services.app]
