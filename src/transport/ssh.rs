@@ -28,10 +28,11 @@
 
 mod auth;
 mod known_hosts;
+mod logins;
 
 use std::io::{self, Read};
 use std::net::{TcpStream, ToSocketAddrs};
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use ssh2::{Channel, MethodType, Session};
@@ -272,8 +273,13 @@ impl SshHost {
         self.pool.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// A new connection: TCP, handshake, host key, login.
+    /// A new connection: TCP, handshake, host key, login — when its turn comes among the
+    /// logins of the whole process (`logins`); `connect_timeout` runs from then.
     fn connect(&self) -> Result<Session, TransportError> {
+        static LOGINS: OnceLock<logins::Gate> = OnceLock::new();
+        let _turn = LOGINS
+            .get_or_init(|| logins::Gate::new(logins::limit()))
+            .enter();
         let begun = Instant::now();
         let stream = self.tcp_connect()?;
         let fail = |reason: String| self.session_error(reason);
