@@ -110,7 +110,12 @@ impl SshHost {
         };
         // The shell's own report of its exit status, taken off its stderr; libssh2 reads
         // a missing `exit-status` message as 0, so the report comes first.
-        let reported = ended.stderr.take_exit_report();
+        // A command that sent the shell's stderr to stdout (`exec 2>&1`) sends the
+        // report there too.
+        let reported = ended
+            .stderr
+            .take_exit_report()
+            .or_else(|| ended.stdout.take_exit_report());
         let signal = channel.exit_signal().ok().and_then(|s| s.exit_signal);
         let exit_code = if ended.timed_out || !ended.closed || signal.is_some() {
             None

@@ -215,6 +215,10 @@ fn a_server_that_sends_no_exit_status_cannot_make_a_failed_command_succeed() {
     );
     assert_eq!(run_one("false").exit_code, Some(1));
     assert_eq!(run_one("true").exit_code, Some(0));
+    // The shell's stderr sent to stdout: the report is found, and taken off, there.
+    let out = run_one("exec 2>&1; echo both; exit 4");
+    assert_eq!(out.exit_code, Some(4));
+    assert_eq!(out.stdout.text(), "both\n");
 }
 
 #[test]
