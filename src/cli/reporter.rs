@@ -78,7 +78,7 @@ impl Reporter {
 impl Sink for Reporter {
     fn emit(&mut self, event: Event) {
         self.show(&event);
-        let written = self.recorder.record(&timestamp(self.clock.now()), &event);
+        let written = self.recorder.record(&timestamp(self.clock.now()), event);
         self.check(written);
     }
 
@@ -87,8 +87,8 @@ impl Sink for Reporter {
         self.check(synced);
     }
 
-    fn broken(&self) -> Option<String> {
-        self.broken.clone()
+    fn broken(&self) -> Option<&str> {
+        self.broken.as_deref()
     }
 }
 

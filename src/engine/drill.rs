@@ -7,6 +7,7 @@
 //! fail by design). Its steps carry ids prefixed with `rollback.` so the evidence
 //! keeps both passes apart.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::config::model::{Mode, Phase};
@@ -50,18 +51,18 @@ pub async fn run<E: Executor>(
             for message in crate::plan::render::insecure_tls(plan) {
                 io.sink.emit(Event::Notice { message });
             }
-            let inv = &rb.inventory;
-            let lost_hall = |name: &str| {
-                plan.mode == Mode::Failover
-                    && inv
-                        .hosts
-                        .iter()
-                        .any(|h| h.name.as_str() == name && h.hall == plan.from)
-            };
+            // Failover presumes the source hall lost: its hosts may be unreachable.
+            let failover = executor.kind().is_failover();
+            let lost: HashSet<&str> = rb
+                .inventory
+                .hosts
+                .iter()
+                .filter(|h| failover && h.hall == plan.from)
+                .map(|h| h.name.as_str())
+                .collect();
             for (host, result) in executor.prepare(hosts).await {
-                // Failover presumes the source hall lost: its hosts may be unreachable.
                 let message = match &result {
-                    Err(m) if lost_hall(&host) => Some(format!(
+                    Err(m) if lost.contains(host.as_str()) => Some(format!(
                         "source host unreachable, as expected in failover: {m}"
                     )),
                     Err(m) => {

@@ -61,8 +61,7 @@ impl Recorder {
     /// then the journal line that names them. [`Recorder::sync`] puts the line on disk.
     /// An output file that cannot be written does not cost the event: its line is still
     /// appended (naming the files that were written), and the error is returned.
-    pub fn record(&mut self, ts: &str, event: &Event) -> std::io::Result<()> {
-        let mut event = event.clone();
+    pub fn record(&mut self, ts: &str, mut event: Event) -> std::io::Result<()> {
         let mut failed = Ok(());
         if let Event::StepFinished(end) = &mut event {
             failed = self.write_output(end);
@@ -78,21 +77,20 @@ impl Recorder {
             None => format!("output/{}", end.step),
         };
         let mut result = Ok(());
-        for (ext, text) in [
-            ("stdout", end.stdout.clone()),
-            ("stderr", end.stderr.clone()),
-        ] {
-            let Some(text) = text.filter(|t| !t.is_empty()) else {
+        let mut written = Vec::new();
+        for (ext, text) in [("stdout", &end.stdout), ("stderr", &end.stderr)] {
+            let Some(text) = text.as_deref().filter(|t| !t.is_empty()) else {
                 continue;
             };
             let rel = format!("{base}.{ext}");
             match folder::write_synced(&self.dir.join(&rel), text.as_bytes()) {
-                Ok(()) => {
-                    end.output = Some(base.clone());
-                    end.files.push(folder::hashed(rel, text.as_bytes()));
-                }
+                Ok(()) => written.push(folder::hashed(rel, text.as_bytes())),
                 Err(e) => result = result.and(Err(e)),
             }
+        }
+        if !written.is_empty() {
+            end.output = Some(base);
+            end.files.extend(written);
         }
         result
     }

@@ -12,37 +12,8 @@ use crate::config::runbook::Runbook;
 use crate::config::source::Sources;
 
 /// Two halls, `a` and `b`, with a `db`, an `app` and a `web` host in each; `front` is the
-/// app and web hosts (the inventory of `tests/fixtures/inventory.toml`).
-pub const INVENTORY: &str = r#"
-[halls.a]
-[halls.b]
-[hosts.db-a1]
-address = "10.10.0.11"
-hall = "a"
-tags = ["db"]
-[hosts.db-b1]
-address = "10.20.0.11"
-hall = "b"
-tags = ["db"]
-[hosts.app-a1]
-address = "10.10.0.21"
-hall = "a"
-tags = ["app"]
-[hosts.app-b1]
-address = "10.20.0.21"
-hall = "b"
-tags = ["app"]
-[hosts.web-a1]
-address = "10.10.0.31"
-hall = "a"
-tags = ["web"]
-[hosts.web-b1]
-address = "10.20.0.31"
-hall = "b"
-tags = ["web"]
-[groups]
-front = ["tag:web", "tag:app"]
-"#;
+/// app and web hosts: the inventory the invalid-runbook fixtures use.
+pub const INVENTORY: &str = include_str!("../../../tests/fixtures/inventory.toml");
 
 /// The `[runbook]` table most tests start from.
 pub const HEADER: &str = "[runbook]\nname = \"t\"\nrto = \"30m\"\n";

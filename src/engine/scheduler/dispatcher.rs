@@ -185,7 +185,7 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
             if let Some(why) = self.sink.broken()
                 && self.stop.is_none()
             {
-                self.stop = Some(Stop::Failed(why));
+                self.stop = Some(Stop::Failed(why.to_string()));
             }
             if self.stop.is_none() && !self.paused {
                 self.start_ready();
@@ -310,7 +310,7 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
             });
         }
         self.sink.flush();
-        let broken = self.sink.broken();
+        let broken = self.sink.broken().map(str::to_string);
         for j in started {
             // Its time runs from now, not from before the flush.
             self.progress.started[j] = Some((self.settings.clock.now(), Instant::now()));

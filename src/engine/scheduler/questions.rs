@@ -10,7 +10,7 @@ use crate::engine::operator::{self, Answer, Choice, Kind};
 use crate::engine::stopwatch::{secs, timestamp};
 
 use super::dispatcher::{Dispatcher, Ending};
-use super::types::{Stop, failure};
+use super::types::{Pending, Stop, failure};
 
 /// Who answers when nobody can be asked.
 const POLICY: &str = "switchyard (nobody at a terminal, or --yes)";
@@ -25,6 +25,20 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
         let Some(p) = self.questions.pop_front() else {
             return;
         };
+        let limit = match (&self.jobs[p.job].work, p.kind) {
+            (Work::Manual { limit: Some(l), .. }, Kind::Manual) => Some(*l),
+            _ => None,
+        };
+        if someone_there {
+            let event = self.question(&p);
+            self.sink.emit(event);
+        }
+        self.open_deadline = limit.map(|l| tokio::time::Instant::now() + l);
+        self.open = Some((p, Instant::now()));
+    }
+
+    /// The question for `p`: the instruction, or why the step failed and its last lines.
+    fn question(&self, p: &Pending) -> Event {
         let job = &self.jobs[p.job];
         let r = &self.settings.redactor;
         let failure = p.failure.as_ref().map(|f| {
@@ -41,22 +55,13 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
             job,
             failure.as_ref().map(|(m, x)| (m.as_str(), x.as_deref())),
         );
-        let limit = match (&job.work, p.kind) {
-            (Work::Manual { limit: Some(l), .. }, Kind::Manual) => Some(*l),
-            _ => None,
-        };
-        if someone_there {
-            let event = Event::Question {
-                step: job.id.clone(),
-                host: job.host_name.clone(),
-                kind: p.kind,
-                text,
-                choices: p.kind.choices().to_vec(),
-            };
-            self.sink.emit(event);
+        Event::Question {
+            step: job.id.clone(),
+            host: job.host_name.clone(),
+            kind: p.kind,
+            text,
+            choices: p.kind.choices().to_vec(),
         }
-        self.open_deadline = limit.map(|l| tokio::time::Instant::now() + l);
-        self.open = Some((p, Instant::now()));
     }
 
     /// The answer when nobody can be asked: `--yes` confirms manual steps; a pause

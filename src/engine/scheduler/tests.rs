@@ -121,7 +121,7 @@ impl Sink for Kept {
         disk.durable = disk.lines.len();
         disk.flushes += 1;
     }
-    fn broken(&self) -> Option<String> {
+    fn broken(&self) -> Option<&str> {
         None
     }
 }
