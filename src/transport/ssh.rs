@@ -291,7 +291,8 @@ impl SshHost {
         let mut session = Session::new().map_err(|e| fail(e.to_string()))?;
         session.set_timeout(millis(self.ssh.connect_timeout));
         let lookup = known_hosts::lookup_name(&self.address, self.ssh.port);
-        let known = KnownHostsFile::load(&session, &auth::expand_tilde(&self.ssh.known_hosts))
+        let known_hosts = auth::expand_tilde(&self.ssh.known_hosts);
+        let known = KnownHostsFile::load(&session, &known_hosts, &lookup)
             .map_err(|e| fail(e.to_string()))?;
         let supported = session
             .supported_algs(MethodType::HostKey)

@@ -16,12 +16,14 @@ use std::fs;
 use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use ssh2::{CheckResult, HashType, KnownHostFileKind, KnownHosts, Session};
 
 use crate::config::model::HostKeyChecking;
 use crate::transport::TransportError;
+
+mod parsed;
 
 /// Serialises check-then-append under `accept-new`, so that sessions opened to a new host
 /// at the same time add its key once.
@@ -36,61 +38,48 @@ pub(super) fn lookup_name(address: &str, port: u16) -> String {
     }
 }
 
-/// One `known_hosts` file, as read before a handshake.
+/// One `known_hosts` file as it bears on one host: the lines that can match its name,
+/// handed to libssh2 for the check.
 pub(super) struct KnownHostsFile {
     path: PathBuf,
     known: KnownHosts,
-    /// The key type and key of every line libssh2 accepted, in file order.
+    /// The key type and key of every candidate line libssh2 accepted, in file order.
     keys: Vec<(String, Vec<u8>)>,
     /// Keys (base64) marked `@revoked`.
-    revoked: Vec<String>,
+    revoked: Arc<Vec<String>>,
     /// Why the file could not be read (a missing file is just empty).
     unreadable: Option<String>,
 }
 
 impl KnownHostsFile {
-    pub(super) fn load(session: &Session, path: &Path) -> Result<KnownHostsFile, ssh2::Error> {
+    /// The lines of the file at `path` that can match `name`, read into `session`'s
+    /// libssh2 store. Only those: libssh2 looks a name up by walking every line it
+    /// holds, so a store of the whole file made each of 1,000 logins walk 1,000 lines
+    /// once per key (`preferred_algorithms`), which took most of a 1,000-host run's CPU.
+    pub(super) fn load(
+        session: &Session,
+        path: &Path,
+        name: &str,
+    ) -> Result<KnownHostsFile, ssh2::Error> {
+        let parsed = parsed::read(path);
         let mut file = KnownHostsFile {
             path: path.to_path_buf(),
             known: session.known_hosts()?,
             keys: Vec::new(),
-            revoked: Vec::new(),
-            unreadable: None,
+            revoked: Arc::clone(&parsed.revoked),
+            unreadable: parsed.unreadable.clone(),
         };
-        let text = match fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
-            Err(e) => {
-                file.unreadable = Some(e.to_string());
-                String::new()
-            }
-        };
-        for (n, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            if line.starts_with('@') {
-                if fields[0] == "@revoked" && fields.len() >= 4 {
-                    file.revoked.push(fields[3].to_string());
-                } else {
-                    tracing::debug!("{}:{}: skipped `{}` line", path.display(), n + 1, fields[0]);
-                }
-                continue;
-            }
-            match file.known.read_str(line, KnownHostFileKind::OpenSSH) {
+        for line in parsed.candidates(name) {
+            match file.known.read_str(&line.text, KnownHostFileKind::OpenSSH) {
                 Ok(()) => {
-                    if let (Some(ty), Some(key)) =
-                        (fields.get(1), fields.get(2).and_then(|k| decode(k)))
-                    {
-                        file.keys.push(((*ty).to_string(), key));
+                    if let Some(key) = line.key() {
+                        file.keys.push(key);
                     }
                 }
                 Err(e) => tracing::warn!(
                     "{}:{}: skipped a line that cannot be read ({})",
                     path.display(),
-                    n + 1,
+                    line.number,
                     e.message()
                 ),
             }
@@ -174,7 +163,7 @@ impl KnownHostsFile {
     /// Appends an unknown key, unless a session opened at the same time just did.
     fn accept_new(&self, session: &Session, name: &str, key: &[u8]) -> Result<(), String> {
         let _guard = APPEND.lock().unwrap_or_else(PoisonError::into_inner);
-        let now = KnownHostsFile::load(session, &self.path).map_err(|e| e.to_string())?;
+        let now = KnownHostsFile::load(session, &self.path, name).map_err(|e| e.to_string())?;
         match now.known.check(name, key) {
             CheckResult::Match => return Ok(()),
             CheckResult::Mismatch => {
