@@ -1,6 +1,6 @@
 //! A command line run on a target — an SSH host's pool or this machine — and what it
-//! did. The command runs on a blocking thread; [`ssh`](super::ssh) and
-//! [`local`](super::local) do the work.
+//! did. [`ssh`](super::ssh) and [`local`](super::local) do the work: a local command on a
+//! blocking thread, an SSH command on one only while it logs in and starts.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,36 +39,26 @@ pub struct CommandOutput {
     pub elapsed: Duration,
 }
 
-impl Target {
-    /// Runs `line` here, blocking until it ends or is stopped.
-    fn run(
-        &self,
-        line: &str,
-        timeout: Duration,
-        cancel: &Cancel,
-    ) -> Result<CommandOutput, TransportError> {
-        match self {
-            Target::Local => local::run(line, timeout, cancel),
-            Target::Ssh(host) => host.run(line, timeout, cancel),
-            Target::Unprepared(host) => Err(TransportError::NoSshPool { host: host.clone() }),
-        }
-    }
-}
-
 impl Request for Command {
     type Output = CommandOutput;
 
-    /// Runs the command on a blocking thread. A set `cancel` stops it the way its
+    /// Runs the command until it ends or is stopped. A set `cancel` stops it the way its
     /// timeout does, and what it printed until then still comes back.
     async fn perform(
         &self,
         timeout: Duration,
         cancel: &Cancel,
     ) -> Result<CommandOutput, TransportError> {
-        let (target, line, cancel) = (self.target.clone(), self.line.clone(), cancel.clone());
-        tokio::task::spawn_blocking(move || target.run(&line, timeout, &cancel))
-            .await
-            .unwrap_or_else(|e| Err(TransportError::Spawn(e.to_string())))
+        match &self.target {
+            Target::Local => {
+                let (line, cancel) = (self.line.clone(), cancel.clone());
+                tokio::task::spawn_blocking(move || local::run(&line, timeout, &cancel))
+                    .await
+                    .unwrap_or_else(|e| Err(TransportError::Spawn(e.to_string())))
+            }
+            Target::Ssh(host) => host.run(&self.line, timeout, cancel).await,
+            Target::Unprepared(host) => Err(TransportError::NoSshPool { host: host.clone() }),
+        }
     }
 }
 

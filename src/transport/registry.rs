@@ -38,7 +38,7 @@ impl Transports {
             .iter()
             .enumerate()
             .filter(|(_, h)| h.transport == Transport::Ssh)
-            .map(|(i, h)| (i, Arc::new(SshHost::new(h))))
+            .map(|(i, h)| (i, SshHost::new(h)))
             .collect();
         let mut clients = HashMap::new();
         for step in rb.services.iter().flat_map(|s| s.phases.iter().flatten()) {

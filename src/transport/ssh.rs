@@ -22,17 +22,19 @@
 //!   server that sends no `exit-status` at all cannot make a failed command read as 0.
 //! - **Keepalives** are sent while a command runs (libssh2 sends them only when asked),
 //!   so that a long silent command keeps NAT and firewall state alive.
-//! - **Output**: stderr is read without blocking and stdout with a short timeout, in turn,
-//!   so a command filling one stream cannot stall the other. Both are bounded
-//!   ([`Captured`]).
+//! - **Threads**: logging in and starting a command block (libssh2), on a blocking
+//!   thread, logins taking turns process-wide (`ssh/logins.rs`); the running command is
+//!   then followed without a thread, on the session's socket (`ssh/pump.rs`). Output is
+//!   bounded ([`Captured`]).
 
 mod auth;
 mod known_hosts;
 mod logins;
+mod pump;
 
-use std::io::{self, Read};
+use std::io;
 use std::net::{TcpStream, ToSocketAddrs};
-use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::time::{Duration, Instant};
 
 use ssh2::{Channel, MethodType, Session};
@@ -41,16 +43,11 @@ use super::{Cancel, Captured, CommandOutput, TransportError};
 use crate::config::inventory::{Host, SshSettings};
 use known_hosts::KnownHostsFile;
 
-/// Longest wait in one blocking read, so that stderr, the deadline and keepalives are
-/// looked at in between.
-const TICK: Duration = Duration::from_millis(100);
 /// How long a timed-out command has to end once told to stop (the remote watchdog
 /// sends SIGKILL 2 s after SIGTERM); past that its connection is dropped.
 const STOP_GRACE: Duration = Duration::from_secs(5);
 /// How long a connection being given up may take to say goodbye.
 const FAREWELL: Duration = Duration::from_millis(200);
-/// Reads of stderr in one turn, so a flood of it cannot starve the deadline check.
-const STDERR_READS: usize = 64;
 
 /// One inventory host reached over SSH, with its pool of connections.
 pub struct SshHost {
@@ -64,41 +61,61 @@ pub struct SshHost {
 #[derive(Default)]
 struct Pool {
     /// Connections ready for a command; the last one used is taken first.
-    idle: Vec<Session>,
+    idle: Vec<Connection>,
     /// Slots taken: idle, leased, or being connected.
     taken: u32,
 }
 
 impl SshHost {
-    /// The pool for `host`; nothing is connected yet.
-    pub fn new(host: &Host) -> SshHost {
-        SshHost {
+    /// The pool for `host`, shared by every command on it; nothing is connected yet.
+    pub fn new(host: &Host) -> Arc<SshHost> {
+        Arc::new(SshHost {
             name: host.name.as_str().to_string(),
             address: host.address.clone(),
             ssh: host.ssh.clone(),
             pool: Mutex::default(),
             freed: Condvar::new(),
-        }
+        })
     }
 
     /// Connects and authenticates one session (kept in the pool), for dry runs and
     /// check-inventory.
-    pub fn check(&self) -> Result<(), TransportError> {
+    pub fn check(self: &Arc<Self>) -> Result<(), TransportError> {
         self.lease().map(drop)
     }
 
     /// Runs `command` (a shell command line, run by the remote user's shell) on a pooled
-    /// session. Blocking; callers run it on a blocking thread. Stops the command on the
-    /// remote host when `timeout` passes and returns `timed_out: true, exit_code: None`.
-    pub fn run(
-        &self,
+    /// session. Logging in and starting the command block, on a blocking thread; the
+    /// command is then followed without one ([`pump`]). Stops the command on the remote
+    /// host when `timeout` passes and returns `timed_out: true, exit_code: None`.
+    pub async fn run(
+        self: &Arc<Self>,
         command: &str,
         timeout: Duration,
         cancel: &Cancel,
     ) -> Result<CommandOutput, TransportError> {
+        let (host, line) = (Arc::clone(self), super::watchdog::remote_command(command));
+        let turn = starting().acquire().await;
         let (mut lease, mut channel, started) =
-            self.start(&super::watchdog::remote_command(command))?;
-        let pumped = self.pump(&lease.session, &mut channel, started, timeout, cancel);
+            tokio::task::spawn_blocking(move || host.start(&line))
+                .await
+                .unwrap_or_else(|e| Err(TransportError::Spawn(e.to_string())))?;
+        drop(turn);
+        let limits = pump::Limits {
+            started,
+            timeout,
+            keepalive: self.ssh.keepalive,
+            close_within: self.ssh.connect_timeout,
+        };
+        let pumped = pump::pump(
+            &self.name,
+            &lease.session,
+            &lease.socket,
+            &mut channel,
+            &limits,
+            cancel,
+        )
+        .await;
         let elapsed = started.elapsed();
         let mut ended = match pumped {
             Ok(ended) => ended,
@@ -142,7 +159,7 @@ impl SshHost {
     /// Opens a channel on a pooled connection and starts `line` in it. A pooled
     /// connection that cannot open a channel has gone stale: it is dropped and the next
     /// one (or a new one) tried, since nothing was sent to the host yet.
-    fn start(&self, line: &str) -> Result<(Lease<'_>, Channel, Instant), TransportError> {
+    fn start(self: &Arc<Self>, line: &str) -> Result<(Lease, Channel, Instant), TransportError> {
         loop {
             let mut lease = self.lease()?;
             let session = &lease.session;
@@ -171,86 +188,19 @@ impl SshHost {
         }
     }
 
-    /// Collects the output until EOF and the channel's close, stopping the command when
-    /// `timeout` has passed. An `Err` means the connection broke.
-    fn pump(
-        &self,
-        session: &Session,
-        channel: &mut Channel,
-        started: Instant,
-        timeout: Duration,
-        cancel: &Cancel,
-    ) -> Result<Ended, String> {
-        let deadline = started + timeout;
-        let mut ended = Ended::default();
-        let mut buf = vec![0; 32 * 1024];
-        let mut next_keepalive = self.ssh.keepalive.map(|k| Instant::now() + k);
-        let mut stop_by = None;
-        loop {
-            drain_stderr(session, channel, &mut ended.stderr, &mut buf)?;
-            let now = Instant::now();
-            if stop_by.is_none() && (now >= deadline || cancel.is_set()) {
-                // EOF on its stdin is the remote watchdog's signal to stop the command.
-                ended.timed_out = true;
-                session.set_timeout(millis(self.ssh.connect_timeout));
-                channel
-                    .send_eof()
-                    .map_err(|e| format!("cannot stop the command: {e}"))?;
-                stop_by = Some(now + STOP_GRACE);
-            }
-            let until = stop_by.unwrap_or(deadline);
-            if now >= until {
-                tracing::warn!(host = %self.name, "a timed-out command did not end in time");
-                return Ok(ended);
-            }
-            let mut wait = (until - now).min(TICK);
-            if let Some(at) = next_keepalive {
-                wait = wait.min(at.saturating_duration_since(now));
-            }
-            session.set_timeout(millis(wait));
-            match channel.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => ended.stdout.push(&buf[..n]),
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
-                    ) => {}
-                Err(e) => return Err(format!("{LOST} ({e})")),
-            }
-            if let (Some(at), Some(every)) = (next_keepalive, self.ssh.keepalive)
-                && Instant::now() >= at
-            {
-                session.set_timeout(millis(self.ssh.connect_timeout));
-                send_keepalive(session)
-                    .map_err(|e| format!("{LOST} (a keepalive could not be sent: {e})"))?;
-                next_keepalive = Some(Instant::now() + every);
-            }
-        }
-        drain_stderr(session, channel, &mut ended.stderr, &mut buf)?;
-        if !channel.eof() {
-            // libssh2 reads a lost connection as the end of the output.
-            return Err(LOST.into());
-        }
-        let close_by = stop_by.unwrap_or_else(|| Instant::now() + self.ssh.connect_timeout);
-        session.set_timeout(millis(close_by.saturating_duration_since(Instant::now())));
-        ended.closed = channel.wait_close().is_ok();
-        Ok(ended)
-    }
-
     /// A free connection from the pool, a new one while slots are free, or else the next
     /// one given back.
-    fn lease(&self) -> Result<Lease<'_>, TransportError> {
+    fn lease(self: &Arc<Self>) -> Result<Lease, TransportError> {
         let mut pool = self.pool();
         loop {
-            if let Some(session) = pool.idle.pop() {
-                return Ok(Lease::new(self, session, true));
+            if let Some(connection) = pool.idle.pop() {
+                return Ok(Lease::new(self, connection, true));
             }
             if pool.taken < self.ssh.max_sessions.max(1) {
                 pool.taken += 1;
                 drop(pool);
                 return match self.connect() {
-                    Ok(session) => Ok(Lease::new(self, session, false)),
+                    Ok(connection) => Ok(Lease::new(self, connection, false)),
                     Err(e) => {
                         self.give_back(None);
                         Err(e)
@@ -264,10 +214,10 @@ impl SshHost {
         }
     }
 
-    fn give_back(&self, session: Option<Session>) {
+    fn give_back(&self, connection: Option<Connection>) {
         let mut pool = self.pool();
-        match session {
-            Some(session) => pool.idle.push(session),
+        match connection {
+            Some(connection) => pool.idle.push(connection),
             None => pool.taken -= 1,
         }
         drop(pool);
@@ -280,7 +230,7 @@ impl SshHost {
 
     /// A new connection: TCP, handshake, host key, login — when its turn comes among the
     /// logins of the whole process (`logins`); `connect_timeout` runs from then.
-    fn connect(&self) -> Result<Session, TransportError> {
+    fn connect(&self) -> Result<Connection, TransportError> {
         static LOGINS: OnceLock<logins::Gate> = OnceLock::new();
         let _turn = LOGINS
             .get_or_init(|| logins::Gate::new(logins::limit()))
@@ -303,6 +253,9 @@ impl SshHost {
                 &known.preferred_algorithms(&lookup, &supported),
             )
             .map_err(|e| fail(e.to_string()))?;
+        let socket = stream
+            .try_clone()
+            .map_err(|e| fail(format!("cannot keep a handle of the socket: {e}")))?;
         session.set_tcp_stream(stream);
         session.handshake().map_err(|e| TransportError::Connect {
             address: self.endpoint(),
@@ -325,7 +278,7 @@ impl SshHost {
             }
         })?;
         tracing::debug!(host = %self.name, "logged in to {} as {user} in {:?}", self.endpoint(), begun.elapsed());
-        Ok(session)
+        Ok(Connection { session, socket })
     }
 
     fn tcp_connect(&self) -> Result<TcpStream, TransportError> {
@@ -373,13 +326,29 @@ impl SshHost {
     }
 }
 
+/// Commands being started at once, over every host of the process. A start blocks a
+/// thread (it may have to log in first, and logins take turns in `logins`), so without a
+/// bound a step on 1,000 hosts would park a thread per host waiting for a login turn:
+/// twice the logins' limit keeps the login turns busy and the threads few.
+fn starting() -> &'static tokio::sync::Semaphore {
+    static STARTING: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    STARTING.get_or_init(|| tokio::sync::Semaphore::new(2 * logins::limit()))
+}
+
 impl Drop for SshHost {
     fn drop(&mut self) {
-        for session in self.pool().idle.drain(..) {
+        for Connection { session, .. } in self.pool().idle.drain(..) {
             session.set_timeout(millis(FAREWELL));
             let _ = session.disconnect(None, "switchyard is done", None);
         }
     }
+}
+
+/// An open, authenticated connection: the libssh2 session and a second handle of its TCP
+/// socket, through which tokio learns when the socket is ready ([`pump`]).
+struct Connection {
+    session: Session,
+    socket: TcpStream,
 }
 
 /// What came back from a command.
@@ -393,19 +362,21 @@ struct Ended {
 }
 
 /// A pooled connection in use; goes back to the pool when dropped, unless discarded.
-struct Lease<'h> {
-    host: &'h SshHost,
+struct Lease {
+    host: Arc<SshHost>,
     session: Session,
+    socket: TcpStream,
     /// Came from the pool rather than a fresh login.
     reused: bool,
     broken: bool,
 }
 
-impl<'h> Lease<'h> {
-    fn new(host: &'h SshHost, session: Session, reused: bool) -> Self {
+impl Lease {
+    fn new(host: &Arc<SshHost>, connection: Connection, reused: bool) -> Self {
         Lease {
-            host,
-            session,
+            host: Arc::clone(host),
+            session: connection.session,
+            socket: connection.socket,
             reused,
             broken: false,
         }
@@ -420,36 +391,19 @@ impl<'h> Lease<'h> {
     }
 }
 
-impl Drop for Lease<'_> {
+impl Drop for Lease {
     fn drop(&mut self) {
-        self.host
-            .give_back((!self.broken).then(|| self.session.clone()));
+        // A second handle of the socket, since the lease's own goes with it; without
+        // one (no file descriptors left) the connection is given up.
+        let kept = (!self.broken)
+            .then(|| self.socket.try_clone().ok())
+            .flatten()
+            .map(|socket| Connection {
+                session: self.session.clone(),
+                socket,
+            });
+        self.host.give_back(kept);
     }
-}
-
-/// Reads what stderr has without waiting for more.
-fn drain_stderr(
-    session: &Session,
-    channel: &Channel,
-    into: &mut Captured,
-    buf: &mut [u8],
-) -> Result<(), String> {
-    session.set_blocking(false);
-    let mut stderr = channel.stderr();
-    let mut result = Ok(());
-    for _ in 0..STDERR_READS {
-        match stderr.read(buf) {
-            Ok(0) => break,
-            Ok(n) => into.push(&buf[..n]),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-            Err(e) => {
-                result = Err(format!("{LOST} (reading stderr: {e})"));
-                break;
-            }
-        }
-    }
-    session.set_blocking(true);
-    result
 }
 
 /// Sends one keepalive now. libssh2's own keepalive setting stays off: while it is on,

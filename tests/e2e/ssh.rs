@@ -56,9 +56,23 @@ fn host_at(address: &str, port: u16, change: impl FnOnce(&mut SshSettings)) -> H
 }
 
 #[track_caller]
-fn run(host: &SshHost, command: &str) -> CommandOutput {
-    host.run(command, Duration::from_secs(10), &Cancel::default())
+fn run(host: &Arc<SshHost>, command: &str) -> CommandOutput {
+    run_for(host, command, Duration::from_secs(10), &Cancel::default())
         .unwrap_or_else(|e| panic!("`{command}` could not run: {e}"))
+}
+
+/// Runs one command as the engine does, on a runtime of its own.
+fn run_for(
+    host: &Arc<SshHost>,
+    command: &str,
+    timeout: Duration,
+    cancel: &Cancel,
+) -> Result<CommandOutput, TransportError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(host.run(command, timeout, cancel))
 }
 
 /// A string no other test (or earlier run) uses, to find processes and files by.
@@ -247,7 +261,7 @@ fn twenty_commands_reuse_one_login() {
 #[test]
 fn max_sessions_bounds_the_commands_running_at_once() {
     let sshd = Sshd::start();
-    let h = Arc::new(SshHost::new(&host_with(&sshd, |s| s.max_sessions = 2)));
+    let h = SshHost::new(&host_with(&sshd, |s| s.max_sessions = 2));
     let begun = Instant::now();
     let threads: Vec<_> = (0..6)
         .map(|_| {
@@ -274,13 +288,13 @@ fn a_timed_out_command_is_stopped_on_the_remote_host() {
     let mark = marker("timeout");
     let file = std::env::temp_dir().join(&mark);
     let begun = Instant::now();
-    let out = h
-        .run(
-            &format!("echo started; sleep 3; touch {}", file.display()),
-            Duration::from_secs(1),
-            &Cancel::default(),
-        )
-        .expect("ran");
+    let out = run_for(
+        &h,
+        &format!("echo started; sleep 3; touch {}", file.display()),
+        Duration::from_secs(1),
+        &Cancel::default(),
+    )
+    .expect("ran");
     assert!(out.timed_out);
     assert_eq!(out.exit_code, None);
     assert_eq!(out.stdout.text(), "started\n");
@@ -305,13 +319,13 @@ fn a_timed_out_command_that_ignores_sigterm_is_killed() {
     let mark = marker("stubborn");
     let file = std::env::temp_dir().join(&mark);
     let begun = Instant::now();
-    let out = h
-        .run(
-            &format!("trap '' TERM; sleep 5; touch {}", file.display()),
-            Duration::from_secs(1),
-            &Cancel::default(),
-        )
-        .expect("ran");
+    let out = run_for(
+        &h,
+        &format!("trap '' TERM; sleep 5; touch {}", file.display()),
+        Duration::from_secs(1),
+        &Cancel::default(),
+    )
+    .expect("ran");
     assert!(out.timed_out);
     assert_eq!(out.exit_code, None);
     // SIGTERM at 1 s, SIGKILL 2 s later.
@@ -438,9 +452,9 @@ fn accept_new_records_an_unknown_key_and_then_trusts_it() {
 fn sessions_opened_at_once_to_a_new_host_record_its_key_once() {
     let sshd = Sshd::start();
     std::fs::write(&sshd.known_hosts, "# no keys yet").expect("write");
-    let h = Arc::new(SshHost::new(&host_with(&sshd, |s| {
+    let h = SshHost::new(&host_with(&sshd, |s| {
         s.host_key_checking = HostKeyChecking::AcceptNew;
-    })));
+    }));
     let threads: Vec<_> = (0..4)
         .map(|_| {
             let h = Arc::clone(&h);
@@ -663,12 +677,13 @@ fn a_broken_connection_is_replaced_on_next_use() {
 #[test]
 fn a_connection_lost_while_a_command_runs_is_an_error_not_a_result() {
     let sshd = Sshd::start();
-    let h = Arc::new(SshHost::new(&host(&sshd)));
+    let h = SshHost::new(&host(&sshd));
     h.check().expect("check");
     let running = {
         let h = Arc::clone(&h);
         std::thread::spawn(move || {
-            h.run(
+            run_for(
+                &h,
                 "sleep 5; echo done",
                 Duration::from_secs(10),
                 &Cancel::default(),
