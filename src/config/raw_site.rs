@@ -109,3 +109,20 @@ fn read_header(cx: &mut Cx<'_>, f: &mut Fields<'_, '_>) -> RawSiteHeader {
         drill_every: f.duration(cx, "drill_every", false),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::is_site;
+
+    #[test]
+    fn a_site_is_a_file_with_a_site_table() {
+        assert!(is_site("[site]\nname = \"s\"\n"));
+        assert!(is_site("site = { name = \"s\" }\n"));
+        // Its `[site]` table forgotten: still a site, so that is what is reported.
+        assert!(is_site("[systems.a]\ntier = 0\n"));
+        assert!(!is_site("[runbook]\nname = \"r\"\n"));
+        assert!(!is_site("[runbook]\n[systems.a]\n"));
+        assert!(!is_site("not toml ["));
+        assert!(!is_site(""));
+    }
+}
