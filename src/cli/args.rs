@@ -54,7 +54,7 @@ pub enum Color {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Check runbooks and their inventories; every problem is reported with file, line and column.
+    /// Check runbooks (or sites: every runbook of each) and their inventories; every problem is reported with file, line and column.
     Validate(ValidateArgs),
     /// Show the switchover a run would carry out: waves, critical path, worst case against RTO.
     Plan(PlanArgs),
@@ -150,7 +150,7 @@ pub struct CheckInventoryArgs {
 
 #[derive(Args, Debug)]
 pub struct ValidateArgs {
-    /// Runbook files (default: every runbooks/*.toml).
+    /// Runbook or site files (default: every runbooks/*.toml).
     pub runbooks: Vec<PathBuf>,
 }
 

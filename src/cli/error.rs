@@ -12,9 +12,15 @@ pub enum Error {
     /// One or more files have problems; each is a diagnostic pointing into a file.
     #[error("invalid input")]
     Load(Box<LoadError>),
-    /// `validate` found problems in some of the runbooks it checked (already shown).
-    #[error("{bad} of {total} {}", if *.total == 1 { "runbook is invalid" } else { "runbooks are invalid" })]
-    SomeInvalid { bad: usize, total: usize },
+    /// `validate` found problems in some of the runbooks (or sites) it checked (already
+    /// shown).
+    #[error("{bad} of {total} {}", invalid_files(*.total, *.sites))]
+    SomeInvalid {
+        bad: usize,
+        total: usize,
+        /// A site was among the bad files, so they are counted as files, not runbooks.
+        sites: bool,
+    },
     #[error("no runbook given, and cannot read `runbooks/`: {0}")]
     NoRunbookDir(std::io::Error),
     #[error("no runbook given, and `runbooks/` has no *.toml files")]
@@ -67,6 +73,16 @@ pub struct UnknownHall {
     pub halls: [String; 2],
     /// " (did you mean `a`?)" or nothing.
     pub hint: String,
+}
+
+/// "runbooks are invalid", or "files are invalid" when some are sites.
+fn invalid_files(total: usize, sites: bool) -> &'static str {
+    match (total, sites) {
+        (1, false) => "runbook is invalid",
+        (_, false) => "runbooks are invalid",
+        (1, true) => "file is invalid",
+        (_, true) => "files are invalid",
+    }
 }
 
 impl Error {

@@ -1,9 +1,8 @@
-//! `switchyard validate`: one line per good runbook, every problem of a bad one.
+//! `switchyard validate`: one line per good runbook or site, every problem of a bad one.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use crate::config::duration;
-use crate::config::load_runbook;
+use crate::config::{Document, Runbook, Site, duration, is_site_file, load_any};
 
 use super::args::{Global, ValidateArgs};
 use super::{Error, exit};
@@ -29,28 +28,19 @@ fn targets(a: &ValidateArgs) -> Result<Vec<PathBuf>, Error> {
 pub fn run(g: &Global, a: &ValidateArgs) -> Result<u8, Error> {
     let files = targets(a)?;
     let mut bad = 0;
+    let mut sites = false;
     for path in &files {
-        match load_runbook(path, &g.inventory) {
-            Ok(loaded) if !g.quiet => {
-                let rb = &loaded.runbook;
-                let steps: usize = rb
-                    .services
-                    .iter()
-                    .map(|s| s.phases.iter().map(Vec::len).sum::<usize>())
-                    .sum();
-                crate::ui::terminal::to_stdout(&format!(
-                    "ok  {}  {}: {} services, {} steps, {} hosts, RTO {}\n",
-                    path.display(),
-                    rb.name,
-                    rb.services.len(),
-                    steps,
-                    rb.inventory.hosts.len(),
-                    duration::format(rb.rto)
-                ));
+        match load_any(path, &g.inventory) {
+            Ok(_) if g.quiet => {}
+            Ok(Document::Runbook(loaded)) => {
+                crate::ui::terminal::to_stdout(&runbook_line(path, &loaded.runbook));
             }
-            Ok(_) => {}
+            Ok(Document::Site(loaded)) => {
+                crate::ui::terminal::to_stdout(&site_line(path, &loaded.site));
+            }
             Err(e) => {
                 bad += 1;
+                sites |= is_site_file(path);
                 super::dispatch::report_error(g, &Error::from(e));
             }
         }
@@ -59,7 +49,41 @@ pub fn run(g: &Global, a: &ValidateArgs) -> Result<u8, Error> {
         return Err(Error::SomeInvalid {
             bad,
             total: files.len(),
+            sites,
         });
     }
     Ok(exit::PASSED)
+}
+
+fn steps(rb: &Runbook) -> usize {
+    rb.services
+        .iter()
+        .map(|s| s.phases.iter().map(Vec::len).sum::<usize>())
+        .sum()
+}
+
+fn runbook_line(path: &Path, rb: &Runbook) -> String {
+    format!(
+        "ok  {}  {}: {} services, {} steps, {} hosts, RTO {}\n",
+        path.display(),
+        rb.name,
+        rb.services.len(),
+        steps(rb),
+        rb.inventory.hosts.len(),
+        duration::format(rb.rto)
+    )
+}
+
+fn site_line(path: &Path, site: &Site) -> String {
+    let runbooks = site.systems.iter().map(|s| &s.runbook);
+    format!(
+        "ok  {}  site {}: {} runbooks, {} services, {} steps, {} hosts, RTO {}\n",
+        path.display(),
+        site.name,
+        site.systems.len(),
+        runbooks.clone().map(|rb| rb.services.len()).sum::<usize>(),
+        runbooks.map(steps).sum::<usize>(),
+        site.host_names().len(),
+        duration::format(site.rto)
+    )
 }

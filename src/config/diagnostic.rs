@@ -124,6 +124,16 @@ impl Diagnostics {
         self.items.extend(other.items);
     }
 
+    /// Drops repeats of a problem at the same place: a file that several runbooks of a
+    /// site share is checked once for each of them, and its problems are shown once.
+    pub fn dedup(&mut self) {
+        let mut seen = std::collections::HashSet::new();
+        self.items.retain(|d| {
+            let at = d.span.as_ref().map(|s| (s.file, s.range.clone()));
+            seen.insert((d.message.clone(), at, d.label.clone()))
+        });
+    }
+
     /// The problems sorted by file and position, so the output reads top to bottom.
     pub fn sorted(&self) -> Vec<&Diagnostic> {
         let mut v: Vec<&Diagnostic> = self.items.iter().collect();

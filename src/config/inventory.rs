@@ -115,8 +115,11 @@ pub fn expand_path(base: &Path, p: &str) -> PathBuf {
     if p == "~" || p.starts_with("~/") || Path::new(p).is_absolute() {
         return PathBuf::from(p);
     }
-    let joined = base.parent().unwrap_or(Path::new("")).join(p);
-    // `runbooks/../inventory/site.toml` reads better as `inventory/site.toml`.
+    normalize(&base.parent().unwrap_or(Path::new("")).join(p))
+}
+
+/// `runbooks/../inventory/site.toml` reads better as `inventory/site.toml`.
+pub fn normalize(joined: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in joined.components() {
         match c {

@@ -13,7 +13,11 @@ use super::reader::{Cx, Fields, as_integer, as_string, type_name};
 use super::source::{Sp, Span};
 use super::template::Template;
 
-type Strings = Sp<Vec<Sp<String>>>;
+/// An array of strings, each with its place, and the array's own.
+pub type Strings = Sp<Vec<Sp<String>>>;
+
+/// The most step executions at once a runbook or a site may ask for.
+pub const MAX_PARALLEL: i64 = 100_000;
 
 /// SSH settings as written, either a file's `[ssh]` defaults or a host's overrides.
 #[derive(Debug, Default, Clone)]
@@ -347,7 +351,7 @@ pub fn read_header(cx: &mut Cx<'_>, doc: &Spanned<DeTable<'_>>) -> Option<RawHea
             has_inventory_key: f.has("inventory"),
             inventory: f.strings(cx, "inventory"),
             halls: f.strings(cx, "halls"),
-            max_parallel: f.integer(cx, "max_parallel", 1, 100_000),
+            max_parallel: f.integer(cx, "max_parallel", 1, MAX_PARALLEL),
             on_failure: f.choice(cx, "on_failure", OnFailure::CHOICES),
         };
         f.finish(cx);
@@ -658,7 +662,8 @@ fn read_status(cx: &mut Cx<'_>, f: &mut Fields<'_, '_>) -> Option<Sp<Vec<u16>>> 
     Some(Sp::new(codes, cx.span(v.span())))
 }
 
-fn key_sp(cx: &Cx<'_>, key: &Spanned<std::borrow::Cow<'_, str>>) -> Sp<String> {
+/// A table's key as a name, with its place.
+pub fn key_sp(cx: &Cx<'_>, key: &Spanned<std::borrow::Cow<'_, str>>) -> Sp<String> {
     Sp::new(key.get_ref().to_string(), cx.span(key.span()))
 }
 

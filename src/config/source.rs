@@ -48,6 +48,8 @@ impl<T> Sp<T> {
 pub struct SourceFile {
     pub path: PathBuf,
     pub text: String,
+    /// The text is a lossy copy of bytes that were not UTF-8, kept only to show them.
+    lossy: bool,
 }
 
 /// Every file read during one load, so diagnostics can show the lines they point at.
@@ -66,9 +68,26 @@ pub struct LineCol {
 impl Sources {
     /// Registers a file and returns its id.
     pub fn add(&mut self, path: PathBuf, text: String) -> FileId {
+        self.push(path, text, false)
+    }
+
+    /// Registers a file whose bytes were not UTF-8, with `text` their lossy copy: it can
+    /// be shown, but [`Sources::find`] never gives it to be read again.
+    pub fn add_lossy(&mut self, path: PathBuf, text: String) -> FileId {
+        self.push(path, text, true)
+    }
+
+    fn push(&mut self, path: PathBuf, text: String, lossy: bool) -> FileId {
         let id = FileId(u32::try_from(self.files.len()).unwrap_or(u32::MAX));
-        self.files.push(SourceFile { path, text });
+        self.files.push(SourceFile { path, text, lossy });
         id
+    }
+
+    /// The file registered under `path`, as it was read, if it was read whole.
+    pub fn find(&self, path: &Path) -> Option<FileId> {
+        self.iter()
+            .find(|(_, f)| f.path == path && !f.lossy)
+            .map(|(id, _)| id)
     }
 
     pub fn file(&self, id: FileId) -> &SourceFile {

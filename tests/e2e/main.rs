@@ -9,6 +9,7 @@ mod fuzz;
 mod http_body;
 mod incident;
 mod invalid;
+mod invalid_sites;
 mod numbers;
 mod order;
 mod plan;

@@ -3,14 +3,22 @@
 //! the entry point (`runbook`), hosts and halls (`hosts`), services (`service`), steps
 //! (`step`) and actions (`action`), and the context they share (`context`) — so that
 //! each can be read and tested alone.
+//!
+//! Pass 2 for sites: from the raw site and its runbooks, each validated on its own, to
+//! the [`Site`](super::site::Site) — the entry point (`site`), the runbooks' names, tiers
+//! and `requires` (`systems`), and what the runbooks must agree on (`shared`).
 
 mod action;
 mod context;
 mod hosts;
 mod runbook;
 mod service;
+mod shared;
+mod site;
 mod step;
+mod systems;
 #[cfg(test)]
 mod testing;
 
 pub use runbook::validate;
+pub use site::{RunbookFile, validate_site};

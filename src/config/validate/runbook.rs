@@ -27,7 +27,7 @@ pub fn validate(
     let file = raw.top.file;
     let header = raw.header.as_ref();
     if let Some(n) = header.and_then(|h| h.name.as_ref()) {
-        check_name(diags, n);
+        check_name(diags, "runbook", "recruitment", n);
     }
     let (vars, var_names) = names_checked(
         diags,
@@ -141,12 +141,12 @@ fn names_checked<'a, T>(
     (out, names)
 }
 
-/// The runbook's name: lowercase letters, digits and `-`.
-fn check_name(diags: &mut Diagnostics, n: &Sp<String>) {
+/// The name of a runbook or a site (`what`): lowercase letters, digits and `-`.
+pub(super) fn check_name(diags: &mut Diagnostics, what: &str, example: &str, n: &Sp<String>) {
     if n.value.is_empty() {
         diags.push(
-            Diagnostic::error(n.span.clone(), "the runbook name is empty").with_label(
-                "expected a name of lowercase letters, digits and `-`, like \"recruitment\"",
+            Diagnostic::error(n.span.clone(), format!("the {what} name is empty")).with_label(
+                format!("expected a name of lowercase letters, digits and `-`, like \"{example}\""),
             ),
         );
     } else if !n
@@ -157,7 +157,7 @@ fn check_name(diags: &mut Diagnostics, n: &Sp<String>) {
         diags.push(
             Diagnostic::error(
                 n.span.clone(),
-                format!("`{}` is not a valid runbook name", n.value),
+                format!("`{}` is not a valid {what} name", n.value),
             )
             .with_label("expected lowercase letters, digits and `-` only"),
         );
