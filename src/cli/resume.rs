@@ -87,7 +87,7 @@ pub fn run(g: &Global, a: &ResumeArgs) -> Result<u8, Error> {
     }
     let lock = take_lock(kind, &rb.name)?;
     let origin = parse_timestamp(&st.clock_origin).map_err(Error::RunFolder)?;
-    let secret_values = secrets::resolve(&rb.secrets).map_err(Error::Secret)?;
+    let secret_values = secrets::resolve_all(rb).map_err(Error::Secret)?;
     let (recorder, torn) =
         Recorder::reopen(&a.run_dir, &read, intact.len() as u64).map_err(Error::Evidence)?;
     let carry = carry(&read.entries);

@@ -1,7 +1,6 @@
 //! `switchyard run`: a dry run, or with `--live` a switchover, with evidence; and
 //! `switchyard resume`, which continues an interrupted run in its own folder.
 
-use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -49,7 +48,7 @@ pub fn execute(g: &Global, a: &RunArgs) -> Result<(u8, PathBuf), Error> {
         .map(incident_start)
         .transpose()
         .map_err(Error::IncidentStart)?;
-    let secret_values = secrets::resolve(&rb.secrets).map_err(Error::Secret)?;
+    let secret_values = secrets::resolve_all(rb).map_err(Error::Secret)?;
     let kind = RunKind::new(a.live, mode);
     if kind.is_live() && !a.yes {
         confirm(&plan)?;
@@ -130,7 +129,7 @@ impl Recorded {
 pub(super) fn settings(
     recorded: Recorded,
     clock: Stopwatch,
-    secrets: &BTreeMap<String, String>,
+    secrets: &secrets::Values,
     assume_yes: bool,
     grace: Duration,
     notices: Vec<String>,
@@ -139,7 +138,7 @@ pub(super) fn settings(
         max_parallel: recorded.max_parallel,
         operator: operator(),
         clock,
-        redactor: Redactor::new(secrets),
+        redactor: Redactor::new(secrets.iter().flatten()),
         plan_hash: recorded.plan_hash,
         inputs: recorded.inputs,
         assume_yes,
@@ -155,7 +154,7 @@ pub(super) fn settings(
 pub(super) struct Execution<'p, 'r> {
     pub plan: &'p Plan<'r>,
     pub transports: Transports,
-    pub secrets: BTreeMap<String, String>,
+    pub secrets: secrets::Values,
     pub settings: Settings,
     pub kind: RunKind,
 }

@@ -98,6 +98,8 @@ pub struct Step {
 #[derive(Clone, Debug)]
 pub struct Service {
     pub name: ServiceId,
+    /// Index into [`Runbook::origins`]: the runbook the service was written in.
+    pub origin: usize,
     pub title: String,
     pub description: Option<String>,
     pub rto: Option<Duration>,
@@ -113,6 +115,26 @@ impl Service {
     }
 }
 
+/// A runbook's own settings for the services it brings into a plan. A site's runbooks
+/// are planned and run together, but each keeps its variables, secrets, failure handling
+/// and target; for a single runbook there is one origin, the runbook itself.
+#[derive(Clone, Debug)]
+pub struct Origin {
+    pub name: String,
+    pub title: String,
+    pub rto: Duration,
+    pub on_failure: OnFailure,
+    pub vars: BTreeMap<String, String>,
+    pub secrets: BTreeMap<String, SecretSource>,
+    /// The business's priority in a site: 0 first.
+    pub tier: u8,
+    /// Indices into [`Runbook::origins`] of the runbooks recovered before this one.
+    pub requires: Vec<usize>,
+    /// Required runbooks left out of the run (`--only`), taken as already recovered.
+    pub assumed: Vec<String>,
+    pub file: FileId,
+}
+
 #[derive(Debug)]
 pub struct Runbook {
     pub name: String,
@@ -123,11 +145,31 @@ pub struct Runbook {
     /// The two halls this runbook switches between.
     pub halls: [HallId; 2],
     pub max_parallel: u32,
-    pub on_failure: OnFailure,
-    pub vars: BTreeMap<String, String>,
-    pub secrets: BTreeMap<String, SecretSource>,
-    /// In the order the file lists them.
+    /// Where the services come from: the runbook itself, or each runbook of a site.
+    pub origins: Vec<Origin>,
+    /// Whether this is a site's runbooks taken together (step ids then name the runbook).
+    pub site: bool,
+    /// In the order the file lists them; a site's, runbook after runbook.
     pub services: Vec<Service>,
     pub inventory: Inventory,
     pub file: FileId,
+}
+
+impl Runbook {
+    /// The origin of service `svc`.
+    pub fn origin(&self, svc: usize) -> &Origin {
+        &self.origins[self.services[svc].origin]
+    }
+
+    /// The name service `svc` has in its own runbook. In a site a service is named
+    /// `runbook/service` (in step ids, events and reports), since two runbooks may each
+    /// have a `web`; its templates still mean the runbook's own name.
+    pub fn local_name(&self, svc: usize) -> &str {
+        let name = self.services[svc].name.as_str();
+        if self.site {
+            name.split_once('/').map_or(name, |(_, local)| local)
+        } else {
+            name
+        }
+    }
 }

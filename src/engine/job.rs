@@ -2,7 +2,6 @@
 //! secrets' values for the host, redacted for people), every transport chosen. The
 //! scheduler starts jobs; an executor runs them.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::config::inventory::HostIdx;
@@ -97,7 +96,7 @@ pub fn jobs(
     plan: &Plan<'_>,
     step: usize,
     transports: &Transports,
-    secrets: &BTreeMap<String, String>,
+    secrets: &crate::engine::secrets::Values,
 ) -> Vec<Job> {
     let s = &plan.steps[step];
     let hosts: Vec<Option<HostIdx>> = if s.hosts.is_empty() {
@@ -112,14 +111,15 @@ pub fn jobs(
             let host_ref = host.map(|h| &rb.inventory.hosts[h]);
             let bind = |secrets| Bindings {
                 runbook: rb,
-                service: rb.services[s.service].name.as_str(),
+                service: s.service,
                 host: host_ref,
                 source: plan.from.as_str(),
                 target: plan.to.as_str(),
                 mode: plan.mode,
                 secrets,
             };
-            let (real, shown) = (bind(Some(secrets)), bind(None));
+            let own = &secrets[rb.services[s.service].origin];
+            let (real, shown) = (bind(Some(own)), bind(None));
             let text = |t: &Template| t.render(&real, false);
             let work = match &s.step.action {
                 Action::Run(t) | Action::Local(t) => Work::Command {

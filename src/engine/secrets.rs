@@ -3,15 +3,33 @@
 
 use std::collections::BTreeMap;
 
-use crate::config::runbook::SecretSource;
+use crate::config::runbook::{Runbook, SecretSource};
 use crate::config::template::shell_quote;
 use crate::transport::Captured;
 use crate::transport::capture::cut_marker;
 
+/// The secrets' values, per origin of the runbook (a site's runbooks each have theirs).
+pub type Values = Vec<BTreeMap<String, String>>;
+
+/// Reads every secret of every origin; an error names the secret, where it was looked
+/// for and, in a site, its runbook.
+pub fn resolve_all(rb: &Runbook) -> Result<Values, String> {
+    rb.origins
+        .iter()
+        .map(|o| {
+            resolve(&o.secrets).map_err(|e| {
+                if rb.site {
+                    format!("runbook `{}`: {e}", o.name)
+                } else {
+                    e
+                }
+            })
+        })
+        .collect()
+}
+
 /// Reads every secret of a runbook; an error names the secret and where it was looked for.
-pub fn resolve(
-    secrets: &BTreeMap<String, SecretSource>,
-) -> Result<BTreeMap<String, String>, String> {
+fn resolve(secrets: &BTreeMap<String, SecretSource>) -> Result<BTreeMap<String, String>, String> {
     let mut out = BTreeMap::new();
     for (name, source) in secrets {
         let value = match source {
@@ -46,7 +64,7 @@ pub struct Redactor {
 }
 
 impl Redactor {
-    pub fn new(values: &BTreeMap<String, String>) -> Redactor {
+    pub fn new<'v>(values: impl IntoIterator<Item = (&'v String, &'v String)>) -> Redactor {
         let mut needles = Vec::new();
         for (name, value) in values {
             let marker = format!("[REDACTED:{name}]");

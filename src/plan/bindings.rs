@@ -14,13 +14,21 @@ use crate::config::template::{Placeholder, Resolve, Resolved};
 
 pub struct Bindings<'a> {
     pub runbook: &'a Runbook,
-    pub service: &'a str,
+    /// Index into the runbook's services.
+    pub service: usize,
     pub host: Option<&'a Host>,
     pub source: &'a str,
     pub target: &'a str,
     pub mode: Mode,
     /// Secret values by name; `None` renders every secret as `[REDACTED:NAME]`.
     pub secrets: Option<&'a BTreeMap<String, String>>,
+}
+
+impl Bindings<'_> {
+    /// The runbook the service was written in: its name and variables are the ones meant.
+    fn origin(&self) -> &crate::config::runbook::Origin {
+        self.runbook.origin(self.service)
+    }
 }
 
 impl Resolve for Bindings<'_> {
@@ -32,10 +40,10 @@ impl Resolve for Bindings<'_> {
             Placeholder::HostHall => text(self.host.map_or("", |h| h.hall.as_str())),
             Placeholder::Source => text(self.source),
             Placeholder::Target => text(self.target),
-            Placeholder::Service => text(self.service),
-            Placeholder::Runbook => text(&self.runbook.name),
+            Placeholder::Service => text(self.runbook.local_name(self.service)),
+            Placeholder::Runbook => text(&self.origin().name),
             Placeholder::Mode => text(self.mode.as_str()),
-            Placeholder::Var(name) => text(self.runbook.vars.get(name).map_or("", String::as_str)),
+            Placeholder::Var(name) => text(self.origin().vars.get(name).map_or("", String::as_str)),
             Placeholder::Secret(name) => match self.secrets.and_then(|s| s.get(name)) {
                 Some(v) => Resolved::Text(Cow::Borrowed(v)),
                 None => Resolved::Redacted(name),

@@ -13,7 +13,8 @@ use crate::config::ids::is_var_name;
 use crate::config::inventory::{Inventory, expand_path};
 use crate::config::model::OnFailure;
 use crate::config::raw::{RawRunbook, RawSecret};
-use crate::config::runbook::{Runbook, SecretSource};
+use crate::config::raw_site::LAST_TIER;
+use crate::config::runbook::{Origin, Runbook, SecretSource};
 use crate::config::source::Sp;
 
 /// Builds the validated runbook; `None` if any error was found.
@@ -90,23 +91,36 @@ pub fn validate(
     }
     let header = header?;
     let name = header.name.as_ref()?.value.clone();
-    Some(Runbook {
-        title: header
-            .title
-            .as_ref()
-            .map_or_else(|| name.clone(), |t| t.value.clone()),
-        name,
-        owner: header.owner.as_ref().map(|o| o.value.clone()),
-        description: header.description.as_ref().map(|d| d.value.clone()),
-        rto: header.rto.as_ref()?.value,
-        halls: halls?,
-        max_parallel: header.max_parallel.as_ref().map_or(32, |m| m.value as u32),
+    let title = header
+        .title
+        .as_ref()
+        .map_or_else(|| name.clone(), |t| t.value.clone());
+    let rto = header.rto.as_ref()?.value;
+    let origin = Origin {
+        name: name.clone(),
+        title: title.clone(),
+        rto,
         on_failure: header
             .on_failure
             .as_ref()
             .map_or(OnFailure::Pause, |o| o.value),
         vars,
         secrets,
+        tier: LAST_TIER,
+        requires: Vec::new(),
+        assumed: Vec::new(),
+        file,
+    };
+    Some(Runbook {
+        title,
+        name,
+        owner: header.owner.as_ref().map(|o| o.value.clone()),
+        description: header.description.as_ref().map(|d| d.value.clone()),
+        rto,
+        halls: halls?,
+        max_parallel: header.max_parallel.as_ref().map_or(32, |m| m.value as u32),
+        origins: vec![origin],
+        site: false,
         services,
         inventory: inventory?,
         file,
@@ -209,7 +223,7 @@ mod tests {
         let rb = accepted(&format!("{HEADER}{SERVICE}"));
         assert_eq!(rb.title, "t");
         assert_eq!(rb.max_parallel, 32);
-        assert_eq!(rb.on_failure, OnFailure::Pause);
+        assert_eq!(rb.origins[0].on_failure, OnFailure::Pause);
         let rb = accepted(&format!(
             "[runbook]\nname = \"t\"\ntitle = \"T\"\nrto = \"30m\"\nmax_parallel = 4\n\
              on_failure = \"abort\"\n\
@@ -217,8 +231,9 @@ mod tests {
         ));
         assert_eq!(rb.title, "T");
         assert_eq!(rb.max_parallel, 4);
-        assert_eq!(rb.on_failure, OnFailure::Abort);
-        assert_eq!(rb.vars["port"], "5432");
-        assert!(matches!(&rb.secrets["pw"], SecretSource::Env(v) if v == "PW"));
+        let origin = &rb.origins[0];
+        assert_eq!(origin.on_failure, OnFailure::Abort);
+        assert_eq!(origin.vars["port"], "5432");
+        assert!(matches!(&origin.secrets["pw"], SecretSource::Env(v) if v == "PW"));
     }
 }

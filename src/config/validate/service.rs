@@ -114,6 +114,7 @@ pub(super) fn validate_service(
     }
     Service {
         name: ServiceId::new(raw.name.value.clone()),
+        origin: 0,
         title: raw
             .title
             .as_ref()

@@ -346,7 +346,7 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
         let step = &self.plan.steps[self.jobs[j].step];
         let pause = finished.status == StepStatus::Failed
             && !step.step.continue_on_error
-            && self.plan.runbook.on_failure == OnFailure::Pause
+            && self.plan.runbook.origin(step.service).on_failure == OnFailure::Pause
             && self.stop.is_none();
         if pause {
             self.paused = true;
@@ -370,7 +370,12 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
         if how == Ending::Finished && counts {
             self.progress.failed[step] = true;
             if self.stop.is_none() {
-                match self.plan.runbook.on_failure {
+                match self
+                    .plan
+                    .runbook
+                    .origin(self.plan.steps[step].service)
+                    .on_failure
+                {
                     OnFailure::Rollback => self.stop_to_roll_back(),
                     _ => self.stop = Some(Stop::Failed(f.message.clone().unwrap_or_default())),
                 }

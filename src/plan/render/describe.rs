@@ -12,7 +12,7 @@ pub fn describe(plan: &Plan<'_>, step: usize, host: Option<usize>) -> String {
     let rb = plan.runbook;
     let b = Bindings {
         runbook: rb,
-        service: rb.services[s.service].name.as_str(),
+        service: s.service,
         host: host.map(|h| &rb.inventory.hosts[h]),
         source: plan.from.as_str(),
         target: plan.to.as_str(),
