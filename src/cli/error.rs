@@ -34,10 +34,12 @@ pub enum Error {
     UnknownHall(Box<UnknownHall>),
     #[error("--from and --to are both `{0}`: a switchover needs two different halls")]
     SameHall(String),
-    #[error("--only {name}: runbook `{runbook}` has no such service{hint}")]
-    UnknownService {
+    /// `within` is the runbook (`what` = "service") or the site (`what` = "runbook").
+    #[error("--only {name}: {} `{within}` has no such {what}{hint}", if *.what == "runbook" { "site" } else { "runbook" })]
+    UnknownOnly {
         name: String,
-        runbook: String,
+        within: String,
+        what: &'static str,
         hint: String,
     },
     #[error("--incident-start {0}")]
@@ -95,7 +97,7 @@ impl Error {
             | Error::NoInventories
             | Error::UnknownHall { .. }
             | Error::SameHall(_)
-            | Error::UnknownService { .. }
+            | Error::UnknownOnly { .. }
             | Error::IncidentStart(_)
             | Error::Secret(_)
             | Error::NeedsConfirmation

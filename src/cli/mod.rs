@@ -14,6 +14,7 @@ mod report;
 mod reporter;
 mod resume;
 mod run;
+mod subject;
 mod validate;
 mod verify_evidence;
 

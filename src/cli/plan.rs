@@ -1,13 +1,14 @@
 //! `switchyard plan`: the derived switchover, before anything runs.
 
+use crate::config::Runbook;
 use crate::config::diagnostic::did_you_mean;
 use crate::config::ids::HallId;
 use crate::config::model::Mode;
-use crate::config::{Runbook, load_runbook};
 use crate::plan::{self, render};
 
 use super::args::{Direction, Global, ModeArg, PlanArgs, PlanFormat};
 use super::error::UnknownHall;
+use super::subject::Subject;
 use super::{Error, exit};
 
 /// `--from`/`--to` checked against the runbook's halls.
@@ -49,9 +50,9 @@ pub fn direction(rb: &Runbook, d: &Direction) -> Result<(HallId, HallId, Mode), 
 }
 
 pub fn run(g: &Global, a: &PlanArgs) -> Result<u8, Error> {
-    let loaded = load_runbook(&a.direction.runbook, &g.inventory)?;
-    let (from, to, mode) = direction(&loaded.runbook, &a.direction)?;
-    let plan = plan::build(&loaded.runbook, &from, &to, mode);
+    let subject = Subject::load(&a.direction.runbook, &g.inventory, &[])?;
+    let (from, to, mode) = direction(&subject.runbook, &a.direction)?;
+    let plan = plan::build(&subject.runbook, &from, &to, mode);
     let out = match a.format {
         PlanFormat::Text => render::text(&plan),
         PlanFormat::Json => render::json(&plan),

@@ -10,7 +10,6 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use crate::config::load_runbook;
 use crate::engine::drill::Start;
 use crate::engine::event::{Event, Outcome, StepStatus};
 use crate::engine::kind::RunKind;
@@ -25,7 +24,8 @@ use crate::transport::Transports;
 
 use super::Error;
 use super::args::{Global, ResumeArgs};
-use super::run::{Execution, Recorded, confirm, only, settings, take_lock, takeover_notice};
+use super::run::{Execution, Recorded, confirm, settings, take_locks, takeover_notice};
+use super::subject::Subject;
 
 pub fn run(g: &Global, a: &ResumeArgs) -> Result<u8, Error> {
     if !g.inventory.is_empty() {
@@ -62,7 +62,7 @@ pub fn run(g: &Global, a: &ResumeArgs) -> Result<u8, Error> {
     }
     let st = &record.start;
     let inventories: Vec<_> = st.inventory_files.iter().map(Into::into).collect();
-    let loaded = load_runbook(Path::new(&st.runbook_file), &inventories)?;
+    let loaded = Subject::load(Path::new(&st.runbook_file), &inventories, &st.only)?;
     let changed = changed_inputs(&loaded.sources, &record);
     if !changed.is_empty() && !a.force {
         return Err(Error::RunFolder(format!(
@@ -79,13 +79,12 @@ pub fn run(g: &Global, a: &ResumeArgs) -> Result<u8, Error> {
             .ok_or_else(|| Error::RunFolder(format!("the runbook no longer has hall `{name}`")))
     };
     let (from, to) = (find_hall(&st.from)?, find_hall(&st.to)?);
-    let included = only(rb, &st.only)?;
-    let plan = plan::build_only(rb, &from, &to, st.mode, &included);
+    let plan = plan::build_only(rb, &from, &to, st.mode, &loaded.included);
     let kind = RunKind::new(!st.dry_run, st.mode);
     if kind.is_live() && !a.yes {
         confirm(&plan)?;
     }
-    let lock = take_lock(kind, &rb.name)?;
+    let lock = take_locks(kind, &loaded.lock_names())?;
     let origin = parse_timestamp(&st.clock_origin).map_err(Error::RunFolder)?;
     let secret_values = secrets::resolve_all(rb).map_err(Error::Secret)?;
     let (recorder, torn) =

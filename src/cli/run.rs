@@ -9,8 +9,6 @@ use std::time::Duration;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
-use crate::config::diagnostic::did_you_mean;
-use crate::config::load_runbook;
 use crate::engine::drill::{self, Start};
 use crate::engine::event::{FileHash, RunStarted};
 use crate::engine::executor::{DryRun, Executor, Live};
@@ -29,6 +27,7 @@ use super::args::{Global, RunArgs};
 use super::lock::{self, RunLock};
 use super::plan::direction;
 use super::reporter::Reporter;
+use super::subject::Subject;
 use super::{Error, exit};
 
 pub fn run(g: &Global, a: &RunArgs) -> Result<u8, Error> {
@@ -37,11 +36,10 @@ pub fn run(g: &Global, a: &RunArgs) -> Result<u8, Error> {
 
 /// Carries out the run of `a`; returns the exit code and the run folder.
 pub fn execute(g: &Global, a: &RunArgs) -> Result<(u8, PathBuf), Error> {
-    let loaded = load_runbook(&a.direction.runbook, &g.inventory)?;
-    let rb = &loaded.runbook;
+    let subject = Subject::load(&a.direction.runbook, &g.inventory, &a.only)?;
+    let rb = &subject.runbook;
     let (from, to, mode) = direction(rb, &a.direction)?;
-    let included = only(rb, &a.only)?;
-    let plan = plan::build_only(rb, &from, &to, mode, &included);
+    let plan = plan::build_only(rb, &from, &to, mode, &subject.included);
     let origin = a
         .incident_start
         .as_deref()
@@ -53,17 +51,23 @@ pub fn execute(g: &Global, a: &RunArgs) -> Result<(u8, PathBuf), Error> {
     if kind.is_live() && !a.yes {
         confirm(&plan)?;
     }
-    let lock = take_lock(kind, &rb.name)?;
+    let lock = take_locks(kind, &subject.lock_names())?;
     let clock = Stopwatch::start(origin);
+    // A site's folder says so: `site-NAME-…`, beside its runbooks' own `NAME-…`.
+    let folder_name = if rb.site {
+        format!("site-{}", rb.name)
+    } else {
+        rb.name.clone()
+    };
     let dir = folder::create(
         &a.evidence_dir,
-        &rb.name,
+        &folder_name,
         from.as_str(),
         to.as_str(),
         clock.started,
     )
     .map_err(Error::Evidence)?;
-    let inputs = folder::copy_inputs(&dir, &loaded.sources).map_err(Error::Evidence)?;
+    let inputs = folder::copy_inputs(&dir, &subject.sources).map_err(Error::Evidence)?;
     let recorder = Recorder::new(&dir).map_err(Error::Evidence)?;
     let recorded = Recorded {
         max_parallel: a.max_parallel.map_or(rb.max_parallel, |m| m) as usize,
@@ -280,10 +284,12 @@ fn incident_start(text: &str) -> Result<time::OffsetDateTime, String> {
     Ok(t)
 }
 
-/// A live run takes the runbook's lock; a dry run changes nothing and takes none.
-pub(super) fn take_lock(kind: RunKind, runbook: &str) -> Result<Option<RunLock>, Error> {
+/// A live run takes the lock of its runbook, or of every runbook of its site (so that no
+/// other run switches one of them meanwhile); a dry run changes nothing and takes none.
+/// When one is held elsewhere, those taken already are given back.
+pub(super) fn take_locks(kind: RunKind, runbooks: &[&str]) -> Result<Vec<RunLock>, Error> {
     if kind.is_dry_run() {
-        return Ok(None);
+        return Ok(Vec::new());
     }
     let holder = format!(
         "pid {} by {} since {}",
@@ -291,16 +297,17 @@ pub(super) fn take_lock(kind: RunKind, runbook: &str) -> Result<Option<RunLock>,
         operator(),
         timestamp(time::OffsetDateTime::now_utc())
     );
-    lock::acquire(runbook, &holder)
-        .map(Some)
-        .map_err(Error::Locked)
+    runbooks
+        .iter()
+        .map(|runbook| lock::acquire(runbook, &holder).map_err(Error::Locked))
+        .collect()
 }
 
-pub(super) fn takeover_notice(lock: &Option<RunLock>) -> Vec<String> {
-    lock.as_ref()
-        .and_then(|l| l.took_over.as_ref())
+pub(super) fn takeover_notice(locks: &[RunLock]) -> Vec<String> {
+    locks
+        .iter()
+        .filter_map(|l| l.took_over.as_ref())
         .map(|who| format!("took over the stale lock of a run that is gone ({who})"))
-        .into_iter()
         .collect()
 }
 
@@ -309,30 +316,6 @@ pub(super) fn absolute(p: &Path) -> String {
         .unwrap_or_else(|_| PathBuf::from(p))
         .display()
         .to_string()
-}
-
-/// `--only` as a mask over the runbook's services.
-pub(super) fn only(rb: &crate::config::Runbook, names: &[String]) -> Result<Vec<bool>, Error> {
-    if names.is_empty() {
-        return Ok(vec![true; rb.services.len()]);
-    }
-    let mut mask = vec![false; rb.services.len()];
-    for name in names {
-        match rb.services.iter().position(|s| s.name.as_str() == name) {
-            Some(i) => mask[i] = true,
-            None => {
-                let known = rb.services.iter().map(|s| s.name.as_str());
-                let hint = did_you_mean(name, known)
-                    .map_or(String::new(), |m| format!(" (did you mean `{m}`?)"));
-                return Err(Error::UnknownService {
-                    name: name.clone(),
-                    runbook: rb.name.clone(),
-                    hint,
-                });
-            }
-        }
-    }
-    Ok(mask)
 }
 
 /// On a terminal, the operator types the runbook's name before a live run starts.

@@ -355,6 +355,46 @@ impl Inventory {
         }
     }
 
+    /// Several validated inventories as one (a site's runbooks'), and for each of them
+    /// where its hosts went. A host several of them define is taken once, from the first:
+    /// the site's validation has made sure they agree. Groups are not carried over;
+    /// selectors were resolved when each runbook was validated.
+    pub fn merged(parts: &[&Inventory]) -> (Inventory, Vec<Vec<HostIdx>>) {
+        let mut halls: Vec<Hall> = Vec::new();
+        let mut hosts: BTreeMap<&str, &Host> = BTreeMap::new();
+        for inv in parts {
+            for hall in &inv.halls {
+                if !halls.iter().any(|h| h.name == hall.name) {
+                    halls.push(hall.clone());
+                }
+            }
+            for host in &inv.hosts {
+                hosts.entry(host.name.as_str()).or_insert(host);
+            }
+        }
+        let mut merged = Inventory {
+            halls,
+            hosts: hosts.into_values().cloned().collect(),
+            ..Inventory::default()
+        };
+        for (i, host) in merged.hosts.iter().enumerate() {
+            merged.by_name.insert(host.name.as_str().to_string(), i);
+            for tag in &host.tags {
+                merged.by_tag.entry(tag.clone()).or_default().push(i);
+            }
+        }
+        let moved = parts
+            .iter()
+            .map(|inv| {
+                inv.hosts
+                    .iter()
+                    .map(|h| merged.by_name[h.name.as_str()])
+                    .collect()
+            })
+            .collect();
+        (merged, moved)
+    }
+
     pub fn hall(&self, name: &str) -> Option<&Hall> {
         self.halls.iter().find(|h| h.name.as_str() == name)
     }

@@ -1,11 +1,13 @@
 //! From TOML files to a validated model, in passes: the raw mirror of each file
 //! ([`raw`]), then the merged and checked inventory ([`inventory`]) and the runbook
 //! model ([`runbook`]) that [`validate`] builds; for a site file, its raw mirror
-//! ([`raw_site`]) and the [`site`] model of its runbooks. Every problem found on the way is a
+//! ([`raw_site`]) and the [`site`] model of its runbooks, which [`combine`] makes one
+//! runbook for planning and running. Every problem found on the way is a
 //! [`Diagnostic`] pointing into the file. Knows nothing of SSH or of how a runbook is
 //! executed.
 
 pub mod action_kind;
+pub mod combine;
 pub mod diagnostic;
 pub mod duration;
 pub mod ids;

@@ -96,6 +96,19 @@ impl Plan<'_> {
         self.worst_case > self.runbook.rto
     }
 
+    /// The worst case of origin `o` (a runbook of a site): until its last service is
+    /// recovered, counted from the start of the run.
+    pub fn origin_worst_case(&self, o: usize) -> Duration {
+        self.runbook
+            .services
+            .iter()
+            .zip(&self.services)
+            .filter(|(s, _)| s.origin == o)
+            .map(|(_, t)| t.worst_case)
+            .max()
+            .unwrap_or_default()
+    }
+
     pub fn is_critical(&self, step: usize) -> bool {
         self.critical_path.contains(&step)
     }

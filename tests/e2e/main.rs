@@ -17,6 +17,7 @@ mod postgres;
 mod report_html;
 mod run;
 mod run_ssh;
+mod site;
 mod ssh;
 mod support;
 mod verify;

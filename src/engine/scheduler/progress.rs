@@ -111,7 +111,8 @@ impl Progress {
         self.step_jobs[step].iter().all(|&k| self.ended[k])
     }
 
-    /// Takes every job that may start now, within the limits, and marks it started.
+    /// Takes every job that may start now, within the limits, and marks it started. In a
+    /// site, the steps of lower tiers go first when the limits leave room for only some.
     pub(super) fn take_ready(
         &mut self,
         plan: &Plan<'_>,
@@ -119,7 +120,13 @@ impl Progress {
         max_parallel: usize,
         clock: &Stopwatch,
     ) -> Vec<usize> {
-        let inv = &plan.runbook.inventory;
+        let rb = plan.runbook;
+        let inv = &rb.inventory;
+        if rb.site {
+            self.ready
+                .make_contiguous()
+                .sort_by_key(|&s| rb.origin(plan.steps[s].service).tier);
+        }
         let mut still = VecDeque::new();
         let mut started = Vec::new();
         while let Some(step) = self.ready.pop_front() {

@@ -105,6 +105,13 @@ fn write_rto(o: &mut String, plan: &Plan<'_>) {
         .services
         .iter()
         .map(|s| s.name.as_str().len())
+        .chain(
+            rb.site
+                .then_some(&rb.origins)
+                .into_iter()
+                .flatten()
+                .map(|o| o.name.len() + 8),
+        )
         .max()
         .unwrap_or(0)
         .max(7);
@@ -128,10 +135,23 @@ fn write_rto(o: &mut String, plan: &Plan<'_>) {
         );
         let _ = writeln!(o, "{}", line.trim_end());
     }
+    if rb.site {
+        for (i, origin) in rb.origins.iter().enumerate() {
+            let worst = plan.origin_worst_case(i);
+            let _ = writeln!(
+                o,
+                "     {:width$}  {:>10}  {:>10}  {}",
+                format!("runbook {}", origin.name),
+                dur(origin.rto),
+                dur(worst),
+                verdict(worst > origin.rto, true)
+            );
+        }
+    }
     let _ = writeln!(
         o,
         "     {:width$}  {:>10}  {:>10}  {}",
-        "runbook",
+        if rb.site { "site" } else { "runbook" },
         dur(rb.rto),
         dur(plan.worst_case),
         verdict(plan.rto_exceeded(), true)
