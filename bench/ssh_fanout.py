@@ -16,6 +16,9 @@ by each tool, every time from a cold start (no open connection, no control maste
               max_sessions 1) and one local host in hall a; one service with 3 start
               steps (`run = "true"`, `run = "sleep 0.1"`, `http = ...`), max_parallel 200
               (N when N is larger: every host at once, as `xargs -P N` does).
+  site        the same job as a site (`switchyard run SITE ...`): one runbook per 25 hosts
+              (40 runbooks at N = 1000), independent of each other, each with the three
+              steps (so one HTTP request per runbook); the site's max_parallel as above.
   openssh     one shell job: `xargs -P N` of `ssh ... true` (each first ssh becomes the
               host's ControlMaster, ControlPersist=60, KexAlgorithms=curve25519-sha256, the
               key exchange libssh2 negotiates), then `xargs -P N` of `ssh ... 'sleep 0.1'`
@@ -40,7 +43,7 @@ printed when the machine is busy with something else just before a run.
 All traffic stays on 127.0.0.0/8. Every tool run has a time limit; anything still
 running at the end is killed.
 
-usage: bench/ssh_fanout.py [--ns 10,50,100] [--runs 3] [--tools switchyard,openssh,ansible]
+usage: bench/ssh_fanout.py [--ns 10,50,100] [--runs 3] [--tools switchyard,site,openssh,ansible]
                            [--exe PATH] [--venv DIR] [--plain-shell] [--json FILE]
 
 --exe      the switchyard binary (default: `cargo build --release`, then
@@ -71,6 +74,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SSHD = "/usr/sbin/sshd"
 NET = "127.243"  # tests/e2e/sshd.rs uses 127.20-219.*.*: no clash with a test run
+SITE_GROUP = 25  # hosts per runbook of the `site` variant
 TOOL_TIMEOUT = 600  # seconds, per tool run
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 KEX = "curve25519-sha256"
@@ -280,9 +284,14 @@ class Setup:
                f'identity_file = "{self.key}"\nknown_hosts = "{self.hosts.known_hosts}"\n',
                'host_key_checking = "strict"\nconnect_timeout = "10s"\nmax_sessions = 1\n\n',
                '[hosts.here]\ntransport = "local"\nhall = "a"\ntags = ["t"]\n']
+        groups = max(1, self.n // SITE_GROUP)
+        inv[-1] = inv[-1].replace('tags = ["t"]', 'tags = ["t"' + "".join(
+            f', "g{g}"' for g in range(groups)) + ']')
         for i, addr in enumerate(self.hosts.addresses):
-            inv.append(f'\n[hosts.h{i}]\naddress = "{addr}"\nhall = "b"\ntags = ["t"]\n')
+            inv.append(f'\n[hosts.h{i}]\naddress = "{addr}"\nhall = "b"\n'
+                       f'tags = ["t", "g{min(i // SITE_GROUP, groups - 1)}"]\n')
         write(f"{self.d}/inventory.toml", "".join(inv))
+        self.site_files(groups)
         self.runbook = write(f"{self.d}/fanout.toml", f"""[runbook]
 name = "fanout"
 rto = "1h"
@@ -306,9 +315,43 @@ name = "health"
 http = "{self.url}"
 """)
 
-    def switchyard_cmd(self, evidence):
-        return [self.exe, "--no-progress", "run", self.runbook, "--to", "b", "--live", "--yes",
-                "--evidence-dir", evidence]
+    def site_files(self, groups):
+        """The same job as a site: one runbook per SITE_GROUP hosts, independent of each
+        other, each with the three steps (so one HTTP request per runbook)."""
+        os.makedirs(f"{self.d}/site", exist_ok=True)
+        for g in range(groups):
+            write(f"{self.d}/site/g{g}.toml", f"""[runbook]
+name = "g{g}"
+rto = "1h"
+inventory = ["../inventory.toml"]
+on_failure = "abort"
+
+[services.app]
+hosts = ["tag:g{g}"]
+
+[[services.app.start]]
+name = "true"
+run = "true"
+
+[[services.app.start]]
+name = "sleep"
+run = "sleep 0.1"
+
+[[services.app.start]]
+name = "health"
+http = "{self.url}"
+""")
+        self.site_groups = groups
+        self.site = write(f"{self.d}/fanout-site.toml", f"""[site]
+name = "fanout"
+rto = "1h"
+runbooks = ["site/*.toml"]
+max_parallel = {max(200, self.n)}
+""")
+
+    def switchyard_cmd(self, evidence, target=None):
+        return [self.exe, "--no-progress", "run", target or self.runbook, "--to", "b", "--live",
+                "--yes", "--evidence-dir", evidence]
 
     # openssh ------------------------------------------------------------
     def openssh_files(self):
@@ -441,6 +484,8 @@ def timed(tool, setup, hosts, known, out_dir, rep):
     env = None
     if tool == "switchyard":
         cmd = setup.switchyard_cmd(evidence)
+    elif tool == "site":
+        cmd = setup.switchyard_cmd(evidence, setup.site)
     elif tool == "openssh":
         cmd = setup.openssh_cmd()
     else:
@@ -475,13 +520,13 @@ def timed(tool, setup, hosts, known, out_dir, rep):
     if sessions != [2] * len(sessions):
         problems.append(f"commands per host: min {min(sessions)}, max {max(sessions)}, "
                         f"total {sum(sessions)}")
-    if hits != 1:
+    if hits != (setup.site_groups if tool == "site" else 1):
         problems.append(f"{hits} HTTP requests")
     if background > 0.2:
         log(f"  warning: the machine was {background:.0%} busy before this run: "
             "something else is running")
     steps = None
-    if tool == "switchyard" and rc == 0:
+    if tool in ("switchyard", "site") and rc == 0:
         steps = switchyard_steps(evidence)
     elif tool == "openssh" and rc == 0:
         with open(out_path) as f:
@@ -576,7 +621,7 @@ def main():
     # can be reaped: PR_SET_CHILD_SUBREAPER.
     ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)
 
-    exe = find_exe(args.exe) if "switchyard" in tools else None
+    exe = find_exe(args.exe) if {"switchyard", "site"} & set(tools) else None
     work = tempfile.mkdtemp(prefix="syfan-", dir="/tmp")  # short: ControlPath sockets
     hosts = server = None
     results = []

@@ -71,10 +71,13 @@ impl Recorder {
     }
 
     /// Writes a step's output to `output/`; only streams that said something get a file.
+    /// A site's step ids (`runbook/service.phase.N`) are flattened, `/` becoming `+`
+    /// (which no runbook or service name contains): `output/` holds files only.
     fn write_output(&self, end: &mut StepFinished) -> std::io::Result<()> {
+        let step = end.step.replace('/', "+");
         let base = match &end.host {
-            Some(h) => format!("output/{}.{h}", end.step),
-            None => format!("output/{}", end.step),
+            Some(h) => format!("output/{step}.{h}"),
+            None => format!("output/{step}"),
         };
         let mut result = Ok(());
         let mut written = Vec::new();

@@ -43,7 +43,7 @@ on_failure = "abort"
 [services.svc]
 hosts = ["tag:{name}"]
 [[services.svc.precheck]]
-run = "echo precheck {{{{runbook}}}} {{{{host.name}}}} >> {log}"
+run = "echo precheck {{{{runbook}}}} {{{{host.name}}}} | tee -a {log}"
 [[services.svc.stop]]
 on = "source"
 run = "echo stop {{{{runbook}}}} {{{{host.name}}}} >> {log}"
