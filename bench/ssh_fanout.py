@@ -292,15 +292,19 @@ class Setup:
                        f'tags = ["t", "g{min(i // SITE_GROUP, groups - 1)}"]\n')
         write(f"{self.d}/inventory.toml", "".join(inv))
         self.site_files(groups)
-        self.runbook = write(f"{self.d}/fanout.toml", f"""[runbook]
-name = "fanout"
+        self.runbook = write(f"{self.d}/fanout.toml", self.switchyard_runbook(
+            "fanout", "inventory.toml", "t", f"max_parallel = {max(200, self.n)}\n"))
+
+    def switchyard_runbook(self, name, inventory, tag, extra=""):
+        """The benchmark's runbook: the three steps on the hosts tagged `tag`."""
+        return f"""[runbook]
+name = "{name}"
 rto = "1h"
-inventory = ["inventory.toml"]
-max_parallel = {max(200, self.n)}
-on_failure = "abort"
+inventory = ["{inventory}"]
+{extra}on_failure = "abort"
 
 [services.app]
-hosts = ["tag:t"]
+hosts = ["tag:{tag}"]
 
 [[services.app.start]]
 name = "true"
@@ -313,34 +317,15 @@ run = "sleep 0.1"
 [[services.app.start]]
 name = "health"
 http = "{self.url}"
-""")
+"""
 
     def site_files(self, groups):
         """The same job as a site: one runbook per SITE_GROUP hosts, independent of each
         other, each with the three steps (so one HTTP request per runbook)."""
         os.makedirs(f"{self.d}/site", exist_ok=True)
         for g in range(groups):
-            write(f"{self.d}/site/g{g}.toml", f"""[runbook]
-name = "g{g}"
-rto = "1h"
-inventory = ["../inventory.toml"]
-on_failure = "abort"
-
-[services.app]
-hosts = ["tag:g{g}"]
-
-[[services.app.start]]
-name = "true"
-run = "true"
-
-[[services.app.start]]
-name = "sleep"
-run = "sleep 0.1"
-
-[[services.app.start]]
-name = "health"
-http = "{self.url}"
-""")
+            write(f"{self.d}/site/g{g}.toml",
+                  self.switchyard_runbook(f"g{g}", "../inventory.toml", f"g{g}"))
         self.site_groups = groups
         self.site = write(f"{self.d}/fanout-site.toml", f"""[site]
 name = "fanout"

@@ -34,8 +34,9 @@ pub enum Error {
     UnknownHall(Box<UnknownHall>),
     #[error("--from and --to are both `{0}`: a switchover needs two different halls")]
     SameHall(String),
-    /// `within` is the runbook (`what` = "service") or the site (`what` = "runbook").
-    #[error("--only {name}: {} `{within}` has no such {what}{hint}", if *.what == "runbook" { "site" } else { "runbook" })]
+    /// `within` names the runbook (which has no such service) or the site (no such
+    /// runbook): "runbook `recruitment`", "site `riverton`".
+    #[error("--only {name}: {within} has no such {what}{hint}")]
     UnknownOnly {
         name: String,
         within: String,

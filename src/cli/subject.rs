@@ -69,7 +69,12 @@ fn only_services(rb: &Runbook, names: &[String]) -> Result<Vec<bool>, Error> {
             Some(i) => mask[i] = true,
             None => {
                 let known = rb.services.iter().map(|s| s.name.as_str());
-                return Err(unknown(name, &rb.name, "service", known));
+                return Err(unknown(
+                    name,
+                    format!("runbook `{}`", rb.name),
+                    "service",
+                    known,
+                ));
             }
         }
     }
@@ -87,7 +92,7 @@ fn only_runbooks(site: &crate::config::Site, names: &[String]) -> Result<Vec<usi
             .position(|s| s.runbook.name == *name)
             .ok_or_else(|| {
                 let known = site.systems.iter().map(|s| s.runbook.name.as_str());
-                unknown(name, &site.name, "runbook", known)
+                unknown(name, format!("site `{}`", site.name), "runbook", known)
             })
     };
     let mut selected = names.iter().map(find).collect::<Result<Vec<_>, _>>()?;
@@ -96,9 +101,10 @@ fn only_runbooks(site: &crate::config::Site, names: &[String]) -> Result<Vec<usi
     Ok(selected)
 }
 
+/// `--only NAME` names nothing `within` has.
 fn unknown<'a>(
     name: &str,
-    within: &str,
+    within: String,
     what: &'static str,
     known: impl Iterator<Item = &'a str>,
 ) -> Error {
@@ -106,7 +112,7 @@ fn unknown<'a>(
         did_you_mean(name, known).map_or(String::new(), |m| format!(" (did you mean `{m}`?)"));
     Error::UnknownOnly {
         name: name.to_string(),
-        within: within.to_string(),
+        within,
         what,
         hint,
     }

@@ -21,8 +21,8 @@ use super::runbook::{Runbook, Service};
 use super::site::Site;
 
 /// The systems `only` selects (indices into [`Site::systems`], in site order) as one
-/// runbook. A required runbook left out is taken as already recovered: it is named in
-/// its dependent's [`Origin::assumed`](super::runbook::Origin::assumed).
+/// runbook. A required runbook left out is taken as already recovered: nothing waits
+/// for it.
 pub fn combine(site: &Site, only: &[usize]) -> Runbook {
     let inventories: Vec<&Inventory> = only
         .iter()
@@ -32,12 +32,12 @@ pub fn combine(site: &Site, only: &[usize]) -> Runbook {
     let position = |system: usize| only.iter().position(|&i| i == system);
     let mut origins = Vec::with_capacity(only.len());
     let mut services = Vec::new();
-    let mut first_service = Vec::with_capacity(only.len());
+    // Where each runbook's services are among the site's.
+    let mut ranges = Vec::with_capacity(only.len());
     for (o, &i) in only.iter().enumerate() {
         let system = &site.systems[i];
         let rb = &system.runbook;
         let base = services.len();
-        first_service.push(base);
         let mut origin = rb.origins[0].clone();
         origin.tier = system.tier;
         origin.requires = system
@@ -45,23 +45,13 @@ pub fn combine(site: &Site, only: &[usize]) -> Runbook {
             .iter()
             .filter_map(|&r| position(r))
             .collect();
-        origin.assumed = system
-            .requires
-            .iter()
-            .filter(|&&r| position(r).is_none())
-            .map(|&r| site.systems[r].runbook.name.clone())
-            .collect();
         origins.push(origin);
         for svc in &rb.services {
             services.push(moved_service(svc, &rb.name, o, base, &moved[o]));
         }
+        ranges.push(base..services.len());
     }
-    let ends: Vec<Ends> = (0..only.len())
-        .map(|o| {
-            let end = first_service.get(o + 1).copied().unwrap_or(services.len());
-            Ends::of(&services, first_service[o]..end)
-        })
-        .collect();
+    let ends: Vec<Ends> = ranges.into_iter().map(|r| Ends::of(&services, r)).collect();
     for (o, origin) in origins.iter().enumerate() {
         for &r in &origin.requires {
             for &svc in &ends[o].first {

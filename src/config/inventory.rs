@@ -357,8 +357,9 @@ impl Inventory {
 
     /// Several validated inventories as one (a site's runbooks'), and for each of them
     /// where its hosts went. A host several of them define is taken once, from the first:
-    /// the site's validation has made sure they agree. Groups are not carried over;
-    /// selectors were resolved when each runbook was validated.
+    /// the site's validation has made sure they agree. Only halls and hosts are merged:
+    /// selectors (tags, groups) were resolved when each runbook was validated, and
+    /// nothing selects hosts after that.
     pub fn merged(parts: &[&Inventory]) -> (Inventory, Vec<Vec<HostIdx>>) {
         let mut halls: Vec<Hall> = Vec::new();
         let mut hosts: BTreeMap<&str, &Host> = BTreeMap::new();
@@ -379,9 +380,6 @@ impl Inventory {
         };
         for (i, host) in merged.hosts.iter().enumerate() {
             merged.by_name.insert(host.name.as_str().to_string(), i);
-            for tag in &host.tags {
-                merged.by_tag.entry(tag.clone()).or_default().push(i);
-            }
         }
         let moved = parts
             .iter()

@@ -113,6 +113,13 @@ pub enum Transport {
 impl Transport {
     pub const CHOICES: &[(&str, Transport)] =
         &[("ssh", Transport::Ssh), ("local", Transport::Local)];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Ssh => "ssh",
+            Transport::Local => "local",
+        }
+    }
 }
 
 /// How an SSH host key is checked against `known_hosts`.
@@ -129,6 +136,13 @@ impl HostKeyChecking {
         ("strict", HostKeyChecking::Strict),
         ("accept-new", HostKeyChecking::AcceptNew),
     ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HostKeyChecking::Strict => "strict",
+            HostKeyChecking::AcceptNew => "accept-new",
+        }
+    }
 }
 
 /// Whether both halls are up (switchover) or the source is presumed lost (failover).

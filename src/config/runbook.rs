@@ -121,7 +121,6 @@ impl Service {
 #[derive(Clone, Debug)]
 pub struct Origin {
     pub name: String,
-    pub title: String,
     pub rto: Duration,
     pub on_failure: OnFailure,
     pub vars: BTreeMap<String, String>,
@@ -130,9 +129,6 @@ pub struct Origin {
     pub tier: u8,
     /// Indices into [`Runbook::origins`] of the runbooks recovered before this one.
     pub requires: Vec<usize>,
-    /// Required runbooks left out of the run (`--only`), taken as already recovered.
-    pub assumed: Vec<String>,
-    pub file: FileId,
 }
 
 #[derive(Debug)]

@@ -226,3 +226,38 @@ pub struct StepFinished {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub rerun: bool,
 }
+
+impl StepFinished {
+    /// A step that did no work, recorded as skipped (never started, or cut off by a
+    /// stop); the caller says when and why.
+    pub fn skipped(
+        step: String,
+        service: String,
+        phase: Phase,
+        name: String,
+        host: Option<String>,
+    ) -> StepFinished {
+        StepFinished {
+            step,
+            service,
+            phase,
+            name,
+            host,
+            status: StepStatus::Skipped,
+            attempts: 0,
+            exit_code: None,
+            started_at: String::new(),
+            finished_at: String::new(),
+            start_s: 0.0,
+            duration_s: 0.0,
+            message: None,
+            output: None,
+            files: Vec::new(),
+            excerpt: None,
+            stdout: None,
+            stderr: None,
+            human_wait_s: 0.0,
+            rerun: false,
+        }
+    }
+}

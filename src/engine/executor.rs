@@ -60,14 +60,20 @@ pub trait Executor: Send + Sync + 'static {
     }
 
     /// Whether `job` is done by a person, who confirms it (the scheduler asks), rather
-    /// than by this executor.
-    fn needs_person(&self, job: &Job) -> bool;
+    /// than by this executor: a manual step.
+    fn needs_person(&self, job: &Job) -> bool {
+        matches!(job.work, Work::Manual { .. })
+    }
 
-    /// Before the first step: the hosts checked, and what each check found.
+    /// Before the first step: the hosts checked, and what each check found. Nothing by
+    /// default: a host is connected on first use, and one that cannot be reached fails
+    /// its step.
     fn prepare(
         &self,
-        hosts: Vec<NamedHost>,
-    ) -> impl Future<Output = Vec<(String, Result<(), String>)>> + Send;
+        _hosts: Vec<NamedHost>,
+    ) -> impl Future<Output = Vec<(String, Result<(), String>)>> + Send {
+        std::future::ready(Vec::new())
+    }
 
     /// Runs `job` (number `index` of the run) to its end, or until `cancel` is set.
     fn execute(
@@ -97,18 +103,6 @@ impl Executor for Live {
             effect: Effect::Live,
             mode: self.mode,
         }
-    }
-
-    fn needs_person(&self, job: &Job) -> bool {
-        matches!(job.work, Work::Manual { .. })
-    }
-
-    /// A live run connects on first use; a host that cannot be reached fails its step.
-    fn prepare(
-        &self,
-        _hosts: Vec<NamedHost>,
-    ) -> impl Future<Output = Vec<(String, Result<(), String>)>> + Send {
-        std::future::ready(Vec::new())
     }
 
     async fn execute(

@@ -321,29 +321,19 @@ fn unended<'e>(
                 entry.seq,
                 StepRecord {
                     end: StepFinished {
-                        step: step.clone(),
-                        service: service.clone(),
-                        phase: *phase,
-                        name: name.clone(),
-                        host: host.clone(),
-                        status: StepStatus::Skipped,
-                        attempts: 0,
-                        exit_code: None,
                         started_at: entry.ts.clone(),
                         finished_at: at.to_string(),
-                        start_s: 0.0,
-                        duration_s: 0.0,
                         message: Some(
                             "started, but the journal has no end for it: switchyard stopped during it"
                                 .into(),
                         ),
-                        output: None,
-                        files: Vec::new(),
-                        excerpt: None,
-                        stdout: None,
-                        stderr: None,
-                        human_wait_s: 0.0,
-                        rerun: false,
+                        ..StepFinished::skipped(
+                            step.clone(),
+                            service.clone(),
+                            *phase,
+                            name.clone(),
+                            host.clone(),
+                        )
                     },
                     does: Some(does.clone()),
                     critical: critical_path.contains(step),

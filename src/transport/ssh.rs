@@ -255,6 +255,7 @@ impl SshHost {
             .map_err(|e| fail(e.to_string()))?;
         let socket = stream
             .try_clone()
+            .map(Arc::new)
             .map_err(|e| fail(format!("cannot keep a handle of the socket: {e}")))?;
         session.set_tcp_stream(stream);
         session.handshake().map_err(|e| TransportError::Connect {
@@ -348,7 +349,7 @@ impl Drop for SshHost {
 /// socket, through which tokio learns when the socket is ready ([`pump`]).
 struct Connection {
     session: Session,
-    socket: TcpStream,
+    socket: Arc<TcpStream>,
 }
 
 /// What came back from a command.
@@ -365,7 +366,7 @@ struct Ended {
 struct Lease {
     host: Arc<SshHost>,
     session: Session,
-    socket: TcpStream,
+    socket: Arc<TcpStream>,
     /// Came from the pool rather than a fresh login.
     reused: bool,
     broken: bool,
@@ -393,15 +394,10 @@ impl Lease {
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        // A second handle of the socket, since the lease's own goes with it; without
-        // one (no file descriptors left) the connection is given up.
-        let kept = (!self.broken)
-            .then(|| self.socket.try_clone().ok())
-            .flatten()
-            .map(|socket| Connection {
-                session: self.session.clone(),
-                socket,
-            });
+        let kept = (!self.broken).then(|| Connection {
+            session: self.session.clone(),
+            socket: Arc::clone(&self.socket),
+        });
         self.host.give_back(kept);
     }
 }

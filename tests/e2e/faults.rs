@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::support::http::HttpServer;
 use crate::support::runs::{Finished, ended, project, run_folder, runbook, spawn};
-use crate::support::sshd::Sshd;
+use crate::support::sshd::{INVENTORY_HEAD, Sshd};
 use crate::support::util::{LIVE, LOCAL_INVENTORY, Test, step, step_on, summary};
 
 /// How long a test waits for the run to reach a point, however loaded the machine is.
@@ -25,16 +25,9 @@ const PATIENCE: Duration = Duration::from_secs(30);
 
 /// An inventory of SSH hosts, `(name, hall, tag, sshd)`, each served by its own sshd.
 fn inventory(hosts: &[(&str, &str, &str, &Sshd)]) -> String {
-    let mut s =
-        String::from("[halls.a]\n[halls.b]\n[ssh]\nuser = \"root\"\nconnect_timeout = \"10s\"\n");
+    let mut s = INVENTORY_HEAD.to_string();
     for (name, hall, tag, sshd) in hosts {
-        s.push_str(&format!(
-            "[hosts.{name}]\naddress = \"{}\"\nport = {}\nhall = \"{hall}\"\ntags = [\"{tag}\"]\nidentity_file = \"{}\"\nknown_hosts = \"{}\"\n",
-            sshd.address,
-            sshd.port,
-            sshd.identity_file.display(),
-            sshd.known_hosts.display()
-        ));
+        s.push_str(&sshd.inventory_host(name, hall, tag));
     }
     s
 }

@@ -2,65 +2,25 @@
 //! rejected with exit code 2, a `path:line:col`, and the error recorded in its snapshot.
 //! Hostile files (empty, binary, invalid UTF-8, deep nesting) are generated here.
 
-use crate::support::util::Test;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::support::fixtures;
+use crate::support::util::Test;
 
 /// The runbook fixtures; `NAME.inventory.toml` files are inventories they refer to.
 fn fixtures() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(root().join("tests/fixtures/invalid"))
-        .expect("fixtures directory")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| {
-            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            name.ends_with(".toml") && !name.ends_with(".inventory.toml")
-        })
-        .collect();
-    v.sort();
-    v
+    fixtures::files(FOLDER, |p| {
+        !p.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.ends_with(".inventory.toml"))
+    })
 }
 
-/// Whether `stderr` points at some line and column of a file under `tests/fixtures`.
-fn has_location(stderr: &str) -> bool {
-    stderr
-        .lines()
-        .filter_map(|l| l.trim_start().strip_prefix("--> "))
-        .any(|loc| {
-            let mut parts = loc.rsplitn(3, ':');
-            let col = parts.next().and_then(|c| c.parse::<usize>().ok());
-            let line = parts.next().and_then(|c| c.parse::<usize>().ok());
-            let path = parts.next().unwrap_or("");
-            col.is_some() && line.is_some() && path.starts_with("tests/fixtures/")
-        })
-}
+const FOLDER: &str = "tests/fixtures/invalid";
 
 #[test]
 fn every_invalid_fixture_is_rejected_with_file_line_and_column() {
-    let fixtures = fixtures();
-    assert!(
-        fixtures.len() >= 40,
-        "only {} invalid fixtures",
-        fixtures.len()
-    );
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path(root().join("tests/fixtures/invalid/snapshots"));
-    settings.set_prepend_module_to_snapshot(false);
-    settings.set_omit_expression(true);
-    let _guard = settings.bind_to_scope();
-    for path in fixtures {
-        let rel = path.strip_prefix(root()).expect("under the crate");
-        let out = Test::reuse(root())
-            .args(&["validate", rel.to_str().expect("UTF-8 path")])
-            .run();
-        let stderr = out.stderr;
-        let name = rel.file_stem().and_then(|s| s.to_str()).expect("name");
-        assert_eq!(out.code, 2, "{name}: exit code\n{stderr}");
-        assert!(has_location(&stderr), "{name}: no path:line:col\n{stderr}");
-        insta::assert_snapshot!(name, stderr);
-    }
+    fixtures::all_rejected(FOLDER, fixtures(), 40);
 }
 
 #[test]

@@ -3,62 +3,14 @@
 //! snapshot. The runbooks and inventories they use are under its `runbooks/`; the valid
 //! site beside them is `tests/fixtures/sites/riverton.toml`.
 
+use crate::support::fixtures::{self, root};
 use crate::support::util::Test;
-use std::path::{Path, PathBuf};
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The site fixtures: the `.toml` files at the top of the folder.
-fn fixtures() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(root().join("tests/fixtures/invalid-sites"))
-        .expect("fixtures directory")
-        .map(|e| e.expect("entry").path())
-        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    v.sort();
-    v
-}
-
-/// Whether `stderr` points at some line and column of a file under `tests/fixtures`.
-fn has_location(stderr: &str) -> bool {
-    stderr
-        .lines()
-        .filter_map(|l| l.trim_start().strip_prefix("--> "))
-        .any(|loc| {
-            let mut parts = loc.rsplitn(3, ':');
-            let col = parts.next().and_then(|c| c.parse::<usize>().ok());
-            let line = parts.next().and_then(|c| c.parse::<usize>().ok());
-            let path = parts.next().unwrap_or("");
-            col.is_some() && line.is_some() && path.starts_with("tests/fixtures/")
-        })
-}
+const FOLDER: &str = "tests/fixtures/invalid-sites";
 
 #[test]
 fn every_invalid_site_is_rejected_with_file_line_and_column() {
-    let fixtures = fixtures();
-    assert!(
-        fixtures.len() >= 15,
-        "only {} invalid site fixtures",
-        fixtures.len()
-    );
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path(root().join("tests/fixtures/invalid-sites/snapshots"));
-    settings.set_prepend_module_to_snapshot(false);
-    settings.set_omit_expression(true);
-    let _guard = settings.bind_to_scope();
-    for path in fixtures {
-        let rel = path.strip_prefix(root()).expect("under the crate");
-        let out = Test::reuse(root())
-            .args(&["validate", rel.to_str().expect("UTF-8 path")])
-            .run();
-        let stderr = out.stderr;
-        let name = rel.file_stem().and_then(|s| s.to_str()).expect("name");
-        assert_eq!(out.code, 2, "{name}: exit code\n{stderr}");
-        assert!(has_location(&stderr), "{name}: no path:line:col\n{stderr}");
-        insta::assert_snapshot!(name, stderr);
-    }
+    fixtures::all_rejected(FOLDER, fixtures::files(FOLDER, |_| true), 15);
 }
 
 #[test]

@@ -6,25 +6,16 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::sshd::Sshd;
+use crate::support::sshd::{INVENTORY_HEAD, Sshd};
 use crate::support::util::step_on;
 use crate::support::util::{LIVE, Output, Test};
 
 /// An inventory with one SSH host per hall, each its own sshd.
 fn inventory(a: &Sshd, b: &Sshd) -> String {
-    let host = |name: &str, hall: &str, s: &Sshd| {
-        format!(
-            "[hosts.{name}]\naddress = \"{}\"\nport = {}\nhall = \"{hall}\"\ntags = [\"db\"]\nidentity_file = \"{}\"\nknown_hosts = \"{}\"\n",
-            s.address,
-            s.port,
-            s.identity_file.display(),
-            s.known_hosts.display()
-        )
-    };
     format!(
-        "[halls.a]\n[halls.b]\n[ssh]\nuser = \"root\"\nconnect_timeout = \"10s\"\n{}{}",
-        host("db-a", "a", a),
-        host("db-b", "b", b)
+        "{INVENTORY_HEAD}{}{}",
+        a.inventory_host("db-a", "a", "db"),
+        b.inventory_host("db-b", "b", "db")
     )
 }
 

@@ -6,26 +6,16 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::sshd::Sshd;
+use crate::support::sshd::{INVENTORY_HEAD, Sshd};
 use crate::support::util::{Test, run_dir, summary};
 
 /// One SSH host per hall per system, each its own sshd: `NAME-a` and `NAME-b`, tagged
 /// `NAME`.
 fn inventory(systems: &[(&str, &Sshd, &Sshd)]) -> String {
-    let host = |name: String, hall: &str, tag: &str, s: &Sshd| {
-        format!(
-            "[hosts.{name}]\naddress = \"{}\"\nport = {}\nhall = \"{hall}\"\ntags = [\"{tag}\"]\nidentity_file = \"{}\"\nknown_hosts = \"{}\"\n",
-            s.address,
-            s.port,
-            s.identity_file.display(),
-            s.known_hosts.display()
-        )
-    };
-    let mut out =
-        "[halls.a]\n[halls.b]\n[ssh]\nuser = \"root\"\nconnect_timeout = \"10s\"\n".to_string();
+    let mut out = INVENTORY_HEAD.to_string();
     for (name, a, b) in systems {
-        out += &host(format!("{name}-a"), "a", name, a);
-        out += &host(format!("{name}-b"), "b", name, b);
+        out += &a.inventory_host(&format!("{name}-a"), "a", name);
+        out += &b.inventory_host(&format!("{name}-b"), "b", name);
     }
     out
 }

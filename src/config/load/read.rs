@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::runbook::LoadError;
 use crate::config::diagnostic::{Diagnostic, Diagnostics};
 use crate::config::inventory::InventoryFile;
 use crate::config::raw;
@@ -89,4 +90,26 @@ pub(super) fn read_inventories(
         }
     }
     (files, diags)
+}
+
+/// Runs `into` (a runbook's or a site's pass) over fresh sources and diagnostics: what it
+/// loaded, with the files it read, when nothing is wrong; else every problem found.
+pub(super) fn load_with<T>(
+    what: &'static str,
+    path: &Path,
+    into: impl FnOnce(&mut Sources, &mut Diagnostics) -> Option<T>,
+) -> Result<(Sources, T), LoadError> {
+    let started = std::time::Instant::now();
+    let _span = tracing::info_span!("load", what, path = %path.display()).entered();
+    let mut sources = Sources::default();
+    let mut diagnostics = Diagnostics::default();
+    let loaded = into(&mut sources, &mut diagnostics);
+    tracing::info!(errors = diagnostics.error_count(), elapsed = ?started.elapsed(), "{what} loaded");
+    match loaded {
+        Some(loaded) if !diagnostics.has_errors() => Ok((sources, loaded)),
+        _ => Err(LoadError {
+            sources,
+            diagnostics,
+        }),
+    }
 }

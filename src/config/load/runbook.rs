@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::read::{Pending, read, read_inventories};
+use super::read::{Pending, load_with, read, read_inventories};
 use crate::config::diagnostic::{Diagnostic, Diagnostics};
 use crate::config::inventory::{Inventory, expand_path};
 use crate::config::raw::{self, RawHeader};
@@ -30,19 +30,10 @@ pub struct LoadError {
 /// Loads and validates a runbook and its inventory. `extra_inventory` (from
 /// `--inventory`) is added after the runbook's own files and overrides their entries.
 pub fn load_runbook(path: &Path, extra_inventory: &[PathBuf]) -> Result<Loaded, LoadError> {
-    let started = std::time::Instant::now();
-    let _span = tracing::info_span!("load", runbook = %path.display()).entered();
-    let mut sources = Sources::default();
-    let mut diags = Diagnostics::default();
-    let file = runbook_into(&mut sources, &mut diags, path, extra_inventory, None);
-    tracing::info!(errors = diags.error_count(), elapsed = ?started.elapsed(), "runbook loaded");
-    match file.runbook {
-        Some(runbook) if !diags.has_errors() => Ok(Loaded { sources, runbook }),
-        _ => Err(LoadError {
-            sources,
-            diagnostics: diags,
-        }),
-    }
+    let (sources, runbook) = load_with("runbook", path, |sources, diags| {
+        runbook_into(sources, diags, path, extra_inventory, None).runbook
+    })?;
+    Ok(Loaded { sources, runbook })
 }
 
 /// Loads a runbook into `sources`, pushing its problems into `diags`; `cited_at` is where

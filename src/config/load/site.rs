@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use super::read::read;
+use super::read::{load_with, read};
 use super::runbook::{LoadError, runbook_into};
 use crate::config::diagnostic::{Diagnostic, Diagnostics};
 use crate::config::inventory::{expand_path, normalize};
@@ -26,20 +26,13 @@ pub struct LoadedSite {
 /// Loads and validates a site and each of its runbooks; `extra_inventory` (from
 /// `--inventory`) is added to every runbook's inventory, as for one runbook.
 pub fn load_site(path: &Path, extra_inventory: &[PathBuf]) -> Result<LoadedSite, LoadError> {
-    let started = std::time::Instant::now();
-    let _span = tracing::info_span!("load", site = %path.display()).entered();
-    let mut sources = Sources::default();
-    let mut diags = Diagnostics::default();
-    let site = site_into(&mut sources, &mut diags, path, extra_inventory);
-    diags.dedup();
-    tracing::info!(errors = diags.error_count(), elapsed = ?started.elapsed(), "site loaded");
-    match site {
-        Some(site) if !diags.has_errors() => Ok(LoadedSite { sources, site }),
-        _ => Err(LoadError {
-            sources,
-            diagnostics: diags,
-        }),
-    }
+    let (sources, site) = load_with("site", path, |sources, diags| {
+        let site = site_into(sources, diags, path, extra_inventory);
+        // A problem in an inventory several runbooks share is found once per runbook.
+        diags.dedup();
+        site
+    })?;
+    Ok(LoadedSite { sources, site })
 }
 
 fn site_into(

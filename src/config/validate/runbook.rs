@@ -98,7 +98,6 @@ pub fn validate(
     let rto = header.rto.as_ref()?.value;
     let origin = Origin {
         name: name.clone(),
-        title: title.clone(),
         rto,
         on_failure: header
             .on_failure
@@ -108,8 +107,6 @@ pub fn validate(
         secrets,
         tier: LAST_TIER,
         requires: Vec::new(),
-        assumed: Vec::new(),
-        file,
     };
     Some(Runbook {
         title,

@@ -8,7 +8,7 @@ use super::site::RunbookFile;
 use crate::config::diagnostic::{Diagnostic, Diagnostics};
 use crate::config::duration;
 use crate::config::inventory::Host;
-use crate::config::model::{HostKeyChecking, Transport};
+use crate::config::model::Transport;
 use crate::config::runbook::Runbook;
 use crate::config::source::Sources;
 
@@ -122,7 +122,7 @@ fn fields(h: &Host) -> Vec<(&'static str, String)> {
     tags.sort_unstable();
     let mut out = vec![
         ("hall", quoted(h.hall.as_str())),
-        ("transport", quoted(choice(Transport::CHOICES, h.transport))),
+        ("transport", quoted(h.transport.as_str())),
         ("address", quoted(&h.address)),
         ("tags", format!("{tags:?}")),
         (
@@ -144,21 +144,10 @@ fn fields(h: &Host) -> Vec<(&'static str, String)> {
             s.identity_file.as_deref().map_or_else(unset, path),
         ),
         ("known_hosts", path(&s.known_hosts)),
-        (
-            "host_key_checking",
-            quoted(choice(HostKeyChecking::CHOICES, s.host_key_checking)),
-        ),
+        ("host_key_checking", quoted(s.host_key_checking.as_str())),
         ("connect_timeout", time(s.connect_timeout)),
         ("keepalive", s.keepalive.map_or_else(|| quoted("0s"), time)),
         ("max_sessions", s.max_sessions.to_string()),
     ]);
     out
-}
-
-/// The word a file uses for `value`.
-fn choice<T: PartialEq + Copy>(choices: &[(&'static str, T)], value: T) -> &'static str {
-    choices
-        .iter()
-        .find(|(_, v)| *v == value)
-        .map_or("?", |(name, _)| name)
 }

@@ -542,26 +542,17 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
                 continue;
             }
             self.sink.emit(Event::StepFinished(StepFinished {
-                step: job.id.clone(),
-                service: job.service.clone(),
-                phase: job.phase,
-                name: job.name.clone(),
-                host: job.host_name.clone(),
-                status: StepStatus::Skipped,
-                attempts: 0,
-                exit_code: None,
                 started_at: now.clone(),
                 finished_at: now.clone(),
                 start_s: since_origin,
-                duration_s: 0.0,
                 message: Some(message.clone()),
-                output: None,
-                files: Vec::new(),
-                excerpt: None,
-                stdout: None,
-                stderr: None,
-                human_wait_s: 0.0,
-                rerun: false,
+                ..StepFinished::skipped(
+                    job.id.clone(),
+                    job.service.clone(),
+                    job.phase,
+                    job.name.clone(),
+                    job.host_name.clone(),
+                )
             }));
         }
     }

@@ -12,8 +12,8 @@ use super::{Carry, Io, Settings, Stop, pass};
 use crate::config::model::Mode;
 use crate::config::{Runbook, load_runbook};
 use crate::engine::event::{Event, StepStatus};
-use crate::engine::executor::{AttemptReport, Executor, Finished, Live, NamedHost};
-use crate::engine::job::{self, Job, Work};
+use crate::engine::executor::{AttemptReport, Executor, Finished, Live};
+use crate::engine::job::{self, Job};
 use crate::engine::kind::RunKind;
 use crate::engine::secrets::Redactor;
 use crate::engine::sink::Sink;
@@ -172,17 +172,6 @@ fn key(job: &Job) -> String {
 impl Executor for Fake {
     fn kind(&self) -> RunKind {
         RunKind::new(true, Mode::Switchover)
-    }
-
-    fn needs_person(&self, job: &Job) -> bool {
-        matches!(job.work, Work::Manual { .. })
-    }
-
-    fn prepare(
-        &self,
-        _hosts: Vec<NamedHost>,
-    ) -> impl Future<Output = Vec<(String, Result<(), String>)>> + Send {
-        std::future::ready(Vec::new())
     }
 
     async fn execute(

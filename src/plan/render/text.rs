@@ -101,17 +101,13 @@ fn write_execution(o: &mut String, on: &str, what: &str) {
 
 fn write_rto(o: &mut String, plan: &Plan<'_>) {
     let rb = plan.runbook;
+    // A site has a row for each of its runbooks, a runbook none for itself.
+    let origins = if rb.site { &rb.origins[..] } else { &[] };
     let width = rb
         .services
         .iter()
         .map(|s| s.name.as_str().len())
-        .chain(
-            rb.site
-                .then_some(&rb.origins)
-                .into_iter()
-                .flatten()
-                .map(|o| o.name.len() + 8),
-        )
+        .chain(origins.iter().map(|o| o.name.len() + "runbook ".len()))
         .max()
         .unwrap_or(0)
         .max(7);
@@ -135,18 +131,16 @@ fn write_rto(o: &mut String, plan: &Plan<'_>) {
         );
         let _ = writeln!(o, "{}", line.trim_end());
     }
-    if rb.site {
-        for (i, origin) in rb.origins.iter().enumerate() {
-            let worst = plan.origin_worst_case(i);
-            let _ = writeln!(
-                o,
-                "     {:width$}  {:>10}  {:>10}  {}",
-                format!("runbook {}", origin.name),
-                dur(origin.rto),
-                dur(worst),
-                verdict(worst > origin.rto, true)
-            );
-        }
+    for (i, origin) in origins.iter().enumerate() {
+        let worst = plan.origin_worst_case(i);
+        let _ = writeln!(
+            o,
+            "     {:width$}  {:>10}  {:>10}  {}",
+            format!("runbook {}", origin.name),
+            dur(origin.rto),
+            dur(worst),
+            verdict(worst > origin.rto, true)
+        );
     }
     let _ = writeln!(
         o,

@@ -45,10 +45,8 @@ pub(super) struct KnownHostsFile {
     known: KnownHosts,
     /// The key type and key of every candidate line libssh2 accepted, in file order.
     keys: Vec<(String, Vec<u8>)>,
-    /// Keys (base64) marked `@revoked`.
-    revoked: Arc<Vec<String>>,
-    /// Why the file could not be read (a missing file is just empty).
-    unreadable: Option<String>,
+    /// The whole file as read: its `@revoked` keys, or why it could not be read.
+    parsed: Arc<parsed::Parsed>,
 }
 
 impl KnownHostsFile {
@@ -66,8 +64,7 @@ impl KnownHostsFile {
             path: path.to_path_buf(),
             known: session.known_hosts()?,
             keys: Vec::new(),
-            revoked: Arc::clone(&parsed.revoked),
-            unreadable: parsed.unreadable.clone(),
+            parsed: Arc::clone(&parsed),
         };
         for line in parsed.candidates(name) {
             match file.known.read_str(&line.text, KnownHostFileKind::OpenSSH) {
@@ -138,10 +135,10 @@ impl KnownHostsFile {
             reason,
         };
         let path = self.path.display();
-        if let Some(e) = &self.unreadable {
+        if let Some(e) = &self.parsed.unreadable {
             return Err(fail(format!("cannot read {path}: {e}")));
         }
-        if self.revoked.contains(&encode(key)) {
+        if self.parsed.revoked.contains(&encode(key)) {
             return Err(fail(format!("the key is marked @revoked in {path}")));
         }
         match self.known.check(name, key) {

@@ -12,6 +12,10 @@ use std::time::{Duration, Instant};
 
 const SSHD: &str = "/usr/sbin/sshd";
 
+/// The halls and `[ssh]` defaults the tests' inventories of SSH hosts start with.
+pub const INVENTORY_HEAD: &str =
+    "[halls.a]\n[halls.b]\n[ssh]\nuser = \"root\"\nconnect_timeout = \"10s\"\n";
+
 /// A running sshd, killed when dropped.
 pub struct Sshd {
     pub address: String,
@@ -114,6 +118,18 @@ impl Builder {
 }
 
 impl Sshd {
+    /// This server as inventory host `name` in `hall`, tagged `tag`: its address and
+    /// port, the client key that logs in, and the known_hosts that holds its key.
+    pub fn inventory_host(&self, name: &str, hall: &str, tag: &str) -> String {
+        format!(
+            "[hosts.{name}]\naddress = \"{}\"\nport = {}\nhall = \"{hall}\"\ntags = [\"{tag}\"]\nidentity_file = \"{}\"\nknown_hosts = \"{}\"\n",
+            self.address,
+            self.port,
+            self.identity_file.display(),
+            self.known_hosts.display()
+        )
+    }
+
     pub fn builder() -> Builder {
         Builder {
             port: 22,

@@ -74,7 +74,7 @@ pub(in crate::transport::ssh) struct Parsed {
     /// Lines that may match any name: wildcards, negations, unreadable host fields.
     any: Vec<usize>,
     /// Keys (base64) marked `@revoked`.
-    pub revoked: Arc<Vec<String>>,
+    pub revoked: Vec<String>,
     /// Why the file could not be read (a missing file is just empty).
     pub unreadable: Option<String>,
 }
@@ -82,7 +82,6 @@ pub(in crate::transport::ssh) struct Parsed {
 impl Parsed {
     fn from_text(path: &Path, text: &str) -> Parsed {
         let mut parsed = Parsed::default();
-        let mut revoked = Vec::new();
         for (n, line) in text.lines().enumerate() {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {
@@ -91,7 +90,7 @@ impl Parsed {
             let fields: Vec<&str> = line.split_whitespace().collect();
             if line.starts_with('@') {
                 if fields[0] == "@revoked" && fields.len() >= 4 {
-                    revoked.push(fields[3].to_string());
+                    parsed.revoked.push(fields[3].to_string());
                 } else {
                     tracing::debug!("{}:{}: skipped `{}` line", path.display(), n + 1, fields[0]);
                 }
@@ -99,7 +98,6 @@ impl Parsed {
             }
             parsed.add(fields[0], n + 1, line);
         }
-        parsed.revoked = Arc::new(revoked);
         parsed
     }
 
