@@ -10,7 +10,7 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
-use crate::engine::drill::Start;
+use crate::engine::drill::{ROLLBACK, Start};
 use crate::engine::event::{Event, Outcome, StepStatus};
 use crate::engine::kind::RunKind;
 use crate::engine::operator::Choice;
@@ -180,12 +180,33 @@ fn carry(entries: &[Entry]) -> Carry {
             }
             // The switchover pass is over: none of its steps runs again, not even the
             // one whose failure called for the rollback.
-            Event::RollbackStarted { services } => {
+            Event::RollbackStarted {
+                services,
+                runbook: None,
+            } => {
                 started.clear();
                 c.rollback = Some(services.clone());
             }
+            // In a site, one runbook rolls back and the others go on: none of its
+            // steps runs again.
+            Event::RollbackStarted {
+                services,
+                runbook: Some(runbook),
+            } => {
+                let prefix = format!("{runbook}/");
+                started.retain(|(step, _)| !step.starts_with(&prefix));
+                c.rolling_back.push((runbook.clone(), services.clone()));
+            }
             _ => {}
         }
+    }
+    // A site's rollback pass had begun: its switchover pass is over, as above.
+    let rollback_pass_begun = entries
+        .iter()
+        .any(|e| matches!(&e.event, Event::StepStarted { step, .. } if step.starts_with(ROLLBACK)));
+    if rollback_pass_begun && !c.rolling_back.is_empty() {
+        started.retain(|(step, _)| step.starts_with(ROLLBACK));
+        c.rollback = Some(c.rolling_back.drain(..).flat_map(|(_, s)| s).collect());
     }
     c.rerun = started;
     c

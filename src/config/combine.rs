@@ -17,7 +17,7 @@
 
 use super::ids::ServiceId;
 use super::inventory::Inventory;
-use super::runbook::{Runbook, Service};
+use super::runbook::{Origin, Runbook, Service};
 use super::site::Site;
 
 /// The systems `only` selects (indices into [`Site::systems`], in site order) as one
@@ -44,6 +44,12 @@ pub fn combine(site: &Site, only: &[usize]) -> Runbook {
             .requires
             .iter()
             .filter_map(|&r| position(r))
+            .collect();
+        origin.assumes = system
+            .requires
+            .iter()
+            .filter(|&&r| position(r).is_none())
+            .map(|&r| site.systems[r].runbook.name.clone())
             .collect();
         origins.push(origin);
         for svc in &rb.services {
@@ -73,12 +79,35 @@ pub fn combine(site: &Site, only: &[usize]) -> Runbook {
                 .max()
                 .unwrap_or(32)
         }),
+        assumed: assumed(site, only),
         origins,
         site: true,
         services,
         inventory,
         file: site.file,
     }
+}
+
+/// The runbooks a selected one requires that `only` leaves out, in site order, each as
+/// its own origin without requirements.
+fn assumed(site: &Site, only: &[usize]) -> Vec<Origin> {
+    let mut left_out: Vec<usize> = only
+        .iter()
+        .flat_map(|&i| &site.systems[i].requires)
+        .copied()
+        .filter(|r| !only.contains(r))
+        .collect();
+    left_out.sort_unstable();
+    left_out.dedup();
+    left_out
+        .into_iter()
+        .map(|r| {
+            let system = &site.systems[r];
+            let mut origin = system.runbook.origins[0].clone();
+            origin.tier = system.tier;
+            origin
+        })
+        .collect()
 }
 
 /// A runbook's service as part of the site: named `runbook/service`, its dependencies

@@ -121,6 +121,7 @@ impl Service {
 #[derive(Clone, Debug)]
 pub struct Origin {
     pub name: String,
+    pub title: String,
     pub rto: Duration,
     pub on_failure: OnFailure,
     pub vars: BTreeMap<String, String>,
@@ -129,6 +130,8 @@ pub struct Origin {
     pub tier: u8,
     /// Indices into [`Runbook::origins`] of the runbooks recovered before this one.
     pub requires: Vec<usize>,
+    /// Names of the runbooks it requires that `--only` left out: taken as recovered.
+    pub assumes: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -145,6 +148,9 @@ pub struct Runbook {
     pub origins: Vec<Origin>,
     /// Whether this is a site's runbooks taken together (step ids then name the runbook).
     pub site: bool,
+    /// A site's runbooks that `--only` left out but a selected one requires: taken as
+    /// already recovered, and said so in the evidence. Their `requires` is empty.
+    pub assumed: Vec<Origin>,
     /// In the order the file lists them; a site's, runbook after runbook.
     pub services: Vec<Service>,
     pub inventory: Inventory,

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use crate::config::model::{Mode, Phase};
 use crate::plan::{self, Plan};
 
-use super::event::{Event, Outcome, Rto, RunStarted, ServiceTarget};
+use super::event::{Event, Outcome, Rto, RunStarted, RunbookTarget, ServiceTarget};
 use super::executor::{Executor, NamedHost};
 use super::job::Job;
 use super::scheduler::{self, Carry, Io, Pass, Settings, Stop};
@@ -102,22 +102,29 @@ pub async fn run<E: Executor>(
                 .map(|s| services.iter().any(|n| n == s.name.as_str()))
                 .collect(),
             human_wait: carry.human_wait,
+            halts: rb
+                .origins
+                .iter()
+                .map(|o| {
+                    let rolling = carry.rolling_back.iter().any(|(n, _)| n == &o.name);
+                    rolling.then_some(Stop::Rollback)
+                })
+                .collect(),
         },
         None => scheduler::pass(plan, jobs, executor.clone(), settings, &carry, io, false).await,
     };
     let mut human_wait = main.human_wait;
     let mut outcome_of_rollback = None;
-    if main.stop == Some(Stop::Rollback) {
-        let (outcome, waited) = rollback(
-            plan,
-            jobs_of,
-            &main.stop_begun,
-            executor.clone(),
-            settings,
-            &carry,
-            io,
-        )
-        .await;
+    let rolls_back = |svc: usize| {
+        main.stop == Some(Stop::Rollback)
+            || main.halts[rb.services[svc].origin] == Some(Stop::Rollback)
+    };
+    let back: Vec<bool> = (0..rb.services.len())
+        .map(|s| main.stop_begun[s] && rolls_back(s))
+        .collect();
+    if main.stop == Some(Stop::Rollback) || main.halts.contains(&Some(Stop::Rollback)) {
+        let (outcome, waited) =
+            rollback(plan, jobs_of, &back, executor.clone(), settings, &carry, io).await;
         outcome_of_rollback = Some(outcome);
         // The rollback pass counts its own waits from zero.
         human_wait += waited;
@@ -138,14 +145,27 @@ pub async fn run<E: Executor>(
         .iter()
         .zip(&main.recovered)
         .any(|(s, r)| matches!((s.rto, r), (Some(t), Some(a)) if *a > secs(t)));
-    let outcome = match (&main.stop, outcome_of_rollback) {
-        (_, Some(o)) => o,
-        (Some(Stop::Interrupted), _) => Outcome::Interrupted,
-        (Some(Stop::Aborted), _) => Outcome::Aborted,
-        (Some(Stop::Failed(_) | Stop::Rollback), _) => Outcome::Failed,
-        (None, _) if unreachable => Outcome::Failed,
-        (None, _) if !executor.dry_run() && (!met || any_service_missed) => Outcome::RtoBreached,
-        (None, _) => Outcome::Passed,
+    let halted = main.halts.iter().flatten().map(|h| match h {
+        Stop::Aborted => Outcome::Aborted,
+        Stop::Rollback => Outcome::RolledBack,
+        _ => Outcome::Failed,
+    });
+    // In a site: the worst of the runbooks that stopped on their own.
+    let contained = halted.max_by_key(|o| match o {
+        Outcome::Failed => 2,
+        Outcome::Aborted => 1,
+        _ => 0,
+    });
+    let outcome = match (&main.stop, outcome_of_rollback, contained) {
+        (_, Some(Outcome::RolledBack), Some(o)) if o != Outcome::RolledBack => o,
+        (_, Some(o), _) => o,
+        (None, None, Some(o)) => o,
+        (Some(Stop::Interrupted), _, _) => Outcome::Interrupted,
+        (Some(Stop::Aborted), _, _) => Outcome::Aborted,
+        (Some(Stop::Failed(_) | Stop::Rollback), _, _) => Outcome::Failed,
+        (None, _, _) if unreachable => Outcome::Failed,
+        (None, _, _) if !executor.dry_run() && (!met || any_service_missed) => Outcome::RtoBreached,
+        (None, _, _) => Outcome::Passed,
     };
     io.sink.emit(Event::RunFinished {
         outcome,
@@ -208,7 +228,7 @@ async fn rollback<E: Executor>(
 }
 
 /// The prefix of the rollback pass's step ids.
-const ROLLBACK: &str = "rollback.";
+pub const ROLLBACK: &str = "rollback.";
 
 fn run_started(plan: &Plan<'_>, jobs: &[Job], dry_run: bool, settings: &Settings) -> RunStarted {
     let rb = plan.runbook;
@@ -249,5 +269,29 @@ fn run_started(plan: &Plan<'_>, jobs: &[Job], dry_run: bool, settings: &Settings
         steps: plan.steps.len(),
         executions: jobs.len(),
         max_parallel: settings.max_parallel,
+        runbooks: runbook_targets(rb),
     }
+}
+
+/// A site's runbooks as the run begins, the assumed ones last; none for a runbook.
+fn runbook_targets(rb: &crate::config::Runbook) -> Vec<RunbookTarget> {
+    if !rb.site {
+        return Vec::new();
+    }
+    let target = |o: &crate::config::runbook::Origin, assumed: bool| RunbookTarget {
+        name: o.name.clone(),
+        title: o.title.clone(),
+        tier: o.tier,
+        requires: o
+            .requires
+            .iter()
+            .map(|&r| rb.origins[r].name.clone())
+            .chain(o.assumes.iter().cloned())
+            .collect(),
+        rto_target_s: secs(o.rto),
+        assumed,
+    };
+    let run = rb.origins.iter().map(|o| target(o, false));
+    run.chain(rb.assumed.iter().map(|o| target(o, true)))
+        .collect()
 }

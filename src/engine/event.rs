@@ -46,6 +46,15 @@ impl Outcome {
     }
 }
 
+/// Why a runbook of a site stopped on its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Halt {
+    Failed,
+    Aborted,
+    RolledBack,
+}
+
 /// An RTO target against what was achieved.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Rto {
@@ -129,8 +138,22 @@ pub enum Event {
         /// Inputs whose files changed since the run started, accepted by `--force`.
         forced: Vec<String>,
     },
-    /// The run stopped and switches back the services whose stop phase had begun.
-    RollbackStarted { services: Vec<String> },
+    /// The run stopped and switches back the services whose stop phase had begun. In a
+    /// site, `runbook` names the one runbook that rolls back; the others go on.
+    RollbackStarted {
+        services: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        runbook: Option<String>,
+    },
+    /// In a site: a runbook's failure stopped it, and only it. The runbooks that
+    /// require it, also indirectly, begin no new step and end `blocked`.
+    RunbookStopped {
+        runbook: String,
+        /// `failed`, `aborted` or `rolled_back` (the rollback is under way).
+        how: Halt,
+        message: String,
+        blocked: Vec<String>,
+    },
     /// A person decided: confirmed a manual step, or chose what to do about a failed
     /// step. Who, when, what, and how long the run waited for it.
     Decision {
@@ -187,6 +210,22 @@ pub struct RunStarted {
     pub steps: usize,
     pub executions: usize,
     pub max_parallel: usize,
+    /// A site's runbooks, those `--only` left out but required (`assumed`) included.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runbooks: Vec<RunbookTarget>,
+}
+
+/// A runbook of a site, as the run began.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunbookTarget {
+    pub name: String,
+    pub title: String,
+    pub tier: u8,
+    pub requires: Vec<String>,
+    pub rto_target_s: f64,
+    /// Left out by `--only` but required by a runbook of the run: taken as recovered.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub assumed: bool,
 }
 
 /// The end of one step on one host.

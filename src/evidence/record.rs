@@ -8,7 +8,8 @@
 
 use std::collections::HashMap;
 
-use crate::engine::event::{Event, Outcome, Rto, RunStarted, StepFinished, StepStatus};
+use crate::engine::drill::ROLLBACK;
+use crate::engine::event::{Event, Halt, Outcome, Rto, RunStarted, StepFinished, StepStatus};
 use crate::engine::operator::Choice;
 
 use super::journal::Entry;
@@ -89,9 +90,77 @@ pub struct DecisionRecord {
     pub wait_s: f64,
 }
 
+/// Where a site's runbook ended up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunbookStatus {
+    Recovered,
+    Failed,
+    /// A runbook it requires did not recover: it began no new step.
+    Blocked,
+    /// Left out by `--only` and required: taken as recovered.
+    Assumed,
+    RolledBack,
+    /// A dry run recovers nothing.
+    Planned,
+    /// The run stopped (Ctrl-C, SIGTERM, killed) before it recovered.
+    Interrupted,
+}
+
+impl RunbookStatus {
+    /// As the reports print it.
+    pub fn words(self) -> &'static str {
+        match self {
+            RunbookStatus::Recovered => "recovered",
+            RunbookStatus::Failed => "failed",
+            RunbookStatus::Blocked => "blocked",
+            RunbookStatus::Assumed => "assumed",
+            RunbookStatus::RolledBack => "rolled back",
+            RunbookStatus::Planned => "planned",
+            RunbookStatus::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// A runbook of a site: its place, its target, and where it ended up and why.
+#[derive(Clone, Debug)]
+pub struct RunbookRecord {
+    pub name: String,
+    pub title: String,
+    pub tier: u8,
+    pub requires: Vec<String>,
+    pub target_s: f64,
+    pub status: RunbookStatus,
+    /// Why it is not recovered: its failure, what blocked it, or that it is assumed.
+    pub reason: Option<String>,
+    /// When its last service recovered, once all have.
+    pub recovered_s: Option<f64>,
+}
+
+impl RunbookRecord {
+    /// Target against achieved, once recovered.
+    pub fn rto(&self) -> Option<Rto> {
+        let achieved_s = self.recovered_s?;
+        Some(Rto {
+            target_s: self.target_s,
+            achieved_s,
+            met: achieved_s <= self.target_s,
+        })
+    }
+
+    /// Whether `service` (as named in the run: `runbook/service`) is one of its own.
+    pub fn owns(&self, service: &str) -> bool {
+        service
+            .strip_prefix(self.name.as_str())
+            .is_some_and(|rest| rest.starts_with('/'))
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Record {
     pub start: RunStarted,
+    /// A site's runbooks (empty for one runbook), in the order the run began them.
+    pub runbooks: Vec<RunbookRecord>,
     pub hosts: Vec<HostCheck>,
     pub notices: Vec<String>,
     /// In the order they ended.
@@ -148,6 +217,7 @@ impl Record {
                 })
                 .collect(),
             start: start.clone(),
+            runbooks: Vec::new(),
             hosts: Vec::new(),
             notices: Vec::new(),
             steps: Vec::new(),
@@ -170,6 +240,9 @@ impl Record {
         // Every step's end in the order they came, and where each (step, host) is.
         let mut ends: Vec<Option<StepRecord>> = Vec::new();
         let mut ended_at: HashMap<(String, Option<String>), usize> = HashMap::new();
+        // A site's runbooks that stopped on their own, and those they blocked.
+        let mut halts: HashMap<String, (Halt, String)> = HashMap::new();
+        let mut blocked: HashMap<String, String> = HashMap::new();
         for entry in entries {
             match &entry.event {
                 Event::RunStarted(_) | Event::AttemptFinished { .. } | Event::Question { .. } => {}
@@ -192,8 +265,23 @@ impl Record {
                     r.notices.push(note);
                     // An interrupted run goes on: its end is the next `run_finished`.
                     r.finished = false;
+                    // What stopped before is decided again: a failed step runs again,
+                    // a rollback under way says so once more.
+                    halts.clear();
+                    blocked.clear();
                 }
-                Event::RollbackStarted { services } => {
+                Event::RunbookStopped {
+                    runbook,
+                    how,
+                    message,
+                    blocked: by_it,
+                } => {
+                    for b in by_it {
+                        blocked.insert(b.clone(), runbook.clone());
+                    }
+                    halts.insert(runbook.clone(), (*how, message.clone()));
+                }
+                Event::RollbackStarted { services, .. } => {
                     // Switched back to where they came from: not recovered in the target
                     // hall, whatever their verify steps had shown before.
                     for s in r.services.iter_mut().filter(|s| services.contains(&s.name)) {
@@ -286,6 +374,7 @@ impl Record {
             }
         }
         r.steps = ends.into_iter().flatten().collect();
+        r.runbooks = runbooks(&r, &halts, &blocked);
         if !r.finished {
             r.rto.achieved_s = last_offset;
             r.steps.extend(unended(
@@ -295,6 +384,113 @@ impl Record {
             ));
         }
         Ok(r)
+    }
+}
+
+/// A site's runbooks as the run left them, from what stopped or blocked them and from
+/// their services and steps.
+fn runbooks(
+    r: &Record,
+    halts: &HashMap<String, (Halt, String)>,
+    blocked: &HashMap<String, String>,
+) -> Vec<RunbookRecord> {
+    r.start
+        .runbooks
+        .iter()
+        .map(|t| {
+            let mut rb = RunbookRecord {
+                name: t.name.clone(),
+                title: t.title.clone(),
+                tier: t.tier,
+                requires: t.requires.clone(),
+                target_s: t.rto_target_s,
+                status: RunbookStatus::Recovered,
+                reason: None,
+                recovered_s: None,
+            };
+            let services: Vec<&ServiceRecord> =
+                r.services.iter().filter(|s| rb.owns(&s.name)).collect();
+            let all_recovered = services.iter().all(|s| s.recovered_s.is_some());
+            if all_recovered {
+                rb.recovered_s = services
+                    .iter()
+                    .filter_map(|s| s.recovered_s)
+                    .reduce(f64::max);
+            }
+            (rb.status, rb.reason) = status(r, &rb, t.assumed, halts, blocked, all_recovered);
+            if rb.status != RunbookStatus::Recovered {
+                rb.recovered_s = None;
+            }
+            rb
+        })
+        .collect()
+}
+
+/// Where runbook `rb` ended up, and why when it did not recover.
+fn status(
+    r: &Record,
+    rb: &RunbookRecord,
+    assumed: bool,
+    halts: &HashMap<String, (Halt, String)>,
+    blocked: &HashMap<String, String>,
+    all_recovered: bool,
+) -> (RunbookStatus, Option<String>) {
+    let stopped_early = !r.finished || r.outcome == Outcome::Interrupted;
+    let ours = |s: &&StepRecord| rb.owns(&s.end.service);
+    let first_failure = || {
+        r.steps
+            .iter()
+            .filter(ours)
+            .find(|s| s.end.status == StepStatus::Failed)
+            .and_then(|s| s.end.message.clone())
+    };
+    if assumed {
+        let why = "left out by --only; a runbook of the run requires it: taken as recovered";
+        return (RunbookStatus::Assumed, Some(why.into()));
+    }
+    if r.start.dry_run {
+        return (RunbookStatus::Planned, None);
+    }
+    if let Some((how, message)) = halts.get(&rb.name) {
+        return match how {
+            Halt::Failed => (RunbookStatus::Failed, Some(message.clone())),
+            Halt::Aborted => (RunbookStatus::Failed, Some(format!("aborted: {message}"))),
+            Halt::RolledBack => {
+                let back: Vec<&StepRecord> = r
+                    .steps
+                    .iter()
+                    .filter(|s| s.end.step.starts_with(ROLLBACK) && rb.owns(&s.end.service))
+                    .collect();
+                if back.iter().any(|s| s.end.status == StepStatus::Failed) {
+                    (
+                        RunbookStatus::Failed,
+                        Some(format!("{message}; its rollback failed")),
+                    )
+                } else if stopped_early {
+                    (
+                        RunbookStatus::Interrupted,
+                        Some(format!("{message}; the run stopped during its rollback")),
+                    )
+                } else {
+                    (RunbookStatus::RolledBack, Some(message.clone()))
+                }
+            }
+        };
+    }
+    if let Some(by) = blocked.get(&rb.name) {
+        let why = format!("requires `{by}`, which did not recover: began no new step");
+        return (RunbookStatus::Blocked, Some(why));
+    }
+    match (all_recovered, stopped_early) {
+        (true, _) => (RunbookStatus::Recovered, None),
+        (false, true) => (
+            RunbookStatus::Interrupted,
+            Some("the run stopped before it recovered".into()),
+        ),
+        (false, false) => (
+            RunbookStatus::Failed,
+            Some(first_failure().unwrap_or_else(|| "not every service recovered".into())),
+        ),
     }
 }
 

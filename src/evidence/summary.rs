@@ -5,7 +5,7 @@ use serde::Serialize;
 use crate::config::model::{Mode, Phase};
 use crate::engine::event::{FileHash, Outcome, Rto, StepFinished, StepStatus};
 
-use super::record::{Record, ServiceStatus};
+use super::record::{Record, RunbookRecord, RunbookStatus, ServiceStatus};
 
 #[derive(Serialize)]
 pub struct Summary {
@@ -103,16 +103,7 @@ impl Summary {
             // A dry run times nothing.
             rto: (!st.dry_run).then(|| r.rto.clone()),
             human_wait_s: r.human_wait_s,
-            services: r
-                .services
-                .iter()
-                .map(|s| ServiceSummary {
-                    name: s.name.clone(),
-                    status: s.status,
-                    rto: s.rto(),
-                    recovered_s: s.recovered_s,
-                })
-                .collect(),
+            services: r.services.iter().map(ServiceSummary::of).collect(),
             hosts: r
                 .hosts
                 .iter()
@@ -131,10 +122,172 @@ impl Summary {
             },
         }
     }
+}
 
-    /// `summary.json`'s text: pretty JSON and a final newline.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).unwrap_or_default() + "\n"
+/// `summary.json` of a site run (schema `switchyard.site-summary/v1`): the site's
+/// outcome and target, and each runbook's summary with its tier, requirements and
+/// status.
+#[derive(Serialize)]
+pub struct SiteSummary {
+    pub schema: &'static str,
+    pub tool: Tool,
+    pub site: String,
+    pub title: String,
+    pub mode: Mode,
+    pub dry_run: bool,
+    pub from: String,
+    pub to: String,
+    pub operator: String,
+    pub clock_origin: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub outcome: Outcome,
+    /// Achieved: when the last runbook recovered.
+    pub rto: Option<Rto>,
+    pub human_wait_s: f64,
+    pub runbooks: Vec<RunbookSummary>,
+    pub hosts: Vec<HostCheck>,
+    pub notices: Vec<String>,
+    pub inputs: Vec<FileHash>,
+    pub journal: JournalSummary,
+}
+
+/// One runbook of a site run: its summary as a runbook's, with its place in the site.
+#[derive(Serialize)]
+pub struct RunbookSummary {
+    pub runbook: String,
+    pub title: String,
+    pub tier: u8,
+    pub requires: Vec<String>,
+    pub status: RunbookStatus,
+    /// Why it did not recover (its failure, what blocked it), or that it is assumed.
+    pub reason: Option<String>,
+    /// `achieved_s` is null and `met` false until it recovered; null in a dry run.
+    pub rto: Option<RunbookRto>,
+    /// Its first step's start and its last step's end; null when none ran.
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub human_wait_s: f64,
+    pub services: Vec<ServiceSummary>,
+    pub steps: Vec<StepSummary>,
+}
+
+#[derive(Serialize)]
+pub struct RunbookRto {
+    pub target_s: f64,
+    pub achieved_s: Option<f64>,
+    pub met: bool,
+}
+
+/// A run's `summary.json`: a runbook's, or a site's.
+pub fn json(r: &Record) -> String {
+    let text = if r.start.runbooks.is_empty() {
+        serde_json::to_string_pretty(&Summary::of(r))
+    } else {
+        serde_json::to_string_pretty(&SiteSummary::of(r))
+    };
+    text.unwrap_or_default() + "\n"
+}
+
+impl SiteSummary {
+    pub fn of(r: &Record) -> SiteSummary {
+        let Summary {
+            tool,
+            runbook,
+            mode,
+            dry_run,
+            from,
+            to,
+            operator,
+            clock_origin,
+            started_at,
+            finished_at,
+            outcome,
+            rto,
+            human_wait_s,
+            hosts,
+            notices,
+            inputs,
+            journal,
+            ..
+        } = Summary::of(r);
+        SiteSummary {
+            schema: "switchyard.site-summary/v1",
+            tool,
+            site: runbook,
+            title: r.start.title.clone(),
+            mode,
+            dry_run,
+            from,
+            to,
+            operator,
+            clock_origin,
+            started_at,
+            finished_at,
+            outcome,
+            rto,
+            human_wait_s,
+            runbooks: r
+                .runbooks
+                .iter()
+                .map(|rb| RunbookSummary::of(r, rb))
+                .collect(),
+            hosts,
+            notices,
+            inputs,
+            journal,
+        }
+    }
+}
+
+impl RunbookSummary {
+    fn of(r: &Record, rb: &RunbookRecord) -> RunbookSummary {
+        let steps: Vec<StepSummary> = r
+            .steps
+            .iter()
+            .filter(|s| rb.owns(&s.end.service))
+            .map(|s| StepSummary::of(&s.end))
+            .collect();
+        let ran = || steps.iter().filter(|s| s.status != StepStatus::Skipped);
+        RunbookSummary {
+            runbook: rb.name.clone(),
+            title: rb.title.clone(),
+            tier: rb.tier,
+            requires: rb.requires.clone(),
+            status: rb.status,
+            reason: rb.reason.clone(),
+            rto: (!r.start.dry_run).then(|| RunbookRto {
+                target_s: rb.target_s,
+                achieved_s: rb.recovered_s,
+                met: rb.rto().is_some_and(|t| t.met),
+            }),
+            started_at: ran().map(|s| s.started_at.clone()).min(),
+            finished_at: ran().map(|s| s.finished_at.clone()).max(),
+            human_wait_s: r
+                .steps
+                .iter()
+                .filter(|s| rb.owns(&s.end.service))
+                .map(|s| s.end.human_wait_s)
+                .sum(),
+            services: r
+                .services
+                .iter()
+                .filter(|s| rb.owns(&s.name))
+                .map(ServiceSummary::of)
+                .collect(),
+            steps,
+        }
+    }
+}
+
+impl ServiceSummary {
+    fn of(s: &super::record::ServiceRecord) -> ServiceSummary {
+        ServiceSummary {
+            name: s.name.clone(),
+            status: s.status,
+            rto: s.rto(),
+            recovered_s: s.recovered_s,
+        }
     }
 }
 

@@ -114,8 +114,26 @@ pub fn line(elapsed_s: f64, event: &Event) -> Option<String> {
             "{at} resumed: {} step execution(s) that had started are run again",
             rerun.len()
         ),
-        Event::RollbackStarted { services } => {
+        Event::RollbackStarted { services, .. } => {
             format!("{at} ROLLBACK of: {}", services.join(", "))
+        }
+        Event::RunbookStopped {
+            runbook,
+            how,
+            message,
+            blocked,
+        } => {
+            let blocked = if blocked.is_empty() {
+                String::new()
+            } else {
+                format!("; blocked, as they require it: {}", blocked.join(", "))
+            };
+            let how = match how {
+                crate::engine::event::Halt::Failed => "FAILED",
+                crate::engine::event::Halt::Aborted => "ABORTED",
+                crate::engine::event::Halt::RolledBack => "FAILED, rolling back",
+            };
+            format!("{at} runbook {runbook} {how}: {message}{blocked}; the others go on")
         }
         Event::Decision {
             step,

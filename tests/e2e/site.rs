@@ -22,13 +22,26 @@ fn inventory(systems: &[(&str, &Sshd, &Sshd)]) -> String {
 
 /// A runbook of one service whose steps append `STEP RUNBOOK HOST` lines to `log`.
 fn runbook(name: &str, log: &Path) -> String {
+    runbook_failing(name, log, "abort", "")
+}
+
+/// A runbook as [`runbook`] whose `phase` step fails with `on_failure`: `stop` in hall
+/// a, `start` in hall b (so that a rollback's start in hall a succeeds); an empty
+/// `phase` fails nowhere.
+fn runbook_failing(name: &str, log: &Path, on_failure: &str, phase: &str) -> String {
     let log = log.display();
+    let fail = |p: &str| match (p == phase, p) {
+        (true, "stop") => "case {{host.name}} in *-a) echo refused >&2; exit 1;; esac; ",
+        (true, _) => "case {{host.name}} in *-b) echo refused >&2; exit 1;; esac; ",
+        (false, _) => "",
+    };
+    let (stop, start) = (fail("stop"), fail("start"));
     format!(
         r#"[runbook]
 name = "{name}"
 rto = "1h"
 inventory = ["../inventory/site.toml"]
-on_failure = "abort"
+on_failure = "{on_failure}"
 
 [services.svc]
 hosts = ["tag:{name}"]
@@ -36,9 +49,9 @@ hosts = ["tag:{name}"]
 run = "echo precheck {{{{runbook}}}} {{{{host.name}}}} | tee -a {log}"
 [[services.svc.stop]]
 on = "source"
-run = "echo stop {{{{runbook}}}} {{{{host.name}}}} >> {log}"
+run = "{stop}echo stop {{{{runbook}}}} {{{{host.name}}}} >> {log}"
 [[services.svc.start]]
-run = "echo start {{{{runbook}}}}/{{{{service}}}} {{{{host.name}}}} >> {log}"
+run = "{start}echo start {{{{runbook}}}}/{{{{service}}}} {{{{host.name}}}} >> {log}"
 [[services.svc.verify]]
 run = "grep -q 'start {{{{runbook}}}}/svc {{{{host.name}}}}' {log}"
 "#
@@ -132,10 +145,13 @@ fn a_chain_of_requires_stops_dependents_first_and_starts_requirements_first() {
     let dir = run_dir(&out);
     let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("");
     assert!(name.starts_with("site-town-a-to-b-"), "{name}");
-    let steps: Vec<String> = summary(&dir)["steps"]
+    let sum = summary(&dir);
+    assert_eq!(sum["schema"], "switchyard.site-summary/v1", "{sum}");
+    let steps: Vec<String> = sum["runbooks"]
         .as_array()
-        .expect("steps")
+        .expect("runbooks")
         .iter()
+        .flat_map(|r| r["steps"].as_array().expect("steps").iter())
         .map(|s| s["id"].as_str().unwrap_or("").to_string())
         .collect();
     assert!(
@@ -227,12 +243,122 @@ fn only_runs_the_named_runbooks_and_takes_a_left_out_requirement_as_recovered() 
     assert!(!text.contains("base"), "{text}");
     assert!(text.contains("start app/svc app-b"), "{text}");
     let s: Value = summary(&run_dir(&out));
+    assert_eq!(status_of(&s, "app"), "recovered", "{s}");
+    assert_eq!(status_of(&s, "base"), "assumed", "{s}");
+    let base = runbook_entry(&s, "base");
+    assert!(base["steps"].as_array().is_some_and(Vec::is_empty), "{s}");
     assert!(
-        s["steps"]
-            .as_array()
-            .expect("steps")
+        base["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("--only")),
+        "{s}"
+    );
+    assert_eq!(runbook_entry(&s, "app")["requires"][0], "base", "{s}");
+}
+
+/// The site summary's entry for runbook `name`.
+fn runbook_entry<'v>(s: &'v Value, name: &str) -> &'v Value {
+    s["runbooks"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["runbook"] == name))
+        .unwrap_or_else(|| panic!("no runbook {name} in {s}"))
+}
+
+fn status_of<'v>(s: &'v Value, name: &str) -> &'v str {
+    runbook_entry(s, name)["status"].as_str().unwrap_or("")
+}
+
+/// Four systems: `app` requires `dns`, which requires `base`; `other` stands alone.
+/// `dns` fails in `phase` with `on_failure`.
+fn contained(on_failure: &str, phase: &str) -> (Test, std::path::PathBuf, [Sshd; 8]) {
+    let s: [Sshd; 8] = std::array::from_fn(|_| Sshd::start());
+    let servers = [
+        ("app", &s[0], &s[1]),
+        ("base", &s[2], &s[3]),
+        ("dns", &s[4], &s[5]),
+        ("other", &s[6], &s[7]),
+    ];
+    let (t, log) = project(
+        &servers,
+        "[systems.app]\nrequires = [\"dns\"]\n[systems.dns]\nrequires = [\"base\"]\n",
+    );
+    let t = t.file(
+        "runbooks/dns.toml",
+        runbook_failing("dns", &log, on_failure, phase),
+    );
+    (t, log, s)
+}
+
+#[test]
+fn a_failed_runbook_blocks_its_dependents_and_the_others_recover() {
+    // dns fails while stopping: base, which dns requires, waited for that stop, and
+    // must still go on; app, which requires dns, must not start.
+    let (t, log, _servers) = contained("abort", "stop");
+    let out = live(t, &[]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let starts = lines(&log, "start");
+    assert!(starts.iter().any(|s| s == "base/svc"), "{starts:?}");
+    assert!(starts.iter().any(|s| s == "other/svc"), "{starts:?}");
+    assert!(
+        !starts
             .iter()
-            .all(|st| st["id"].as_str().is_some_and(|id| id.starts_with("app/"))),
+            .any(|s| s.starts_with("app") || s.starts_with("dns")),
+        "{starts:?}"
+    );
+    let s = summary(&run_dir(&out));
+    assert_eq!(s["outcome"], "failed", "{s}");
+    assert_eq!(status_of(&s, "dns"), "failed", "{s}");
+    assert!(
+        runbook_entry(&s, "dns")["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("dns-a")),
+        "{s}"
+    );
+    assert_eq!(status_of(&s, "app"), "blocked", "{s}");
+    assert_eq!(status_of(&s, "base"), "recovered", "{s}");
+    assert_eq!(status_of(&s, "other"), "recovered", "{s}");
+    assert!(runbook_entry(&s, "base")["rto"]["met"] == true, "{s}");
+    // app's start is recorded as not run, and says why.
+    let app_start = runbook_entry(&s, "app")["steps"]
+        .as_array()
+        .and_then(|st| st.iter().find(|x| x["phase"] == "start"))
+        .cloned()
+        .expect("app's start step");
+    assert_eq!(app_start["status"], "skipped", "{s}");
+    assert!(
+        app_start["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("blocked") && m.contains("`dns`")),
+        "{app_start}"
+    );
+    assert!(out.stderr.contains("runbook dns FAILED"), "{}", out.stderr);
+}
+
+#[test]
+fn a_runbook_that_rolls_back_goes_back_alone() {
+    let (t, log, _servers) = contained("rollback", "start");
+    let out = live(t, &[]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let text = std::fs::read_to_string(&log).expect("log");
+    // Switched back: dns started again in hall a, by the rollback pass.
+    assert!(text.contains("start dns/svc dns-a"), "{text}");
+    assert!(text.contains("start other/svc other-b"), "{text}");
+    assert!(!text.contains("start app/svc"), "{text}");
+    let s = summary(&run_dir(&out));
+    assert_eq!(s["outcome"], "rolled_back", "{s}");
+    assert_eq!(status_of(&s, "dns"), "rolled_back", "{s}");
+    assert_eq!(status_of(&s, "app"), "blocked", "{s}");
+    assert_eq!(status_of(&s, "base"), "recovered", "{s}");
+    assert_eq!(status_of(&s, "other"), "recovered", "{s}");
+    let dns_steps = runbook_entry(&s, "dns")["steps"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        dns_steps.iter().any(|x| x["id"]
+            .as_str()
+            .is_some_and(|id| id.starts_with("rollback.dns/"))
+            && x["status"] == "ok"),
         "{s}"
     );
 }

@@ -98,6 +98,7 @@ pub fn validate(
     let rto = header.rto.as_ref()?.value;
     let origin = Origin {
         name: name.clone(),
+        title: title.clone(),
         rto,
         on_failure: header
             .on_failure
@@ -107,6 +108,7 @@ pub fn validate(
         secrets,
         tier: LAST_TIER,
         requires: Vec::new(),
+        assumes: Vec::new(),
     };
     Some(Runbook {
         title,
@@ -118,6 +120,7 @@ pub fn validate(
         max_parallel: header.max_parallel.as_ref().map_or(32, |m| m.value as u32),
         origins: vec![origin],
         site: false,
+        assumed: Vec::new(),
         services,
         inventory: inventory?,
         file,

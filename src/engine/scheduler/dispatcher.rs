@@ -18,7 +18,7 @@ use crate::config::model::{OnFailure, Phase};
 use crate::engine::event::{Event, Rto, StepFinished, StepStatus};
 use crate::engine::executor::{AttemptReport, Executor, Finished};
 use crate::engine::job::Job;
-use crate::engine::operator::{self, Kind};
+use crate::engine::operator::{self, Choice, Kind};
 use crate::engine::sink::Sink;
 use crate::engine::stopwatch::{secs, timestamp};
 use crate::plan::Plan;
@@ -49,6 +49,7 @@ pub async fn pass<E: Executor>(
     let mut d = Dispatcher::new(plan, jobs, executor, settings, carry, &mut *io.sink, tx);
     d.times_nothing = rollback_pass || d.executor.dry_run();
     d.rollback_pass = rollback_pass;
+    d.keep_rolling_back();
     d.run(&mut inbox).await;
     // The terminal stays for the next pass (the rollback).
     io.input = inbox.input;
@@ -57,6 +58,7 @@ pub async fn pass<E: Executor>(
         recovered: d.recovered,
         stop_begun: d.stop_begun,
         human_wait: d.human_wait,
+        halts: d.halts,
     }
 }
 
@@ -96,6 +98,15 @@ pub(super) enum Ending {
     SkippedByOperator,
     /// The run stopped before it could end (an unanswered question, Ctrl-C thrice).
     GivenUp,
+    /// It failed (or was not confirmed) and a person chose to abort or roll back.
+    Chosen(Choice),
+}
+
+impl Ending {
+    /// Whether the job ran to an end that counts: a failure stops what it stops.
+    fn ran(self) -> bool {
+        matches!(self, Ending::Finished | Ending::Chosen(_))
+    }
 }
 
 pub(super) struct Dispatcher<'a, 'p, E: Executor> {
@@ -103,7 +114,7 @@ pub(super) struct Dispatcher<'a, 'p, E: Executor> {
     pub(super) jobs: Vec<Job>,
     pub(super) executor: Arc<E>,
     pub(super) settings: &'a Settings,
-    carry: &'a Carry,
+    pub(super) carry: &'a Carry,
     pub(super) sink: &'a mut dyn Sink,
     pub(super) progress: Progress,
     pub(super) running: Running,
@@ -121,13 +132,17 @@ pub(super) struct Dispatcher<'a, 'p, E: Executor> {
     pub(super) waits: HashMap<usize, Duration>,
     pub(super) human_wait: Duration,
     /// Per service of the runbook: whether any of its stop steps started.
-    stop_begun: Vec<bool>,
+    pub(super) stop_begun: Vec<bool>,
+    /// Per origin (a site's runbook): why it stopped on its own, if it did.
+    pub(super) halts: Vec<Option<Stop>>,
+    /// Per origin: the stopped runbook it requires, which blocks it.
+    pub(super) blocked_by: Vec<Option<usize>>,
     /// Per service of the runbook: its recovery time (s), once recovered.
     recovered: Vec<Option<f64>>,
     /// A dry run and a rollback pass recover nothing: one plans, the other undoes.
     times_nothing: bool,
     /// This pass is the rollback: a failure in it cannot start another.
-    rollback_pass: bool,
+    pub(super) rollback_pass: bool,
     pub(super) interrupted: bool,
     pub(super) grace_ends: Option<tokio::time::Instant>,
 }
@@ -167,6 +182,8 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
             waits: HashMap::new(),
             human_wait: carry.human_wait,
             stop_begun: vec![false; rb.services.len()],
+            halts: vec![None; rb.origins.len()],
+            blocked_by: vec![None; rb.origins.len()],
             recovered: rb
                 .services
                 .iter()
@@ -347,7 +364,8 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
         let pause = finished.status == StepStatus::Failed
             && !step.step.continue_on_error
             && self.plan.runbook.origin(step.service).on_failure == OnFailure::Pause
-            && self.stop.is_none();
+            && self.stop.is_none()
+            && !self.is_cut(self.plan.runbook.services[step.service].origin);
         if pause {
             self.paused = true;
             self.questions.push_back(Pending {
@@ -367,22 +385,20 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
         let step = self.jobs[j].step;
         let counts =
             f.status == StepStatus::Failed && !self.plan.steps[step].step.continue_on_error;
-        if how == Ending::Finished && counts {
+        if how.ran() && counts {
             self.progress.failed[step] = true;
-            if self.stop.is_none() {
-                match self
-                    .plan
-                    .runbook
-                    .origin(self.plan.steps[step].service)
-                    .on_failure
-                {
-                    OnFailure::Rollback => self.stop_to_roll_back(),
-                    _ => self.stop = Some(Stop::Failed(f.message.clone().unwrap_or_default())),
+            let service = self.plan.steps[step].service;
+            let stop = match (how, &self.plan.runbook.origin(service).on_failure) {
+                (Ending::Chosen(Choice::Rollback), _) | (Ending::Finished, OnFailure::Rollback) => {
+                    Stop::Rollback
                 }
-            }
+                (Ending::Chosen(_), _) => Stop::Aborted,
+                _ => Stop::Failed(f.message.clone().unwrap_or_default()),
+            };
+            self.stop_for(service, stop, matches!(how, Ending::Chosen(_)));
         }
         let job = &self.jobs[j];
-        let rerun = how == Ending::Finished
+        let rerun = how.ran()
             && self
                 .carry
                 .rerun
@@ -394,7 +410,7 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
             return;
         }
         self.record(j, f, rerun, ended);
-        if how == Ending::Finished {
+        if how.ran() {
             self.note_recovery(j);
         }
         if how != Ending::GivenUp {
@@ -493,7 +509,10 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
             .filter(|(_, begun)| **begun)
             .map(|(s, _)| s.name.to_string())
             .collect();
-        self.sink.emit(Event::RollbackStarted { services });
+        self.sink.emit(Event::RollbackStarted {
+            services,
+            runbook: None,
+        });
     }
 
     fn attempt(&mut self, a: AttemptReport) {
@@ -526,26 +545,20 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
 
     /// Every job that never started is recorded as skipped, with the reason.
     fn skip_the_rest(&mut self) {
-        let reason = match &self.stop {
-            Some(Stop::Failed(m)) => format!("not run: the run stopped because {m}"),
-            Some(Stop::Interrupted) => "not run: the run was interrupted".to_string(),
-            Some(Stop::Aborted) => "not run: the operator aborted the run".to_string(),
-            Some(Stop::Rollback) => "not run: the run stopped to roll back".to_string(),
-            None => "not run".to_string(),
-        };
         let clock = &self.settings.clock;
         let now = timestamp(clock.now());
         let since_origin = secs(clock.since_origin());
-        let message = self.settings.redactor.redact(&reason);
         for (j, job) in self.jobs.iter().enumerate() {
             if self.progress.started[j].is_some() || self.progress.ended[j] {
                 continue;
             }
+            let reason = self.not_run(self.plan.steps[job.step].service);
+            let message = self.settings.redactor.redact(&reason);
             self.sink.emit(Event::StepFinished(StepFinished {
                 started_at: now.clone(),
                 finished_at: now.clone(),
                 start_s: since_origin,
-                message: Some(message.clone()),
+                message: Some(message),
                 ..StepFinished::skipped(
                     job.id.clone(),
                     job.service.clone(),

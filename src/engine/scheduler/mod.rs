@@ -5,11 +5,14 @@
 //!   event → `handle`), and the one path by which a job ends;
 //! - `progress`: where the pass stands on its step graph and which jobs may start
 //!   within `max_parallel`, each host's `max_sessions` and each step's `serial`;
+//! - `containment`: what a failure stops (the run, or in a site one runbook and those
+//!   that require it);
 //! - `questions` and `stopping`: the dispatcher's handling of a person's answers and
 //!   of Ctrl-C/SIGTERM;
 //! - `running`: the jobs under way, a panicking one included;
 //! - `types`: what a pass is given and gives back (a leaf).
 
+mod containment;
 mod dispatcher;
 mod progress;
 mod questions;

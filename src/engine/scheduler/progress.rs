@@ -35,6 +35,10 @@ pub(super) struct Progress {
     /// Per job: when it started (wall clock and monotonic), once it has.
     pub(super) started: Vec<Option<(OffsetDateTime, Instant)>>,
     pub(super) ended: Vec<bool>,
+    /// Per graph node: what waited for it has been told.
+    released: Vec<bool>,
+    /// Per origin (a site's runbook): it starts no new job, and nothing waits for it.
+    cut: Vec<bool>,
 }
 
 impl Progress {
@@ -58,6 +62,8 @@ impl Progress {
             last_end: vec![None; steps],
             started: vec![None; jobs.len()],
             ended: vec![false; jobs.len()],
+            released: vec![false; g.node_count()],
+            cut: vec![false; plan.runbook.origins.len()],
         };
         for (j, job) in jobs.iter().enumerate() {
             if done(job) {
@@ -84,13 +90,18 @@ impl Progress {
     /// left to run, is done at once), a gate passes at once.
     fn reached(&mut self, plan: &Plan<'_>, node: NodeIndex) {
         match plan.graph[node] {
-            Node::Step(i) if !self.step_jobs[i].is_empty() => self.ready.push_back(i),
+            Node::Step(i) if !self.step_jobs[i].is_empty() && !self.is_cut(plan, i) => {
+                self.ready.push_back(i);
+            }
             _ => self.release(plan, node),
         }
     }
 
-    /// `node` is done: whatever waited only for it is reached.
+    /// `node` is done (or cut): whatever waited only for it is reached.
     fn release(&mut self, plan: &Plan<'_>, node: NodeIndex) {
+        if std::mem::replace(&mut self.released[node.index()], true) {
+            return;
+        }
         for next in plan.graph.neighbors_directed(node, Dir::Outgoing) {
             self.waiting[next.index()] -= 1;
             if self.waiting[next.index()] == 0 {
@@ -99,10 +110,40 @@ impl Progress {
         }
     }
 
-    /// Once every job of `step` has ended and none failed, what waited for it goes on.
+    /// Once every job of `step` has ended and none failed, what waited for it goes on;
+    /// for a step of a cut runbook, once none of its jobs runs.
     pub(super) fn complete_if_done(&mut self, plan: &Plan<'_>, step: usize) {
-        if self.done[step] == self.step_jobs[step].len() && !self.failed[step] {
+        let done = self.done[step] == self.step_jobs[step].len() && !self.failed[step];
+        if done || (self.is_cut(plan, step) && self.running[step] == 0) {
             self.release(plan, plan.steps[step].node);
+        }
+    }
+
+    /// Whether `step` belongs to a cut runbook.
+    pub(super) fn is_cut(&self, plan: &Plan<'_>, step: usize) -> bool {
+        self.cut[plan.runbook.services[plan.steps[step].service].origin]
+    }
+
+    /// The runbooks (origins) `cut` says start no new job: their steps leave the ready
+    /// queue, and every one of their steps that is reached and has no job running
+    /// releases what waited for it (so do the rest, as they are reached or their
+    /// running jobs end). Steps of other runbooks that waited only for theirs go on:
+    /// a failed runbook no longer holds back the ones that do not depend on it.
+    pub(super) fn cut(&mut self, plan: &Plan<'_>, cut: &[bool]) {
+        for (mine, &c) in self.cut.iter_mut().zip(cut) {
+            *mine |= c;
+        }
+        let ready = std::mem::take(&mut self.ready);
+        self.ready = ready
+            .into_iter()
+            .filter(|&s| !self.is_cut(plan, s))
+            .collect();
+        for step in 0..plan.steps.len() {
+            let node = plan.steps[step].node;
+            if self.is_cut(plan, step) && self.waiting[node.index()] == 0 && self.running[step] == 0
+            {
+                self.release(plan, node);
+            }
         }
     }
 

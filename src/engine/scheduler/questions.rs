@@ -10,7 +10,7 @@ use crate::engine::operator::{self, Answer, Choice, Kind};
 use crate::engine::stopwatch::{secs, timestamp};
 
 use super::dispatcher::{Dispatcher, Ending};
-use super::types::{Pending, Stop, failure};
+use super::types::{Pending, failure};
 
 /// Who answers when nobody can be asked.
 const POLICY: &str = "switchyard (nobody at a terminal, or --yes)";
@@ -148,14 +148,13 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
                         choice.as_str()
                     ))
                 });
-                self.end(p.job, f, Ending::Finished);
                 // An abort nobody chose is the failure's own: the run `failed`.
-                if choice == Choice::Rollback {
-                    self.stop = None;
-                    self.stop_to_roll_back();
-                } else if by != POLICY {
-                    self.stop = Some(Stop::Aborted);
-                }
+                let how = if choice == Choice::Rollback || by != POLICY {
+                    Ending::Chosen(choice)
+                } else {
+                    Ending::Finished
+                };
+                self.end(p.job, f, how);
             }
         }
     }

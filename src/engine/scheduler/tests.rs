@@ -460,7 +460,7 @@ fn a_pause_is_answered_with_retry_skip_abort_or_rollback() {
     assert_eq!(done.stop, Some(Stop::Rollback));
     assert!(
         events.iter().any(|e| matches!(e,
-        Event::RollbackStarted { services } if services == &["db".to_string(), "app".to_string()]))
+        Event::RollbackStarted { services, runbook: None } if services == &["db".to_string(), "app".to_string()]))
     );
     // Nobody to ask: a pause acts as abort, and the run `failed`.
     let (done, _) = run_pass(&rb, failing(), &Carry::default(), &[]);
@@ -486,7 +486,7 @@ fn a_rollback_switches_back_exactly_the_services_whose_stop_began() {
     let rolled: Vec<&Vec<String>> = events
         .iter()
         .filter_map(|e| match e {
-            Event::RollbackStarted { services } => Some(services),
+            Event::RollbackStarted { services, .. } => Some(services),
             _ => None,
         })
         .collect();

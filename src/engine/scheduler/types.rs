@@ -50,6 +50,10 @@ pub struct Carry {
     /// The services a rollback had begun to switch back, when the run was stopped
     /// during its rollback: the run goes on with the rollback, never the switchover.
     pub rollback: Option<Vec<String>>,
+    /// In a site: the runbooks that had begun to roll back while the others went on,
+    /// each with its services whose stop phase had begun. They stay stopped, and roll
+    /// back after the switchover pass.
+    pub rolling_back: Vec<(String, Vec<String>)>,
 }
 
 /// Why no new job starts any more.
@@ -70,6 +74,8 @@ pub struct Pass {
     /// Per service of the runbook: whether any of its stop steps started.
     pub stop_begun: Vec<bool>,
     pub human_wait: Duration,
+    /// Per origin (a site's runbook): why it stopped on its own, if it did.
+    pub halts: Vec<Option<Stop>>,
 }
 
 /// What a pass reads from outside and writes to.

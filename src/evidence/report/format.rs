@@ -2,7 +2,7 @@
 //! each from a record.
 
 use crate::evidence::record::Record;
-use crate::evidence::summary::Summary;
+use crate::evidence::summary;
 
 use super::{controls, html, junit, markdown};
 
@@ -34,6 +34,6 @@ pub fn render(format: Format, record: &Record) -> String {
         Format::Html => controls::pictured(html::render(record)),
         Format::Md => controls::pictured(markdown::render(record)),
         Format::Junit => junit::render(record),
-        Format::Json => Summary::of(record).to_json(),
+        Format::Json => summary::json(record),
     }
 }

@@ -562,7 +562,9 @@ mod tests {
                 steps: 2,
                 executions: 3,
                 max_parallel: 1,
+                runbooks: Vec::new(),
             },
+            runbooks: Vec::new(),
             hosts: Vec::new(),
             notices: vec!["a <notice>".into()],
             steps: vec![
