@@ -478,7 +478,13 @@ fn status(
         };
     }
     if let Some(by) = blocked.get(&rb.name) {
-        let why = format!("requires `{by}`, which did not recover: began no new step");
+        let why = if requires(r, &rb.name, by) {
+            format!("requires `{by}`, which did not recover: began no new step")
+        } else {
+            format!(
+                "held back: a precheck of `{by}` failed, and no system stops until every precheck has passed"
+            )
+        };
         return (RunbookStatus::Blocked, Some(why));
     }
     match (all_recovered, stopped_early) {
@@ -492,6 +498,27 @@ fn status(
             Some(first_failure().unwrap_or_else(|| "not every service recovered".into())),
         ),
     }
+}
+
+/// Whether runbook `a` of the site requires `b`, directly or through others.
+fn requires(r: &Record, a: &str, b: &str) -> bool {
+    let mut seen = vec![a];
+    let mut i = 0;
+    while let Some(&name) = seen.get(i) {
+        i += 1;
+        let Some(t) = r.start.runbooks.iter().find(|t| t.name == name) else {
+            continue;
+        };
+        for q in &t.requires {
+            if q == b {
+                return true;
+            }
+            if !seen.contains(&q.as_str()) {
+                seen.push(q);
+            }
+        }
+    }
+    false
 }
 
 /// Steps whose start is in the journal but not their end: the process stopped during them.

@@ -26,7 +26,7 @@ fn runbook(name: &str, log: &Path) -> String {
 }
 
 /// A runbook as [`runbook`] whose `phase` step fails with `on_failure`: `stop` in hall
-/// a, `start` in hall b (so that a rollback's start in hall a succeeds); an empty
+/// a, `precheck` and `start` in hall b (so that a rollback's start in hall a succeeds); an empty
 /// `phase` fails nowhere.
 fn runbook_failing(name: &str, log: &Path, on_failure: &str, phase: &str) -> String {
     let log = log.display();
@@ -35,7 +35,7 @@ fn runbook_failing(name: &str, log: &Path, on_failure: &str, phase: &str) -> Str
         (true, _) => "case {{host.name}} in *-b) echo refused >&2; exit 1;; esac; ",
         (false, _) => "",
     };
-    let (stop, start) = (fail("stop"), fail("start"));
+    let (precheck, stop, start) = (fail("precheck"), fail("stop"), fail("start"));
     format!(
         r#"[runbook]
 name = "{name}"
@@ -46,7 +46,7 @@ on_failure = "{on_failure}"
 [services.svc]
 hosts = ["tag:{name}"]
 [[services.svc.precheck]]
-run = "echo precheck {{{{runbook}}}} {{{{host.name}}}} | tee -a {log}"
+run = "{precheck}echo precheck {{{{runbook}}}} {{{{host.name}}}} | tee -a {log}"
 [[services.svc.stop]]
 on = "source"
 run = "{stop}echo stop {{{{runbook}}}} {{{{host.name}}}} >> {log}"
@@ -359,6 +359,34 @@ fn a_runbook_that_rolls_back_goes_back_alone() {
             .as_str()
             .is_some_and(|id| id.starts_with("rollback.dns/"))
             && x["status"] == "ok"),
+        "{s}"
+    );
+}
+
+#[test]
+fn a_failed_precheck_holds_back_every_system_before_anything_stops() {
+    let (t, log, _servers) = contained("abort", "precheck");
+    let out = live(t, &[]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    let stops = lines(&log, "stop");
+    assert!(stops.is_empty(), "something stopped: {stops:?}");
+    let s = summary(&run_dir(&out));
+    assert_eq!(s["outcome"], "failed", "{s}");
+    assert_eq!(status_of(&s, "dns"), "failed", "{s}");
+    for other in ["app", "base", "other"] {
+        assert_eq!(status_of(&s, other), "blocked", "{s}");
+    }
+    // `other` needs nothing of dns: it was held back by the barrier, not by `requires`.
+    assert!(
+        runbook_entry(&s, "other")["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("held back") && r.contains("`dns`")),
+        "{s}"
+    );
+    assert!(
+        runbook_entry(&s, "app")["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("requires `dns`")),
         "{s}"
     );
 }

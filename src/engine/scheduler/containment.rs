@@ -4,6 +4,7 @@
 //! runbook goes on: [`super::progress::Progress::cut`] releases what waited for the
 //! stopped ones, so a failed system never holds back one that does not depend on it.
 
+use crate::config::model::Phase;
 use crate::engine::event::{Event, Halt};
 use crate::engine::executor::Executor;
 
@@ -11,12 +12,21 @@ use super::dispatcher::Dispatcher;
 use super::types::Stop;
 
 impl<E: Executor> Dispatcher<'_, '_, E> {
-    /// A failure of a step of `service` calls for `stop`.
-    pub(super) fn stop_for(&mut self, service: usize, stop: Stop, chosen: bool) {
+    /// A failure of a step of `service` in `phase` calls for `stop`.
+    pub(super) fn stop_for(&mut self, service: usize, phase: Phase, stop: Stop, chosen: bool) {
         if self.plan.runbook.site && !self.rollback_pass {
             let origin = self.plan.runbook.services[service].origin;
             if !self.is_cut(origin) {
-                self.halt(origin, stop, true);
+                // No system stops until every precheck has passed: a failed precheck
+                // holds back the whole site, before anything has changed.
+                let held = if phase == Phase::Precheck {
+                    (0..self.plan.runbook.origins.len())
+                        .filter(|&o| o != origin)
+                        .collect()
+                } else {
+                    dependents(self.plan.runbook, origin)
+                };
+                self.halt(origin, stop, held);
             }
         } else if self.stop.is_none() || chosen {
             match stop {
@@ -39,7 +49,8 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
                     self.stop_begun[s] = true;
                 }
             }
-            self.halt(origin, Stop::Rollback, false);
+            let held = dependents(rb, origin);
+            self.halt_quietly(origin, Stop::Rollback, held);
         }
     }
 
@@ -49,26 +60,39 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
         self.halts[origin].is_some() || self.blocked_by[origin].is_some()
     }
 
-    /// Stops the site's runbook `origin` and blocks the runbooks that require it. A
-    /// rollback is announced with the services whose stop phase had begun, unless an
-    /// earlier process did (`announce` false, on resume).
-    pub(super) fn halt(&mut self, origin: usize, stop: Stop, announce: bool) {
+    /// Stops the site's runbook `origin` and blocks the runbooks `held` (those that
+    /// require it). A rollback is announced with the services whose stop phase had
+    /// begun.
+    fn halt(&mut self, origin: usize, stop: Stop, held: Vec<usize>) {
+        self.halt_quietly(origin, stop.clone(), held);
+        if stop == Stop::Rollback {
+            let rb = self.plan.runbook;
+            let services = (0..rb.services.len())
+                .filter(|&s| rb.services[s].origin == origin && self.stop_begun[s])
+                .map(|s| rb.services[s].name.to_string())
+                .collect();
+            self.sink.emit(Event::RollbackStarted {
+                services,
+                runbook: Some(rb.origins[origin].name.clone()),
+            });
+        }
+    }
+
+    /// As [`Self::halt`], without announcing a rollback (on resume, an earlier process
+    /// did).
+    fn halt_quietly(&mut self, origin: usize, stop: Stop, held: Vec<usize>) {
         let rb = self.plan.runbook;
-        let blocked: Vec<usize> = dependents(rb, origin)
-            .into_iter()
-            .filter(|&d| !self.is_cut(d))
-            .collect();
+        let blocked: Vec<usize> = held.into_iter().filter(|&d| !self.is_cut(d)).collect();
         for &d in &blocked {
             self.blocked_by[d] = Some(origin);
         }
-        let name = rb.origins[origin].name.clone();
         let (how, message) = match &stop {
             Stop::Failed(m) => (Halt::Failed, m.clone()),
             Stop::Aborted => (Halt::Aborted, "the operator aborted it".to_string()),
             _ => (Halt::RolledBack, "it failed and rolls back".to_string()),
         };
         self.sink.emit(Event::RunbookStopped {
-            runbook: name.clone(),
+            runbook: rb.origins[origin].name.clone(),
             how,
             message: self.settings.redactor.redact(&message),
             blocked: blocked
@@ -76,16 +100,6 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
                 .map(|&d| rb.origins[d].name.clone())
                 .collect(),
         });
-        if stop == Stop::Rollback && announce {
-            let services = (0..rb.services.len())
-                .filter(|&s| rb.services[s].origin == origin && self.stop_begun[s])
-                .map(|s| rb.services[s].name.to_string())
-                .collect();
-            self.sink.emit(Event::RollbackStarted {
-                services,
-                runbook: Some(name),
-            });
-        }
         self.halts[origin] = Some(stop);
         let cut: Vec<bool> = (0..rb.origins.len()).map(|o| self.is_cut(o)).collect();
         self.progress.cut(self.plan, &cut);
@@ -107,10 +121,14 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
             (None, Some(_), _) => {
                 format!("not run: runbook `{}` stopped to roll back", name(origin))
             }
-            (None, None, Some(by)) => format!(
+            (None, None, Some(by)) if dependents(rb, by).contains(&origin) => format!(
                 "not run: blocked, because runbook `{}`, which `{}` requires, did not recover",
                 name(by),
                 name(origin)
+            ),
+            (None, None, Some(by)) => format!(
+                "not run: held back, because a precheck of runbook `{}` failed and no system stops until every precheck has passed",
+                name(by)
             ),
             (None, None, None) => "not run".to_string(),
         }

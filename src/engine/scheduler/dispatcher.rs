@@ -395,7 +395,8 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
                 (Ending::Chosen(_), _) => Stop::Aborted,
                 _ => Stop::Failed(f.message.clone().unwrap_or_default()),
             };
-            self.stop_for(service, stop, matches!(how, Ending::Chosen(_)));
+            let phase = self.jobs[j].phase;
+            self.stop_for(service, phase, stop, matches!(how, Ending::Chosen(_)));
         }
         let job = &self.jobs[j];
         let rerun = how.ran()
