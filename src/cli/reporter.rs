@@ -92,10 +92,11 @@ impl Sink for Reporter {
     }
 }
 
-/// What `-q` still shows: a question for a person, and a failed step.
+/// What `-q` still shows: a question for a person, a failed step, and a site's runbook
+/// that stopped.
 fn must_see(e: &Event) -> bool {
     match e {
-        Event::Question { .. } => true,
+        Event::Question { .. } | Event::RunbookStopped { .. } => true,
         Event::StepFinished(f) => f.status == crate::engine::StepStatus::Failed,
         _ => false,
     }

@@ -203,9 +203,9 @@ impl Execution<'_, '_> {
         if let (Err(why), Some(_)) = (&finished, &broken) {
             crate::ui::terminal::to_stderr(&format!("error: {why}\n"));
         }
-        let dir = match finished {
-            Ok(dir) => dir,
-            Err(_) if broken.is_some() => dir,
+        let (dir, record) = match finished {
+            Ok((dir, record)) => (dir, Some(record)),
+            Err(_) if broken.is_some() => (dir, None),
             Err(why) => return Err(Error::Evidence(why)),
         };
         if broken.is_some() {
@@ -218,6 +218,9 @@ impl Execution<'_, '_> {
             outcome.as_str(),
             dir.display()
         ));
+        if let Some(r) = &record {
+            crate::ui::terminal::to_stdout(&crate::ui::lines::systems(r));
+        }
         let code = match outcome {
             _ if broken.is_some() => exit::FAILED,
             Outcome::Passed => exit::PASSED,

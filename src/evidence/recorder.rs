@@ -105,10 +105,10 @@ impl Recorder {
 
     /// Writes `summary.json` and the reports, built from the journal as written, so that
     /// `switchyard report` rebuilds them byte for byte.
-    pub fn finish(self) -> Result<PathBuf, String> {
+    pub fn finish(self) -> Result<(PathBuf, record::Record), String> {
         drop(self.journal);
-        write_all(&self.dir)?;
-        Ok(self.dir)
+        let record = write_all(&self.dir)?;
+        Ok((self.dir, record))
     }
 }
 
@@ -123,8 +123,9 @@ pub fn load(dir: &Path) -> Result<record::Record, String> {
         .map_err(|e| format!("`{}`: {e}", path.display()))
 }
 
-/// Writes `summary.json`, `report.html`, `report.md` and `junit.xml` from the journal.
-pub fn write_all(dir: &Path) -> Result<(), String> {
+/// Writes `summary.json`, `report.html`, `report.md` and `junit.xml` from the journal,
+/// and gives back the record they were built from.
+pub fn write_all(dir: &Path) -> Result<record::Record, String> {
     let record = load(dir)?;
     for format in Format::ALL {
         let path = dir.join(format.file_name());
@@ -132,5 +133,5 @@ pub fn write_all(dir: &Path) -> Result<(), String> {
         folder::write_synced(&path, text.as_bytes())
             .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
     }
-    Ok(())
+    Ok(record)
 }

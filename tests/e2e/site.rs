@@ -332,6 +332,21 @@ fn a_failed_runbook_blocks_its_dependents_and_the_others_recover() {
         "{app_start}"
     );
     assert!(out.stderr.contains("runbook dns FAILED"), "{}", out.stderr);
+    // stdout ends with one line per system, lowest tier first.
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.contains("app") && l.contains("blocked") && l.contains("requires `dns`")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.contains("other") && l.contains("recovered") && l.contains("(met)")),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]
