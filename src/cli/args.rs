@@ -70,7 +70,7 @@ pub enum Command {
     /// Connect and authenticate to every host of the inventory.
     CheckInventory(CheckInventoryArgs),
     /// A full live drill on this machine, nothing to set up: a temporary two-hall lab,
-    /// a switchover of the bundled runbook, and its evidence.
+    /// a switchover of the bundled runbook (or with --site, a site), and its evidence.
     Demo(DemoArgs),
     /// One health endpoint of the demo's lab (used by `demo`).
     #[command(hide = true)]
@@ -85,6 +85,11 @@ pub struct DemoArgs {
     /// Keep the lab's folder (runbook, inventory, state files) instead of removing it.
     #[arg(long)]
     pub keep: bool,
+    /// Switch a site instead of one runbook: four systems (DNS, a directory, a database
+    /// and a portal that requires the other three) in one run, in the order their
+    /// `requires` give.
+    #[arg(long)]
+    pub site: bool,
 }
 
 #[derive(Args, Debug)]

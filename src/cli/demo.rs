@@ -1,6 +1,8 @@
 //! `switchyard demo` and its helper `switchyard serve-http`: a live drill of the bundled
-//! runbook against a lab on this machine, run exactly as `switchyard run --live --yes`.
+//! runbook (or with `--site`, the bundled site) against a lab on this machine, run exactly
+//! as `switchyard run --live --yes`.
 
+use crate::demo::lab::Drill;
 use crate::demo::{Lab, lab, server};
 
 use super::args::{DemoArgs, Direction, Global, ModeArg, RunArgs, ServeHttpArgs};
@@ -14,7 +16,8 @@ pub fn run(g: &Global, a: &DemoArgs) -> Result<u8, Error> {
     }
     let exe = std::env::current_exe()
         .map_err(|e| Error::Setup(format!("cannot find this program's own path: {e}")))?;
-    let lab = Lab::start(&exe, a.keep).map_err(Error::Setup)?;
+    let drill = if a.site { Drill::Site } else { Drill::Runbook };
+    let lab = Lab::start(&exe, drill, a.keep).map_err(Error::Setup)?;
     if !g.quiet {
         crate::ui::terminal::to_stderr(&describe(&lab));
     }
@@ -29,7 +32,7 @@ pub fn run(g: &Global, a: &DemoArgs) -> Result<u8, Error> {
     };
     let args = RunArgs {
         direction: Direction {
-            runbook: lab.runbook(),
+            runbook: lab.subject(),
             to: lab::TO.into(),
             from: Some(lab::FROM.into()),
             mode: ModeArg::Switchover,
@@ -68,18 +71,28 @@ fn describe(lab: &Lab) -> String {
         "demo: a lab of two halls in {}, each host a health endpoint on this machine:\n",
         lab.dir().display()
     );
+    let width = lab
+        .endpoints()
+        .iter()
+        .map(|e| e.host.len())
+        .max()
+        .unwrap_or(0);
     for e in lab.endpoints() {
         s += &format!(
-            "  {:<8} hall {}  http://{}/health  {}\n",
+            "  {:<width$} hall {}  http://{}/health  {}\n",
             e.host,
             e.hall,
             e.address,
             if e.up { "up" } else { "down" }
         );
     }
+    let (what, systems) = match lab.drill() {
+        Drill::Runbook => ("runbook", ""),
+        Drill::Site => ("site", " (DNS, directory, database, permits portal)"),
+    };
     s += &format!(
-        "demo: switching the runbook {} live from hall {} to hall {}\n",
-        lab.runbook().display(),
+        "demo: switching the {what} {}{systems} live from hall {} to hall {}\n",
+        lab.subject().display(),
         lab::FROM,
         lab::TO
     );

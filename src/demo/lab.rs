@@ -1,5 +1,6 @@
-//! The demo's lab: a temporary folder with a runbook, an inventory and a state file per
-//! host, and one `switchyard serve-http` process per host as its health endpoint.
+//! The demo's lab: a temporary folder with a runbook (or a site and its runbooks), an
+//! inventory and a state file per host, and one `switchyard serve-http` process per host
+//! as its health endpoint.
 //!
 //! Every process the lab starts is owned by a [`Lab`], which stops them all when it is
 //! dropped — after the run, on an error, and after Ctrl-C (the run catches it and
@@ -24,6 +25,57 @@ pub const RUNBOOK: &str = include_str!("runbook.toml");
 /// The lab's inventory, with `"@HOST@"` standing for each host's endpoint address.
 pub const INVENTORY: &str = include_str!("inventory.toml");
 
+/// What `demo --site` runs: a site of four runbooks with `requires` between them, on an
+/// inventory of its own; the same placeholders.
+pub const SITE: &str = include_str!("site/site.toml");
+pub const SITE_INVENTORY: &str = include_str!("site/inventory.toml");
+const SITE_RUNBOOKS: [(&str, &str); 4] = [
+    ("runbooks/dns.toml", include_str!("site/dns.toml")),
+    (
+        "runbooks/directory.toml",
+        include_str!("site/directory.toml"),
+    ),
+    ("runbooks/database.toml", include_str!("site/database.toml")),
+    ("runbooks/permits.toml", include_str!("site/permits.toml")),
+];
+
+/// What a lab is set up to switch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Drill {
+    /// The bundled runbook, `runbooks/demo.toml`.
+    Runbook,
+    /// The bundled site, `sites/demo.toml`, and its runbooks.
+    Site,
+}
+
+impl Drill {
+    /// The lab's inventory template.
+    fn inventory(self) -> &'static str {
+        match self {
+            Drill::Runbook => INVENTORY,
+            Drill::Site => SITE_INVENTORY,
+        }
+    }
+
+    /// The file the demo runs, relative to the lab's folder.
+    fn subject(self) -> &'static str {
+        match self {
+            Drill::Runbook => "runbooks/demo.toml",
+            Drill::Site => "sites/demo.toml",
+        }
+    }
+
+    /// Every file to write into the lab besides the inventory, the one run first.
+    fn files(self) -> Vec<(&'static str, &'static str)> {
+        match self {
+            Drill::Runbook => vec![(self.subject(), RUNBOOK)],
+            Drill::Site => std::iter::once((self.subject(), SITE))
+                .chain(SITE_RUNBOOKS)
+                .collect(),
+        }
+    }
+}
+
 /// The hall that is serving when the lab starts; the demo switches to the other one.
 pub const FROM: &str = "a";
 pub const TO: &str = "b";
@@ -43,17 +95,19 @@ pub struct Endpoint {
 
 pub struct Lab {
     dir: PathBuf,
+    drill: Drill,
     endpoints: Vec<Endpoint>,
     servers: Vec<Child>,
     keep: bool,
 }
 
 impl Lab {
-    /// Writes the lab into a new temporary folder and starts a server per host with `exe`
-    /// (this binary). On an error, whatever was started is stopped again.
-    pub fn start(exe: &Path, keep: bool) -> Result<Lab, String> {
+    /// Writes the lab for `drill` into a new temporary folder and starts a server per
+    /// host with `exe` (this binary). On an error, whatever was started is stopped again.
+    pub fn start(exe: &Path, drill: Drill, keep: bool) -> Result<Lab, String> {
         let mut lab = Lab {
             dir: make_temp_dir()?,
+            drill,
             endpoints: Vec::new(),
             servers: Vec::new(),
             keep,
@@ -61,8 +115,11 @@ impl Lab {
         for d in ["runbooks", "inventory", "state"] {
             create_dir(&lab.dir.join(d))?;
         }
-        let mut inventory = INVENTORY.to_string();
-        for (host, hall) in hosts()? {
+        if drill == Drill::Site {
+            create_dir(&lab.dir.join("sites"))?;
+        }
+        let mut inventory = drill.inventory().to_string();
+        for (host, hall) in hosts(drill.inventory())? {
             let up = hall == FROM;
             let state = lab.dir.join("state").join(&host);
             write(&state, if up { "up\n" } else { "down\n" })?;
@@ -81,9 +138,11 @@ impl Lab {
             .dir
             .to_str()
             .ok_or_else(|| format!("the lab folder `{}` is not UTF-8", lab.dir.display()))?;
-        let runbook = RUNBOOK.replace("\"@LAB_DIR@\"", &toml_string(dir_text));
         write(&lab.dir.join("inventory/lab.toml"), &inventory)?;
-        write(&lab.runbook(), &runbook)?;
+        for (path, text) in drill.files() {
+            let text = text.replace("\"@LAB_DIR@\"", &toml_string(dir_text));
+            write(&lab.dir.join(path), &text)?;
+        }
         Ok(lab)
     }
 
@@ -91,8 +150,13 @@ impl Lab {
         &self.dir
     }
 
-    pub fn runbook(&self) -> PathBuf {
-        self.dir.join("runbooks/demo.toml")
+    pub fn drill(&self) -> Drill {
+        self.drill
+    }
+
+    /// The file to run: the runbook, or the site file.
+    pub fn subject(&self) -> PathBuf {
+        self.dir.join(self.drill.subject())
     }
 
     pub fn endpoints(&self) -> &[Endpoint] {
@@ -121,9 +185,9 @@ impl Drop for Lab {
     }
 }
 
-/// The inventory's hosts and their halls, in file order.
-fn hosts() -> Result<Vec<(String, String)>, String> {
-    let table: toml::Table = INVENTORY
+/// The hosts of `inventory` (a template) and their halls, in file order.
+fn hosts(inventory: &str) -> Result<Vec<(String, String)>, String> {
+    let table: toml::Table = inventory
         .parse()
         .map_err(|e| format!("the demo's inventory is not TOML: {e}"))?;
     let hosts = table

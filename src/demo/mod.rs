@@ -7,6 +7,11 @@
 //! switches them from hall a to hall b through the same code path as `switchyard run
 //! --live`, so what a new user sees — progress, evidence, report — is what a real drill
 //! gives. [`lab`] writes the files and owns the processes.
+//!
+//! `switchyard demo --site` does the same for a site ([`lab::Drill::Site`]): four small
+//! runbooks of one town — DNS, a directory, a database and a permits portal that requires
+//! the other three — on a lab of their own, switched as one run, as `switchyard run SITE`
+//! does.
 
 pub mod lab;
 pub mod server;

@@ -1,11 +1,14 @@
-//! `switchyard demo` end to end: the lab, the live switchover, its evidence, and that no
-//! process the demo started outlives it; and the lab's endpoint, `serve-http`, alone.
+//! `switchyard demo` end to end: the lab, the live switchover (of a runbook, or with
+//! `--site` of a site), its evidence, and that no process the demo started outlives it;
+//! and the lab's endpoint, `serve-http`, alone.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
+
+use serde_json::Value;
 
 use crate::support::util::{Output, Test, run_dir, summary};
 
@@ -36,8 +39,9 @@ fn processes(needle: &str) -> Vec<String> {
     found
 }
 
-/// The demo runs a switchover of its lab and then checks what it left.
-fn demo(extra: &[&str]) -> (Output, PathBuf) {
+/// The demo runs a switchover of its lab and then checks what it left; its evidence folder
+/// is named `folder…`.
+fn demo(extra: &[&str], folder: &str) -> (Output, PathBuf) {
     let mut args = vec!["demo", "--no-progress", "--evidence-dir", "drills"];
     args.extend(extra);
     let t = Test::new();
@@ -74,6 +78,11 @@ fn demo(extra: &[&str]) -> (Output, PathBuf) {
         "{}",
         dir.display()
     );
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned());
+    assert!(
+        name.as_deref().is_some_and(|n| n.starts_with(folder)),
+        "{name:?} is not {folder}…"
+    );
     assert_eq!(
         report.parent().map(Path::canonicalize).and_then(Result::ok),
         dir.canonicalize().ok()
@@ -81,18 +90,42 @@ fn demo(extra: &[&str]) -> (Output, PathBuf) {
 
     let s = summary(&dir);
     assert_eq!(s["outcome"], "passed", "{s:#}");
-    assert_eq!(s["runbook"], "demo");
     assert_eq!(s["dry_run"], false);
     assert_eq!((&s["from"], &s["to"]), (&"a".into(), &"b".into()));
     assert_eq!(s["rto"]["met"], true);
-    let services = s["services"].as_array().expect("services");
+    // A runbook's summary, or a site's with each runbook's inside.
+    let runbooks: Vec<&Value> = match s["runbooks"].as_array() {
+        Some(rbs) => {
+            assert_eq!(s["schema"], "switchyard.site-summary/v1");
+            assert_eq!(s["site"], "demo");
+            for rb in rbs {
+                assert_eq!(rb["status"], "recovered", "{rb:#}");
+                assert_eq!(rb["rto"]["met"], true, "{rb:#}");
+            }
+            rbs.iter().collect()
+        }
+        None => {
+            assert_eq!(s["runbook"], "demo");
+            vec![&s]
+        }
+    };
+    let all = |key: &str| -> Vec<Value> {
+        runbooks
+            .iter()
+            .flat_map(|rb| rb[key].as_array().expect(key).iter().cloned())
+            .collect()
+    };
+    let services = all("services");
     assert!(services.len() >= 3, "{services:#?}");
-    for svc in services {
+    for svc in &services {
         assert_eq!(svc["status"], "recovered", "{svc:#}");
-        assert_eq!(svc["rto"]["met"], true, "{svc:#}");
+        // The site demo's services have no targets of their own; the plain demo's do.
+        if s["runbooks"].is_null() || !svc["rto"].is_null() {
+            assert_eq!(svc["rto"]["met"], true, "{svc:#}");
+        }
     }
-    let steps = s["steps"].as_array().expect("steps");
-    for step in steps {
+    let steps = all("steps");
+    for step in &steps {
         assert_eq!(step["status"], "ok", "{step:#}");
     }
     // Health really moved: hall a's endpoints were stopped and seen to go down, hall b's
@@ -122,7 +155,7 @@ fn demo(extra: &[&str]) -> (Output, PathBuf) {
 
 #[test]
 fn demo_switches_a_lab_live_writes_evidence_and_stops_what_it_started() {
-    let (out, lab) = demo(&[]);
+    let (out, lab) = demo(&[], "demo-a-to-b-");
     assert!(!lab.exists(), "the lab is left in {}", lab.display());
     for host in ["db-a", "db-b", "cache-b", "app-b", "lb-b"] {
         assert!(out.stderr.contains(host), "{}", out.stderr);
@@ -130,7 +163,7 @@ fn demo_switches_a_lab_live_writes_evidence_and_stops_what_it_started() {
     assert!(out.stderr.contains("LIVE demo: a → b"), "{}", out.stderr);
 
     // Kept: the lab's files stay (the switch is in its state files), its processes do not.
-    let (_, lab) = demo(&["--keep"]);
+    let (_, lab) = demo(&["--keep"], "demo-a-to-b-");
     let state = |host: &str| std::fs::read_to_string(lab.join("state").join(host)).ok();
     assert_eq!(state("db-a").as_deref(), Some("down\n"));
     assert_eq!(state("lb-b").as_deref(), Some("up\n"));
@@ -138,6 +171,111 @@ fn demo_switches_a_lab_live_writes_evidence_and_stops_what_it_started() {
     let runbook = lab.join("runbooks/demo.toml").display().to_string();
     let plan = Test::new()
         .args(&["plan", &runbook, "--to", "b"])
+        .run()
+        .code(0);
+    assert!(!plan.stderr.contains("exceeds"), "{}", plan.stderr);
+    std::fs::remove_dir_all(&lab).expect("remove the kept lab");
+}
+
+/// The events of a run's journal, in order.
+fn journal(dir: &Path) -> Vec<Value> {
+    std::fs::read_to_string(dir.join("journal.jsonl"))
+        .expect("journal.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON event"))
+        .collect()
+}
+
+/// One step event of the journal: its `seq`, `ts`, step id and phase.
+struct StepEvent {
+    seq: u64,
+    ts: String,
+    step: String,
+}
+
+/// The `event` events of `runbook`'s steps in `phase`.
+fn step_events(events: &[Value], event: &str, runbook: &str, phase: &str) -> Vec<StepEvent> {
+    let found: Vec<StepEvent> = events
+        .iter()
+        .filter(|e| e["event"] == event && e["phase"] == phase)
+        .filter(|e| {
+            e["step"]
+                .as_str()
+                .is_some_and(|s| s.starts_with(&format!("{runbook}/")))
+        })
+        .map(|e| StepEvent {
+            seq: e["seq"].as_u64().expect("seq"),
+            ts: e["ts"].as_str().expect("ts").to_string(),
+            step: e["step"].as_str().expect("step").to_string(),
+        })
+        .collect();
+    assert!(!found.is_empty(), "no {event} of {runbook}'s {phase} steps");
+    found
+}
+
+/// Every step of `later` began after the last step of `earlier` had ended, by the
+/// journal's order and by its clock.
+#[track_caller]
+fn after(later: &[StepEvent], earlier: &[StepEvent]) {
+    let last = earlier.iter().max_by_key(|e| e.seq).expect("an event");
+    for e in later {
+        assert!(
+            e.seq > last.seq && e.ts >= last.ts,
+            "{} began (seq {}, {}) before {} ended (seq {}, {})",
+            e.step,
+            e.seq,
+            e.ts,
+            last.step,
+            last.seq,
+            last.ts
+        );
+    }
+}
+
+#[test]
+fn demo_site_switches_its_runbooks_in_the_order_their_requires_give() {
+    let (out, lab) = demo(&["--site", "--keep"], "site-demo-a-to-b-");
+    assert!(
+        out.stderr.contains("demo: switching the site "),
+        "{}",
+        out.stderr
+    );
+    for host in ["ns-a", "resolver-b", "ldap-b", "pg-b", "app-b", "web-b"] {
+        assert!(out.stderr.contains(host), "{}", out.stderr);
+    }
+    let dir = run_dir(&out);
+    let events = journal(&dir);
+    let finished: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"] == "step_finished")
+        .collect();
+    assert!(finished.len() >= 20, "{} steps finished", finished.len());
+    for e in &finished {
+        assert_eq!(e["status"], "ok", "{e:#}");
+    }
+    let started = |runbook, phase| step_events(&events, "step_started", runbook, phase);
+    let ended = |runbook, phase| step_events(&events, "step_finished", runbook, phase);
+    // The portal requires the directory, DNS and the database: it starts only once all
+    // three have verified in hall b, and it was stopped before any of them.
+    let portal_starts = started("demo-permits", "start");
+    for required in ["demo-directory", "demo-dns", "demo-database"] {
+        after(&portal_starts, &ended(required, "verify"));
+        after(&started(required, "stop"), &ended("demo-permits", "stop"));
+    }
+    // The directory requires DNS.
+    after(
+        &started("demo-directory", "start"),
+        &ended("demo-dns", "verify"),
+    );
+    after(
+        &started("demo-dns", "stop"),
+        &ended("demo-directory", "stop"),
+    );
+
+    // The bundled site is valid, and its worst case fits its RTO.
+    let site = lab.join("sites/demo.toml").display().to_string();
+    let plan = Test::new()
+        .args(&["plan", &site, "--to", "b"])
         .run()
         .code(0);
     assert!(!plan.stderr.contains("exceeds"), "{}", plan.stderr);
