@@ -180,7 +180,7 @@ fn site_sentence(r: &Record) -> String {
         Outcome::RtoBreached if !r.rto.met => {
             format!("{tally}: {timed}, so the site's target was missed.")
         }
-        Outcome::RtoBreached => format!("{tally}: {timed}, but a system's target was missed."),
+        Outcome::RtoBreached => format!("{tally}: {timed}, but a service's target was missed."),
         Outcome::Failed => format!(
             "{tally}. {failed} step execution(s) failed; the systems that do not require \
              a failed one went on."
