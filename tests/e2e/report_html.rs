@@ -129,14 +129,14 @@ fn the_html_report_renders_in_chromium_with_one_bar_per_step_execution() {
 }
 
 /// Headless Chromium with a throwaway profile.
-struct Browser {
+pub(crate) struct Browser {
     bin: PathBuf,
     profile: tempfile::TempDir,
 }
 
 impl Browser {
     /// Chromium from PATH; a missing browser fails the test rather than skipping it.
-    fn find() -> Browser {
+    pub(crate) fn find() -> Browser {
         let bin = std::env::var_os("PATH")
             .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
             .unwrap_or_default()
@@ -157,7 +157,7 @@ impl Browser {
 
     /// Runs the browser on `args` and returns its stdout, failing on a console message,
     /// an unsuccessful exit, or a browser still running after [`BROWSER_TIMEOUT`].
-    fn run(&self, args: &[&str]) -> String {
+    pub(crate) fn run(&self, args: &[&str]) -> String {
         let logs = self.profile.path();
         let (stdout, stderr) = (logs.join("stdout"), logs.join("stderr"));
         let mut child = Command::new(&self.bin)

@@ -13,12 +13,16 @@ use std::fmt::{self, Display, Write};
 use crate::engine::event::{Outcome, StepStatus};
 use crate::evidence::record::{Record, StepRecord};
 
-use super::{Judgement, by_start, detailed, secs, status_word, verdict, verdict_sentence};
+use super::{
+    Judgement, Standing, by_start, by_tier, detailed, secs, status_word, system_result,
+    system_status, systems_tally, verdict, verdict_sentence,
+};
 
 pub fn render(r: &Record) -> String {
     let mut out = String::with_capacity(64 * 1024);
     head(&mut out, r);
     header(&mut out, r);
+    systems(&mut out, r);
     rto(&mut out, r);
     timeline::timeline(&mut out, r);
     steps(&mut out, r);
@@ -133,6 +137,27 @@ footer{margin-top:28px;padding-top:8px;border-top:1px solid var(--line);font-siz
 @media print{body{background:#fff;font-size:11.5px}svg text{font-size:13px}svg .tick{font-size:11px}main{max-width:none;padding:0}h2{margin-top:20px}pre{white-space:pre-wrap;break-inside:avoid}}
 "#;
 
+/// What only a site's report uses: the systems table and the timeline's lanes.
+const SITE_STYLE: &str = r#"
+svg .own{stroke:#0f766e;stroke-dasharray:2 2}
+svg .own-label{fill:#0f766e;font-weight:700}
+.legend .x-own{width:0;height:12px;border-left:2px dotted #0f766e;border-radius:0}
+.k-met{background:#dcf1e5;color:#14573a}
+.k-late{background:#fff1df;color:#7a3a05}
+.k-down{background:#fbdcdc;color:#8c1d18}
+.k-aside{background:#eceff3;color:#4b5563}
+.k-planned{background:#e0ebf8;color:#1d4f8a}
+.systems tr[data-standing] td:first-child{border-left:5px solid}
+.systems tr[data-standing=met] td:first-child{border-left-color:var(--ok)}
+.systems tr[data-standing=late] td:first-child{border-left-color:var(--warn)}
+.systems tr[data-standing=down] td:first-child{border-left-color:var(--fail)}
+.systems tr[data-standing=aside] td:first-child{border-left-color:#8a94a0}
+.systems tr[data-standing=planned] td:first-child{border-left-color:#1d5fa8}
+.systems tr.tier th{background:#fff;color:var(--ink);font-size:12px;padding-top:12px;border-bottom:2px solid var(--line)}
+.lane{margin-top:14px}
+.lane h3{margin:0 0 2px;font-weight:600}
+"#;
+
 fn head(out: &mut String, r: &Record) {
     let st = &r.start;
     let _ = write!(
@@ -141,12 +166,17 @@ fn head(out: &mut String, r: &Record) {
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <meta name=\"color-scheme\" content=\"light\">\n\
          <meta name=\"generator\" content=\"switchyard {}\">\n\
-         <title>{} — {}: hall {} → hall {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n",
+         <title>{} — {}: hall {} → hall {}</title>\n<style>{STYLE}{}</style>\n</head>\n<body>\n<main>\n",
         esc(&st.tool_version),
         verdict(r),
         esc(&st.title),
         esc(&st.from),
         esc(&st.to),
+        if r.runbooks.is_empty() {
+            ""
+        } else {
+            SITE_STYLE.trim_start()
+        },
     );
 }
 
@@ -168,9 +198,14 @@ fn header(out: &mut String, r: &Record) {
     } else {
         "live"
     };
+    let what = if r.runbooks.is_empty() {
+        "Runbook"
+    } else {
+        "Site"
+    };
     let _ = write!(
         out,
-        "<header>\n<h1>{}</h1>\n<p class=\"sub\">Runbook <code>{}</code> · {} from hall {} to hall {} · {kind}</p>\n\
+        "<header>\n<h1>{}</h1>\n<p class=\"sub\">{what} <code>{}</code> · {} from hall {} to hall {} · {kind}</p>\n\
          <div class=\"banner {}\"><div class=\"word\">{}</div><p>{}</p><p class=\"mono\">{}</p></div>\n<dl class=\"meta\">\n",
         esc(&st.title),
         esc(&st.runbook),
@@ -236,6 +271,69 @@ fn counts(r: &Record) -> String {
     format!("{} step executions: {}", r.steps.len(), parts.join(" · "))
 }
 
+/// A site's systems grouped by tier: each one's status, target against achieved, and
+/// why it did not recover. Nothing for a single runbook.
+fn systems(out: &mut String, r: &Record) {
+    if r.runbooks.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "<section class=\"systems\">\n<h2>Systems by tier</h2>\n<p><strong>{}</strong></p>\n\
+         <p class=\"note\">A system's recovery time runs from the RTO clock's origin to the recovery of \
+         its last service. Tier 0 comes first.</p>\n<table>\n<thead><tr><th>Runbook</th><th>Title</th>\
+         <th>Status</th><th class=\"num\">Target</th><th class=\"num\">Achieved</th><th>Met</th>\
+         <th>Reason</th></tr></thead>",
+        esc(&systems_tally(r))
+    );
+    for (tier, rbs) in by_tier(r) {
+        let _ = writeln!(
+            out,
+            "<tbody data-tier=\"{tier}\">\n<tr class=\"tier\"><th colspan=\"7\">Tier {tier}</th></tr>"
+        );
+        for rb in rbs {
+            let standing = Standing::of(rb);
+            let requires = if rb.requires.is_empty() {
+                String::new()
+            } else {
+                let names: Vec<String> = rb
+                    .requires
+                    .iter()
+                    .map(|n| format!("<code>{}</code>", esc(n)))
+                    .collect();
+                format!(
+                    "<br><span class=\"note\">requires {}</span>",
+                    names.join(", ")
+                )
+            };
+            let _ = writeln!(
+                out,
+                "<tr data-runbook=\"{}\" data-status=\"{}\" data-standing=\"{}\"><td><code>{}</code>{requires}</td>\
+                 <td>{}</td><td><span class=\"pill k-{}\">{}</span></td><td class=\"num\">{}</td>\
+                 <td class=\"num\">{}</td><td>{}</td><td class=\"reason\">{}</td></tr>",
+                esc(&rb.name),
+                status_slug(rb.status.words()),
+                standing.key(),
+                esc(&rb.name),
+                esc(&rb.title),
+                standing.key(),
+                esc(&system_status(rb)),
+                secs(rb.target_s),
+                rb.recovered_s.map_or("—".into(), secs),
+                system_result(r, rb),
+                or_dash(rb.reason.as_deref()),
+            );
+        }
+        out.push_str("</tbody>\n");
+    }
+    out.push_str("</table>\n</section>\n");
+}
+
+/// A status's words as one token, for `data-status`: `rolled back` is `rolled_back`.
+pub(super) fn status_slug(words: &str) -> String {
+    words.replace(' ', "_")
+}
+
 fn rto(out: &mut String, r: &Record) {
     out.push_str("<section>\n<h2>RTO: target against achieved</h2>\n");
     let achieved = r.recovered_s();
@@ -253,14 +351,24 @@ fn rto(out: &mut String, r: &Record) {
     );
     for s in &r.services {
         let mut name = format!("<code>{}</code>", esc(&s.name));
-        if s.title != s.name {
+        // A site's `runbook/service` is titled `service` when it has no title of its own.
+        let own = s
+            .name
+            .split_once('/')
+            .map_or(s.name.as_str(), |(_, own)| own);
+        if s.title != s.name && s.title != own {
             let _ = write!(name, "<br><span class=\"note\">{}</span>", esc(&s.title));
         }
         let status = s.status.words();
         rto_row(out, r, &name, status, s.target_s, s.recovered_s, scale);
     }
     let name = format!(
-        "<strong>runbook <code>{}</code></strong>",
+        "<strong>{} <code>{}</code></strong>",
+        if r.runbooks.is_empty() {
+            "runbook"
+        } else {
+            "site"
+        },
         esc(&r.start.runbook)
     );
     let status = r.outcome.as_str().replace('_', " ");
@@ -615,5 +723,87 @@ mod tests {
         assert_eq!(html.matches("class=\"cross\"").count(), 1);
         assert!(html.contains("RTO target 1 min 00 s"));
         assert_eq!(html, render(&r), "rendering is deterministic");
+    }
+
+    #[test]
+    fn a_site_has_its_systems_by_tier_and_a_lane_per_runbook() {
+        use crate::evidence::report::fixtures::{ASSUMED, BLOCKED, site_record};
+        let r = site_record();
+        let html = render(&r);
+        // The systems table: tiers in order, each system's status and how it reads.
+        let tiers: Vec<usize> = ["0", "1", "2", "3"]
+            .iter()
+            .map(|t| html.find(&format!("<tbody data-tier=\"{t}\">")).expect(t))
+            .collect();
+        assert!(tiers.is_sorted(), "{tiers:?}");
+        let rows = [
+            ("base", "recovered", "met", "✓ recovered"),
+            ("dns", "failed", "down", "✕ failed"),
+            ("lab", "assumed", "aside", "○ assumed"),
+            ("late", "recovered", "late", "▲ recovered, target missed"),
+            ("app", "blocked", "down", "⊘ blocked"),
+            ("back", "rolled_back", "aside", "↶ rolled back"),
+        ];
+        let mut at = Vec::new();
+        for (name, status, standing, words) in rows {
+            let row = format!(
+                "<tr data-runbook=\"{name}\" data-status=\"{status}\" data-standing=\"{standing}\">"
+            );
+            let i = html.find(&row).unwrap_or_else(|| panic!("no {row}"));
+            let end = i + html[i..].find("</tr>").expect("row end");
+            let cells = &html[i..end];
+            assert!(
+                cells.contains(&format!("<span class=\"pill k-{standing}\">{words}</span>")),
+                "{cells}"
+            );
+            assert!(
+                cells.contains(&format!("The {name} &lt;system&gt;")),
+                "{cells}"
+            );
+            at.push(i);
+        }
+        assert!(at.is_sorted(), "rows by tier, then name: {at:?}");
+        assert!(html.contains(BLOCKED) && html.contains(ASSUMED));
+        assert!(html.contains("<span class=\"note\">requires <code>dns</code></span>"));
+        assert!(html.contains(
+            "6 systems: 1 recovered within target · 1 recovered late · 1 failed · 1 blocked · \
+             1 rolled back · 1 assumed"
+        ));
+        assert!(html.contains("Site <code>town</code>"), "{html}");
+        // The timeline: a lane per runbook in the same order, one bar per step.
+        let lanes: Vec<usize> = ["base", "dns", "lab", "late", "app", "back"]
+            .iter()
+            .map(|n| {
+                html.find(&format!("<div class=\"lane\" data-runbook=\"{n}\""))
+                    .unwrap_or_else(|| panic!("no lane {n}"))
+            })
+            .collect();
+        assert!(lanes.is_sorted(), "{lanes:?}");
+        assert_eq!(
+            html.matches("<div class=\"lane\"").count(),
+            r.runbooks.len()
+        );
+        assert_eq!(html.matches("class=\"bar\"").count(), r.steps.len());
+        assert_eq!(html.matches("No step of it ran.").count(), 1, "lab's lane");
+        // Labels in a lane leave out the runbook's name; the tooltip keeps it.
+        assert!(html.contains(">svc.stop.1 @ dns-a<title>dns/svc.stop.1 @ dns-a</title>"));
+        assert!(html.contains(">rollback.svc.start.1 @ back-a<title>rollback.back/svc.start.1"));
+        assert!(html.contains("late target 2.0 s") && html.contains("site RTO target 10 min 00 s"));
+        assert_eq!(html, render(&r), "rendering is deterministic");
+    }
+
+    #[test]
+    fn a_single_runbook_has_neither_systems_nor_lanes() {
+        let html = render(&record());
+        assert!(html.contains("Runbook <code>rb</code>"));
+        for site in [
+            "Systems by tier",
+            "lane",
+            "site RTO",
+            "x-own",
+            "Site <code>",
+        ] {
+            assert!(!html.contains(site), "{site}");
+        }
     }
 }

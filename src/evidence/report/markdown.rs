@@ -1,15 +1,20 @@
 //! `report.md`: the report for a ticket or a wiki page, with the same content as the
-//! HTML report (verdict, RTO per service, every step, failures, decisions, inputs).
+//! HTML report (verdict, a site's systems by tier, RTO per service, every step,
+//! failures, decisions, inputs).
 
 use std::fmt::Write;
 
 use crate::evidence::record::{Record, StepRecord};
 
-use super::{Judgement, by_start, detailed, secs, status_word, verdict, verdict_sentence};
+use super::{
+    Judgement, Standing, by_start, by_tier, detailed, secs, status_word, system_result,
+    system_status, systems_tally, verdict, verdict_sentence,
+};
 
 pub fn render(r: &Record) -> String {
     let mut out = String::new();
     header(&mut out, r);
+    systems(&mut out, r);
     rto(&mut out, r);
     steps(&mut out, r);
     failures(&mut out, r);
@@ -49,7 +54,14 @@ fn header(out: &mut String, r: &Record) {
         "live"
     };
     let rows = [
-        ("Runbook", format!("`{}` — {}", st.runbook, cell(&st.title))),
+        (
+            if r.runbooks.is_empty() {
+                "Runbook"
+            } else {
+                "Site"
+            },
+            format!("`{}` — {}", st.runbook, cell(&st.title)),
+        ),
         ("Owner", st.owner.as_deref().map_or("—".into(), cell)),
         ("Plan (SHA-256)", format!("`{}`", st.plan_hash)),
         ("Direction", format!("hall {} → hall {}", st.from, st.to)),
@@ -67,6 +79,45 @@ fn header(out: &mut String, r: &Record) {
         let _ = writeln!(out, "| {k} | {v} |");
     }
     out.push('\n');
+}
+
+/// A site's systems by tier, each with its target against achieved and why it did not
+/// recover. Nothing for a single runbook.
+fn systems(out: &mut String, r: &Record) {
+    if r.runbooks.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "## Systems by tier\n\n**{}**\n\nA system's recovery time runs from the RTO clock's origin \
+         to the recovery of its last service.\n",
+        systems_tally(r)
+    );
+    for (tier, rbs) in by_tier(r) {
+        let _ = writeln!(
+            out,
+            "### Tier {tier}\n\n| Runbook | Title | Status | Target | Achieved | Met | Reason |\n\
+             |---|---|---|---:|---:|---|---|"
+        );
+        for rb in rbs {
+            let status = system_status(rb);
+            let status = match Standing::of(rb) {
+                Standing::Late | Standing::Down => format!("**{status}**"),
+                _ => status,
+            };
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | {status} | {} | {} | {} | {} |",
+                rb.name,
+                cell(&rb.title),
+                secs(rb.target_s),
+                rb.recovered_s.map_or("—".into(), secs),
+                system_result(r, rb),
+                rb.reason.as_deref().map_or("—".into(), cell),
+            );
+        }
+        out.push('\n');
+    }
 }
 
 fn rto(out: &mut String, r: &Record) {
@@ -93,7 +144,12 @@ fn rto(out: &mut String, r: &Record) {
     let achieved = r.recovered_s();
     let _ = writeln!(
         out,
-        "| **runbook `{}`** | {} | {} | {} | {} |\n",
+        "| **{} `{}`** | {} | {} | {} | {} |\n",
+        if r.runbooks.is_empty() {
+            "runbook"
+        } else {
+            "site"
+        },
         r.start.runbook,
         r.outcome.as_str().replace('_', " "),
         secs(r.rto.target_s),
@@ -223,4 +279,68 @@ fn inputs(out: &mut String, r: &Record) {
          `switchyard verify-evidence` on this folder checks the chain, the inputs and the summary.",
         r.events, r.last_hash
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::render;
+    use crate::evidence::report::fixtures::{BLOCKED, site_record};
+
+    #[test]
+    fn a_site_lists_its_systems_by_tier_with_their_reasons() {
+        let md = render(&site_record());
+        let systems = md.find("## Systems by tier").expect("systems");
+        assert!(
+            systems < md.find("## RTO").expect("rto"),
+            "systems come first"
+        );
+        let tiers: Vec<usize> = (0..4)
+            .map(|t| md.find(&format!("### Tier {t}\n")).expect("tier"))
+            .collect();
+        assert!(tiers.is_sorted(), "{tiers:?}");
+        let rows = [
+            "| `base` | The base &lt;system&gt; | ✓ recovered | 1 min 00 s | 4.0 s | met | — |",
+            "| `dns` | The dns &lt;system&gt; | **✕ failed** | 1 min 00 s | — | not recovered | \
+             dns/svc.stop.1 failed on dns-a: exited with 1 |",
+            "| `lab` | The lab &lt;system&gt; | ○ assumed | 1 min 00 s | — | not run (assumed) | \
+             left out by --only; a runbook of the run requires it: taken as recovered |",
+            "| `late` | The late &lt;system&gt; | **▲ recovered, target missed** | 2.0 s | 3.0 s | \
+             MISSED | — |",
+            "| `back` | The back &lt;system&gt; | ↶ rolled back | 1 min 00 s | — | not recovered | \
+             back/svc.start.1 failed on back-b: exited with 1 |",
+        ];
+        let mut at: Vec<usize> = rows
+            .iter()
+            .map(|row| md.find(row).unwrap_or_else(|| panic!("no row {row}\n{md}")))
+            .collect();
+        let app = format!(
+            "| `app` | The app &lt;system&gt; | **⊘ blocked** | 1 min 00 s | — | not recovered | {BLOCKED} |"
+        );
+        at.insert(
+            4,
+            md.find(&app)
+                .unwrap_or_else(|| panic!("no row {app}\n{md}")),
+        );
+        assert!(at.is_sorted(), "by tier, then name: {at:?}");
+        assert!(md.contains("| Site | `town` — Town &lt;all&gt; |"), "{md}");
+        assert!(md.contains("| **site `town`** | failed |"), "{md}");
+        assert!(md.starts_with(
+            "# Town &lt;all&gt;: switchover from hall a to hall b — FAILED\n\n6 systems: \
+             1 recovered within target · 1 recovered late · 1 failed · 1 blocked · 1 rolled back · \
+             1 assumed. 2 step execution(s) failed;"
+        ));
+    }
+
+    #[test]
+    fn a_single_runbook_has_no_systems() {
+        let mut r = site_record();
+        r.runbooks.clear();
+        r.start.runbooks.clear();
+        let md = render(&r);
+        assert!(
+            !md.contains("Systems by tier") && !md.contains("Tier 0"),
+            "{md}"
+        );
+        assert!(md.contains("| Runbook | `town`") && md.contains("| **runbook `town`** |"));
+    }
 }

@@ -6,6 +6,8 @@
 //! for byte, and what makes them safe to snapshot.
 
 mod controls;
+#[cfg(test)]
+mod fixtures;
 mod format;
 mod html;
 mod junit;
@@ -13,4 +15,7 @@ mod markdown;
 mod shared;
 
 pub use format::{Format, render};
-pub use shared::{Judgement, by_start, detailed, secs, status_word, verdict, verdict_sentence};
+pub use shared::{
+    Judgement, Standing, by_start, by_tier, detailed, lanes, own_id, secs, status_word,
+    system_result, system_status, systems_tally, verdict, verdict_sentence,
+};

@@ -2,7 +2,7 @@
 //! for statuses and seconds, and the order of the steps.
 
 use crate::engine::event::{Outcome, StepStatus};
-use crate::evidence::record::{Record, StepRecord};
+use crate::evidence::record::{Record, RunbookRecord, RunbookStatus, StepRecord};
 
 /// The verdict in a few words, for a banner or a headline.
 pub fn verdict(r: &Record) -> &'static str {
@@ -19,6 +19,9 @@ pub fn verdict(r: &Record) -> &'static str {
 
 /// One sentence that says what the verdict means.
 pub fn verdict_sentence(r: &Record) -> String {
+    if !r.runbooks.is_empty() {
+        return site_sentence(r);
+    }
     let failed = r
         .steps
         .iter()
@@ -154,4 +157,180 @@ pub fn by_start(r: &Record) -> Vec<&StepRecord> {
             .then_with(|| a.end.host.cmp(&b.end.host))
     });
     steps
+}
+
+/// A site's verdict: what became of its systems, then what the run's outcome means.
+fn site_sentence(r: &Record) -> String {
+    let tally = systems_tally(r);
+    let failed = r
+        .steps
+        .iter()
+        .filter(|s| s.end.status == StepStatus::Failed)
+        .count();
+    let timed = format!(
+        "the site recovered in {} against its target of {}",
+        secs(r.rto.achieved_s),
+        secs(r.rto.target_s)
+    );
+    match r.outcome {
+        Outcome::Passed if r.start.dry_run => format!(
+            "{tally}. Every host was reached and every precheck passed; nothing was changed."
+        ),
+        Outcome::Passed => format!("{tally}: {timed}."),
+        Outcome::RtoBreached if !r.rto.met => {
+            format!("{tally}: {timed}, so the site's target was missed.")
+        }
+        Outcome::RtoBreached => format!("{tally}: {timed}, but a service's target was missed."),
+        Outcome::Failed => format!(
+            "{tally}. {failed} step execution(s) failed; the systems that do not require \
+             a failed one went on."
+        ),
+        Outcome::Aborted => format!("{tally}. The operator aborted the run."),
+        Outcome::RolledBack => {
+            format!(
+                "{tally}. A failed system was switched back to hall {}.",
+                r.start.from
+            )
+        }
+        Outcome::Interrupted if !r.finished => format!(
+            "{tally}. The journal ends before the run did: switchyard was stopped during it."
+        ),
+        Outcome::Interrupted => format!("{tally}. The run was interrupted before it finished."),
+    }
+}
+
+/// How a site's system ended, at a glance: the colour and marker the reports give it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Standing {
+    /// Recovered within its target.
+    Met,
+    /// Recovered, after its target.
+    Late,
+    /// Not recovered: failed, blocked, or the run stopped first.
+    Down,
+    /// Not switched by this run: assumed, or switched back.
+    Aside,
+    /// A dry run recovers nothing.
+    Planned,
+}
+
+impl Standing {
+    pub fn of(rb: &RunbookRecord) -> Standing {
+        match rb.status {
+            RunbookStatus::Recovered if rb.rto().is_none_or(|t| t.met) => Standing::Met,
+            RunbookStatus::Recovered => Standing::Late,
+            RunbookStatus::Failed | RunbookStatus::Blocked | RunbookStatus::Interrupted => {
+                Standing::Down
+            }
+            RunbookStatus::Assumed | RunbookStatus::RolledBack => Standing::Aside,
+            RunbookStatus::Planned => Standing::Planned,
+        }
+    }
+
+    /// Its CSS class (and `data-standing`).
+    pub fn key(self) -> &'static str {
+        match self {
+            Standing::Met => "met",
+            Standing::Late => "late",
+            Standing::Down => "down",
+            Standing::Aside => "aside",
+            Standing::Planned => "planned",
+        }
+    }
+}
+
+/// A system's status as the systems table prints it: a marker that tells it apart
+/// without colour, and its words.
+pub fn system_status(rb: &RunbookRecord) -> String {
+    let marker = match rb.status {
+        RunbookStatus::Recovered if Standing::of(rb) == Standing::Met => "✓",
+        RunbookStatus::Recovered => "▲",
+        RunbookStatus::Failed => "✕",
+        RunbookStatus::Blocked => "⊘",
+        RunbookStatus::Interrupted => "■",
+        RunbookStatus::Assumed => "○",
+        RunbookStatus::RolledBack => "↶",
+        RunbookStatus::Planned => "◇",
+    };
+    let late = if Standing::of(rb) == Standing::Late {
+        ", target missed"
+    } else {
+        ""
+    };
+    format!("{marker} {}{late}", rb.status.words())
+}
+
+/// Whether a system met its target, in the systems table's words.
+pub fn system_result(r: &Record, rb: &RunbookRecord) -> &'static str {
+    match rb.status {
+        _ if r.start.dry_run => Judgement::NotTimed.words(),
+        RunbookStatus::Assumed => "not run (assumed)",
+        _ => Judgement::of(r, Some(rb.target_s), rb.recovered_s).words(),
+    }
+}
+
+/// A site's systems grouped by tier, tier 0 first, each tier's by name.
+pub fn by_tier(r: &Record) -> Vec<(u8, Vec<&RunbookRecord>)> {
+    let mut groups: Vec<(u8, Vec<&RunbookRecord>)> = Vec::new();
+    for rb in lanes(r) {
+        match groups.last_mut() {
+            Some((tier, rbs)) if *tier == rb.tier => rbs.push(rb),
+            _ => groups.push((rb.tier, vec![rb])),
+        }
+    }
+    groups
+}
+
+/// A site's systems by tier, then name: the order of the table and the timeline's lanes.
+pub fn lanes(r: &Record) -> Vec<&RunbookRecord> {
+    let mut rbs: Vec<&RunbookRecord> = r.runbooks.iter().collect();
+    rbs.sort_by(|a, b| a.tier.cmp(&b.tier).then_with(|| a.name.cmp(&b.name)));
+    rbs
+}
+
+/// How many systems ended which way, e.g. `4 systems: 1 recovered within target ·
+/// 1 failed · 1 blocked · 1 assumed`.
+pub fn systems_tally(r: &Record) -> String {
+    let count = |f: &dyn Fn(&RunbookRecord) -> bool| r.runbooks.iter().filter(|x| f(x)).count();
+    let is = |s: RunbookStatus| move |x: &RunbookRecord| x.status == s;
+    let parts = [
+        (
+            count(&|x| Standing::of(x) == Standing::Met),
+            "recovered within target",
+        ),
+        (
+            count(&|x| Standing::of(x) == Standing::Late),
+            "recovered late",
+        ),
+        (count(&is(RunbookStatus::Failed)), "failed"),
+        (count(&is(RunbookStatus::Blocked)), "blocked"),
+        (count(&is(RunbookStatus::RolledBack)), "rolled back"),
+        (count(&is(RunbookStatus::Interrupted)), "interrupted"),
+        (count(&is(RunbookStatus::Assumed)), "assumed"),
+        (count(&is(RunbookStatus::Planned)), "planned"),
+    ];
+    let said: Vec<String> = parts
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, words)| format!("{n} {words}"))
+        .collect();
+    let n = r.runbooks.len();
+    format!(
+        "{n} system{}: {}",
+        if n == 1 { "" } else { "s" },
+        said.join(" · ")
+    )
+}
+
+/// A site's step id without its runbook's name: `svc.start.1` for `dns/svc.start.1`,
+/// `rollback.svc.start.1` for `rollback.dns/svc.start.1`. Unambiguous within the runbook.
+pub fn own_id<'a>(rb: &RunbookRecord, id: &'a str) -> std::borrow::Cow<'a, str> {
+    let prefix = format!("{}/", rb.name);
+    match id.strip_prefix(crate::engine::drill::ROLLBACK) {
+        Some(rest) => match rest.strip_prefix(&prefix) {
+            Some(own) => format!("{}{own}", crate::engine::drill::ROLLBACK).into(),
+            None => id.into(),
+        },
+        None => id.strip_prefix(&prefix).unwrap_or(id).into(),
+    }
 }

@@ -1,15 +1,19 @@
 //! The timeline: an SVG Gantt chart of every step on every host, coloured by phase,
 //! with failures, the critical path and the RTO target marked; split into charts of
-//! [`ROWS_PER_CHART`] rows so a printed page holds whole charts.
+//! [`ROWS_PER_CHART`] rows so a printed page holds whole charts. A site's timeline has
+//! one lane per runbook (by tier, then name), each with its own target marked, on one
+//! time axis.
 
 use std::fmt::Write;
 
 use crate::config::model::Phase;
 use crate::engine::event::StepStatus;
-use crate::evidence::record::{Record, StepRecord};
-use crate::evidence::report::{by_start, secs, status_word};
+use crate::evidence::record::{Record, RunbookRecord, StepRecord};
+use crate::evidence::report::{
+    Standing, by_start, lanes, own_id, secs, status_word, system_status,
+};
 
-use super::{esc, status_key};
+use super::{esc, status_key, status_slug};
 
 /// Rows per chart: a longer timeline is split so each part fits on a printed page.
 const ROWS_PER_CHART: usize = 40;
@@ -46,11 +50,31 @@ fn tick_step(span: f64) -> f64 {
         .unwrap_or(10.0 * pow)
 }
 
-fn label(s: &StepRecord) -> String {
+/// A row's label: its step and host; in a runbook's lane, its step without the
+/// runbook's name.
+fn label(s: &StepRecord, lane: Option<&RunbookRecord>) -> String {
+    let step = match lane {
+        Some(rb) => own_id(rb, &s.end.step),
+        None => s.end.step.as_str().into(),
+    };
     match &s.end.host {
-        Some(h) => format!("{} @ {h}", s.end.step),
-        None => s.end.step.clone(),
+        Some(h) => format!("{step} @ {h}"),
+        None => step.into_owned(),
     }
+}
+
+/// The runbook whose lane `s` is drawn in.
+fn lane_of<'r>(r: &'r Record, s: &StepRecord) -> Option<&'r RunbookRecord> {
+    r.runbooks.iter().find(|rb| rb.owns(&s.end.service))
+}
+
+/// A target drawn across a chart as a dashed line with its label above.
+#[derive(Clone)]
+struct Mark {
+    at_s: f64,
+    label: String,
+    /// The line's CSS class; its label's is `LINE-label`.
+    class: &'static str,
 }
 
 /// A label cut to [`MAX_LABEL`] characters in the middle, keeping the host at its end.
@@ -91,11 +115,16 @@ pub(super) fn timeline(out: &mut String, r: &Record) {
         .iter()
         .map(|s| s.end.start_s + s.end.duration_s)
         .fold(0.0_f64, f64::max);
-    let span = last.max(r.rto.target_s).max(1e-3);
+    let span = r
+        .runbooks
+        .iter()
+        .map(|rb| rb.target_s)
+        .fold(last.max(r.rto.target_s), f64::max)
+        .max(1e-3);
     let step_s = tick_step(span);
     let chars = rows
         .iter()
-        .map(|s| label(s).chars().count().min(MAX_LABEL))
+        .map(|s| label(s, lane_of(r, s)).chars().count().min(MAX_LABEL))
         .max()
         .unwrap_or(0);
     // Room for the print font (13 units), larger than the screen's: see the CSS.
@@ -116,19 +145,92 @@ pub(super) fn timeline(out: &mut String, r: &Record) {
     }
     out.push_str(
         "<span><i class=\"x-failed\"></i>failed (✕)</span><span><i class=\"x-skipped\"></i>skipped</span>\
-         <span><i class=\"x-crit\"></i>critical path (bold label)</span><span><i class=\"x-rto\"></i>RTO target</span>\
-         <span>seconds from the RTO clock's origin; hover a bar for exact times</span></div>\n",
+         <span><i class=\"x-crit\"></i>critical path (bold label)</span><span><i class=\"x-rto\"></i>RTO target</span>",
     );
-    for (i, part) in rows.chunks(ROWS_PER_CHART).enumerate() {
-        chart(out, r, part, &axis);
-        if i == 0 {
-            out.push_str("</div>\n");
+    if !r.runbooks.is_empty() {
+        out.push_str("<span><i class=\"x-own\"></i>the runbook's own target</span>");
+    }
+    out.push_str(
+        "<span>seconds from the RTO clock's origin; hover a bar for exact times</span></div>\n",
+    );
+    let site_target = Mark {
+        at_s: r.rto.target_s,
+        label: format!(
+            "{}RTO target {}",
+            if r.runbooks.is_empty() { "" } else { "site " },
+            secs(r.rto.target_s)
+        ),
+        class: "rto",
+    };
+    if r.runbooks.is_empty() {
+        for (i, part) in rows.chunks(ROWS_PER_CHART).enumerate() {
+            chart(out, part, &axis, None, std::slice::from_ref(&site_target));
+            if i == 0 {
+                out.push_str("</div>\n");
+            }
+        }
+    } else {
+        for (i, rb) in lanes(r).into_iter().enumerate() {
+            let mine: Vec<&StepRecord> = rows
+                .iter()
+                .copied()
+                .filter(|s| rb.owns(&s.end.service))
+                .collect();
+            let own = Mark {
+                at_s: rb.target_s,
+                label: format!("{} target {}", rb.name, secs(rb.target_s)),
+                class: "own",
+            };
+            lane(out, rb, &mine, &axis, &[own, site_target.clone()]);
+            if i == 0 {
+                out.push_str("</div>\n");
+            }
         }
     }
     out.push_str("</section>\n");
 }
 
-fn chart(out: &mut String, r: &Record, rows: &[&StepRecord], a: &Axis) {
+/// A runbook's lane: its tier, name and status above the charts of its steps.
+fn lane(out: &mut String, rb: &RunbookRecord, rows: &[&StepRecord], a: &Axis, marks: &[Mark]) {
+    let standing = Standing::of(rb);
+    let _ = writeln!(
+        out,
+        "<div class=\"lane\" data-runbook=\"{}\" data-tier=\"{}\" data-status=\"{}\">\n\
+         <h3>Tier {} · <code>{}</code> {} <span class=\"pill k-{}\">{}</span></h3>",
+        esc(&rb.name),
+        rb.tier,
+        status_slug(rb.status.words()),
+        rb.tier,
+        esc(&rb.name),
+        if rb.title == rb.name {
+            String::new()
+        } else {
+            format!("— {}", esc(&rb.title))
+        },
+        standing.key(),
+        esc(&system_status(rb)),
+    );
+    if let Some(why) = &rb.reason {
+        let _ = writeln!(out, "<p class=\"note\">{}</p>", esc(why));
+    }
+    if rows.is_empty() {
+        out.push_str("<p>No step of it ran.</p>\n");
+    }
+    for part in rows.chunks(ROWS_PER_CHART) {
+        chart(out, part, a, Some(rb), marks);
+    }
+    out.push_str("</div>\n");
+}
+
+/// One chart of `rows` (in `lane`, when a site's), with `marks` across it, the first
+/// lowest.
+fn chart(
+    out: &mut String,
+    rows: &[&StepRecord],
+    a: &Axis,
+    lane: Option<&RunbookRecord>,
+    marks: &[Mark],
+) {
     let bottom = TOP + rows.len() as f64 * ROW;
     let height = bottom + 22.0;
     let _ = writeln!(
@@ -164,29 +266,34 @@ fn chart(out: &mut String, r: &Record, rows: &[&StepRecord], a: &Axis) {
         a.left, a.right
     );
     for (i, s) in rows.iter().enumerate() {
-        bar(out, s, a, TOP + i as f64 * ROW);
+        bar(out, s, a, TOP + i as f64 * ROW, lane);
     }
-    let x = a.x(r.rto.target_s);
-    let (anchor, lx) = if x > a.right - 160.0 {
-        ("end", x - 5.0)
-    } else {
-        ("start", x + 5.0)
-    };
-    let _ = writeln!(
-        out,
-        "<line class=\"rto\" x1=\"{x:.1}\" y1=\"{:.1}\" x2=\"{x:.1}\" y2=\"{bottom}\"/>\
-         <text class=\"rto-label\" x=\"{lx:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\">RTO target {}</text>\n</svg>",
-        TOP - 14.0,
-        TOP - 6.0,
-        secs(r.rto.target_s)
-    );
+    for (i, m) in marks.iter().enumerate() {
+        let x = a.x(m.at_s);
+        let (anchor, lx) = if x > a.right - 160.0 {
+            ("end", x - 5.0)
+        } else {
+            ("start", x + 5.0)
+        };
+        let up = 12.0 * i as f64;
+        let _ = writeln!(
+            out,
+            "<line class=\"{0}\" x1=\"{x:.1}\" y1=\"{1:.1}\" x2=\"{x:.1}\" y2=\"{bottom}\"/>\
+             <text class=\"{0}-label\" x=\"{lx:.1}\" y=\"{2:.1}\" text-anchor=\"{anchor}\">{3}</text>",
+            m.class,
+            TOP - 14.0 - up,
+            TOP - 6.0 - up,
+            esc(&m.label)
+        );
+    }
+    out.push_str("</svg>\n");
 }
 
 /// One step on one host: its label, its bar with exact times in a tooltip, its marks.
-fn bar(out: &mut String, s: &StepRecord, a: &Axis, y: f64) {
+fn bar(out: &mut String, s: &StepRecord, a: &Axis, y: f64, lane: Option<&RunbookRecord>) {
     let e = &s.end;
-    let full = label(s);
-    let shown = shorten(&full);
+    let full = label(s, None);
+    let shown = shorten(&label(s, lane));
     let _ = writeln!(
         out,
         "<text{} x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{}<title>{}</title></text>",
