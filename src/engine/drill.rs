@@ -140,11 +140,7 @@ pub async fn run<E: Executor>(
         .reduce(f64::max)
         .unwrap_or_else(|| secs(settings.clock.since_origin().saturating_sub(human_wait)));
     let met = executor.dry_run() || (all_recovered && achieved <= target);
-    let any_service_missed = rb
-        .services
-        .iter()
-        .zip(&main.recovered)
-        .any(|(s, r)| matches!((s.rto, r), (Some(t), Some(a)) if *a > secs(t)));
+    let any_target_missed = missed_a_target(rb, &main.recovered);
     let halted = main.halts.iter().flatten().map(|h| match h {
         Stop::Aborted => Outcome::Aborted,
         Stop::Rollback => Outcome::RolledBack,
@@ -164,7 +160,7 @@ pub async fn run<E: Executor>(
         (Some(Stop::Aborted), _, _) => Outcome::Aborted,
         (Some(Stop::Failed(_) | Stop::Rollback), _, _) => Outcome::Failed,
         (None, _, _) if unreachable => Outcome::Failed,
-        (None, _, _) if !executor.dry_run() && (!met || any_service_missed) => Outcome::RtoBreached,
+        (None, _, _) if !executor.dry_run() && (!met || any_target_missed) => Outcome::RtoBreached,
         (None, _, _) => Outcome::Passed,
     };
     io.sink.emit(Event::RunFinished {
@@ -178,6 +174,25 @@ pub async fn run<E: Executor>(
         human_wait_s: secs(human_wait),
     });
     outcome
+}
+
+/// Whether a service, or a site's runbook, recovered after its own target.
+fn missed_a_target(rb: &crate::config::Runbook, recovered: &[Option<f64>]) -> bool {
+    let service_missed = rb
+        .services
+        .iter()
+        .zip(recovered)
+        .any(|(s, r)| matches!((s.rto, r), (Some(t), Some(a)) if *a > secs(t)));
+    // A runbook of a site has recovered when its last service has.
+    let runbook_missed = rb.origins.iter().enumerate().any(|(o, origin)| {
+        rb.services
+            .iter()
+            .zip(recovered)
+            .filter(|(s, _)| s.origin == o)
+            .filter_map(|(_, r)| *r)
+            .any(|a| a > secs(origin.rto))
+    });
+    service_missed || runbook_missed
 }
 
 /// Switches back the services whose stop phase had begun. `rolled_back` when every

@@ -405,3 +405,33 @@ fn a_failed_precheck_holds_back_every_system_before_anything_stops() {
         "{s}"
     );
 }
+
+#[test]
+fn a_runbook_recovered_after_its_own_target_breaches_the_site_run() {
+    let s: Vec<Sshd> = (0..4).map(|_| Sshd::start()).collect();
+    let servers = [("quick", &s[0], &s[1]), ("slow", &s[2], &s[3])];
+    let (t, log) = project(&servers, "");
+    // `slow` has a target of one second and cannot meet it; the site's 2h is met.
+    let slow = runbook("slow", &log)
+        .replace("rto = \"1h\"", "rto = \"1s\"")
+        .replace(
+            "[[services.svc.verify]]\nrun = \"",
+            "[[services.svc.verify]]\nrun = \"sleep 1.5; ",
+        );
+    let t = t.file("runbooks/slow.toml", slow);
+    let out = live(t, &[]);
+    assert_eq!(out.code, 3, "{}\n{}", out.stdout, out.stderr);
+    let s = summary(&run_dir(&out));
+    assert_eq!(s["outcome"], "rto_breached", "{s}");
+    assert_eq!(s["rto"]["met"], true, "{s}");
+    assert_eq!(status_of(&s, "slow"), "recovered", "{s}");
+    assert_eq!(runbook_entry(&s, "slow")["rto"]["met"], false, "{s}");
+    assert_eq!(runbook_entry(&s, "quick")["rto"]["met"], true, "{s}");
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.contains("slow") && l.contains("MISSED")),
+        "{}",
+        out.stdout
+    );
+}
