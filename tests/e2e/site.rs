@@ -1,13 +1,31 @@
 //! Sites (several runbooks switched as one run) over real OpenSSH servers on loopback:
 //! the order `requires` gives across runbooks, tiers under a tight `max_parallel`, the
-//! locks of every runbook, and `--only`.
+//! locks of every runbook, `--only`, failures contained to their runbook, and resume
+//! after switchyard was killed mid switchover.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde_json::Value;
 
+use crate::support::evidence::assert_intact;
+use crate::support::runs::{kill_when, resume};
 use crate::support::sshd::{INVENTORY_HEAD, Sshd};
 use crate::support::util::{Test, run_dir, summary};
+
+/// A live run of the site of [`project`] to hall b, without asking, with plain lines.
+const LIVE: &[&str] = &[
+    "--no-progress",
+    "run",
+    "sites/town.toml",
+    "--to",
+    "b",
+    "--live",
+    "--yes",
+];
+
+/// `directory` <- `database` <- `payroll`: the body of a site file for a chain of three.
+const CHAIN: &str = "[systems.database]\nrequires = [\"directory\"]\n[systems.payroll]\nrequires = [\"database\"]\n";
 
 /// One SSH host per hall per system, each its own sshd: `NAME-a` and `NAME-b`, tagged
 /// `NAME`.
@@ -29,7 +47,21 @@ fn runbook(name: &str, log: &Path) -> String {
 /// a, `start` in hall b (so that a rollback's start in hall a succeeds); an empty
 /// `phase` fails nowhere.
 fn runbook_failing(name: &str, log: &Path, on_failure: &str, phase: &str) -> String {
+    runbook_with(name, log, on_failure, phase, ("", ""))
+}
+
+/// As [`runbook_failing`], with `then.1` (shell) appended to the command of its
+/// `then.0` step (`stop` or `start`), after it wrote its line to the log.
+fn runbook_with(
+    name: &str,
+    log: &Path,
+    on_failure: &str,
+    phase: &str,
+    then: (&str, &str),
+) -> String {
     let log = log.display();
+    let tail = |p: &str| if p == then.0 { then.1 } else { "" };
+    let (stop_tail, start_tail) = (tail("stop"), tail("start"));
     let fail = |p: &str| match (p == phase, p) {
         (true, "stop") => "case {{host.name}} in *-a) echo refused >&2; exit 1;; esac; ",
         (true, _) => "case {{host.name}} in *-b) echo refused >&2; exit 1;; esac; ",
@@ -49,9 +81,9 @@ hosts = ["tag:{name}"]
 run = "echo precheck {{{{runbook}}}} {{{{host.name}}}} | tee -a {log}"
 [[services.svc.stop]]
 on = "source"
-run = "{stop}echo stop {{{{runbook}}}} {{{{host.name}}}} >> {log}"
+run = "{stop}echo stop {{{{runbook}}}} {{{{host.name}}}} >> {log}{stop_tail}"
 [[services.svc.start]]
-run = "{start}echo start {{{{runbook}}}}/{{{{service}}}} {{{{host.name}}}} >> {log}"
+run = "{start}echo start {{{{runbook}}}}/{{{{service}}}} {{{{host.name}}}} >> {log}{start_tail}"
 [[services.svc.verify]]
 run = "grep -q 'start {{{{runbook}}}}/svc {{{{host.name}}}}' {log}"
 "#
@@ -76,17 +108,7 @@ fn project(servers: &[(&str, &Sshd, &Sshd)], site: &str) -> (Test, std::path::Pa
 }
 
 fn live(t: Test, extra: &[&str]) -> crate::support::util::Output {
-    let mut args = vec![
-        "--no-progress",
-        "run",
-        "sites/town.toml",
-        "--to",
-        "b",
-        "--live",
-        "--yes",
-    ];
-    args.extend(extra);
-    t.args(&args).run()
+    t.args(LIVE).args(extra).run()
 }
 
 /// The log's lines of one kind (`stop`, `start`, ...), in the order they were written.
@@ -113,10 +135,7 @@ fn a_chain_of_requires_stops_dependents_first_and_starts_requirements_first() {
         ("database", &s[2], &s[3]),
         ("payroll", &s[4], &s[5]),
     ];
-    let (t, log) = project(
-        &servers,
-        "[systems.database]\nrequires = [\"directory\"]\n[systems.payroll]\nrequires = [\"database\"]\n",
-    );
+    let (t, log) = project(&servers, CHAIN);
     let out = live(t, &[]).code(0);
     let stops = lines(&log, "stop");
     let starts = lines(&log, "start");
@@ -361,4 +380,136 @@ fn a_runbook_that_rolls_back_goes_back_alone() {
             && x["status"] == "ok"),
         "{s}"
     );
+}
+
+/// Shell for [`runbook_with`]: on the host in hall b, touch `started`, then wait until
+/// `go` exists.
+fn waits(started: &Path, go: &Path) -> String {
+    format!(
+        "; case {{{{host.name}}}} in *-b) touch {}; while [ ! -e {} ]; do sleep 0.1; done;; esac",
+        started.display(),
+        go.display()
+    )
+}
+
+/// How many of the log's lines are `line`.
+fn count(log: &Path, line: &str) -> usize {
+    std::fs::read_to_string(log)
+        .expect("log")
+        .lines()
+        .filter(|l| *l == line)
+        .count()
+}
+
+fn journal(dir: &Path) -> String {
+    std::fs::read_to_string(dir.join("journal.jsonl")).expect("journal")
+}
+
+/// The entry of step `id` in the site summary's runbook `runbook`.
+#[track_caller]
+fn step_of<'v>(s: &'v Value, runbook: &str, id: &str) -> &'v Value {
+    runbook_entry(s, runbook)["steps"]
+        .as_array()
+        .and_then(|st| st.iter().find(|x| x["id"] == id))
+        .unwrap_or_else(|| panic!("no step {id} in runbook {runbook}: {s}"))
+}
+
+#[test]
+fn a_killed_site_run_resumes_without_running_finished_steps_again() {
+    let s: [Sshd; 6] = std::array::from_fn(|_| Sshd::start());
+    let servers = [
+        ("directory", &s[0], &s[1]),
+        ("database", &s[2], &s[3]),
+        ("payroll", &s[4], &s[5]),
+    ];
+    let (t, log) = project(&servers, CHAIN);
+    // The middle runbook's start marks that it runs, then waits: killed then.
+    let (started, go) = (t.path().join("started"), t.path().join("go"));
+    let t = t.file(
+        "runbooks/database.toml",
+        runbook_with(
+            "database",
+            &log,
+            "abort",
+            "",
+            ("start", &waits(&started, &go)),
+        ),
+    );
+    let dir = kill_when(&t, LIVE, "database/svc.start.1", |_| started.exists());
+    let before = journal(&dir);
+    assert!(!before.contains(r#""event":"run_finished""#), "{before}");
+    assert!(!log.exists() || count(&log, "start payroll/svc payroll-b") == 0);
+    std::fs::write(&go, "").expect("go marker");
+    let out = resume(&dir).code(0);
+    assert!(out.stderr.contains("resumed"), "{}", out.stderr);
+
+    // Every step that had finished ran once; the one cut off ran again.
+    let text = std::fs::read_to_string(&log).expect("log");
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for line in text.lines() {
+        *counts.entry(line).or_default() += 1;
+    }
+    assert_eq!(counts.len(), 9, "3 prechecks, 3 stops, 3 starts:\n{text}");
+    for (line, n) in &counts {
+        let want = if *line == "start database/svc database-b" {
+            2
+        } else {
+            1
+        };
+        assert_eq!(*n, want, "{line}:\n{text}");
+    }
+    // The order across runbooks still holds for what ran after the resume.
+    assert_eq!(
+        lines(&log, "start"),
+        [
+            "directory/svc",
+            "database/svc",
+            "database/svc",
+            "payroll/svc"
+        ],
+        "{text}"
+    );
+
+    let s = summary(&dir);
+    assert_eq!(s["outcome"], "passed", "{s}");
+    for name in ["directory", "database", "payroll"] {
+        assert_eq!(status_of(&s, name), "recovered", "{s}");
+        assert_eq!(runbook_entry(&s, name)["rto"]["met"], true, "{s}");
+        for step in runbook_entry(&s, name)["steps"].as_array().expect("steps") {
+            let rerun = step["id"] == "database/svc.start.1";
+            assert_eq!(step["status"], "ok", "{step}");
+            assert_eq!(
+                step["rerun"],
+                if rerun {
+                    Value::Bool(true)
+                } else {
+                    Value::Null
+                },
+                "{step}"
+            );
+        }
+    }
+    assert_eq!(
+        step_of(&s, "database", "database/svc.start.1")["rerun"],
+        true,
+        "{s}"
+    );
+    // The RTO clock keeps its origin; the journal says it resumed, and its chain goes on.
+    let origin = before
+        .lines()
+        .next()
+        .and_then(|l| serde_json::from_str::<Value>(l).ok())
+        .map(|e| e["clock_origin"].clone())
+        .expect("run_started");
+    assert_eq!(s["clock_origin"], origin, "{s}");
+    let after = journal(&dir);
+    // (A line torn by the kill is cut off.)
+    let whole = &before[..before.rfind('\n').map_or(0, |i| i + 1)];
+    assert!(after.starts_with(whole), "the journal was rewritten");
+    assert_eq!(after.matches(r#""event":"resumed""#).count(), 1, "{after}");
+    assert!(
+        after.contains(r#""rerun":["database/svc.start.1@database-b"]"#),
+        "{after}"
+    );
+    assert_intact(&dir);
 }
