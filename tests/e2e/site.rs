@@ -1,7 +1,7 @@
 //! Sites (several runbooks switched as one run) over real OpenSSH servers on loopback:
 //! the order `requires` gives across runbooks, tiers under a tight `max_parallel`, the
 //! locks of every runbook, `--only`, failures contained to their runbook, and resume
-//! after switchyard was killed mid switchover.
+//! after switchyard was killed (mid switchover, and while one runbook rolls back).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -511,5 +511,81 @@ fn a_killed_site_run_resumes_without_running_finished_steps_again() {
         after.contains(r#""rerun":["database/svc.start.1@database-b"]"#),
         "{after}"
     );
+    assert_intact(&dir);
+}
+
+#[test]
+fn a_site_run_killed_while_one_runbook_rolls_back_resumes_its_rollback_and_the_others() {
+    // `roller` fails to start in hall b and rolls back alone; `app` requires it and ends
+    // blocked; `slow`, on its own, still starts (and waits) when switchyard is killed.
+    let s: [Sshd; 6] = std::array::from_fn(|_| Sshd::start());
+    let servers = [
+        ("app", &s[0], &s[1]),
+        ("roller", &s[2], &s[3]),
+        ("slow", &s[4], &s[5]),
+    ];
+    let (t, log) = project(&servers, "[systems.app]\nrequires = [\"roller\"]\n");
+    let (started, go) = (t.path().join("started"), t.path().join("go"));
+    let t = t
+        .file(
+            "runbooks/roller.toml",
+            runbook_failing("roller", &log, "rollback", "start"),
+        )
+        .file(
+            "runbooks/slow.toml",
+            runbook_with("slow", &log, "abort", "", ("start", &waits(&started, &go))),
+        );
+    let dir = kill_when(&t, LIVE, "slow/svc.start.1", |j| {
+        started.exists() && j.contains(r#""event":"rollback_started""#)
+    });
+    let before = journal(&dir);
+    assert!(
+        !before.contains(r#""step":"rollback."#),
+        "the rollback pass had begun: {before}"
+    );
+    std::fs::write(&go, "").expect("go marker");
+    let out = resume(&dir).code(1);
+    let text = std::fs::read_to_string(&log).expect("log");
+    // roller was not switched forward again (its start fails before it writes a line:
+    // the journal counts it), but rolled back, hall b to hall a.
+    let after = journal(&dir);
+    assert_eq!(
+        after
+            .matches(r#""event":"step_started","step":"roller/svc.start.1""#)
+            .count(),
+        1,
+        "{after}"
+    );
+    assert_eq!(count(&log, "stop roller roller-b"), 1, "{text}");
+    assert_eq!(count(&log, "start roller/svc roller-a"), 1, "{text}");
+    // slow's cut-off start ran again and it recovered; app never started.
+    assert_eq!(count(&log, "start slow/svc slow-b"), 2, "{text}");
+    assert!(!text.contains("start app/"), "{text}");
+    for stop in ["stop app app-a", "stop roller roller-a", "stop slow slow-a"] {
+        assert_eq!(count(&log, stop), 1, "{stop}: {text}");
+    }
+
+    let s = summary(&dir);
+    assert_eq!(s["outcome"], "rolled_back", "{s}\n{}", out.stderr);
+    assert_eq!(status_of(&s, "roller"), "rolled_back", "{s}");
+    assert_eq!(status_of(&s, "app"), "blocked", "{s}");
+    assert_eq!(status_of(&s, "slow"), "recovered", "{s}");
+    // The switchover's failed start keeps its end: it was not run again.
+    let forward = step_of(&s, "roller", "roller/svc.start.1");
+    assert_eq!(forward["status"], "failed", "{forward}");
+    assert_eq!(forward["rerun"], Value::Null, "{forward}");
+    for id in ["rollback.roller/svc.stop.1", "rollback.roller/svc.start.1"] {
+        assert_eq!(step_of(&s, "roller", id)["status"], "ok", "{id}: {s}");
+    }
+    let slow = step_of(&s, "slow", "slow/svc.start.1");
+    assert_eq!(
+        (&slow["status"], &slow["rerun"]),
+        (&"ok".into(), &true.into())
+    );
+    assert!(
+        after.contains(r#""rerun":["slow/svc.start.1@slow-b"]"#),
+        "the resumed event names only what runs again: {after}"
+    );
+    assert_eq!(after.matches(r#""event":"rollback_started""#).count(), 1);
     assert_intact(&dir);
 }
