@@ -14,7 +14,7 @@ use crate::engine::drill::{ROLLBACK, Start};
 use crate::engine::event::{Event, Outcome, StepStatus};
 use crate::engine::kind::RunKind;
 use crate::engine::operator::Choice;
-use crate::engine::scheduler::Carry;
+use crate::engine::scheduler::{Carry, Halted};
 use crate::engine::secrets;
 use crate::engine::stopwatch::{Stopwatch, parse_timestamp, timestamp};
 use crate::evidence::journal::{self, Entry};
@@ -123,7 +123,7 @@ pub fn run(g: &Global, a: &ResumeArgs) -> Result<u8, Error> {
         kind,
     };
     let code = run
-        .execute(g, recorder, Start::Resumed(carry), Some(resumed))
+        .execute(g, recorder, Start::Resumed(Box::new(carry)), Some(resumed))
         .map(|(code, _)| code);
     drop(lock);
     code
@@ -193,6 +193,22 @@ fn carry(entries: &[Entry]) -> Carry {
             } => {
                 started.clear();
                 c.rollback = Some(services.clone());
+            }
+            // What a site's switchover pass stopped, since it last (re)started.
+            Event::Resumed { .. } => c.halted.clear(),
+            Event::RunbookStopped {
+                runbook,
+                how,
+                message,
+                blocked,
+            } => {
+                c.halted.retain(|h| &h.runbook != runbook);
+                c.halted.push(Halted {
+                    runbook: runbook.clone(),
+                    how: *how,
+                    message: message.clone(),
+                    blocked: blocked.clone(),
+                });
             }
             // In a site, one runbook rolls back and the others go on: none of its
             // steps runs again.

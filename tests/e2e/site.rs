@@ -589,3 +589,72 @@ fn a_site_run_killed_while_one_runbook_rolls_back_resumes_its_rollback_and_the_o
     assert_eq!(after.matches(r#""event":"rollback_started""#).count(), 1);
     assert_intact(&dir);
 }
+
+#[test]
+fn a_site_run_killed_during_a_runbooks_rollback_resumes_the_rollback() {
+    // `roller` fails to start in hall b and rolls back once the others have ended: the
+    // rollback's stop in hall b waits, and switchyard is killed then. `app` requires
+    // `roller`; `broken` fails (abort) on its own; `other` recovers.
+    let s: [Sshd; 8] = std::array::from_fn(|_| Sshd::start());
+    let servers = [
+        ("app", &s[0], &s[1]),
+        ("broken", &s[2], &s[3]),
+        ("other", &s[4], &s[5]),
+        ("roller", &s[6], &s[7]),
+    ];
+    let (t, log) = project(&servers, "[systems.app]\nrequires = [\"roller\"]\n");
+    let (started, go) = (t.path().join("started"), t.path().join("go"));
+    let t = t
+        .file(
+            "runbooks/broken.toml",
+            runbook_failing("broken", &log, "abort", "start"),
+        )
+        .file(
+            "runbooks/roller.toml",
+            runbook_with(
+                "roller",
+                &log,
+                "rollback",
+                "start",
+                ("stop", &waits(&started, &go)),
+            ),
+        );
+    let dir = kill_when(&t, LIVE, "rollback.roller/svc.stop.1", |_| started.exists());
+    std::fs::write(&go, "").expect("go marker");
+    let out = resume(&dir).code(1);
+    let text = std::fs::read_to_string(&log).expect("log");
+    // The rollback goes on where it was cut off; nothing switches forward again.
+    assert_eq!(count(&log, "stop roller roller-b"), 2, "{text}");
+    assert_eq!(count(&log, "start roller/svc roller-a"), 1, "{text}");
+    assert_eq!(count(&log, "start other/svc other-b"), 1, "{text}");
+    assert_eq!(count(&log, "stop roller roller-a"), 1, "{text}");
+    assert!(!text.contains("start app/"), "{text}");
+
+    let s = summary(&dir);
+    // What the switchover pass stopped stays as it was: the worst of it is the outcome.
+    assert_eq!(s["outcome"], "failed", "{s}\n{}", out.stderr);
+    assert_eq!(status_of(&s, "broken"), "failed", "{s}");
+    assert_eq!(status_of(&s, "roller"), "rolled_back", "{s}");
+    assert_eq!(status_of(&s, "app"), "blocked", "{s}");
+    assert_eq!(status_of(&s, "other"), "recovered", "{s}");
+    let back = step_of(&s, "roller", "rollback.roller/svc.stop.1");
+    assert_eq!(
+        (&back["status"], &back["rerun"]),
+        (&"ok".into(), &true.into())
+    );
+    assert_eq!(
+        step_of(&s, "roller", "rollback.roller/svc.start.1")["status"],
+        "ok",
+        "{s}"
+    );
+    let forward = step_of(&s, "roller", "roller/svc.start.1");
+    assert_eq!(forward["status"], "failed", "{forward}");
+    assert_eq!(forward["rerun"], Value::Null, "{forward}");
+    let after = journal(&dir);
+    assert!(
+        after.contains(r#""rerun":["rollback.roller/svc.stop.1@roller-b"]"#),
+        "the resumed event names only what runs again: {after}"
+    );
+    assert_eq!(after.matches(r#""event":"rollback_started""#).count(), 1);
+    assert_intact(&dir);
+}
