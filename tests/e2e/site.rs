@@ -1,7 +1,8 @@
 //! Sites (several runbooks switched as one run) over real OpenSSH servers on loopback:
 //! the order `requires` gives across runbooks, tiers under a tight `max_parallel`, the
-//! locks of every runbook, `--only`, failures contained to their runbook, and resume
-//! after switchyard was killed (mid switchover, and while one runbook rolls back).
+//! locks of every runbook, `--only`, failures contained to their runbook, resume after
+//! switchyard was killed (mid switchover, and while one runbook rolls back), and
+//! failover with the source hall lost.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -657,4 +658,70 @@ fn a_site_run_killed_during_a_runbooks_rollback_resumes_the_rollback() {
     );
     assert_eq!(after.matches(r#""event":"rollback_started""#).count(), 1);
     assert_intact(&dir);
+}
+
+#[test]
+fn a_site_fails_over_with_the_source_hall_lost() {
+    let a: [Sshd; 3] = std::array::from_fn(|_| Sshd::start());
+    let b: [Sshd; 3] = std::array::from_fn(|_| Sshd::start());
+    let servers = [
+        ("directory", &a[0], &b[0]),
+        ("database", &a[1], &b[1]),
+        ("payroll", &a[2], &b[2]),
+    ];
+    let (mut t, log) = project(&servers, CHAIN);
+    // Each runbook also checks its source side first: failover skips that.
+    for (name, _, _) in &servers {
+        let precheck = format!(
+            "\n[[services.svc.precheck]]\nname = \"source is primary\"\non = \"source\"\nrun = \"echo source-check {name} >> {}\"\n",
+            log.display()
+        );
+        let text = runbook(name, &log) + &precheck;
+        t = t.file(&format!("runbooks/{name}.toml"), text);
+    }
+    // Hall a is lost: nothing listens at its hosts' addresses any more.
+    drop(a);
+    let out = live(t, &["--mode", "failover"]).code(0);
+    let text = std::fs::read_to_string(&log).expect("log");
+    assert!(!text.contains("source-check"), "{text}");
+    assert!(!text.contains("stop "), "{text}");
+    assert_eq!(
+        lines(&log, "start"),
+        ["directory/svc", "database/svc", "payroll/svc"],
+        "{text}"
+    );
+    let s = summary(&run_dir(&out));
+    assert_eq!(s["outcome"], "passed", "{s}");
+    assert_eq!(s["mode"], "failover", "{s}");
+    for host in s["hosts"].as_array().expect("hosts") {
+        let lost = host["host"].as_str().is_some_and(|h| h.ends_with("-a"));
+        let message = host["message"].as_str().unwrap_or_default();
+        assert_eq!(
+            message.starts_with("source host unreachable, as expected in failover: "),
+            lost,
+            "{host}"
+        );
+    }
+    for name in ["directory", "database", "payroll"] {
+        assert_eq!(status_of(&s, name), "recovered", "{s}");
+        let stop = step_of(&s, name, &format!("{name}/svc.stop.1"));
+        assert_eq!(stop["status"], "source_unreachable", "{stop}");
+        assert_eq!(stop["host"], format!("{name}-a"), "{stop}");
+        assert_eq!(
+            step_of(&s, name, &format!("{name}/svc.start.1"))["status"],
+            "ok",
+            "{s}"
+        );
+        let ids: Vec<&str> = runbook_entry(&s, name)["steps"]
+            .as_array()
+            .expect("steps")
+            .iter()
+            .filter_map(|x| x["id"].as_str())
+            .collect();
+        assert!(
+            !ids.contains(&format!("{name}/svc.precheck.2").as_str()),
+            "a source precheck ran: {ids:?}"
+        );
+    }
+    assert_intact(&run_dir(&out));
 }
