@@ -1,8 +1,8 @@
 //! Sites (several runbooks switched as one run) over real OpenSSH servers on loopback:
 //! the order `requires` gives across runbooks, tiers under a tight `max_parallel`, the
 //! locks of every runbook, `--only`, failures contained to their runbook, resume after
-//! switchyard was killed (mid switchover, and while one runbook rolls back), and
-//! failover with the source hall lost.
+//! switchyard was killed (mid switchover, and while one runbook rolls back), failover
+//! with the source hall lost, and the PostgreSQL lab as one system of a site.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -10,6 +10,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::support::evidence::assert_intact;
+use crate::support::pglab::{self, Lab};
 use crate::support::runs::{kill_when, resume};
 use crate::support::sshd::{INVENTORY_HEAD, Sshd};
 use crate::support::util::{Test, run_dir, summary};
@@ -724,4 +725,115 @@ fn a_site_fails_over_with_the_source_hall_lost() {
         );
     }
     assert_intact(&run_dir(&out));
+}
+
+#[test]
+fn the_postgres_lab_switches_as_one_system_of_a_site_before_an_app_that_requires_it() {
+    let lab = Lab::up();
+    let lb = lab.lb();
+    let (app_a, app_b) = (Sshd::start(), Sshd::start());
+    // The site: the repository's postgres runbook as it is, with the lab's inventory
+    // where it looks for it, and `app`, which requires it: its start writes through
+    // the load balancer and says which server took the write.
+    let root = Path::new(pglab::ROOT);
+    let t = Test::new()
+        .file(
+            "runbooks/postgres.toml",
+            std::fs::read(root.join("runbooks/postgres.toml")).expect("postgres runbook"),
+        )
+        .file(
+            "lab/postgres/inventory.toml",
+            std::fs::read(lab.inventory()).expect("the lab's inventory"),
+        )
+        .file("inventory/site.toml", inventory(&[("app", &app_a, &app_b)]));
+    let log = t.path().join("log");
+    let sql = |what: &str| {
+        format!(
+            "psql -h {lb} -p 5432 -U postgres -d drill -XAtq -v ON_ERROR_STOP=1 -c \\\"{what}\\\""
+        )
+    };
+    let app = format!(
+        r#"[runbook]
+name = "app"
+rto = "30m"
+inventory = ["../inventory/site.toml"]
+on_failure = "abort"
+
+[services.svc]
+hosts = ["tag:app"]
+[[services.svc.stop]]
+run = "echo stop app {{{{host.name}}}} >> {log}"
+[[services.svc.start]]
+run = "{insert} >> {log}"
+[[services.svc.verify]]
+run = "{read}"
+expect_stdout = "1"
+"#,
+        log = log.display(),
+        insert = sql(
+            "insert into ledger (note) values ('app started') returning 'start app: ' || current_setting('cluster_name')"
+        ),
+        read = sql("select count(*) from ledger where note = 'app started'"),
+    );
+    let t = t.file("runbooks/app.toml", app).file(
+        "sites/lab.toml",
+        "[site]\nname = \"lab\"\nrto = \"1h\"\nrunbooks = [\"../runbooks/*.toml\"]\n[systems.app]\nrequires = [\"postgres\"]\n",
+    );
+
+    assert_eq!(pglab::sql(&lab.pg_b(), "select pg_is_in_recovery()"), "t");
+    assert_eq!(pglab::health(&lb), "pg-a (hall a)");
+    let before = pglab::write_rows(&lb, "before the site switchover #", 200);
+
+    let out = t
+        .args(&[
+            "--no-progress",
+            "run",
+            "sites/lab.toml",
+            "--to",
+            "b",
+            "--live",
+            "--yes",
+        ])
+        .run();
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let dir = run_dir(&out);
+    let s = summary(&dir);
+    assert_eq!(s["schema"], "switchyard.site-summary/v1", "{s}");
+    assert_eq!(s["outcome"], "passed", "{s}");
+    for name in ["postgres", "app"] {
+        assert_eq!(status_of(&s, name), "recovered", "{s}");
+        for step in runbook_entry(&s, name)["steps"].as_array().expect("steps") {
+            assert_eq!(step["status"], "ok", "{step}");
+        }
+    }
+    // pg-b was promoted, pg-a is down, nginx sends clients to pg-b; every row is there.
+    assert_eq!(pglab::sql(&lab.pg_b(), "select pg_is_in_recovery()"), "f");
+    assert!(
+        pglab::psql(&lab.pg_a(), "select 1").is_err(),
+        "the old primary still accepts connections"
+    );
+    assert_eq!(pglab::health(&lb), "pg-b (hall b)");
+    assert_eq!(pglab::notes(&lb, "before the site switchover #"), before);
+    assert_eq!(
+        pglab::sql(&lb, "select note from ledger where id <= 3 order by id"),
+        "opening balance\nfirst transfer\nsecond transfer"
+    );
+    // app stopped before the database it requires, and started once that was promoted
+    // and nginx pointed at it.
+    let text = std::fs::read_to_string(&log).expect("log");
+    assert_eq!(text, "stop app app-a\nstart app: pg-b\n", "{text}");
+    let j = journal(&dir);
+    let at = |needle: &str| {
+        j.find(needle)
+            .unwrap_or_else(|| panic!("{needle} not in the journal:\n{j}"))
+    };
+    assert!(
+        at(r#""event":"step_finished","step":"app/svc.stop.1""#)
+            < at(r#""event":"step_started","step":"postgres/db.stop.1""#)
+    );
+    assert!(
+        at(r#""event":"step_finished","step":"postgres/lb.verify.2""#)
+            < at(r#""event":"step_started","step":"app/svc.start.1""#)
+    );
+    assert_intact(&dir);
 }
