@@ -14,7 +14,7 @@ use crate::engine::drill::{ROLLBACK, Start};
 use crate::engine::event::{Event, Outcome, StepStatus};
 use crate::engine::kind::RunKind;
 use crate::engine::operator::Choice;
-use crate::engine::scheduler::Carry;
+use crate::engine::scheduler::{Carry, Halted};
 use crate::engine::secrets;
 use crate::engine::stopwatch::{Stopwatch, parse_timestamp, timestamp};
 use crate::evidence::journal::{self, Entry};
@@ -123,7 +123,7 @@ pub fn run(g: &Global, a: &ResumeArgs) -> Result<u8, Error> {
         kind,
     };
     let code = run
-        .execute(g, recorder, Start::Resumed(carry), Some(resumed))
+        .execute(g, recorder, Start::Resumed(Box::new(carry)), Some(resumed))
         .map(|(code, _)| code);
     drop(lock);
     code
@@ -135,6 +135,8 @@ fn carry(entries: &[Entry]) -> Carry {
     let mut c = Carry::default();
     let mut started = HashSet::new();
     let mut skipped_by_operator = HashSet::new();
+    // The jobs whose last end was a failure.
+    let mut failed = HashSet::new();
     for e in entries {
         match &e.event {
             Event::StepStarted { step, host, .. } => {
@@ -142,13 +144,16 @@ fn carry(entries: &[Entry]) -> Carry {
             }
             // What failed (and so stopped the run) is tried again, like what was cut off.
             Event::StepFinished(f) if f.status == StepStatus::Failed => {
-                c.done.remove(&(f.step.clone(), f.host.clone()));
+                let key = (f.step.clone(), f.host.clone());
+                c.done.remove(&key);
+                failed.insert(key);
             }
             // A step the operator skipped stays skipped; one skipped because the run
             // stopped before it (Ctrl-C, a failure) has not run, and runs now.
             Event::StepFinished(f) if f.status == StepStatus::Skipped => {
                 let key = (f.step.clone(), f.host.clone());
                 started.remove(&key);
+                failed.remove(&key);
                 if skipped_by_operator.contains(&key) {
                     c.done.insert(key);
                 } else {
@@ -156,8 +161,10 @@ fn carry(entries: &[Entry]) -> Carry {
                 }
             }
             Event::StepFinished(f) => {
-                started.remove(&(f.step.clone(), f.host.clone()));
-                c.done.insert((f.step.clone(), f.host.clone()));
+                let key = (f.step.clone(), f.host.clone());
+                started.remove(&key);
+                failed.remove(&key);
+                c.done.insert(key);
             }
             Event::Decision {
                 step,
@@ -187,6 +194,22 @@ fn carry(entries: &[Entry]) -> Carry {
                 started.clear();
                 c.rollback = Some(services.clone());
             }
+            // What a site's switchover pass stopped, since it last (re)started.
+            Event::Resumed { .. } => c.halted.clear(),
+            Event::RunbookStopped {
+                runbook,
+                how,
+                message,
+                blocked,
+            } => {
+                c.halted.retain(|h| &h.runbook != runbook);
+                c.halted.push(Halted {
+                    runbook: runbook.clone(),
+                    how: *how,
+                    message: message.clone(),
+                    blocked: blocked.clone(),
+                });
+            }
             // In a site, one runbook rolls back and the others go on: none of its
             // steps runs again.
             Event::RollbackStarted {
@@ -199,6 +222,15 @@ fn carry(entries: &[Entry]) -> Carry {
             }
             _ => {}
         }
+    }
+    // A site's runbook that had begun to roll back is not switched forward again: the
+    // failure that called for the rollback keeps its end, as in a runbook's run (the
+    // resumed pass, which starts none of that runbook's steps, would record it as not
+    // run).
+    for (runbook, _) in &c.rolling_back {
+        let prefix = format!("{runbook}/");
+        let ours = failed.iter().filter(|(step, _)| step.starts_with(&prefix));
+        c.done.extend(ours.cloned());
     }
     // A site's rollback pass had begun: its switchover pass is over, as above.
     let rollback_pass_begun = entries

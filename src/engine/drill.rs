@@ -16,13 +16,13 @@ use crate::plan::{self, Plan};
 use super::event::{Event, Outcome, Rto, RunStarted, RunbookTarget, ServiceTarget};
 use super::executor::{Executor, NamedHost};
 use super::job::Job;
-use super::scheduler::{self, Carry, Io, Pass, Settings, Stop};
+use super::scheduler::{self, Carry, Halted, Io, Pass, Settings, Stop};
 use super::stopwatch::{secs, timestamp};
 
 /// Where the run begins: afresh, or resumed from a journal.
 pub enum Start {
     Fresh { hosts: Vec<NamedHost> },
-    Resumed(Carry),
+    Resumed(Box<Carry>),
 }
 
 /// Runs `plan` and returns how the run ended; `jobs_of` makes the jobs of a plan
@@ -79,7 +79,7 @@ pub async fn run<E: Executor>(
             }
             Carry::default()
         }
-        Start::Resumed(carry) => carry,
+        Start::Resumed(carry) => *carry,
     };
     for message in &settings.notices {
         io.sink.emit(Event::Notice {
@@ -88,29 +88,35 @@ pub async fn run<E: Executor>(
     }
     let main = match &carry.rollback {
         // The run was stopped during its rollback: the switchover pass is over, and
-        // only the rollback goes on.
-        Some(services) => Pass {
-            stop: Some(Stop::Rollback),
-            recovered: rb
-                .services
-                .iter()
-                .map(|s| carry.recovered.get(s.name.as_str()).copied())
-                .collect(),
-            stop_begun: rb
-                .services
-                .iter()
-                .map(|s| services.iter().any(|n| n == s.name.as_str()))
-                .collect(),
-            human_wait: carry.human_wait,
-            halts: rb
-                .origins
-                .iter()
-                .map(|o| {
-                    let rolling = carry.rolling_back.iter().any(|(n, _)| n == &o.name);
-                    rolling.then_some(Stop::Rollback)
-                })
-                .collect(),
-        },
+        // only the rollback goes on. In a site, what that pass stopped stays stopped,
+        // and this part of the journal says so again.
+        Some(services) => {
+            for h in &carry.halted {
+                io.sink.emit(h.event());
+            }
+            Pass {
+                stop: Some(Stop::Rollback),
+                recovered: rb
+                    .services
+                    .iter()
+                    .map(|s| carry.recovered.get(s.name.as_str()).copied())
+                    .collect(),
+                stop_begun: rb
+                    .services
+                    .iter()
+                    .map(|s| services.iter().any(|n| n == s.name.as_str()))
+                    .collect(),
+                human_wait: carry.human_wait,
+                halts: rb
+                    .origins
+                    .iter()
+                    .map(|o| {
+                        let halted = carry.halted.iter().find(|h| h.runbook == o.name);
+                        halted.map(Halted::stop)
+                    })
+                    .collect(),
+            }
+        }
         None => scheduler::pass(plan, jobs, executor.clone(), settings, &carry, io, false).await,
     };
     let mut human_wait = main.human_wait;

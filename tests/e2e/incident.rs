@@ -9,8 +9,10 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
+use crate::support::evidence::assert_intact;
+use crate::support::runs::{kill_when, resume, signal_when};
 use crate::support::util::{
-    LIVE, LOCAL_INVENTORY, Output, SWITCHYARD, Test, run_dir, step, summary, wait_until,
+    LIVE, LOCAL_INVENTORY, SWITCHYARD, Test, run_dir, step, summary, wait_until,
 };
 
 fn project(on_failure: &str, body: &str) -> Test {
@@ -357,7 +359,7 @@ run = "echo x >> {three}"
     let t = runbook(t, "abort", &body);
     // Killed once the step's command is under way (it wrote its first line).
     let two = t.path().join("two");
-    let dir = kill_when(&t, "db.start.1", |_| two.exists());
+    let dir = kill_when(&t, LIVE, "db.start.1", |_| two.exists());
     let out = resume(&dir).code(0);
     assert!(out.stderr.contains("resumed"), "{}", out.stderr);
     assert_eq!(
@@ -483,47 +485,15 @@ fn a_manual_step_confirmed_at_the_terminal_records_who_and_the_comment() {
 /// Starts a live run of `t`'s runbook and kills it (SIGKILL) once `step` has started.
 /// Returns the run folder.
 fn kill_during(t: &Test, step: &str) -> PathBuf {
-    kill_when(t, step, |_| true)
-}
-
-/// As [`kill_during`], once `ready` also holds for the journal's text.
-fn kill_when(t: &Test, step: &str, ready: impl Fn(&str) -> bool) -> PathBuf {
-    signal_when(t, &[], step, ready, Signal::SIGKILL).0
-}
-
-/// Starts a live run of `t`'s runbook (with `extra` arguments) and sends it `signal`
-/// once `step` has started and `ready` holds for the journal's text. Returns the run
-/// folder and how switchyard ended.
-fn signal_when(
-    t: &Test,
-    extra: &[&str],
-    step: &str,
-    ready: impl Fn(&str) -> bool,
-    signal: Signal,
-) -> (PathBuf, std::process::Output) {
-    let child = Test::reuse(t.path()).args(LIVE).args(extra).spawn();
-    let needle = format!(r#""event":"step_started","step":"{step}""#);
-    let mut journal = PathBuf::new();
-    wait_until(&format!("the run to reach {step}"), || {
-        let Some(dir) = std::fs::read_dir(t.path().join("evidence"))
-            .ok()
-            .and_then(|mut d| d.next())
-        else {
-            return false;
-        };
-        journal = dir.expect("entry").path().join("journal.jsonl");
-        std::fs::read_to_string(&journal).is_ok_and(|s| s.contains(&needle) && ready(&s))
-    });
-    kill(Pid::from_raw(child.id() as i32), signal).expect("signal switchyard");
-    let out = child.wait_with_output().expect("wait");
-    (journal.parent().expect("run dir").to_path_buf(), out)
+    kill_when(t, LIVE, step, |_| true)
 }
 
 /// As Ctrl-C does, sends SIGINT to a live run of `t`'s runbook once `step` has started
 /// and `ready` holds; with `--grace 0s` its running steps are stopped at once. The run
 /// ends `interrupted` (exit 130). Returns the run folder.
 fn interrupt_when(t: &Test, step: &str, ready: impl Fn() -> bool) -> PathBuf {
-    let (dir, out) = signal_when(t, &["--grace", "0s"], step, |_| ready(), Signal::SIGINT);
+    let args = [LIVE, &["--grace", "0s"]].concat();
+    let (dir, out) = signal_when(t, &args, step, |_| ready(), Signal::SIGINT);
     assert_eq!(out.status.code(), Some(130), "{out:?}");
     assert_eq!(summary(&dir)["outcome"], "interrupted");
     dir
@@ -538,21 +508,6 @@ fn lock_holder(t: &Test) -> Pid {
         .and_then(|pid| pid.parse().ok())
         .unwrap_or_else(|| panic!("the lock names no pid: {text:?}"));
     Pid::from_raw(pid)
-}
-
-/// `switchyard resume` of the run in `dir`, without asking.
-fn resume(dir: &Path) -> Output {
-    Test::reuse(dir)
-        .args(&["--no-progress", "resume", ".", "--yes"])
-        .run()
-}
-
-/// `verify-evidence` finds the run folder `dir` intact.
-fn assert_intact(dir: &Path) {
-    Test::reuse(dir)
-        .args(&["verify-evidence", "."])
-        .run()
-        .code(0);
 }
 
 #[test]
@@ -631,7 +586,7 @@ run = "echo x >> {other}; sleep 2"
     );
     let t = runbook(t, "abort", &body);
     // db fails at once; the run waits for cache, and is killed while it does.
-    let dir = kill_when(&t, "cache.start.1", |j| {
+    let dir = kill_when(&t, LIVE, "cache.start.1", |j| {
         j.contains(r#""event":"step_finished","step":"db.start.1""#)
     });
     let before = std::fs::read_to_string(dir.join("journal.jsonl")).expect("journal");
@@ -760,7 +715,7 @@ fn resume_the_rollback(t: &Test, dir: &Path) {
 fn a_run_killed_during_its_rollback_resumes_the_rollback_not_the_switchover() {
     let t = rollback_project();
     let stopping = t.path().join("stopping");
-    let dir = kill_when(&t, "rollback.app.stop.1", |_| stopping.exists());
+    let dir = kill_when(&t, LIVE, "rollback.app.stop.1", |_| stopping.exists());
     resume_the_rollback(&t, &dir);
 }
 
@@ -833,7 +788,7 @@ run = "echo start slow {{host.name}} >> {dir}/log; if [ ! -e {dir}/go ]; then to
 "#,
     );
     let slow = t.path().join("slow");
-    let dir = kill_when(&t, "slow.start.1", |journal| {
+    let dir = kill_when(&t, LIVE, "slow.start.1", |journal| {
         slow.exists() && journal.contains(r#""event":"rollback_started""#)
     });
     std::fs::write(t.path().join("go"), "").expect("go marker");

@@ -378,26 +378,35 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
         }
     }
 
-    /// The one place a job ends: a failure may stop the run, its slots are freed, its
-    /// `step_finished` is emitted, its service may be recovered, and its step may
+    /// The one place a job ends: its slots are freed, its `step_finished` is emitted, a
+    /// failure may then stop the run, its service may be recovered, and its step may
     /// release what waited for it.
     pub(super) fn end(&mut self, j: usize, f: Finished, how: Ending) {
         let step = self.jobs[j].step;
+        let service = self.plan.steps[step].service;
         let counts =
             f.status == StepStatus::Failed && !self.plan.steps[step].step.continue_on_error;
-        if how.ran() && counts {
-            self.progress.failed[step] = true;
-            let service = self.plan.steps[step].service;
-            let stop = match (how, &self.plan.runbook.origin(service).on_failure) {
+        let stop = (how.ran() && counts).then(|| {
+            match (how, &self.plan.runbook.origin(service).on_failure) {
                 (Ending::Chosen(Choice::Rollback), _) | (Ending::Finished, OnFailure::Rollback) => {
                     Stop::Rollback
                 }
                 (Ending::Chosen(_), _) => Stop::Aborted,
                 _ => Stop::Failed(f.message.clone().unwrap_or_default()),
-            };
-            let phase = self.jobs[j].phase;
-            self.stop_for(service, phase, stop, matches!(how, Ending::Chosen(_)));
+            }
+        });
+        if stop.is_some() {
+            self.progress.failed[step] = true;
         }
+        // What the failure stops (`runbook_stopped`, `rollback_started`) is journalled
+        // after the failure itself: a run killed in between resumes with the failure on
+        // record, and one killed after it finds the failure there too.
+        let phase = self.jobs[j].phase;
+        let stop_for = |d: &mut Self| {
+            if let Some(stop) = stop {
+                d.stop_for(service, phase, stop, matches!(how, Ending::Chosen(_)));
+            }
+        };
         let job = &self.jobs[j];
         let rerun = how.ran()
             && self
@@ -408,9 +417,11 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
         // Timed to where the work ended, however long the pass took to get to it.
         let ended = f.ended.unwrap_or_else(Instant::now).max(started);
         if !self.progress.end(&self.jobs, j, ended) {
+            stop_for(self);
             return;
         }
         self.record(j, f, rerun, ended);
+        stop_for(self);
         if how.ran() {
             self.note_recovery(j);
         }

@@ -21,7 +21,7 @@ mod stopping;
 mod types;
 
 pub use dispatcher::pass;
-pub use types::{Carry, Io, Pass, Settings, Stop};
+pub use types::{Carry, Halted, Io, Pass, Settings, Stop};
 
 #[cfg(test)]
 mod tests;

@@ -492,6 +492,14 @@ fn a_rollback_switches_back_exactly_the_services_whose_stop_began() {
         .collect();
     assert_eq!(rolled, [&vec!["web".to_string()]]);
     assert_eq!(done.stop_begun, [true, false]);
+    // The failure is journalled before the rollback it calls for: a run killed between
+    // the two resumes with the failure on record, never with a rollback and no cause.
+    let at = |hit: &dyn Fn(&Event) -> bool| events.iter().position(hit).expect("event");
+    let failed = at(
+        &|e| matches!(e, Event::StepFinished(f) if f.step == "web.start.1" && f.status == StepStatus::Failed),
+    );
+    let rollback = at(&|e| matches!(e, Event::RollbackStarted { .. }));
+    assert!(failed < rollback, "{events:?}");
 }
 
 #[test]

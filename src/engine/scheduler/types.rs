@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use crate::engine::event::FileHash;
+use crate::engine::event::{Event, FileHash, Halt};
 use crate::engine::executor::Finished;
 use crate::engine::operator::Kind;
 use crate::engine::secrets::Redactor;
@@ -54,6 +54,39 @@ pub struct Carry {
     /// each with its services whose stop phase had begun. They stay stopped, and roll
     /// back after the switchover pass.
     pub rolling_back: Vec<(String, Vec<String>)>,
+    /// In a site: the runbooks the switchover pass had stopped, as the journal said last
+    /// (since the last resume). When only the rollback goes on, they stay as they were.
+    pub halted: Vec<Halted>,
+}
+
+/// A site's runbook that stopped on its own, as its `runbook_stopped` event said.
+#[derive(Clone, Debug)]
+pub struct Halted {
+    pub runbook: String,
+    pub how: Halt,
+    pub message: String,
+    pub blocked: Vec<String>,
+}
+
+impl Halted {
+    /// Its `runbook_stopped` event, said again.
+    pub fn event(&self) -> Event {
+        Event::RunbookStopped {
+            runbook: self.runbook.clone(),
+            how: self.how,
+            message: self.message.clone(),
+            blocked: self.blocked.clone(),
+        }
+    }
+
+    /// Why it stopped, as the pass says it.
+    pub fn stop(&self) -> Stop {
+        match self.how {
+            Halt::Failed => Stop::Failed(self.message.clone()),
+            Halt::Aborted => Stop::Aborted,
+            Halt::RolledBack => Stop::Rollback,
+        }
+    }
 }
 
 /// Why no new job starts any more.

@@ -78,3 +78,9 @@ pub fn verify(dir: &Path) -> Output {
 pub fn read(dir: &Path, name: &str) -> String {
     std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
+
+/// `verify-evidence` finds the run folder `dir` intact.
+#[track_caller]
+pub fn assert_intact(dir: &Path) {
+    verify(dir).code(0);
+}

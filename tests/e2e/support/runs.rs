@@ -1,12 +1,16 @@
 //! switchyard in the background, its stdout and stderr in files beside the project,
-//! for tests that act on the world while it runs (kill an sshd, fill a disk); and
-//! projects whose runbook says what to do `on_failure`.
+//! for tests that act on the world while it runs (kill an sshd, fill a disk); a run
+//! signalled (killed, interrupted) once it reaches a step, and its resume; and projects
+//! whose runbook says what to do `on_failure`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use super::util::Test;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+use super::util::{Output, Test, wait_until};
 
 /// A project with `inventory` and a runbook of `body` under a header with `on_failure`.
 pub fn project(inventory: &str, on_failure: &str, body: &str) -> Test {
@@ -108,4 +112,42 @@ pub fn run_folder(evidence: &Path) -> Option<PathBuf> {
         .ok()
         .and_then(|mut d| d.next())
         .map(|e| e.expect("entry").path())
+}
+
+/// Starts switchyard in `t`'s project with `args` (a live run) and sends it `signal`
+/// once `step` has started and `ready` holds for the journal's text. Returns the run
+/// folder and how switchyard ended.
+pub fn signal_when(
+    t: &Test,
+    args: &[&str],
+    step: &str,
+    ready: impl Fn(&str) -> bool,
+    signal: Signal,
+) -> (PathBuf, std::process::Output) {
+    let child = Test::reuse(t.path()).args(args).spawn();
+    let needle = format!(r#""event":"step_started","step":"{step}""#);
+    let mut journal = PathBuf::new();
+    wait_until(&format!("the run to reach {step}"), || {
+        let Some(dir) = run_folder(&t.path().join("evidence")) else {
+            return false;
+        };
+        journal = dir.join("journal.jsonl");
+        std::fs::read_to_string(&journal).is_ok_and(|s| s.contains(&needle) && ready(&s))
+    });
+    kill(Pid::from_raw(child.id() as i32), signal).expect("signal switchyard");
+    let out = child.wait_with_output().expect("wait");
+    (journal.parent().expect("run dir").to_path_buf(), out)
+}
+
+/// As [`signal_when`] with SIGKILL: switchyard dies at once, its journal cut off where
+/// it was. Returns the run folder.
+pub fn kill_when(t: &Test, args: &[&str], step: &str, ready: impl Fn(&str) -> bool) -> PathBuf {
+    signal_when(t, args, step, ready, Signal::SIGKILL).0
+}
+
+/// `switchyard resume` of the run in `dir`, without asking.
+pub fn resume(dir: &Path) -> Output {
+    Test::reuse(dir)
+        .args(&["--no-progress", "resume", ".", "--yes"])
+        .run()
 }
