@@ -549,8 +549,10 @@ def switchyard_steps(evidence):
         s = json.load(f)
     t = lambda x: datetime.datetime.fromisoformat(x.replace("Z", "+00:00")).timestamp()
     origin = t(s["started_at"])
+    # A site's summary has each runbook's steps in its entry.
+    steps = s.get("steps") or [st for rb in s.get("runbooks", []) for st in rb["steps"]]
     by = {}
-    for st in s["steps"]:
+    for st in steps:
         by.setdefault(st["name"], []).append(st)
     res = {}
     for name, sts in by.items():
@@ -665,7 +667,12 @@ def main():
         for pid in left:
             kill_quietly(pid)
         reap(left, 2)
-        shutil.rmtree(work, ignore_errors=True)
+        # SYFAN_KEEP=1 keeps the runs' logs and evidence (with RUST_LOG, switchyard's
+        # own log) for a look afterwards.
+        if os.environ.get("SYFAN_KEEP"):
+            log(f"kept {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
 
     report(results, ns, tools)
     if args.json:

@@ -180,7 +180,9 @@ impl Follow<'_> {
     /// Waits until the socket can do what libssh2 is waiting for, or until `wake`
     /// (at the latest [`BACKSTOP`] from now).
     async fn wait(&self, wake: Instant) {
-        let wake = wake.min(Instant::now() + BACKSTOP);
+        let backstop = Instant::now() + BACKSTOP;
+        let by_backstop = backstop < wake;
+        let wake = wake.min(backstop);
         let interest = match self.session.block_directions() {
             BlockDirections::Outbound => Interest::WRITABLE,
             BlockDirections::Both => Interest::READABLE | Interest::WRITABLE,
@@ -192,7 +194,11 @@ impl Follow<'_> {
                     tokio::time::sleep_until(wake.into()).await;
                 }
             }
-            () = tokio::time::sleep_until(wake.into()) => {}
+            () = tokio::time::sleep_until(wake.into()) => {
+                if by_backstop {
+                    tracing::debug!("no readiness within the backstop; looking again");
+                }
+            }
         }
     }
 
