@@ -121,6 +121,7 @@ impl Service {
 #[derive(Clone, Debug)]
 pub struct Origin {
     pub name: String,
+    pub title: String,
     pub rto: Duration,
     pub on_failure: OnFailure,
     pub vars: BTreeMap<String, String>,

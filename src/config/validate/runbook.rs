@@ -98,6 +98,7 @@ pub fn validate(
     let rto = header.rto.as_ref()?.value;
     let origin = Origin {
         name: name.clone(),
+        title: title.clone(),
         rto,
         on_failure: header
             .on_failure
