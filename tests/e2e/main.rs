@@ -18,6 +18,7 @@ mod report_html;
 mod run;
 mod run_ssh;
 mod site;
+mod site_plan;
 mod ssh;
 mod support;
 mod verify;
