@@ -28,7 +28,8 @@ pub struct LoadedSite {
 pub fn load_site(path: &Path, extra_inventory: &[PathBuf]) -> Result<LoadedSite, LoadError> {
     let (sources, site) = load_with("site", path, |sources, diags| {
         let site = site_into(sources, diags, path, extra_inventory);
-        // A problem in an inventory several runbooks share is found once per runbook.
+        // An inventory file that runbooks name in different lists is checked once per list,
+        // and a missing one is reported by each runbook naming it: say each problem once.
         diags.dedup();
         site
     })?;
