@@ -26,7 +26,7 @@ use super::site::Site;
 pub fn combine(site: &Site, only: &[usize]) -> Runbook {
     let inventories: Vec<&Inventory> = only
         .iter()
-        .map(|&i| &site.systems[i].runbook.inventory)
+        .map(|&i| &*site.systems[i].runbook.inventory)
         .collect();
     let (inventory, moved) = Inventory::merged(&inventories);
     let position = |system: usize| only.iter().position(|&i| i == system);
@@ -83,7 +83,7 @@ pub fn combine(site: &Site, only: &[usize]) -> Runbook {
         origins,
         site: true,
         services,
-        inventory,
+        inventory: inventory.into(),
         file: site.file,
     }
 }

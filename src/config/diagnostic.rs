@@ -125,7 +125,7 @@ impl Diagnostics {
     }
 
     /// Drops repeats of a problem at the same place: a file that several runbooks of a
-    /// site share is checked once for each of them, and its problems are shown once.
+    /// site name may be checked for more than one of them, and its problems are shown once.
     pub fn dedup(&mut self) {
         let mut seen = std::collections::HashSet::new();
         self.items.retain(|d| {

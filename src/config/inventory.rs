@@ -359,11 +359,22 @@ impl Inventory {
     /// where its hosts went. A host several of them define is taken once, from the first:
     /// the site's validation has made sure they agree. Only halls and hosts are merged:
     /// selectors (tags, groups) were resolved when each runbook was validated, and
-    /// nothing selects hosts after that.
+    /// nothing selects hosts after that. An inventory given more than once (runbooks
+    /// that share their inventory files share it) is read once.
     pub fn merged(parts: &[&Inventory]) -> (Inventory, Vec<Vec<HostIdx>>) {
+        // Per part, the first part that is the same inventory.
+        let mut first: HashMap<*const Inventory, usize> = HashMap::new();
+        let same: Vec<usize> = parts
+            .iter()
+            .enumerate()
+            .map(|(i, p)| *first.entry(std::ptr::from_ref(*p)).or_insert(i))
+            .collect();
         let mut halls: Vec<Hall> = Vec::new();
         let mut hosts: BTreeMap<&str, &Host> = BTreeMap::new();
-        for inv in parts {
+        for (i, inv) in parts.iter().enumerate() {
+            if same[i] != i {
+                continue;
+            }
             for hall in &inv.halls {
                 if !halls.iter().any(|h| h.name == hall.name) {
                     halls.push(hall.clone());
@@ -381,15 +392,18 @@ impl Inventory {
         for (i, host) in merged.hosts.iter().enumerate() {
             merged.by_name.insert(host.name.as_str().to_string(), i);
         }
-        let moved = parts
-            .iter()
-            .map(|inv| {
+        let mut moved: Vec<Vec<HostIdx>> = Vec::with_capacity(parts.len());
+        for (i, inv) in parts.iter().enumerate() {
+            let to = if same[i] == i {
                 inv.hosts
                     .iter()
                     .map(|h| merged.by_name[h.name.as_str()])
                     .collect()
-            })
-            .collect();
+            } else {
+                moved[same[i]].clone()
+            };
+            moved.push(to);
+        }
         (merged, moved)
     }
 

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::action_kind::ActionKind;
@@ -153,7 +154,8 @@ pub struct Runbook {
     pub assumed: Vec<Origin>,
     /// In the order the file lists them; a site's, runbook after runbook.
     pub services: Vec<Service>,
-    pub inventory: Inventory,
+    /// Shared by the runbooks of a site that name the same inventory files.
+    pub inventory: Arc<Inventory>,
     pub file: FileId,
 }
 

@@ -3,8 +3,9 @@
 //! [`validate_site`](super::validate::validate_site), once every runbook is valid on its
 //! own and they agree on halls and hosts; later passes never see the site file.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::runbook::Runbook;
@@ -42,9 +43,13 @@ pub struct Site {
 impl Site {
     /// Every host of every runbook, by name: runbooks that share a host agree on it.
     pub fn host_names(&self) -> BTreeSet<&str> {
+        // An inventory that runbooks share is counted once.
+        let mut seen = HashSet::new();
         self.systems
             .iter()
-            .flat_map(|s| &s.runbook.inventory.hosts)
+            .map(|s| &s.runbook.inventory)
+            .filter(|inv| seen.insert(Arc::as_ptr(inv)))
+            .flat_map(|inv| &inv.hosts)
             .map(|h| h.name.as_str())
             .collect()
     }

@@ -18,6 +18,7 @@ mod report_html;
 mod run;
 mod run_ssh;
 mod site;
+mod site_plan;
 mod site_reports;
 mod ssh;
 mod support;

@@ -1,8 +1,11 @@
 //! Loading one runbook: its file, the inventory files it names (parsed on a second thread
 //! while this one reads the services), then pass 2. A site loads each of its runbooks the
-//! same way, into the files and diagnostics it shares with them ([`runbook_into`]).
+//! same way, into the files and diagnostics it shares with them ([`runbook_into`]), and
+//! builds an inventory that several of them name once ([`Inventories`]).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::read::{Pending, load_with, read, read_inventories};
 use crate::config::diagnostic::{Diagnostic, Diagnostics};
@@ -10,7 +13,7 @@ use crate::config::inventory::{Inventory, expand_path};
 use crate::config::raw::{self, RawHeader};
 use crate::config::reader::Cx;
 use crate::config::runbook::Runbook;
-use crate::config::source::{Sources, Span};
+use crate::config::source::{FileId, Sources, Span};
 use crate::config::validate::{self, RunbookFile};
 
 /// A runbook that passed every check, with the files it came from.
@@ -31,22 +34,39 @@ pub struct LoadError {
 /// `--inventory`) is added after the runbook's own files and overrides their entries.
 pub fn load_runbook(path: &Path, extra_inventory: &[PathBuf]) -> Result<Loaded, LoadError> {
     let (sources, runbook) = load_with("runbook", path, |sources, diags| {
-        runbook_into(sources, diags, path, extra_inventory, None).runbook
+        let mut inventories = Inventories::default();
+        runbook_into(
+            sources,
+            diags,
+            path,
+            extra_inventory,
+            None,
+            &mut inventories,
+        )
+        .runbook
     })?;
     Ok(Loaded { sources, runbook })
 }
+
+/// The inventories built during one load, by the files (and their tiers) they were built
+/// from: `None` for files with a problem. The runbooks of a site usually name the same
+/// inventory; it is parsed, checked and kept once, and its problems are reported once.
+#[derive(Default)]
+pub(super) struct Inventories(HashMap<Vec<(FileId, u8)>, Option<Arc<Inventory>>>);
 
 /// Loads a runbook into `sources`, pushing its problems into `diags`; `cited_at` is where
 /// another file (a site) names it, to point at when it cannot be read.
 ///
 /// The runbook's `[runbook]` table is read first, for the inventory's paths; then the
-/// inventory files are parsed on a second thread while this one reads the services.
+/// inventory files are parsed on a second thread while this one reads the services,
+/// unless `inventories` has them already.
 pub(super) fn runbook_into(
     sources: &mut Sources,
     diags: &mut Diagnostics,
     path: &Path,
     extra_inventory: &[PathBuf],
     cited_at: Option<&Span>,
+    inventories: &mut Inventories,
 ) -> RunbookFile {
     let started = std::time::Instant::now();
     let errors_before = diags.error_count();
@@ -73,30 +93,51 @@ pub(super) fn runbook_into(
     out.header = header.as_ref().map(|h| h.span.clone());
     let (pending, mut complete) =
         inventory_files(sources, diags, path, header.as_ref(), extra_inventory);
-    let (raw, files) = std::thread::scope(|scope| {
-        let inventories = scope.spawn(|| read_inventories(sources, &pending));
-        let mut cx = Cx {
-            file: id,
-            text: &text,
-            diags: &mut *diags,
-        };
-        let raw = raw::read_runbook(&mut cx, &doc, header);
-        let (files, inventory_diags) = inventories
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        // Problems in the inventory files themselves make the inventory unusable.
-        complete &= inventory_diags.error_count() == 0;
-        diags.extend(inventory_diags);
-        (raw, files)
-    });
-    drop(doc);
-    tracing::debug!(files = files.len(), elapsed = ?started.elapsed(), "files read");
-    let inventory = if complete {
-        let before = diags.error_count();
-        let inv = Inventory::build(&files, diags);
-        (diags.error_count() == before).then_some(inv)
-    } else {
-        None
+    // Only a complete set of files is kept: a missing one is reported for each runbook.
+    let key: Vec<(FileId, u8)> = pending.iter().map(|p| (p.id, p.tier)).collect();
+    let (raw, inventory) = match complete.then(|| inventories.0.get(&key)).flatten() {
+        Some(inventory) => {
+            let mut cx = Cx {
+                file: id,
+                text: &text,
+                diags: &mut *diags,
+            };
+            let raw = raw::read_runbook(&mut cx, &doc, header);
+            drop(doc);
+            (raw, inventory.clone())
+        }
+        None => {
+            let all_read = complete;
+            let (raw, files) = std::thread::scope(|scope| {
+                let inventories = scope.spawn(|| read_inventories(sources, &pending));
+                let mut cx = Cx {
+                    file: id,
+                    text: &text,
+                    diags: &mut *diags,
+                };
+                let raw = raw::read_runbook(&mut cx, &doc, header);
+                let (files, inventory_diags) = inventories
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                // Problems in the inventory files themselves make the inventory unusable.
+                complete &= inventory_diags.error_count() == 0;
+                diags.extend(inventory_diags);
+                (raw, files)
+            });
+            drop(doc);
+            tracing::debug!(files = files.len(), elapsed = ?started.elapsed(), "files read");
+            let inventory = if complete {
+                let before = diags.error_count();
+                let inv = Inventory::build(&files, diags);
+                (diags.error_count() == before).then(|| Arc::new(inv))
+            } else {
+                None
+            };
+            if all_read {
+                inventories.0.insert(key, inventory.clone());
+            }
+            (raw, inventory)
+        }
     };
     let runbook = validate::validate(raw, inventory, path, diags);
     out.runbook = runbook.filter(|_| diags.error_count() == errors_before);

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use super::read::{load_with, read};
-use super::runbook::{LoadError, runbook_into};
+use super::runbook::{Inventories, LoadError, runbook_into};
 use crate::config::diagnostic::{Diagnostic, Diagnostics};
 use crate::config::inventory::{expand_path, normalize};
 use crate::config::raw::{self, Strings};
@@ -28,7 +28,8 @@ pub struct LoadedSite {
 pub fn load_site(path: &Path, extra_inventory: &[PathBuf]) -> Result<LoadedSite, LoadError> {
     let (sources, site) = load_with("site", path, |sources, diags| {
         let site = site_into(sources, diags, path, extra_inventory);
-        // A problem in an inventory several runbooks share is found once per runbook.
+        // An inventory file that runbooks name in different lists is checked once per list,
+        // and a missing one is reported by each runbook naming it: say each problem once.
         diags.dedup();
         site
     })?;
@@ -53,9 +54,19 @@ fn site_into(
     drop(doc);
     let listed = raw.header.as_ref().and_then(|h| h.runbooks.as_ref());
     let (files, found_all) = listed.map_or((Vec::new(), false), |l| runbook_paths(diags, path, l));
+    let mut inventories = Inventories::default();
     let runbooks = files
         .iter()
-        .map(|(p, at)| runbook_into(sources, diags, p, extra_inventory, Some(at)))
+        .map(|(p, at)| {
+            runbook_into(
+                sources,
+                diags,
+                p,
+                extra_inventory,
+                Some(at),
+                &mut inventories,
+            )
+        })
         .collect();
     validate_site(raw, runbooks, found_all, path, sources, diags)
 }
@@ -361,5 +372,53 @@ mod tests {
             errors[0].starts_with("unknown key `bogus` in the inventory"),
             "{errors:#?}"
         );
+    }
+
+    #[test]
+    fn runbooks_naming_the_same_inventory_share_it_and_the_site_takes_it_once() {
+        let site =
+            "[site]\nname = \"s\"\nrto = \"8h\"\nrunbooks = [\"a.toml\", \"b.toml\", \"c.toml\"]\n";
+        let dir = tempfile::tempdir().expect("temp dir");
+        let other = INVENTORY.replace("db-", "other-");
+        let c = runbook("c", "other.toml").replace("db-a1\", \"db-b1", "other-a1\", \"other-b1");
+        for (path, text) in [
+            ("site.toml", site),
+            ("inventory.toml", INVENTORY),
+            ("other.toml", &other),
+            ("a.toml", &runbook("a", "inventory.toml")),
+            ("b.toml", &runbook("b", "inventory.toml")),
+            ("c.toml", &c),
+        ] {
+            std::fs::write(dir.path().join(path), text).expect("write");
+        }
+        let loaded = load_site(&dir.path().join("site.toml"), &[]).expect("valid");
+        let inventory = |i: usize| &loaded.site.systems[i].runbook.inventory;
+        assert!(std::sync::Arc::ptr_eq(inventory(0), inventory(1)));
+        assert!(!std::sync::Arc::ptr_eq(inventory(0), inventory(2)));
+        let names: Vec<&str> = loaded.site.host_names().into_iter().collect();
+        assert_eq!(names, ["db-a1", "db-b1", "other-a1", "other-b1"]);
+        // The combined runbook: each runbook's hosts where they went in the merged inventory.
+        let rb = crate::config::combine::combine(&loaded.site, &[0, 1, 2]);
+        let hosts: Vec<Vec<&str>> = rb
+            .services
+            .iter()
+            .map(|s| {
+                s.phases
+                    .iter()
+                    .flatten()
+                    .flat_map(|step| &step.hosts)
+                    .map(|&h| rb.inventory.hosts[h].name.as_str())
+                    .collect()
+            })
+            .collect();
+        assert_eq!(
+            hosts,
+            [
+                ["db-a1", "db-b1"],
+                ["db-a1", "db-b1"],
+                ["other-a1", "other-b1"]
+            ]
+        );
+        assert_eq!(rb.inventory.hosts.len(), 4);
     }
 }

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::Arc;
 
 use super::context::StepCx;
 use super::hosts;
@@ -20,7 +21,7 @@ use crate::config::source::Sp;
 /// Builds the validated runbook; `None` if any error was found.
 pub fn validate(
     raw: RawRunbook,
-    inventory: Option<Inventory>,
+    inventory: Option<Arc<Inventory>>,
     path: &Path,
     diags: &mut Diagnostics,
 ) -> Option<Runbook> {
@@ -59,7 +60,7 @@ pub fn validate(
         .map(|(i, s)| (s.name.value.as_str(), i))
         .collect();
     let cx = StepCx {
-        inventory: inventory.as_ref(),
+        inventory: inventory.as_deref(),
         halls: halls.as_ref(),
         vars: &var_names,
         var_values: &vars,

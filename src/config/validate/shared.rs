@@ -2,7 +2,8 @@
 //! between the same two halls; and their inventories merge, so a host several of them
 //! name must be the same host in each — the same values, whichever file defines it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 use super::site::RunbookFile;
 use crate::config::diagnostic::{Diagnostic, Diagnostics};
@@ -63,7 +64,13 @@ pub(super) fn check_halls(diags: &mut Diagnostics, runbooks: &[RunbookFile]) {
 /// Reports each host defined with other values than where it was first defined.
 pub(super) fn check_hosts(diags: &mut Diagnostics, sources: &Sources, runbooks: &[RunbookFile]) {
     let mut first: BTreeMap<&str, &Host> = BTreeMap::new();
+    // Runbooks that name the same inventory files share one inventory: it agrees with
+    // itself, and is looked at once.
+    let mut seen = HashSet::new();
     for (_, rb) in valid(runbooks) {
+        if !seen.insert(Arc::as_ptr(&rb.inventory)) {
+            continue;
+        }
         for host in &rb.inventory.hosts {
             let Some(was) = first.get(host.name.as_str()) else {
                 first.insert(host.name.as_str(), host);

@@ -54,7 +54,7 @@ pub fn check(runbook: &str) -> Result<Runbook, Vec<Diagnostic>> {
     };
     let header = raw::read_header(&mut cx, &doc);
     let raw = raw::read_runbook(&mut cx, &doc, header);
-    match super::validate(raw, Some(inventory), path, &mut diags) {
+    match super::validate(raw, Some(inventory.into()), path, &mut diags) {
         Some(rb) if !diags.has_errors() => Ok(rb),
         _ => Err(diags.sorted().into_iter().cloned().collect()),
     }

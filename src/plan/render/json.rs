@@ -11,10 +11,16 @@ use super::{executions, warnings};
 struct PlanDoc<'a> {
     schema: &'static str,
     runbook: RunbookDoc<'a>,
+    /// A site only: its name, title and worst case against its target.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    site: Option<SiteDoc<'a>>,
     from: &'a str,
     to: &'a str,
     mode: &'static str,
     rto: Rto,
+    /// A site only: each of its runbooks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    runbooks: Option<Vec<SiteRunbookDoc<'a>>>,
     services: Vec<ServiceDoc<'a>>,
     waves: Vec<Vec<&'a str>>,
     critical_path: Vec<&'a str>,
@@ -29,6 +35,24 @@ struct RunbookDoc<'a> {
     name: &'a str,
     title: &'a str,
     owner: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct SiteDoc<'a> {
+    name: &'a str,
+    title: &'a str,
+    rto: Rto,
+}
+
+#[derive(Serialize)]
+struct SiteRunbookDoc<'a> {
+    name: &'a str,
+    title: &'a str,
+    tier: u8,
+    requires: Vec<&'a str>,
+    on_failure: &'static str,
+    rto: Rto,
+    services: Vec<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -150,6 +174,11 @@ pub fn json(plan: &Plan<'_>) -> String {
             },
         })
         .collect();
+    let site_rto = || Rto {
+        target_s: Some(secs(rb.rto)),
+        worst_case_s: secs(plan.worst_case),
+        exceeded: plan.rto_exceeded(),
+    };
     let doc = PlanDoc {
         schema: "switchyard.plan/v1",
         runbook: RunbookDoc {
@@ -157,14 +186,16 @@ pub fn json(plan: &Plan<'_>) -> String {
             title: &rb.title,
             owner: rb.owner.as_deref(),
         },
+        site: rb.site.then(|| SiteDoc {
+            name: &rb.name,
+            title: &rb.title,
+            rto: site_rto(),
+        }),
         from: plan.from.as_str(),
         to: plan.to.as_str(),
         mode: plan.mode.as_str(),
-        rto: Rto {
-            target_s: Some(secs(rb.rto)),
-            worst_case_s: secs(plan.worst_case),
-            exceeded: plan.rto_exceeded(),
-        },
+        rto: site_rto(),
+        runbooks: rb.site.then(|| site_runbooks(plan)),
         services: rb
             .services
             .iter()
@@ -208,4 +239,39 @@ pub fn json(plan: &Plan<'_>) -> String {
         warnings: warnings(plan),
     };
     serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+}
+
+/// A site's runbooks, in site order, each with its worst case: until its last service is
+/// recovered, counted from the start of the site's run.
+fn site_runbooks<'a>(plan: &Plan<'a>) -> Vec<SiteRunbookDoc<'a>> {
+    let rb = plan.runbook;
+    let mut services: Vec<Vec<&str>> = vec![Vec::new(); rb.origins.len()];
+    for svc in &rb.services {
+        services[svc.origin].push(svc.name.as_str());
+    }
+    rb.origins
+        .iter()
+        .zip(services)
+        .enumerate()
+        .map(|(o, (origin, services))| {
+            let worst = plan.origin_worst_case(o);
+            SiteRunbookDoc {
+                name: &origin.name,
+                title: &origin.title,
+                tier: origin.tier,
+                requires: origin
+                    .requires
+                    .iter()
+                    .map(|&r| rb.origins[r].name.as_str())
+                    .collect(),
+                on_failure: origin.on_failure.as_str(),
+                rto: Rto {
+                    target_s: Some(secs(origin.rto)),
+                    worst_case_s: secs(worst),
+                    exceeded: worst > origin.rto,
+                },
+                services,
+            }
+        })
+        .collect()
 }

@@ -1,5 +1,6 @@
-//! What an operator should look at before a run: worst cases over their RTO targets,
-//! TLS that is not verified, manual steps.
+//! What an operator should look at before a run: worst cases over their RTO targets
+//! (a service's, a site's runbook's, the runbook's or site's own), TLS that is not
+//! verified, manual steps.
 
 use crate::config::duration;
 use crate::config::runbook::Action;
@@ -33,9 +34,23 @@ pub fn warnings(plan: &Plan<'_>) -> Vec<String> {
             ));
         }
     }
+    // A site's runbooks each against their own target, counted from the site run's start.
+    let origins = if rb.site { &rb.origins[..] } else { &[] };
+    for (o, origin) in origins.iter().enumerate() {
+        let worst = plan.origin_worst_case(o);
+        if worst > origin.rto {
+            out.push(format!(
+                "runbook `{}`: worst case {} exceeds its RTO target of {}",
+                origin.name,
+                duration::format(worst),
+                duration::format(origin.rto)
+            ));
+        }
+    }
     if plan.rto_exceeded() {
         out.push(format!(
-            "runbook `{}`: worst case {} exceeds its RTO target of {}",
+            "{} `{}`: worst case {} exceeds its RTO target of {}",
+            if rb.site { "site" } else { "runbook" },
             rb.name,
             duration::format(plan.worst_case),
             duration::format(rb.rto)
