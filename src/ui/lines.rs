@@ -11,7 +11,12 @@ pub fn line(elapsed_s: f64, event: &Event) -> Option<String> {
         Event::RunStarted(r) => format!(
             "{at} {} {}: {} → {} ({}), {} steps, {} executions",
             if r.dry_run { "DRY RUN of" } else { "LIVE" },
-            r.runbook,
+            if r.runbooks.is_empty() {
+                r.runbook.clone()
+            } else {
+                let n = r.runbooks.iter().filter(|rb| !rb.assumed).count();
+                format!("site {} ({n} runbooks)", r.runbook)
+            },
             r.from,
             r.to,
             r.mode.as_str(),
@@ -183,7 +188,7 @@ pub fn line(elapsed_s: f64, event: &Event) -> Option<String> {
 /// reads first after a site run. Empty for a runbook's run.
 pub fn systems(r: &crate::evidence::record::Record) -> String {
     let mut rows: Vec<_> = r.runbooks.iter().collect();
-    rows.sort_by_key(|rb| rb.tier);
+    rows.sort_by(|a, b| (a.tier, &a.name).cmp(&(b.tier, &b.name)));
     let width = rows.iter().map(|rb| rb.name.len()).max().unwrap_or(0);
     let mut out = String::new();
     for rb in rows {

@@ -240,6 +240,25 @@ fn demo_site_switches_its_runbooks_in_the_order_their_requires_give() {
         "{}",
         out.stderr
     );
+    assert!(
+        out.stderr.contains("LIVE site demo (4 runbooks): a → b"),
+        "{}",
+        out.stderr
+    );
+    // stdout ends with a line per system, lowest tier first.
+    let systems: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("  tier "))
+        .collect();
+    assert_eq!(systems.len(), 4, "{}", out.stdout);
+    assert!(systems[0].starts_with("  tier 0"), "{systems:?}");
+    assert!(
+        systems
+            .iter()
+            .all(|l| l.contains("recovered") && l.contains("(met)")),
+        "{systems:?}"
+    );
     for host in ["ns-a", "resolver-b", "ldap-b", "pg-b", "app-b", "web-b"] {
         assert!(out.stderr.contains(host), "{}", out.stderr);
     }
