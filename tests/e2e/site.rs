@@ -910,3 +910,91 @@ expect_stdout = "1"
     );
     assert_intact(&dir);
 }
+
+#[test]
+fn a_dry_run_of_a_site_runs_every_precheck_and_changes_nothing() {
+    let s: [Sshd; 6] = std::array::from_fn(|_| Sshd::start());
+    let servers = [
+        ("directory", &s[0], &s[1]),
+        ("database", &s[2], &s[3]),
+        ("payroll", &s[4], &s[5]),
+    ];
+    let (t, log) = project(&servers, CHAIN);
+    let out = t
+        .args(&["--no-progress", "run", "sites/town.toml", "--to", "b"])
+        .run();
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr
+            .contains("DRY RUN of site town (3 runbooks): a → b"),
+        "{}",
+        out.stderr
+    );
+    // The prechecks ran for real, on the target hall; nothing stopped or started.
+    assert_eq!(lines(&log, "precheck").len(), 3);
+    assert!(lines(&log, "stop").is_empty() && lines(&log, "start").is_empty());
+    let s = summary(&run_dir(&out));
+    assert_eq!(s["schema"], "switchyard.site-summary/v1", "{s}");
+    assert_eq!(s["dry_run"], true, "{s}");
+    assert_eq!(s["outcome"], "passed", "{s}");
+    assert!(s["rto"].is_null(), "a dry run times nothing: {s}");
+    // Every host of both halls was logged in to.
+    assert_eq!(s["hosts"].as_array().map(Vec::len), Some(6), "{s}");
+    for name in ["directory", "database", "payroll"] {
+        assert_eq!(status_of(&s, name), "planned", "{s}");
+        for step in runbook_entry(&s, name)["steps"].as_array().expect("steps") {
+            let want = if step["phase"] == "precheck" {
+                "ok"
+            } else {
+                "planned"
+            };
+            assert_eq!(step["status"], want, "{step}");
+        }
+    }
+}
+
+#[test]
+fn a_site_run_stopped_by_ctrl_c_resumes_to_the_end() {
+    let s: [Sshd; 6] = std::array::from_fn(|_| Sshd::start());
+    let servers = [
+        ("directory", &s[0], &s[1]),
+        ("database", &s[2], &s[3]),
+        ("payroll", &s[4], &s[5]),
+    ];
+    let (t, log) = project(&servers, CHAIN);
+    let (started, go) = (t.path().join("started"), t.path().join("go"));
+    let t = t.file(
+        "runbooks/database.toml",
+        runbook_with(
+            "database",
+            &log,
+            "abort",
+            "",
+            ("start", &waits(&started, &go)),
+        ),
+    );
+    let args: Vec<&str> = LIVE.iter().copied().chain(["--grace", "0s"]).collect();
+    let (dir, out) = crate::support::runs::signal_when(
+        &t,
+        &args,
+        "database/svc.start.1",
+        |_| started.exists(),
+        nix::sys::signal::Signal::SIGINT,
+    );
+    assert_eq!(out.status.code(), Some(130), "{out:?}");
+    let s = summary(&dir);
+    assert_eq!(s["outcome"], "interrupted", "{s}");
+    assert_eq!(status_of(&s, "directory"), "recovered", "{s}");
+    assert_eq!(status_of(&s, "database"), "interrupted", "{s}");
+    assert_eq!(status_of(&s, "payroll"), "interrupted", "{s}");
+    std::fs::write(&go, "").expect("go marker");
+    resume(&dir).code(0);
+    let s = summary(&dir);
+    assert_eq!(s["outcome"], "passed", "{s}");
+    for name in ["directory", "database", "payroll"] {
+        assert_eq!(status_of(&s, name), "recovered", "{s}");
+    }
+    assert_eq!(count(&log, "start directory/svc directory-b"), 1);
+    assert_eq!(count(&log, "start payroll/svc payroll-b"), 1);
+    assert_intact(&dir);
+}

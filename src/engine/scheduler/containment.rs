@@ -16,7 +16,9 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
     pub(super) fn stop_for(&mut self, service: usize, phase: Phase, stop: Stop, chosen: bool) {
         if self.plan.runbook.site && !self.rollback_pass {
             let origin = self.plan.runbook.services[service].origin;
-            if !self.is_cut(origin) {
+            // Once the whole run stops (Ctrl-C, a broken journal), the steps it stops
+            // fail because of that, not of their runbook: none is stopped on its own.
+            if !self.is_cut(origin) && self.stop.is_none() {
                 // No system stops until every precheck has passed: a failed precheck
                 // holds back the whole site, before anything has changed.
                 let held = if phase == Phase::Precheck {
