@@ -51,32 +51,7 @@ pub async fn run<E: Executor>(
             for message in crate::plan::render::insecure_tls(plan) {
                 io.sink.emit(Event::Notice { message });
             }
-            // Failover presumes the source hall lost: its hosts may be unreachable.
-            let failover = executor.kind().is_failover();
-            let lost: HashSet<&str> = rb
-                .inventory
-                .hosts
-                .iter()
-                .filter(|h| failover && h.hall == plan.from)
-                .map(|h| h.name.as_str())
-                .collect();
-            for (host, result) in executor.prepare(hosts).await {
-                let message = match &result {
-                    Err(m) if lost.contains(host.as_str()) => Some(format!(
-                        "source host unreachable, as expected in failover: {m}"
-                    )),
-                    Err(m) => {
-                        unreachable = true;
-                        Some(m.clone())
-                    }
-                    Ok(()) => None,
-                };
-                io.sink.emit(Event::HostChecked {
-                    host,
-                    ok: result.is_ok(),
-                    message: message.map(|m| settings.redactor.redact(&m)),
-                });
-            }
+            unreachable = !check_hosts(plan, executor.as_ref(), hosts, settings, io).await;
             Carry::default()
         }
         Start::Resumed(carry) => *carry,
@@ -87,48 +62,19 @@ pub async fn run<E: Executor>(
         });
     }
     let main = match &carry.rollback {
-        // The run was stopped during its rollback: the switchover pass is over, and
-        // only the rollback goes on. In a site, what that pass stopped stays stopped,
-        // and this part of the journal says so again.
-        Some(services) => {
-            for h in &carry.halted {
-                io.sink.emit(h.event());
-            }
-            Pass {
-                stop: Some(Stop::Rollback),
-                recovered: rb
-                    .services
-                    .iter()
-                    .map(|s| carry.recovered.get(s.name.as_str()).copied())
-                    .collect(),
-                stop_begun: rb
-                    .services
-                    .iter()
-                    .map(|s| services.iter().any(|n| n == s.name.as_str()))
-                    .collect(),
-                human_wait: carry.human_wait,
-                halts: rb
-                    .origins
-                    .iter()
-                    .map(|o| {
-                        let halted = carry.halted.iter().find(|h| h.runbook == o.name);
-                        halted.map(Halted::stop)
-                    })
-                    .collect(),
-            }
-        }
+        Some(services) => switchover_over(rb, &carry, services, io),
         None => scheduler::pass(plan, jobs, executor.clone(), settings, &carry, io, false).await,
     };
     let mut human_wait = main.human_wait;
     let mut outcome_of_rollback = None;
-    let rolls_back = |svc: usize| {
-        main.stop == Some(Stop::Rollback)
-            || main.halts[rb.services[svc].origin] == Some(Stop::Rollback)
-    };
-    let back: Vec<bool> = (0..rb.services.len())
-        .map(|s| main.stop_begun[s] && rolls_back(s))
-        .collect();
     if main.stop == Some(Stop::Rollback) || main.halts.contains(&Some(Stop::Rollback)) {
+        let rolls_back = |svc: usize| {
+            main.stop == Some(Stop::Rollback)
+                || main.halts[rb.services[svc].origin] == Some(Stop::Rollback)
+        };
+        let back: Vec<bool> = (0..rb.services.len())
+            .map(|s| main.stop_begun[s] && rolls_back(s))
+            .collect();
         let (outcome, waited) =
             rollback(plan, jobs_of, &back, executor.clone(), settings, &carry, io).await;
         outcome_of_rollback = Some(outcome);
@@ -146,29 +92,8 @@ pub async fn run<E: Executor>(
         .reduce(f64::max)
         .unwrap_or_else(|| secs(settings.clock.since_origin().saturating_sub(human_wait)));
     let met = executor.dry_run() || (all_recovered && achieved <= target);
-    let any_target_missed = missed_a_target(rb, &main.recovered);
-    let halted = main.halts.iter().flatten().map(|h| match h {
-        Stop::Aborted => Outcome::Aborted,
-        Stop::Rollback => Outcome::RolledBack,
-        _ => Outcome::Failed,
-    });
-    // In a site: the worst of the runbooks that stopped on their own.
-    let contained = halted.max_by_key(|o| match o {
-        Outcome::Failed => 2,
-        Outcome::Aborted => 1,
-        _ => 0,
-    });
-    let outcome = match (&main.stop, outcome_of_rollback, contained) {
-        (_, Some(Outcome::RolledBack), Some(o)) if o != Outcome::RolledBack => o,
-        (_, Some(o), _) => o,
-        (None, None, Some(o)) => o,
-        (Some(Stop::Interrupted), _, _) => Outcome::Interrupted,
-        (Some(Stop::Aborted), _, _) => Outcome::Aborted,
-        (Some(Stop::Failed(_) | Stop::Rollback), _, _) => Outcome::Failed,
-        (None, _, _) if unreachable => Outcome::Failed,
-        (None, _, _) if !executor.dry_run() && (!met || any_target_missed) => Outcome::RtoBreached,
-        (None, _, _) => Outcome::Passed,
-    };
+    let breached = !executor.dry_run() && (!met || missed_a_target(rb, &main.recovered));
+    let outcome = outcome(&main, outcome_of_rollback, unreachable, breached);
     io.sink.emit(Event::RunFinished {
         outcome,
         finished_at: timestamp(settings.clock.now()),
@@ -180,6 +105,113 @@ pub async fn run<E: Executor>(
         human_wait_s: secs(human_wait),
     });
     outcome
+}
+
+/// Logs in to every host the run touches before any step, and records each; `false`
+/// when one that must be reached was not. Failover presumes the source hall lost: its
+/// hosts may be unreachable.
+async fn check_hosts<E: Executor>(
+    plan: &Plan<'_>,
+    executor: &E,
+    hosts: Vec<NamedHost>,
+    settings: &Settings,
+    io: &mut Io<'_>,
+) -> bool {
+    let failover = executor.kind().is_failover();
+    let lost: HashSet<&str> = plan
+        .runbook
+        .inventory
+        .hosts
+        .iter()
+        .filter(|h| failover && h.hall == plan.from)
+        .map(|h| h.name.as_str())
+        .collect();
+    let mut all_reached = true;
+    for (host, result) in executor.prepare(hosts).await {
+        let message = match &result {
+            Err(m) if lost.contains(host.as_str()) => Some(format!(
+                "source host unreachable, as expected in failover: {m}"
+            )),
+            Err(m) => {
+                all_reached = false;
+                Some(m.clone())
+            }
+            Ok(()) => None,
+        };
+        io.sink.emit(Event::HostChecked {
+            host,
+            ok: result.is_ok(),
+            message: message.map(|m| settings.redactor.redact(&m)),
+        });
+    }
+    all_reached
+}
+
+/// The switchover pass of a run stopped during its rollback, as the journal left it:
+/// over, and only the rollback goes on. In a site, what that pass stopped stays
+/// stopped, and this part of the journal says so again.
+fn switchover_over(
+    rb: &crate::config::Runbook,
+    carry: &Carry,
+    services: &[String],
+    io: &mut Io<'_>,
+) -> Pass {
+    for h in &carry.halted {
+        io.sink.emit(h.event());
+    }
+    Pass {
+        stop: Some(Stop::Rollback),
+        recovered: rb
+            .services
+            .iter()
+            .map(|s| carry.recovered.get(s.name.as_str()).copied())
+            .collect(),
+        stop_begun: rb
+            .services
+            .iter()
+            .map(|s| services.iter().any(|n| n == s.name.as_str()))
+            .collect(),
+        human_wait: carry.human_wait,
+        halts: rb
+            .origins
+            .iter()
+            .map(|o| {
+                let halted = carry.halted.iter().find(|h| h.runbook == o.name);
+                halted.map(Halted::stop)
+            })
+            .collect(),
+    }
+}
+
+/// How the run ended, from how its switchover pass stopped, how its rollback (if any)
+/// ended, whether every host was reached, and whether a target was missed. In a site,
+/// the worst of the runbooks that stopped on their own counts.
+fn outcome(main: &Pass, rollback: Option<Outcome>, unreachable: bool, breached: bool) -> Outcome {
+    let contained = main
+        .halts
+        .iter()
+        .flatten()
+        .map(|h| match h {
+            Stop::Aborted => Outcome::Aborted,
+            Stop::Rollback => Outcome::RolledBack,
+            _ => Outcome::Failed,
+        })
+        .max_by_key(|o| match o {
+            Outcome::Failed => 2,
+            Outcome::Aborted => 1,
+            _ => 0,
+        });
+    match (&main.stop, rollback, contained) {
+        (_, Some(Outcome::RolledBack), Some(o)) if o != Outcome::RolledBack => o,
+        (_, Some(o), _) => o,
+        (None, None, Some(o)) => o,
+        (Some(Stop::Interrupted), _, _) => Outcome::Interrupted,
+        (Some(Stop::Aborted), _, _) => Outcome::Aborted,
+        (Some(Stop::Failed(_) | Stop::Rollback), _, _) => Outcome::Failed,
+        (None, _, _) if unreachable => Outcome::Failed,
+        (None, _, _) if breached => Outcome::RtoBreached,
+        (None, _, _) => Outcome::Passed,
+    }
 }
 
 /// Whether a service, or a site's runbook, recovered after its own target.
@@ -315,4 +347,61 @@ fn runbook_targets(rb: &crate::config::Runbook) -> Vec<RunbookTarget> {
     let run = rb.origins.iter().map(|o| target(o, false));
     run.chain(rb.assumed.iter().map(|o| target(o, true)))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pass(stop: Option<Stop>, halts: Vec<Option<Stop>>) -> Pass {
+        Pass {
+            stop,
+            recovered: Vec::new(),
+            stop_begun: Vec::new(),
+            human_wait: std::time::Duration::ZERO,
+            halts,
+        }
+    }
+
+    #[test]
+    fn a_site_ends_as_the_worst_of_its_runbooks_that_stopped() {
+        let failed = Some(Stop::Failed("x".into()));
+        let site = |halts| pass(None, halts);
+        // One runbook failed, another rolled back cleanly: failed.
+        let both = site(vec![failed.clone(), Some(Stop::Rollback), None]);
+        assert_eq!(
+            outcome(&both, Some(Outcome::RolledBack), false, false),
+            Outcome::Failed
+        );
+        // Only a clean rollback: rolled back; its rollback failing: failed.
+        let back = site(vec![None, Some(Stop::Rollback)]);
+        assert_eq!(
+            outcome(&back, Some(Outcome::RolledBack), false, false),
+            Outcome::RolledBack
+        );
+        assert_eq!(
+            outcome(&back, Some(Outcome::Failed), false, false),
+            Outcome::Failed
+        );
+        // Aborted by the operator, and nothing worse.
+        let aborted = site(vec![Some(Stop::Aborted), None]);
+        assert_eq!(outcome(&aborted, None, false, true), Outcome::Aborted);
+        // Nothing stopped: a missed target breaches, and all well passes.
+        assert_eq!(
+            outcome(&site(vec![None, None]), None, false, true),
+            Outcome::RtoBreached
+        );
+        assert_eq!(
+            outcome(&site(vec![None, None]), None, false, false),
+            Outcome::Passed
+        );
+        // Ctrl-C stops the whole run: interrupted, whatever the runbooks did.
+        let stopped = pass(Some(Stop::Interrupted), vec![None]);
+        assert_eq!(outcome(&stopped, None, false, false), Outcome::Interrupted);
+        // A host that could not be reached fails a run that otherwise passed.
+        assert_eq!(
+            outcome(&pass(None, vec![None]), None, true, false),
+            Outcome::Failed
+        );
+    }
 }
