@@ -134,7 +134,9 @@ impl Executor for DryRun {
         {
             let mut set = tokio::task::JoinSet::new();
             for (name, host) in hosts {
-                set.spawn_blocking(move || (name, host.check().map_err(|e| e.to_string())));
+                set.spawn(
+                    async move { (name, host.check_async().await.map_err(|e| e.to_string())) },
+                );
             }
             let mut out = Vec::new();
             while let Some(r) = set.join_next().await {

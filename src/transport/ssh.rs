@@ -8,8 +8,9 @@
 //!   `max_sessions` wait for a free slot. A connection that breaks is dropped and made
 //!   anew on next use; a command is retried on a new connection only when the old one
 //!   failed before the command was sent, so no command ever runs twice.
-//! - **Bounded.** The TCP connect within `connect_timeout`, the handshake and login within
-//!   it too (libssh2's session timeout); a command within its own timeout, after which it
+//! - **Bounded.** The TCP connect within `connect_timeout`, and each exchange of the
+//!   handshake, the login and a command's start within it too (as libssh2's session
+//!   timeout bounds each blocking call); a command within its own timeout, after which it
 //!   is stopped *on the remote host* by a watchdog started with it (`watchdog.rs`).
 //! - **Host keys** are checked against `known_hosts` before anything is sent to the host
 //!   (`ssh/known_hosts.rs`): `strict` refuses unknown and changed keys, `accept-new`
@@ -22,26 +23,30 @@
 //!   server that sends no `exit-status` at all cannot make a failed command read as 0.
 //! - **Keepalives** are sent while a command runs (libssh2 sends them only when asked),
 //!   so that a long silent command keeps NAT and firewall state alive.
-//! - **Threads**: logging in and starting a command block (libssh2), on a blocking
-//!   thread, logins taking turns process-wide (`ssh/logins.rs`); the running command is
-//!   then followed without a thread, on the session's socket (`ssh/pump.rs`). Output is
+//! - **No thread per host**: logging in, starting a command and following it are tasks
+//!   driving libssh2 in non-blocking mode on the session's socket (`ssh/watched.rs`,
+//!   `ssh/pump.rs`), logins taking turns process-wide (`ssh/logins.rs`). Output is
 //!   bounded ([`Captured`]).
 
 mod auth;
 mod known_hosts;
 mod logins;
 mod pump;
+mod watched;
 
 use std::io;
-use std::net::{TcpStream, ToSocketAddrs};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::net::TcpStream;
+use std::os::fd::AsFd;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use ssh2::{Channel, MethodType, Session};
+use tokio::sync::Semaphore;
 
 use super::{Cancel, Captured, CommandOutput, TransportError};
 use crate::config::inventory::{Host, SshSettings};
 use known_hosts::KnownHostsFile;
+use watched::Watched;
 
 /// How long a timed-out command has to end once told to stop (the remote watchdog
 /// sends SIGKILL 2 s after SIGTERM); past that its connection is dropped.
@@ -54,16 +59,11 @@ pub struct SshHost {
     name: String,
     address: String,
     ssh: SshSettings,
-    pool: Mutex<Pool>,
-    freed: Condvar,
-}
-
-#[derive(Default)]
-struct Pool {
     /// Connections ready for a command; the last one used is taken first.
-    idle: Vec<Connection>,
-    /// Slots taken: idle, leased, or being connected.
-    taken: u32,
+    idle: Mutex<Vec<Connection>>,
+    /// A permit per connection slot (`max_sessions`), held by each lease and by each
+    /// login under way: callers past the limit wait for a slot, first come first served.
+    slots: Semaphore,
 }
 
 impl SshHost {
@@ -73,49 +73,52 @@ impl SshHost {
             name: host.name.as_str().to_string(),
             address: host.address.clone(),
             ssh: host.ssh.clone(),
-            pool: Mutex::default(),
-            freed: Condvar::new(),
+            idle: Mutex::default(),
+            slots: Semaphore::new(host.ssh.max_sessions.max(1) as usize),
         })
     }
 
     /// Connects and authenticates one session (kept in the pool), for dry runs and
     /// check-inventory.
+    pub async fn check_async(self: &Arc<Self>) -> Result<(), TransportError> {
+        let (lease, watched) = self.lease().await?;
+        // Blocking again before it goes back to the pool.
+        drop(watched);
+        drop(lease);
+        Ok(())
+    }
+
+    /// [`SshHost::check_async`] from a thread outside any runtime, on a runtime of its
+    /// own.
     pub fn check(self: &Arc<Self>) -> Result<(), TransportError> {
-        self.lease().map(drop)
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| self.session_error(format!("cannot start a runtime: {e}")))?
+            .block_on(self.check_async())
     }
 
     /// Runs `command` (a shell command line, run by the remote user's shell) on a pooled
-    /// session. Logging in and starting the command block, on a blocking thread; the
-    /// command is then followed without one ([`pump`]). Stops the command on the remote
-    /// host when `timeout` passes and returns `timed_out: true, exit_code: None`.
+    /// session, logging in first when none is free. Stops the command on the remote host
+    /// when `timeout` passes and returns `timed_out: true, exit_code: None`.
     pub async fn run(
         self: &Arc<Self>,
         command: &str,
         timeout: Duration,
         cancel: &Cancel,
     ) -> Result<CommandOutput, TransportError> {
-        let (host, line) = (Arc::clone(self), super::watchdog::remote_command(command));
-        let turn = starting().acquire().await;
-        let (mut lease, mut channel, started) =
-            tokio::task::spawn_blocking(move || host.start(&line))
-                .await
-                .unwrap_or_else(|e| Err(TransportError::Spawn(e.to_string())))?;
-        drop(turn);
+        let line = super::watchdog::remote_command(command);
+        let (mut lease, watched, mut channel, started) = self.start(&line).await?;
         let limits = pump::Limits {
             started,
             timeout,
             keepalive: self.ssh.keepalive,
             close_within: self.ssh.connect_timeout,
         };
-        let pumped = pump::pump(
-            &self.name,
-            &lease.session,
-            &lease.socket,
-            &mut channel,
-            &limits,
-            cancel,
-        )
-        .await;
+        let pumped = pump::pump(&self.name, &watched, &mut channel, &limits, cancel).await;
+        // Blocking again: the channel is let go in blocking mode, so that its close is
+        // sent whole.
+        drop(watched);
         let elapsed = started.elapsed();
         let mut ended = match pumped {
             Ok(ended) => ended,
@@ -158,14 +161,20 @@ impl SshHost {
 
     /// Opens a channel on a pooled connection and starts `line` in it. A pooled
     /// connection that cannot open a channel has gone stale: it is dropped and the next
-    /// one (or a new one) tried, since nothing was sent to the host yet.
-    fn start(self: &Arc<Self>, line: &str) -> Result<(Lease, Channel, Instant), TransportError> {
+    /// one (or a new one) tried, since nothing was sent to the host yet. Each exchange
+    /// may take `connect_timeout`, as libssh2's session timeout allows a blocking call.
+    async fn start(
+        self: &Arc<Self>,
+        line: &str,
+    ) -> Result<(Lease, Watched, Channel, Instant), TransportError> {
+        let within = Some(self.ssh.connect_timeout);
         loop {
-            let mut lease = self.lease()?;
-            let session = &lease.session;
-            session.set_blocking(true);
-            session.set_timeout(millis(self.ssh.connect_timeout));
-            let mut channel = match session.channel_session() {
+            let (mut lease, watched) = self.lease().await?;
+            // Half-opened if this is given up midway: not for reuse until started.
+            lease.broken = true;
+            let session = watched.session();
+            let opened = watched.complete(within, || session.channel_session()).await;
+            let mut channel = match opened {
                 Ok(channel) => channel,
                 Err(e) if lease.reused => {
                     tracing::debug!(host = %self.name, "dropping a stale connection: {e}");
@@ -178,91 +187,98 @@ impl SshHost {
                 }
             };
             let started = Instant::now();
-            if let Err(e) = channel.exec(line) {
+            if let Err(e) = watched.complete(within, || channel.exec(line)).await {
                 // It may or may not have started: never send it again.
                 lease.discard();
                 drop(channel);
                 return Err(self.session_error(format!("cannot start the command: {e}")));
             }
-            return Ok((lease, channel, started));
+            lease.broken = false;
+            return Ok((lease, watched, channel, started));
         }
     }
 
     /// A free connection from the pool, a new one while slots are free, or else the next
-    /// one given back.
-    fn lease(self: &Arc<Self>) -> Result<Lease, TransportError> {
-        let mut pool = self.pool();
-        loop {
-            if let Some(connection) = pool.idle.pop() {
-                return Ok(Lease::new(self, connection, true));
+    /// one given back; watched, for the caller to drive.
+    async fn lease(self: &Arc<Self>) -> Result<(Lease, Watched), TransportError> {
+        let slot = self
+            .slots
+            .acquire()
+            .await
+            .map_err(|e| self.session_error(e.to_string()))?;
+        let idle = self.idle().pop();
+        let lease = match idle {
+            Some(connection) => {
+                let watched = Watched::dup(&connection.session, &connection.socket)
+                    .map_err(|e| self.session_error(format!("cannot watch the connection: {e}")))?;
+                (Lease::new(self, connection, true), watched)
             }
-            if pool.taken < self.ssh.max_sessions.max(1) {
-                pool.taken += 1;
-                drop(pool);
-                return match self.connect() {
-                    Ok(connection) => Ok(Lease::new(self, connection, false)),
-                    Err(e) => {
-                        self.give_back(None);
-                        Err(e)
-                    }
-                };
+            None => {
+                let (connection, watched) = self.connect().await?;
+                (Lease::new(self, connection, false), watched)
             }
-            pool = self
-                .freed
-                .wait(pool)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
+        };
+        // The lease gives the slot back when dropped.
+        slot.forget();
+        Ok(lease)
     }
 
     fn give_back(&self, connection: Option<Connection>) {
-        let mut pool = self.pool();
-        match connection {
-            Some(connection) => pool.idle.push(connection),
-            None => pool.taken -= 1,
+        if let Some(connection) = connection {
+            self.idle().push(connection);
         }
-        drop(pool);
-        self.freed.notify_one();
+        self.slots.add_permits(1);
     }
 
-    fn pool(&self) -> MutexGuard<'_, Pool> {
-        self.pool.lock().unwrap_or_else(PoisonError::into_inner)
+    fn idle(&self) -> MutexGuard<'_, Vec<Connection>> {
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// A new connection: TCP, handshake, host key, login — when its turn comes among the
-    /// logins of the whole process (`logins`); `connect_timeout` runs from then.
-    fn connect(&self) -> Result<Connection, TransportError> {
-        static LOGINS: OnceLock<logins::Gate> = OnceLock::new();
-        let _turn = LOGINS
-            .get_or_init(|| logins::Gate::new(logins::limit()))
-            .enter();
+    /// logins of the whole process (`logins`); `connect_timeout` runs from then, for the
+    /// TCP connect and again for each exchange of the login, as libssh2's session
+    /// timeout did for each blocking call.
+    async fn connect(&self) -> Result<(Connection, Watched), TransportError> {
+        let _turn = logins::turn().await;
         let begun = Instant::now();
-        let stream = self.tcp_connect()?;
+        let within = Some(self.ssh.connect_timeout);
+        let stream = self.tcp_connect().await?;
         let fail = |reason: String| self.session_error(reason);
         let mut session = Session::new().map_err(|e| fail(e.to_string()))?;
         session.set_timeout(millis(self.ssh.connect_timeout));
         let lookup = known_hosts::lookup_name(&self.address, self.ssh.port);
         let known_hosts = auth::expand_tilde(&self.ssh.known_hosts);
-        let known = KnownHostsFile::load(&session, &known_hosts, &lookup)
-            .map_err(|e| fail(e.to_string()))?;
-        let supported = session
-            .supported_algs(MethodType::HostKey)
-            .unwrap_or_default();
-        session
-            .method_pref(
-                MethodType::HostKey,
-                &known.preferred_algorithms(&lookup, &supported),
-            )
-            .map_err(|e| fail(e.to_string()))?;
-        let socket = stream
-            .try_clone()
-            .map(Arc::new)
-            .map_err(|e| fail(format!("cannot keep a handle of the socket: {e}")))?;
-        session.set_tcp_stream(stream);
-        session.handshake().map_err(|e| TransportError::Connect {
-            address: self.endpoint(),
-            reason: format!("SSH handshake failed: {}", e.message()),
-        })?;
-        known.verify(&session, &lookup, self.ssh.host_key_checking)?;
+        let known = {
+            let known = KnownHostsFile::load(&session, &known_hosts, &lookup)
+                .map_err(|e| fail(e.to_string()))?;
+            let supported = session
+                .supported_algs(MethodType::HostKey)
+                .unwrap_or_default();
+            session
+                .method_pref(
+                    MethodType::HostKey,
+                    &known.preferred_algorithms(&lookup, &supported),
+                )
+                .map_err(|e| fail(e.to_string()))?;
+            known.keep()
+        };
+        // The session's own handle of the socket, and one kept for watching it later.
+        let handle = |e: io::Error| fail(format!("cannot keep a handle of the socket: {e}"));
+        let own = TcpStream::from(stream.as_fd().try_clone_to_owned().map_err(handle)?);
+        let socket = own.try_clone().map(Arc::new).map_err(handle)?;
+        session.set_tcp_stream(own);
+        let watched = Watched::new(&session, stream);
+        watched
+            .complete(within, || session.handshake())
+            .await
+            .map_err(|e| TransportError::Connect {
+                address: self.endpoint(),
+                reason: format!("SSH handshake failed: {}", e.message()),
+            })?;
+        known
+            .reopen(&session)
+            .map_err(|e| fail(e.to_string()))?
+            .verify(&session, &lookup, self.ssh.host_key_checking)?;
         let Some(user) = self.ssh.user.clone().or_else(auth::local_user) else {
             return Err(TransportError::Auth {
                 address: self.endpoint(),
@@ -271,33 +287,42 @@ impl SshHost {
             });
         };
         let identity = self.ssh.identity_file.as_deref().map(auth::expand_tilde);
-        auth::authenticate(&session, &user, identity.as_deref()).map_err(|reason| {
-            TransportError::Auth {
-                address: self.endpoint(),
-                user: user.clone(),
-                reason,
-            }
+        auth::authenticate(
+            &watched,
+            &user,
+            identity.as_deref(),
+            self.ssh.connect_timeout,
+        )
+        .await
+        .map_err(|reason| TransportError::Auth {
+            address: self.endpoint(),
+            user: user.clone(),
+            reason,
         })?;
         tracing::debug!(host = %self.name, "logged in to {} as {user} in {:?}", self.endpoint(), begun.elapsed());
-        Ok(Connection { session, socket })
+        Ok((Connection { session, socket }, watched))
     }
 
-    fn tcp_connect(&self) -> Result<TcpStream, TransportError> {
+    /// A TCP connection to the host's first address that answers, each address given
+    /// `connect_timeout`.
+    async fn tcp_connect(&self) -> Result<tokio::net::TcpStream, TransportError> {
         let fail = |reason: String| TransportError::Connect {
             address: self.endpoint(),
             reason,
         };
-        let addrs = (self.address.as_str(), self.ssh.port)
-            .to_socket_addrs()
+        let addrs = tokio::net::lookup_host((self.address.as_str(), self.ssh.port))
+            .await
             .map_err(|e| fail(format!("cannot resolve the address: {e}")))?;
         let mut last = None;
         for addr in addrs {
-            match TcpStream::connect_timeout(&addr, self.ssh.connect_timeout) {
-                Ok(stream) => {
+            let connecting = tokio::net::TcpStream::connect(addr);
+            match tokio::time::timeout(self.ssh.connect_timeout, connecting).await {
+                Ok(Ok(stream)) => {
                     let _ = stream.set_nodelay(true);
                     return Ok(stream);
                 }
-                Err(e) => last = Some(e),
+                Ok(Err(e)) => last = Some(e),
+                Err(_) => last = Some(io::ErrorKind::TimedOut.into()),
             }
         }
         Err(fail(match last {
@@ -327,18 +352,9 @@ impl SshHost {
     }
 }
 
-/// Commands being started at once, over every host of the process. A start blocks a
-/// thread (it may have to log in first, and logins take turns in `logins`), so without a
-/// bound a step on 1,000 hosts would park a thread per host waiting for a login turn:
-/// twice the logins' limit keeps the login turns busy and the threads few.
-fn starting() -> &'static tokio::sync::Semaphore {
-    static STARTING: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
-    STARTING.get_or_init(|| tokio::sync::Semaphore::new(2 * logins::limit()))
-}
-
 impl Drop for SshHost {
     fn drop(&mut self) {
-        for Connection { session, .. } in self.pool().idle.drain(..) {
+        for Connection { session, .. } in self.idle().drain(..) {
             session.set_timeout(millis(FAREWELL));
             let _ = session.disconnect(None, "switchyard is done", None);
         }
@@ -362,7 +378,8 @@ struct Ended {
     closed: bool,
 }
 
-/// A pooled connection in use; goes back to the pool when dropped, unless discarded.
+/// A pooled connection in use; goes back to the pool when dropped, unless discarded,
+/// and gives its slot back either way.
 struct Lease {
     host: Arc<SshHost>,
     session: Session,

@@ -205,3 +205,70 @@ fn the_same_outage_in_a_switchover_fails_naming_host_step_and_cause() {
     assert!(!log.exists(), "nothing may start after the stop failed");
     assert_eq!(status(&summary(&out), "db.start.1"), "skipped");
 }
+
+#[test]
+fn check_inventory_logs_in_to_every_ssh_host_and_names_the_one_it_cannot_reach() {
+    let (a, b) = (Sshd::start(), Sshd::start());
+    let t = Test::new().file("inventory/site.toml", inventory(&a, &b));
+    let dir = t.path().to_path_buf();
+    let out = t.args(&["check-inventory"]).run().code(0);
+    for (name, sshd) in [("db-a", &a), ("db-b", &b)] {
+        let line = format!("ok    {name}  {}:{}", sshd.address, sshd.port);
+        assert!(out.stdout.contains(&line), "{line:?} in:\n{}", out.stdout);
+    }
+    assert_eq!((a.logins(), b.logins()), (1, 1));
+    let b_address = b.address.clone();
+    drop(b);
+    let out = Test::reuse(&dir).args(&["check-inventory"]).run().code(1);
+    let out = out
+        .stdout_has("ok    db-a")
+        .stderr_has("1 of 2 hosts cannot be reached");
+    assert!(
+        out.stdout.contains("FAIL  db-b") && out.stdout.contains(&b_address),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn check_inventory_logs_in_with_a_key_that_only_ssh_agent_holds() {
+    let sshd = Sshd::start();
+    let t = Test::new();
+    let socket = t.path().join("agent.sock");
+    let mut agent = std::process::Command::new("ssh-agent")
+        .arg("-D")
+        .arg("-a")
+        .arg(&socket)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("ssh-agent (openssh-client) runs");
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !socket.exists() && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let added = std::process::Command::new("ssh-add")
+        .arg(&sshd.identity_file)
+        .env("SSH_AUTH_SOCK", &socket)
+        .output()
+        .expect("ssh-add runs");
+    assert!(added.status.success(), "{added:?}");
+    // No identity_file, and a home without keys: only the agent can log in.
+    let host = format!(
+        "[hosts.db-a]\naddress = \"{}\"\nport = {}\nhall = \"a\"\nknown_hosts = \"{}\"\n",
+        sshd.address,
+        sshd.port,
+        sshd.known_hosts.display()
+    );
+    let home = t.path().join("home");
+    std::fs::create_dir_all(&home).expect("home");
+    let out = t
+        .file("inventory/site.toml", format!("{INVENTORY_HEAD}{host}"))
+        .env("SSH_AUTH_SOCK", &socket.display().to_string())
+        .env("HOME", &home.display().to_string())
+        .args(&["check-inventory"])
+        .run();
+    let _ = agent.kill();
+    let _ = agent.wait();
+    out.code(0).stdout_has("ok    db-a");
+    assert_eq!(sshd.logins(), 1);
+}

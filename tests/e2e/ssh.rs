@@ -354,6 +354,34 @@ fn large_output_on_both_streams_is_read_without_stalling_and_cut() {
 }
 
 #[test]
+fn a_command_silent_after_some_output_is_waited_for_without_spinning() {
+    // The socket's readiness was never forgotten (tokio clears nothing for an interest
+    // of both directions at once), so once a command had printed anything, following it
+    // took a whole core until it ended.
+    fn thread_cpu() -> Duration {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").expect("stat");
+        let fields: Vec<&str> = stat[stat.rfind(')').expect("comm") + 2..]
+            .split(' ')
+            .collect();
+        let ticks: u64 =
+            fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime");
+        Duration::from_millis(ticks * 10)
+    }
+    let sshd = Sshd::start();
+    let h = SshHost::new(&host(&sshd));
+    h.check().expect("check");
+    // `run` follows the command on this thread (a runtime of its own).
+    let before = thread_cpu();
+    let out = run(&h, "echo before; sleep 2; echo after");
+    let spent = thread_cpu() - before;
+    assert_eq!(out.stdout.text(), "before\nafter\n");
+    assert!(
+        spent < Duration::from_millis(400),
+        "{spent:?} of CPU in 2 s"
+    );
+}
+
+#[test]
 fn keepalives_are_sent_while_a_command_runs() {
     let count = |keepalive: Option<Duration>| {
         let sshd = Sshd::builder().log_level("DEBUG1").start();

@@ -5,19 +5,30 @@
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use ssh2::Session;
+use super::known_hosts;
+use super::watched::Watched;
 
 /// The default key files, in OpenSSH's order, under `~/.ssh/`.
 const DEFAULT_KEYS: &[&str] = &["id_ed25519", "id_ecdsa", "id_rsa"];
 
-/// Authenticates `session` as `user`, or says what was tried and why each failed.
-pub(super) fn authenticate(
-    session: &Session,
+/// Authenticates the watched session as `user`, or says what was tried and why each
+/// failed. Each exchange with the server may take `within`, as libssh2's session
+/// timeout allows a blocking call.
+pub(super) async fn authenticate(
+    watched: &Watched,
     user: &str,
     identity_file: Option<&Path>,
+    within: Duration,
 ) -> Result<(), String> {
-    match session.auth_methods(user) {
+    let session = watched.session();
+    let methods = watched
+        .complete(Some(within), || {
+            session.auth_methods(user).map(str::to_owned)
+        })
+        .await;
+    match methods {
         Ok(methods) if !methods.split(',').any(|m| m == "publickey") => {
             return Err(format!(
                 "the server offers only `{methods}`; switchyard logs in with public keys"
@@ -29,8 +40,24 @@ pub(super) fn authenticate(
         Err(e) => return Err(format!("cannot ask for the login methods: {}", e.message())),
     }
     let mut tried = Vec::new();
-    let try_file = |path: &Path, what: &str, tried: &mut Vec<String>| -> bool {
-        match session.userauth_pubkey_file(user, None, path, None) {
+    let try_file = async |path: &Path, what: &str, tried: &mut Vec<String>| -> bool {
+        let offered = match with_public_key(path) {
+            Some((private, public)) => {
+                watched
+                    .complete(Some(within), || {
+                        session.userauth_pubkey_memory(user, Some(&public), &private, None)
+                    })
+                    .await
+            }
+            None => {
+                watched
+                    .complete(Some(within), || {
+                        session.userauth_pubkey_file(user, None, path, None)
+                    })
+                    .await
+            }
+        };
+        match offered {
             Ok(()) => true,
             Err(e) => {
                 tried.push(format!("{what} {} ({})", path.display(), key_failure(&e)));
@@ -41,11 +68,11 @@ pub(super) fn authenticate(
     if let Some(path) = identity_file {
         if !path.exists() {
             tried.push(format!("identity file {} (no such file)", path.display()));
-        } else if try_file(path, "identity file", &mut tried) {
+        } else if try_file(path, "identity file", &mut tried).await {
             return Ok(());
         }
     }
-    match try_agent(session, user) {
+    match try_agent(watched, user, within).await {
         Ok(()) => return Ok(()),
         Err(why) => tried.push(format!("ssh-agent ({why})")),
     }
@@ -60,7 +87,8 @@ pub(super) fn authenticate(
     let mut found = false;
     for path in defaults.iter().filter(|p| p.exists()) {
         found = true;
-        if Some(path.as_path()) != identity_file && try_file(path, "default key", &mut tried) {
+        if Some(path.as_path()) != identity_file && try_file(path, "default key", &mut tried).await
+        {
             return Ok(());
         }
     }
@@ -70,12 +98,16 @@ pub(super) fn authenticate(
     Err(format!("tried {}", tried.join("; ")))
 }
 
-/// Offers every key the agent holds.
-fn try_agent(session: &Session, user: &str) -> Result<(), String> {
+/// Offers every key the agent holds. (The agent is local and answers at once; only the
+/// offers go to the server.)
+async fn try_agent(watched: &Watched, user: &str, within: Duration) -> Result<(), String> {
     if std::env::var_os("SSH_AUTH_SOCK").is_none() {
         return Err("not running: SSH_AUTH_SOCK is not set".into());
     }
-    let mut agent = session.agent().map_err(|e| e.message().to_string())?;
+    let mut agent = watched
+        .session()
+        .agent()
+        .map_err(|e| e.message().to_string())?;
     agent
         .connect()
         .map_err(|e| format!("cannot connect: {}", e.message()))?;
@@ -85,13 +117,65 @@ fn try_agent(session: &Session, user: &str) -> Result<(), String> {
     let keys = agent.identities().map_err(|e| e.message().to_string())?;
     let result = if keys.is_empty() {
         Err("it holds no keys".to_string())
-    } else if keys.iter().any(|k| agent.userauth(user, k).is_ok()) {
-        Ok(())
     } else {
-        Err(format!("{} key(s) refused", keys.len()))
+        let mut accepted = false;
+        for key in &keys {
+            if watched
+                .complete(Some(within), || agent.userauth(user, key))
+                .await
+                .is_ok()
+            {
+                accepted = true;
+                break;
+            }
+        }
+        if accepted {
+            Ok(())
+        } else {
+            Err(format!("{} key(s) refused", keys.len()))
+        }
     };
     let _ = agent.disconnect();
     result
+}
+
+/// An unencrypted OpenSSH key file's text, with its public key as a `.pub` line
+/// (`TYPE BASE64`) taken from the file's own header. Given no public key, libssh2 works
+/// it out by loading the private key a second time (besides once for the signature),
+/// which costs a login as much as the signature does. `None` for other files (PEM keys,
+/// encrypted ones, unreadable ones), which libssh2 reads itself.
+fn with_public_key(path: &Path) -> Option<(String, String)> {
+    let private = std::fs::read_to_string(path).ok()?;
+    let public = public_line(&private)?;
+    Some((private, public))
+}
+
+/// The public key in the header of an `openssh-key-v1` file that holds one unencrypted
+/// key (OpenSSH's PROTOCOL.key).
+fn public_line(private: &str) -> Option<String> {
+    fn string<'a>(data: &mut &'a [u8]) -> Option<&'a [u8]> {
+        let len = u32::from_be_bytes(data.get(..4)?.try_into().ok()?) as usize;
+        let field = data.get(4..4 + len)?;
+        *data = &data[4 + len..];
+        Some(field)
+    }
+    let body: String = private
+        .trim()
+        .strip_prefix("-----BEGIN OPENSSH PRIVATE KEY-----")?
+        .strip_suffix("-----END OPENSSH PRIVATE KEY-----")?
+        .split_whitespace()
+        .collect();
+    let raw = known_hosts::decode(&body)?;
+    let mut rest = raw.strip_prefix(b"openssh-key-v1\0")?;
+    let (cipher, _kdf, _kdf_options) = (string(&mut rest)?, string(&mut rest)?, string(&mut rest)?);
+    let keys = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?);
+    rest = &rest[4..];
+    if cipher != b"none" || keys != 1 {
+        return None;
+    }
+    let public = string(&mut rest)?;
+    let key_type = known_hosts::key_type(public);
+    (key_type != "unknown").then(|| format!("{key_type} {}", known_hosts::encode(public)))
 }
 
 /// Why a key file did not get us in, in words.
@@ -154,6 +238,36 @@ mod tests {
         assert_eq!(expand_tilde(Path::new("~")), home);
         assert_eq!(expand_tilde(Path::new("/etc/~/x")), Path::new("/etc/~/x"));
         assert_eq!(expand_tilde(Path::new("~other/x")), Path::new("~other/x"));
+    }
+
+    #[test]
+    fn reads_the_public_key_from_an_openssh_key_file_header() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let keygen = |name: &str, args: &[&str]| {
+            let path = dir.path().join(name);
+            let made = std::process::Command::new("ssh-keygen")
+                .args(["-q", "-C", "a comment", "-f"])
+                .arg(&path)
+                .args(args)
+                .status()
+                .expect("ssh-keygen runs");
+            assert!(made.success());
+            let private = std::fs::read_to_string(&path).expect("private key");
+            let public = std::fs::read_to_string(path.with_extension("pub")).expect("public");
+            let public: Vec<&str> = public.split_whitespace().take(2).collect();
+            (public_line(&private), public.join(" "))
+        };
+        for ty in ["ed25519", "ecdsa", "rsa"] {
+            let (read, expected) = keygen(ty, &["-t", ty, "-N", ""]);
+            assert_eq!(read.as_deref(), Some(expected.as_str()), "{ty}");
+        }
+        // Left to libssh2: an encrypted key, and the older PEM format.
+        assert_eq!(
+            keygen("encrypted", &["-t", "ed25519", "-N", "secret"]).0,
+            None
+        );
+        assert_eq!(keygen("pem", &["-t", "rsa", "-m", "PEM", "-N", ""]).0, None);
+        assert_eq!(public_line("not a key"), None);
     }
 
     #[test]

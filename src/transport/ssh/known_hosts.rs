@@ -41,9 +41,18 @@ pub(super) fn lookup_name(address: &str, port: u16) -> String {
 /// One `known_hosts` file as it bears on one host: the lines that can match its name,
 /// handed to libssh2 for the check.
 pub(super) struct KnownHostsFile {
-    path: PathBuf,
     known: KnownHosts,
-    /// The key type and key of every candidate line libssh2 accepted, in file order.
+    kept: Kept,
+}
+
+/// What a [`KnownHostsFile`] keeps when its libssh2 store is let go (that store cannot
+/// move between threads, and a login waits for the host between the two uses of it):
+/// enough to make the same store again with [`Kept::reopen`].
+pub(super) struct Kept {
+    path: PathBuf,
+    /// The candidate lines libssh2 accepted, in file order.
+    lines: Vec<String>,
+    /// The key type and key of each of those lines.
     keys: Vec<(String, Vec<u8>)>,
     /// The whole file as read: its `@revoked` keys, or why it could not be read.
     parsed: Arc<parsed::Parsed>,
@@ -61,17 +70,21 @@ impl KnownHostsFile {
     ) -> Result<KnownHostsFile, ssh2::Error> {
         let parsed = parsed::read(path);
         let mut file = KnownHostsFile {
-            path: path.to_path_buf(),
             known: session.known_hosts()?,
-            keys: Vec::new(),
-            parsed: Arc::clone(&parsed),
+            kept: Kept {
+                path: path.to_path_buf(),
+                lines: Vec::new(),
+                keys: Vec::new(),
+                parsed: Arc::clone(&parsed),
+            },
         };
         for line in parsed.candidates(name) {
             match file.known.read_str(&line.text, KnownHostFileKind::OpenSSH) {
                 Ok(()) => {
                     if let Some(key) = line.key() {
-                        file.keys.push(key);
+                        file.kept.keys.push(key);
                     }
+                    file.kept.lines.push(line.text.clone());
                 }
                 Err(e) => tracing::warn!(
                     "{}:{}: skipped a line that cannot be read ({})",
@@ -84,12 +97,17 @@ impl KnownHostsFile {
         Ok(file)
     }
 
+    /// Lets libssh2's store go, keeping what makes it again.
+    pub(super) fn keep(self) -> Kept {
+        self.kept
+    }
+
     /// Host-key algorithms for `method_pref`: those of the key types recorded for `name`
     /// first, then every other one libssh2 supports (certificates excluded: they cannot
     /// be checked against plain keys).
     pub(super) fn preferred_algorithms(&self, name: &str, supported: &[&str]) -> String {
         let mut types: Vec<&str> = Vec::new();
-        for (ty, key) in &self.keys {
+        for (ty, key) in &self.kept.keys {
             if !types.contains(&ty.as_str())
                 && matches!(self.known.check(name, key), CheckResult::Match)
             {
@@ -134,11 +152,11 @@ impl KnownHostsFile {
                 .to_string(),
             reason,
         };
-        let path = self.path.display();
-        if let Some(e) = &self.parsed.unreadable {
+        let path = self.kept.path.display();
+        if let Some(e) = &self.kept.parsed.unreadable {
             return Err(fail(format!("cannot read {path}: {e}")));
         }
-        if self.parsed.revoked.contains(&encode(key)) {
+        if self.kept.parsed.revoked.contains(&encode(key)) {
             return Err(fail(format!("the key is marked @revoked in {path}")));
         }
         match self.known.check(name, key) {
@@ -160,28 +178,38 @@ impl KnownHostsFile {
     /// Appends an unknown key, unless a session opened at the same time just did.
     fn accept_new(&self, session: &Session, name: &str, key: &[u8]) -> Result<(), String> {
         let _guard = APPEND.lock().unwrap_or_else(PoisonError::into_inner);
-        let now = KnownHostsFile::load(session, &self.path, name).map_err(|e| e.to_string())?;
+        let path = &self.kept.path;
+        let now = KnownHostsFile::load(session, path, name).map_err(|e| e.to_string())?;
         match now.known.check(name, key) {
             CheckResult::Match => return Ok(()),
             CheckResult::Mismatch => {
                 return Err(format!(
                     "it differs from the key just recorded for `{name}` in {}",
-                    self.path.display()
+                    path.display()
                 ));
             }
             CheckResult::NotFound | CheckResult::Failure => {}
         }
-        append(
-            &self.path,
-            &format!("{name} {} {}\n", key_type(key), encode(key)),
-        )
-        .map_err(|e| format!("cannot add it to {}: {e}", self.path.display()))?;
+        append(path, &format!("{name} {} {}\n", key_type(key), encode(key)))
+            .map_err(|e| format!("cannot add it to {}: {e}", path.display()))?;
         tracing::info!(
             "added the {} host key of {name} to {}",
             key_type(key),
-            self.path.display()
+            path.display()
         );
         Ok(())
+    }
+}
+
+impl Kept {
+    /// The same store as before, in `session` (the lines were read once already, and
+    /// every one of them accepted).
+    pub(super) fn reopen(self, session: &Session) -> Result<KnownHostsFile, ssh2::Error> {
+        let mut known = session.known_hosts()?;
+        for line in &self.lines {
+            known.read_str(line, KnownHostFileKind::OpenSSH)?;
+        }
+        Ok(KnownHostsFile { known, kept: self })
     }
 }
 
@@ -207,7 +235,7 @@ fn append(path: &Path, line: &str) -> io::Result<()> {
 }
 
 /// The key type named at the start of an SSH public key blob (`ssh-ed25519`, ...).
-fn key_type(key: &[u8]) -> String {
+pub(super) fn key_type(key: &[u8]) -> String {
     let name = key
         .get(..4)
         .and_then(|len| {
@@ -221,7 +249,7 @@ fn key_type(key: &[u8]) -> String {
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// Standard base64 with padding, as in `known_hosts`.
-fn encode(bytes: &[u8]) -> String {
+pub(super) fn encode(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
         let n = chunk
@@ -239,7 +267,7 @@ fn encode(bytes: &[u8]) -> String {
     out
 }
 
-fn decode(text: &str) -> Option<Vec<u8>> {
+pub(super) fn decode(text: &str) -> Option<Vec<u8>> {
     let text = text.trim_end_matches('=');
     let mut out = Vec::with_capacity(text.len() * 3 / 4);
     let (mut acc, mut bits) = (0u32, 0);

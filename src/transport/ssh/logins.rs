@@ -8,7 +8,9 @@
 //! So at most [`limit`] logins run at once, and the wait for a turn does not count
 //! against a host's `connect_timeout`: the clock starts when its login does.
 
-use std::sync::{Condvar, Mutex, PoisonError};
+use std::sync::OnceLock;
+
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 /// Logins at once: 32 per core, at least 64 — enough that a fleet reached over a
 /// network (where a login mostly waits on round trips) is not slowed, few enough that
@@ -18,82 +20,20 @@ pub fn limit() -> usize {
     (32 * cores).max(64)
 }
 
-/// A counting gate: [`Gate::enter`] waits for a turn, the returned [`Turn`] gives it
-/// back when dropped.
-pub struct Gate {
-    limit: usize,
-    inside: Mutex<usize>,
-    left: Condvar,
-}
-
-impl Gate {
-    pub const fn new(limit: usize) -> Gate {
-        Gate {
-            limit,
-            inside: Mutex::new(0),
-            left: Condvar::new(),
-        }
-    }
-
-    pub fn enter(&self) -> Turn<'_> {
-        let mut inside = self.inside.lock().unwrap_or_else(PoisonError::into_inner);
-        while *inside >= self.limit {
-            inside = self
-                .left
-                .wait(inside)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-        *inside += 1;
-        Turn { gate: self }
-    }
-}
-
-/// One login's turn.
-pub struct Turn<'g> {
-    gate: &'g Gate,
-}
-
-impl Drop for Turn<'_> {
-    fn drop(&mut self) {
-        let mut inside = self
-            .gate
-            .inside
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        *inside -= 1;
-        drop(inside);
-        self.gate.left.notify_one();
-    }
+/// Waits for a login's turn, first come first served; the turn is given back when the
+/// returned permit is dropped. (`None` would mean the gate was closed, which it never is.)
+pub async fn turn() -> Option<SemaphorePermit<'static>> {
+    static LOGINS: OnceLock<Semaphore> = OnceLock::new();
+    LOGINS
+        .get_or_init(|| Semaphore::new(limit()))
+        .acquire()
+        .await
+        .ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::time::Duration;
-
-    #[test]
-    fn no_more_than_the_limit_are_inside_at_once() {
-        let gate = Arc::new(Gate::new(3));
-        let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-        let threads: Vec<_> = (0..12)
-            .map(|_| {
-                let (gate, now, most) = (gate.clone(), now.clone(), most.clone());
-                std::thread::spawn(move || {
-                    let _turn = gate.enter();
-                    let n = now.fetch_add(1, Ordering::SeqCst) + 1;
-                    most.fetch_max(n, Ordering::SeqCst);
-                    std::thread::sleep(Duration::from_millis(10));
-                    now.fetch_sub(1, Ordering::SeqCst);
-                })
-            })
-            .collect();
-        for t in threads {
-            t.join().expect("thread");
-        }
-        assert_eq!(most.load(Ordering::SeqCst), 3);
-    }
 
     #[test]
     fn the_limit_scales_with_the_cores_and_has_a_floor() {
