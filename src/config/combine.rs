@@ -72,6 +72,7 @@ pub fn combine(site: &Site, only: &[usize]) -> Runbook {
         owner: None,
         description: None,
         rto: site.rto,
+        drill_every: site.drill_every,
         halls: first.halls.clone(),
         max_parallel: site.max_parallel.unwrap_or_else(|| {
             only.iter()

@@ -74,6 +74,8 @@ pub struct RawHeader {
     pub halls: Option<Strings>,
     pub max_parallel: Option<Sp<i64>>,
     pub on_failure: Option<Sp<OnFailure>>,
+    /// How often the runbook must be drilled (`switchyard status`).
+    pub drill_every: Option<Sp<Duration>>,
     /// Whether `inventory` was written at all (it may be present but invalid).
     pub has_inventory_key: bool,
 }
@@ -353,6 +355,7 @@ pub fn read_header(cx: &mut Cx<'_>, doc: &Spanned<DeTable<'_>>) -> Option<RawHea
             halls: f.strings(cx, "halls"),
             max_parallel: f.integer(cx, "max_parallel", 1, MAX_PARALLEL),
             on_failure: f.choice(cx, "on_failure", OnFailure::CHOICES),
+            drill_every: f.duration(cx, "drill_every", false),
         };
         f.finish(cx);
         h

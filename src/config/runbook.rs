@@ -142,6 +142,9 @@ pub struct Runbook {
     pub owner: Option<String>,
     pub description: Option<String>,
     pub rto: Duration,
+    /// How often it must be drilled: its own `drill_every`, else its site's (`None` for
+    /// a site's runbooks taken together; see `Site::drill_every`).
+    pub drill_every: Option<Duration>,
     /// The two halls this runbook switches between.
     pub halls: [HallId; 2],
     pub max_parallel: u32,

@@ -117,6 +117,7 @@ pub fn validate(
         owner: header.owner.as_ref().map(|o| o.value.clone()),
         description: header.description.as_ref().map(|d| d.value.clone()),
         rto,
+        drill_every: header.drill_every.as_ref().map(|d| d.value),
         halls: halls?,
         max_parallel: header.max_parallel.as_ref().map_or(32, |m| m.value as u32),
         origins: vec![origin],
@@ -236,5 +237,23 @@ mod tests {
         assert_eq!(origin.on_failure, OnFailure::Abort);
         assert_eq!(origin.vars["port"], "5432");
         assert!(matches!(&origin.secrets["pw"], SecretSource::Env(v) if v == "PW"));
+    }
+
+    #[test]
+    fn drill_every() {
+        let rb = accepted(&format!("{HEADER}drill_every = \"180d\"\n{SERVICE}"));
+        assert_eq!(
+            rb.drill_every,
+            Some(std::time::Duration::from_secs(180 * 86_400))
+        );
+        assert_eq!(accepted(&format!("{HEADER}{SERVICE}")).drill_every, None);
+        assert_eq!(
+            error(&format!("{HEADER}drill_every = \"0s\"\n{SERVICE}")),
+            "`drill_every` in [runbook] must be longer than zero: expected a duration greater than zero"
+        );
+        assert!(
+            messages(&format!("{HEADER}drill_every = \"often\"\n{SERVICE}"))[0]
+                .starts_with("`drill_every` in [runbook] is not a valid duration")
+        );
     }
 }

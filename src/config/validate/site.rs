@@ -53,13 +53,17 @@ pub fn validate_site(
     }
     let header = header?;
     let name = header.name.as_ref()?.value.clone();
+    let drill_every = header.drill_every.as_ref().map(|d| d.value);
     let systems = runbooks
         .into_iter()
         .zip(links.tiers)
         .zip(links.requires)
         .map(|((file, tier), requires)| {
+            let mut runbook = file.runbook?;
+            // The site's `drill_every` is the default of its runbooks.
+            runbook.drill_every = runbook.drill_every.or(drill_every);
             Some(System {
-                runbook: file.runbook?,
+                runbook,
                 path: file.path,
                 tier,
                 requires: requires.into_iter().map(|r| r.value).collect(),
@@ -74,7 +78,7 @@ pub fn validate_site(
         name,
         rto: header.rto.as_ref()?.value,
         max_parallel: header.max_parallel.as_ref().map(|m| m.value as u32),
-        drill_every: header.drill_every.as_ref().map(|d| d.value),
+        drill_every,
         path: path.to_path_buf(),
         file: header.span.file,
         systems,
