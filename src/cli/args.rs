@@ -67,6 +67,9 @@ pub enum Command {
     /// Check that a run folder is what the run wrote: journal chain and end, inputs and
     /// output files, summary and reports.
     VerifyEvidence(VerifyEvidenceArgs),
+    /// Every run of a runbook in the evidence folders, oldest first, each checked as
+    /// verify-evidence checks it.
+    History(HistoryArgs),
     /// Connect and authenticate to every host of the inventory.
     CheckInventory(CheckInventoryArgs),
     /// A full live drill on this machine, nothing to set up: a temporary two-hall lab,
@@ -145,6 +148,23 @@ pub struct VerifyEvidenceArgs {
     /// running) and check what is there; without it, such a journal fails.
     #[arg(long)]
     pub allow_incomplete: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct HistoryArgs {
+    /// The runbook's name (as in its `[runbook]` table).
+    pub runbook: String,
+    /// A folder of run folders; repeatable (default: `evidence/`).
+    #[arg(long, value_name = "DIR")]
+    pub evidence_dir: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
+}
+
+#[derive(Copy, Clone, Debug, ValueEnum)]
+pub enum ListFormat {
+    Text,
+    Json,
 }
 
 #[derive(Args, Debug)]

@@ -10,7 +10,8 @@ use crate::config::diagnostic::render_all;
 
 use super::args::{Cli, Color, Command, Global, LogFormat};
 use super::{
-    Error, check_inventory, demo, exit, plan, report, resume, run, validate, verify_evidence,
+    Error, check_inventory, demo, exit, history, plan, report, resume, run, validate,
+    verify_evidence,
 };
 
 /// Runs switchyard with the process's arguments.
@@ -34,6 +35,7 @@ pub fn main() -> ExitCode {
         Command::Resume(a) => resume::run(&cli.global, a),
         Command::Report(a) => report::run(a),
         Command::VerifyEvidence(a) => verify_evidence::run(a),
+        Command::History(a) => history::run(a),
         Command::CheckInventory(a) => check_inventory::run(&cli.global, a),
         Command::Demo(a) => demo::run(&cli.global, a),
         Command::ServeHttp(a) => demo::serve_http(a),

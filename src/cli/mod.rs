@@ -8,6 +8,7 @@ mod demo;
 mod dispatch;
 mod error;
 pub mod exit;
+mod history;
 mod lock;
 mod plan;
 mod report;

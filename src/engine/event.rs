@@ -223,6 +223,10 @@ pub struct RunbookTarget {
     pub tier: u8,
     pub requires: Vec<String>,
     pub rto_target_s: f64,
+    /// SHA-256 of this runbook's own plan for the run's direction and mode, alone (the
+    /// run's `plan_hash` is the whole site's); absent in older journals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_hash: Option<String>,
     /// Left out by `--only` but required by a runbook of the run: taken as recovered.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub assumed: bool,

@@ -21,5 +21,6 @@ mod site;
 mod site_plan;
 mod site_reports;
 mod ssh;
+mod status;
 mod support;
 mod verify;

@@ -145,6 +145,7 @@ pub(super) fn site_record() -> Record {
                 tier: rb.tier,
                 requires: rb.requires.clone(),
                 rto_target_s: rb.target_s,
+                plan_hash: None,
                 assumed: rb.status == R::Assumed,
             })
             .collect(),
