@@ -70,6 +70,9 @@ pub enum Command {
     /// Every run of a runbook in the evidence folders, oldest first, each checked as
     /// verify-evidence checks it.
     History(HistoryArgs),
+    /// For each runbook and direction: is its drill current (never, failing, changed,
+    /// overdue or ok)? Exit 0 only when all are ok.
+    Status(StatusArgs),
     /// Connect and authenticate to every host of the inventory.
     CheckInventory(CheckInventoryArgs),
     /// A full live drill on this machine, nothing to set up: a temporary two-hall lab,
@@ -157,6 +160,20 @@ pub struct HistoryArgs {
     /// A folder of run folders; repeatable (default: `evidence/`).
     #[arg(long, value_name = "DIR")]
     pub evidence_dir: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
+}
+
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// Runbook or site files (default: every runbooks/*.toml).
+    pub targets: Vec<PathBuf>,
+    /// A folder of run folders; repeatable (default: `evidence/`).
+    #[arg(long, value_name = "DIR")]
+    pub evidence_dir: Vec<PathBuf>,
+    /// Judge `drill_every` at this time (RFC 3339) instead of now.
+    #[arg(long, value_name = "RFC3339")]
+    pub at: Option<String>,
     #[arg(long, value_enum, default_value_t = ListFormat::Text)]
     pub format: ListFormat,
 }

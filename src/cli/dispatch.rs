@@ -10,7 +10,7 @@ use crate::config::diagnostic::render_all;
 
 use super::args::{Cli, Color, Command, Global, LogFormat};
 use super::{
-    Error, check_inventory, demo, exit, history, plan, report, resume, run, validate,
+    Error, check_inventory, demo, exit, history, plan, report, resume, run, status, validate,
     verify_evidence,
 };
 
@@ -36,6 +36,7 @@ pub fn main() -> ExitCode {
         Command::Report(a) => report::run(a),
         Command::VerifyEvidence(a) => verify_evidence::run(a),
         Command::History(a) => history::run(a),
+        Command::Status(a) => status::run(&cli.global, a),
         Command::CheckInventory(a) => check_inventory::run(&cli.global, a),
         Command::Demo(a) => demo::run(&cli.global, a),
         Command::ServeHttp(a) => demo::serve_http(a),

@@ -15,6 +15,7 @@ mod report;
 mod reporter;
 mod resume;
 mod run;
+mod status;
 mod subject;
 mod validate;
 mod verify_evidence;

@@ -36,9 +36,10 @@ pub fn run(g: &Global, a: &RunArgs) -> Result<u8, Error> {
 
 /// Carries out the run of `a`; returns the exit code and the run folder.
 pub fn execute(g: &Global, a: &RunArgs) -> Result<(u8, PathBuf), Error> {
-    let subject = Subject::load(&a.direction.runbook, &g.inventory, &a.only)?;
+    let mut subject = Subject::load(&a.direction.runbook, &g.inventory, &a.only)?;
+    let (from, to, mode) = direction(&subject.runbook, &a.direction)?;
+    subject.hash_runbooks(&from, &to, mode);
     let rb = &subject.runbook;
-    let (from, to, mode) = direction(rb, &a.direction)?;
     let plan = plan::build_only(rb, &from, &to, mode, &subject.included);
     let origin = a
         .incident_start

@@ -9,6 +9,9 @@ use crate::config::diagnostic::did_you_mean;
 use crate::config::source::Sources;
 use crate::config::{Document, Runbook, load_any};
 
+use crate::config::ids::HallId;
+use crate::config::model::Mode;
+
 use super::Error;
 
 /// A loaded runbook, or a site's selected runbooks as one.
@@ -18,6 +21,15 @@ pub struct Subject {
     pub runbook: Runbook,
     /// Per service of `runbook`: whether the run covers it.
     pub included: Vec<bool>,
+    /// The site, when `runbook` is a site's runbooks taken together.
+    pub site: Option<crate::config::site::Site>,
+}
+
+/// SHA-256 of the plan as `switchyard plan --format json` prints it: what a run records
+/// as its `plan_hash`.
+pub fn plan_hash(plan: &crate::plan::Plan) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(crate::plan::render::json(plan).as_bytes()))
 }
 
 impl Subject {
@@ -30,6 +42,7 @@ impl Subject {
                     sources: loaded.sources,
                     runbook: loaded.runbook,
                     included,
+                    site: None,
                 })
             }
             Document::Site(loaded) => {
@@ -39,7 +52,21 @@ impl Subject {
                     sources: loaded.sources,
                     included: vec![true; runbook.services.len()],
                     runbook,
+                    site: Some(loaded.site),
                 })
+            }
+        }
+    }
+
+    /// For a site: gives each runbook of the run the hash of its own plan alone from
+    /// `from` to `to` in `mode`, for `run_started.runbooks[]` (`status` compares it with
+    /// the runbook's plan today).
+    pub fn hash_runbooks(&mut self, from: &HallId, to: &HallId, mode: Mode) {
+        let Some(site) = &self.site else { return };
+        for origin in &mut self.runbook.origins {
+            if let Some(sys) = site.systems.iter().find(|s| s.runbook.name == origin.name) {
+                let plan = crate::plan::build(&sys.runbook, from, to, mode);
+                origin.plan_hash = Some(plan_hash(&plan));
             }
         }
     }

@@ -133,6 +133,9 @@ pub struct Origin {
     pub requires: Vec<usize>,
     /// Names of the runbooks it requires that `--only` left out: taken as recovered.
     pub assumes: Vec<String>,
+    /// In a site's run: the hash of this runbook's own plan alone for the run's direction
+    /// and mode, set by the CLI (`Subject::hash_runbooks`) for the evidence.
+    pub plan_hash: Option<String>,
 }
 
 #[derive(Debug)]

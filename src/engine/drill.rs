@@ -342,7 +342,7 @@ fn runbook_targets(rb: &crate::config::Runbook) -> Vec<RunbookTarget> {
             .chain(o.assumes.iter().cloned())
             .collect(),
         rto_target_s: secs(o.rto),
-        plan_hash: None,
+        plan_hash: if assumed { None } else { o.plan_hash.clone() },
         assumed,
     };
     let run = rb.origins.iter().map(|o| target(o, false));

@@ -110,6 +110,7 @@ pub fn validate(
         tier: LAST_TIER,
         requires: Vec::new(),
         assumes: Vec::new(),
+        plan_hash: None,
     };
     Some(Runbook {
         title,
