@@ -117,7 +117,8 @@ pub struct ResumeArgs {
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = crate::config::duration::parse)]
     pub grace: std::time::Duration,
     /// Sign the run folder at the end (`manifest.txt` and `manifest.txt.sig`, SSHSIG,
-    /// namespace `switchyard-evidence`) with this OpenSSH private key file.
+    /// namespace `switchyard-evidence`) with this OpenSSH private key file, or with
+    /// `agent:PUBKEYFILE`, that key held by ssh-agent (`$SSH_AUTH_SOCK`).
     #[arg(long, value_name = "KEY")]
     pub sign_with: Option<String>,
 }
@@ -232,7 +233,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = crate::config::duration::parse)]
     pub grace: std::time::Duration,
     /// Sign the run folder at the end (`manifest.txt` and `manifest.txt.sig`, SSHSIG,
-    /// namespace `switchyard-evidence`) with this OpenSSH private key file.
+    /// namespace `switchyard-evidence`) with this OpenSSH private key file, or with
+    /// `agent:PUBKEYFILE`, that key held by ssh-agent (`$SSH_AUTH_SOCK`).
     #[arg(long, value_name = "KEY")]
     pub sign_with: Option<String>,
 }

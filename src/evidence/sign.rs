@@ -18,10 +18,18 @@ pub const SIGNATURE: &str = "manifest.txt.sig";
 /// The manifest's last line's label.
 const LAST_HASH: &str = "journal-last-hash";
 
-/// A private key, loaded and checked before a run starts.
+/// A key, loaded and checked before a run starts: a private key file, or a key held by
+/// ssh-agent.
 pub struct Signer {
-    key: PrivateKey,
-    path: PathBuf,
+    key: Key,
+    public: PublicKey,
+    spec: String,
+}
+
+enum Key {
+    File(Box<PrivateKey>),
+    /// Signs through the agent at this socket (`$SSH_AUTH_SOCK`).
+    Agent(PathBuf),
 }
 
 impl std::fmt::Debug for Signer {
@@ -31,46 +39,103 @@ impl std::fmt::Debug for Signer {
 }
 
 impl Signer {
-    /// Loads `spec`: an OpenSSH private key file. `agent:PUBKEYFILE` is refused for now.
-    /// `Err` says why the key cannot sign.
+    /// Loads `spec`: an OpenSSH private key file, or `agent:PUBKEYFILE`, the key of
+    /// ssh-agent (`$SSH_AUTH_SOCK`) whose public part is in that file. `Err` says why the
+    /// key cannot sign.
     pub fn load(spec: &str) -> Result<Signer, String> {
-        if spec.starts_with("agent:") {
-            return Err(format!(
-                "--sign-with `{spec}`: signing through ssh-agent is not supported yet; give an OpenSSH private key file"
-            ));
-        }
-        let path = PathBuf::from(spec);
-        let text = std::fs::read_to_string(&path)
+        let signer = match spec.strip_prefix("agent:") {
+            Some(file) => Signer::agent(spec, file)?,
+            None => Signer::file(spec)?,
+        };
+        let algorithm = signer.public.algorithm();
+        // A key whose algorithm cannot sign here is refused now, not after the run. RSA
+        // key files fail in the ssh-key crate's 0.6 line (it rebuilds the key from the
+        // wrong primes); ECDSA and security key files are not built in.
+        signer.sign(b"switchyard").map_err(|e| {
+            format!("--sign-with `{spec}`: a {algorithm} key cannot sign run folders here ({e}); use an Ed25519 key (ssh-keygen -t ed25519), or any key through ssh-agent (agent:PUBKEYFILE)")
+        })?;
+        Ok(signer)
+    }
+
+    fn file(spec: &str) -> Result<Signer, String> {
+        let text = std::fs::read_to_string(spec)
             .map_err(|e| format!("--sign-with `{spec}`: cannot read the key: {e}"))?;
         let key = PrivateKey::from_openssh(text.trim()).map_err(|e| {
             format!("--sign-with `{spec}`: not an OpenSSH private key ({e}); a public key or another format cannot sign")
         })?;
         if key.is_encrypted() {
             return Err(format!(
-                "--sign-with `{spec}`: the key is protected by a passphrase; switchyard cannot ask for it: use a key without a passphrase (or ssh-agent, later)"
+                "--sign-with `{spec}`: the key is protected by a passphrase; switchyard cannot ask for it: use a key without a passphrase, or load it into ssh-agent and give agent:PUBKEYFILE"
             ));
         }
-        let algorithm = key.algorithm();
-        let signer = Signer { key, path };
-        // A key whose algorithm cannot sign here is refused now, not after the run. RSA
-        // keys fail in the ssh-key crate's 0.6 line (it rebuilds the key from the wrong
-        // primes), ECDSA and security keys are not built in.
-        signer.sign(b"switchyard").map_err(|e| {
-            format!("--sign-with `{spec}`: a {algorithm} key cannot sign run folders here ({e}); use an Ed25519 key (ssh-keygen -t ed25519)")
-        })?;
-        Ok(signer)
+        Ok(Signer {
+            public: key.public_key().clone(),
+            key: Key::File(Box::new(key)),
+            spec: spec.to_string(),
+        })
+    }
+
+    fn agent(spec: &str, file: &str) -> Result<Signer, String> {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| format!("--sign-with `{spec}`: cannot read the public key: {e}"))?;
+        let public = PublicKey::from_openssh(text.trim())
+            .map_err(|e| format!("--sign-with `{spec}`: not an OpenSSH public key ({e})"))?;
+        let socket = std::env::var_os("SSH_AUTH_SOCK")
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| {
+                format!("--sign-with `{spec}`: SSH_AUTH_SOCK is not set: no ssh-agent to sign with")
+            })?;
+        let socket = PathBuf::from(socket);
+        let held = ssh_agent_client_rs::Client::connect(&socket)
+            .and_then(|mut c| c.list_all_identities())
+            .map_err(|e| {
+                format!(
+                    "--sign-with `{spec}`: cannot reach ssh-agent at `{}`: {e}",
+                    socket.display()
+                )
+            })?;
+        if !held
+            .iter()
+            .any(|k| <&ssh_key::public::KeyData>::from(k) == public.key_data())
+        {
+            return Err(format!(
+                "--sign-with `{spec}`: ssh-agent does not hold the key {} (ssh-add it first)",
+                public.fingerprint(HashAlg::Sha256)
+            ));
+        }
+        Ok(Signer {
+            key: Key::Agent(socket),
+            public,
+            spec: spec.to_string(),
+        })
     }
 
     /// `SHA256:...` of its public key.
     pub fn fingerprint(&self) -> String {
-        self.key.fingerprint(HashAlg::Sha256).to_string()
+        self.public.fingerprint(HashAlg::Sha256).to_string()
     }
 
     fn sign(&self, msg: &[u8]) -> Result<String, String> {
-        let sig = self
-            .key
-            .sign(NAMESPACE, HashAlg::Sha512, msg)
-            .map_err(|e| format!("cannot sign with `{}`: {e}", self.path.display()))?;
+        let failed = |e: &dyn std::fmt::Display| format!("cannot sign with `{}`: {e}", self.spec);
+        let sig = match &self.key {
+            Key::File(key) => key
+                .sign(NAMESPACE, HashAlg::Sha512, msg)
+                .map_err(|e| failed(&e))?,
+            Key::Agent(socket) => {
+                let data =
+                    SshSig::signed_data(NAMESPACE, HashAlg::Sha512, msg).map_err(|e| failed(&e))?;
+                let signature = ssh_agent_client_rs::Client::connect(socket)
+                    .and_then(|mut c| c.sign(&self.public, &data))
+                    .map_err(|e| failed(&e))?;
+                SshSig::new(
+                    self.public.key_data().clone(),
+                    NAMESPACE,
+                    HashAlg::Sha512,
+                    signature,
+                )
+                .map_err(|e| failed(&e))?
+            }
+        };
         sig.to_pem(LineEnding::LF)
             .map_err(|e| format!("cannot encode the signature: {e}"))
     }

@@ -292,3 +292,94 @@ fn resume_signs_the_run_again() {
         v.stdout
     );
 }
+
+/// An ssh-agent of the test's own, killed when dropped.
+struct Agent {
+    pid: i32,
+    socket: PathBuf,
+}
+
+impl Agent {
+    fn start(dir: &Path) -> Agent {
+        let socket = dir.join("agent.sock");
+        let out = Command::new("ssh-agent")
+            .arg("-a")
+            .arg(&socket)
+            .arg("-s")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run ssh-agent");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let pid = text
+            .split("SSH_AGENT_PID=")
+            .nth(1)
+            .and_then(|rest| rest.split(';').next())
+            .and_then(|pid| pid.parse().ok())
+            .unwrap_or_else(|| panic!("ssh-agent said {text}"));
+        Agent { pid, socket }
+    }
+
+    fn add(&self, key: &Path) {
+        let status = Command::new("ssh-add")
+            .arg(key)
+            .env("SSH_AUTH_SOCK", &self.socket)
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("ssh-add");
+        assert!(status.success(), "ssh-add {}", key.display());
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.pid),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+    }
+}
+
+#[test]
+fn ssh_agent_signs_ed25519_and_rsa_keys() {
+    for ty in ["ed25519", "rsa"] {
+        let t = project(LOCAL_INVENTORY, "abort", BODY);
+        let agent = Agent::start(t.path());
+        let (private, allowed) = key(t.path(), "held", ty, "ops@example.org");
+        let public = format!("agent:{}.pub", private.display());
+        let sock = agent.socket.display().to_string();
+        // Not in the agent yet: refused before the run.
+        let root = t.path().to_path_buf();
+        let out = Test::reuse(&root)
+            .env("SSH_AUTH_SOCK", &sock)
+            .args(LIVE)
+            .args(&["--sign-with", &public])
+            .run();
+        assert_eq!(out.code, 2, "{}", out.stderr);
+        assert!(
+            out.stderr.contains("does not hold the key"),
+            "{}",
+            out.stderr
+        );
+        assert!(!root.join("evidence").exists());
+        agent.add(&private);
+        let out = t
+            .env("SSH_AUTH_SOCK", &sock)
+            .args(LIVE)
+            .args(&["--sign-with", &public])
+            .run();
+        assert_eq!(out.code, 0, "{ty}: {}\n{}", out.stdout, out.stderr);
+        let dir = run_dir(&out);
+        assert!(
+            ssh_keygen_verifies(&dir, &allowed, "ops@example.org"),
+            "{ty}"
+        );
+        let v = verify_with(&dir, &allowed);
+        assert_eq!(v.code, 0, "{ty}: {}", v.stdout);
+        assert!(
+            v.stdout.contains("signed by ops@example.org"),
+            "{}",
+            v.stdout
+        );
+    }
+}
