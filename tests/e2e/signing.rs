@@ -383,3 +383,48 @@ fn ssh_agent_signs_ed25519_and_rsa_keys() {
         );
     }
 }
+
+/// A run stopped by Ctrl-C is signed as it stops; resumed without `--sign-with`, that
+/// signature goes (it would no longer match) and the operator is told.
+#[test]
+fn resume_without_a_key_removes_the_earlier_signature() {
+    let t = project(LOCAL_INVENTORY, "abort", "");
+    let started = t.path().join("started");
+    let body = format!(
+        "[services.db]\nhosts = [\"node-a\", \"node-b\"]\n[[services.db.start]]\nrun = \"touch {}; sleep 5\"\n",
+        started.display()
+    );
+    let t = runbook(t, "abort", &body);
+    let (private, allowed) = key(t.path(), "signer", "ed25519", "ops@example.org");
+    let sign = private.display().to_string();
+    let args = [LIVE, &["--sign-with", sign.as_str(), "--grace", "0s"]].concat();
+    let (dir, out) = crate::support::runs::signal_when(
+        &t,
+        &args,
+        "db.start.1",
+        |_| started.exists(),
+        nix::sys::signal::Signal::SIGINT,
+    );
+    assert_eq!(out.status.code(), Some(130), "{out:?}");
+    assert_eq!(
+        verify_with(&dir, &allowed).code,
+        0,
+        "the stopped run is signed"
+    );
+    let locks = t.path().join(".locks").display().to_string();
+    let out = Test::reuse(&dir)
+        .env("SWITCHYARD_LOCK_DIR", &locks)
+        .args(&["--no-progress", "resume", ".", "--yes"])
+        .run();
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("ends unsigned"), "{}", out.stderr);
+    assert!(!dir.join("manifest.txt").exists());
+    assert!(!dir.join("manifest.txt.sig").exists());
+    let v = verify_with(&dir, &allowed);
+    assert_eq!(v.code, 1, "{}", v.stdout);
+    assert!(
+        v.stdout.contains("manifest.txt.sig: missing"),
+        "{}",
+        v.stdout
+    );
+}
