@@ -63,8 +63,6 @@ pub fn run(g: &Global, a: &ResumeArgs) -> Result<u8, Error> {
             record.outcome.as_str()
         )));
     }
-    // A key that cannot sign is refused before anything runs.
-    let signer = load_signer(a.sign_with.as_deref())?;
     let st = &record.start;
     let inventories: Vec<_> = st.inventory_files.iter().map(Into::into).collect();
     let loaded = Subject::load(Path::new(&st.runbook_file), &inventories, &st.only)?;
@@ -76,6 +74,8 @@ pub fn run(g: &Global, a: &ResumeArgs) -> Result<u8, Error> {
         )));
     }
     let rb = &loaded.runbook;
+    // A key that cannot sign is refused before anything runs.
+    let signer = load_signer(a.sign_with.as_deref().or(rb.inventory.sign_with.as_deref()))?;
     let find_hall = |name: &str| {
         rb.halls
             .iter()

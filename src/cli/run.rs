@@ -49,7 +49,7 @@ pub fn execute(g: &Global, a: &RunArgs) -> Result<(u8, PathBuf), Error> {
         .map_err(Error::IncidentStart)?;
     let secret_values = secrets::resolve_all(rb).map_err(Error::Secret)?;
     // A key that cannot sign is refused before anything runs.
-    let signer = load_signer(a.sign_with.as_deref())?;
+    let signer = load_signer(a.sign_with.as_deref().or(rb.inventory.sign_with.as_deref()))?;
     let kind = RunKind::new(a.live, mode);
     if kind.is_live() && !a.yes {
         confirm(&plan)?;

@@ -58,7 +58,7 @@ impl Signer {
     }
 
     fn file(spec: &str) -> Result<Signer, String> {
-        let text = std::fs::read_to_string(spec)
+        let text = std::fs::read_to_string(home(spec))
             .map_err(|e| format!("--sign-with `{spec}`: cannot read the key: {e}"))?;
         let key = PrivateKey::from_openssh(text.trim()).map_err(|e| {
             format!("--sign-with `{spec}`: not an OpenSSH private key ({e}); a public key or another format cannot sign")
@@ -76,7 +76,7 @@ impl Signer {
     }
 
     fn agent(spec: &str, file: &str) -> Result<Signer, String> {
-        let text = std::fs::read_to_string(file)
+        let text = std::fs::read_to_string(home(file))
             .map_err(|e| format!("--sign-with `{spec}`: cannot read the public key: {e}"))?;
         let public = PublicKey::from_openssh(text.trim())
             .map_err(|e| format!("--sign-with `{spec}`: not an OpenSSH public key ({e})"))?;
@@ -151,6 +151,14 @@ impl Signer {
         let path = dir.join(SIGNATURE);
         folder::write_synced(&path, sig.as_bytes())
             .map_err(|e| format!("cannot write `{}`: {e}", path.display()))
+    }
+}
+
+/// `~/…` under `$HOME`.
+fn home(path: &str) -> PathBuf {
+    match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => PathBuf::from(path),
     }
 }
 

@@ -428,3 +428,32 @@ fn resume_without_a_key_removes_the_earlier_signature() {
         v.stdout
     );
 }
+
+/// `[evidence] sign_with` in an inventory file signs every run, the key's path taken
+/// relative to that file; `--sign-with` would win over it.
+#[test]
+fn an_inventory_can_name_the_signing_key() {
+    let inventory = format!("{LOCAL_INVENTORY}\n[evidence]\nsign_with = \"../signer\"\n");
+    let t = project(&inventory, "abort", BODY);
+    let (_, allowed) = key(t.path(), "signer", "ed25519", "ops@example.org");
+    let out = t.args(LIVE).run();
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let dir = run_dir(&out);
+    assert!(ssh_keygen_verifies(&dir, &allowed, "ops@example.org"));
+    assert_eq!(verify_with(&dir, &allowed).code, 0);
+    // A value that is not a string is an error in the file, with its place.
+    let bad = format!("{LOCAL_INVENTORY}\n[evidence]\nsign_with = 3\n");
+    let out = project(&bad, "abort", BODY).args(LIVE).run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("inventory/site.toml:"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("sign_with"), "{}", out.stderr);
+    // A key that is not there is refused before the run.
+    let missing = format!("{LOCAL_INVENTORY}\n[evidence]\nsign_with = \"../nokey\"\n");
+    let out = project(&missing, "abort", BODY).args(LIVE).run();
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("cannot read the key"), "{}", out.stderr);
+}
