@@ -50,7 +50,7 @@ impl Signer {
         let algorithm = signer.public.algorithm();
         // A key whose algorithm cannot sign here is refused now, not after the run. RSA
         // key files fail in the ssh-key crate's 0.6 line (it rebuilds the key from the
-        // wrong primes); ECDSA and security key files are not built in.
+        // wrong primes); ECDSA P-521 and security key files are not built in.
         signer.sign(b"switchyard").map_err(|e| {
             format!("--sign-with `{spec}`: a {algorithm} key cannot sign run folders here ({e}); use an Ed25519 key (ssh-keygen -t ed25519), or any key through ssh-agent (agent:PUBKEYFILE)")
         })?;

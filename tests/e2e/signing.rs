@@ -143,6 +143,13 @@ fn a_signed_run_verifies_with_stock_ssh_keygen_and_verify_evidence() {
     assert!(plain.stdout.contains("not checked"), "{}", plain.stdout);
 }
 
+#[test]
+fn an_ecdsa_key_signs_too() {
+    let (_out, dir, allowed) = signed_run("ecdsa");
+    assert!(ssh_keygen_verifies(&dir, &allowed, "auditor@example.org"));
+    assert_eq!(verify_with(&dir, &allowed).code, 0);
+}
+
 /// RSA keys cannot sign with the ssh-key crate's 0.6 line: refused before the run.
 #[test]
 fn an_rsa_key_is_refused_before_the_run() {
