@@ -122,6 +122,11 @@ pub struct ResumeArgs {
     /// After the first Ctrl-C or SIGTERM, how long running steps may go on.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = crate::config::duration::parse)]
     pub grace: std::time::Duration,
+    /// Sign the run folder at the end (`manifest.txt` and `manifest.txt.sig`, SSHSIG,
+    /// namespace `switchyard-evidence`) with this OpenSSH private key file, or with
+    /// `agent:PUBKEYFILE`, that key held by ssh-agent (`$SSH_AUTH_SOCK`).
+    #[arg(long, value_name = "KEY")]
+    pub sign_with: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum)]
@@ -151,6 +156,10 @@ pub struct VerifyEvidenceArgs {
     /// running) and check what is there; without it, such a journal fails.
     #[arg(long)]
     pub allow_incomplete: bool,
+    /// Check `manifest.txt.sig` against this OpenSSH allowed-signers file; a folder
+    /// without a signature then fails.
+    #[arg(long, value_name = "FILE")]
+    pub allowed_signers: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -260,4 +269,9 @@ pub struct RunArgs {
     /// are stopped.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = crate::config::duration::parse)]
     pub grace: std::time::Duration,
+    /// Sign the run folder at the end (`manifest.txt` and `manifest.txt.sig`, SSHSIG,
+    /// namespace `switchyard-evidence`) with this OpenSSH private key file, or with
+    /// `agent:PUBKEYFILE`, that key held by ssh-agent (`$SSH_AUTH_SOCK`).
+    #[arg(long, value_name = "KEY")]
+    pub sign_with: Option<String>,
 }

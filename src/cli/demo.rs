@@ -44,6 +44,7 @@ pub fn run(g: &Global, a: &DemoArgs) -> Result<u8, Error> {
         evidence_dir: a.evidence_dir.clone(),
         incident_start: None,
         grace: std::time::Duration::from_secs(30),
+        sign_with: None,
     };
     let result = super::run::execute(&global, &args);
     let lab_dir = lab.dir().to_path_buf();

@@ -103,7 +103,7 @@ pub fn scan(dirs: &[PathBuf]) -> Result<Vec<Scanned>, Error> {
 
 /// What `verify-evidence` would fail the folder for; empty when it is intact.
 fn problems(folder: &Path) -> Vec<String> {
-    match verify::verify(folder) {
+    match verify::verify(folder, None) {
         Err(broken) => vec![broken],
         Ok(found) => {
             let mut p = found.problems;

@@ -18,13 +18,16 @@ use crate::engine::scheduler::{Carry, Halted};
 use crate::engine::secrets;
 use crate::engine::stopwatch::{Stopwatch, parse_timestamp, timestamp};
 use crate::evidence::journal::{self, Entry};
+use crate::evidence::sign::{self, Signer};
 use crate::evidence::{Recorder, record::Record};
 use crate::plan;
 use crate::transport::Transports;
 
 use super::Error;
 use super::args::{Global, ResumeArgs};
-use super::run::{Execution, Recorded, confirm, settings, take_locks, takeover_notice};
+use super::run::{
+    Execution, Recorded, confirm, load_signer, settings, take_locks, takeover_notice,
+};
 use super::subject::Subject;
 
 pub fn run(g: &Global, a: &ResumeArgs) -> Result<u8, Error> {
@@ -71,6 +74,8 @@ pub fn run(g: &Global, a: &ResumeArgs) -> Result<u8, Error> {
         )));
     }
     let rb = &loaded.runbook;
+    // A key that cannot sign is refused before anything runs.
+    let signer = load_signer(a.sign_with.as_deref().or(rb.inventory.sign_with.as_deref()))?;
     let find_hall = |name: &str| {
         rb.halls
             .iter()
@@ -87,6 +92,7 @@ pub fn run(g: &Global, a: &ResumeArgs) -> Result<u8, Error> {
     let lock = take_locks(kind, &loaded.lock_names())?;
     let origin = parse_timestamp(&st.clock_origin).map_err(Error::RunFolder)?;
     let secret_values = secrets::resolve_all(rb).map_err(Error::Secret)?;
+    unsign(&a.run_dir, signer.is_some())?;
     let (recorder, torn) =
         Recorder::reopen(&a.run_dir, &read, intact.len() as u64).map_err(Error::Evidence)?;
     let carry = carry(&read.entries);
@@ -107,12 +113,14 @@ pub fn run(g: &Global, a: &ResumeArgs) -> Result<u8, Error> {
         a.yes,
         a.grace,
         notices,
+        signer.as_ref().map(Signer::fingerprint),
     );
     let resumed = Event::Resumed {
         at: timestamp(settings.clock.now()),
         operator: settings.operator.clone(),
         rerun,
         forced: changed,
+        signed_by: signer.as_ref().map(Signer::fingerprint),
     };
     let transports = Transports::new(rb).map_err(Error::Setup)?;
     let run = Execution {
@@ -121,6 +129,7 @@ pub fn run(g: &Global, a: &ResumeArgs) -> Result<u8, Error> {
         secrets: secret_values,
         settings,
         kind,
+        signer,
     };
     let code = run
         .execute(g, recorder, Start::Resumed(Box::new(carry)), Some(resumed))
@@ -259,4 +268,28 @@ fn changed_inputs(sources: &crate::config::source::Sources, record: &Record) -> 
         })
         .map(|(_, f)| f.path.display().to_string())
         .collect()
+}
+
+/// Removes the signature of an earlier end of the run (one stopped by Ctrl-C is signed
+/// as it stops): the run goes on, so it would no longer match. `resigned`: this resume
+/// signs again at its end; otherwise the operator is told the folder ends unsigned.
+fn unsign(dir: &Path, resigned: bool) -> Result<(), Error> {
+    let mut removed = false;
+    for name in [sign::MANIFEST, sign::SIGNATURE] {
+        match std::fs::remove_file(dir.join(name)) {
+            Ok(()) => removed = true,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(Error::RunFolder(format!(
+                    "cannot remove the earlier `{name}`: {e}"
+                )));
+            }
+        }
+    }
+    if removed && !resigned {
+        crate::ui::terminal::to_stderr(
+            "warning: the run folder was signed when the run stopped; that signature is removed as the run goes on, and without --sign-with the folder ends unsigned\n",
+        );
+    }
+    Ok(())
 }

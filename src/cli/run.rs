@@ -19,6 +19,7 @@ use crate::engine::secrets::{self, Redactor};
 use crate::engine::sink::Sink as _;
 use crate::engine::stopwatch::{Stopwatch, parse_timestamp, timestamp};
 use crate::engine::{Event, Outcome};
+use crate::evidence::sign::Signer;
 use crate::evidence::{Recorder, folder};
 use crate::plan::{self, Plan};
 use crate::transport::Transports;
@@ -48,6 +49,8 @@ pub fn execute(g: &Global, a: &RunArgs) -> Result<(u8, PathBuf), Error> {
         .transpose()
         .map_err(Error::IncidentStart)?;
     let secret_values = secrets::resolve_all(rb).map_err(Error::Secret)?;
+    // A key that cannot sign is refused before anything runs.
+    let signer = load_signer(a.sign_with.as_deref().or(rb.inventory.sign_with.as_deref()))?;
     let kind = RunKind::new(a.live, mode);
     if kind.is_live() && !a.yes {
         confirm(&plan)?;
@@ -85,6 +88,7 @@ pub fn execute(g: &Global, a: &RunArgs) -> Result<(u8, PathBuf), Error> {
         a.yes,
         a.grace,
         takeover_notice(&lock),
+        signer.as_ref().map(Signer::fingerprint),
     );
     let transports = Transports::new(rb).map_err(Error::Setup)?;
     let hosts = transports.ssh_hosts(
@@ -97,6 +101,7 @@ pub fn execute(g: &Global, a: &RunArgs) -> Result<(u8, PathBuf), Error> {
         secrets: secret_values,
         settings,
         kind,
+        signer,
     };
     let code = run.execute(g, recorder, Start::Fresh { hosts }, None);
     drop(lock);
@@ -138,6 +143,7 @@ pub(super) fn settings(
     assume_yes: bool,
     grace: Duration,
     notices: Vec<String>,
+    signed_by: Option<String>,
 ) -> Settings {
     Settings {
         max_parallel: recorded.max_parallel,
@@ -152,7 +158,13 @@ pub(super) fn settings(
         inventory_files: recorded.inventory_files,
         only: recorded.only,
         notices,
+        signed_by,
     }
+}
+
+/// Loads and checks `--sign-with`'s key; `Err` (exit 2) says why it cannot sign.
+pub(super) fn load_signer(spec: Option<&str>) -> Result<Option<Signer>, Error> {
+    spec.map(Signer::load).transpose().map_err(Error::Setup)
 }
 
 /// A prepared run, fresh or resumed: everything but how it begins.
@@ -162,6 +174,8 @@ pub(super) struct Execution<'p, 'r> {
     pub secrets: secrets::Values,
     pub settings: Settings,
     pub kind: RunKind,
+    /// Signs the run folder once the reports are written (`--sign-with`).
+    pub signer: Option<Signer>,
 }
 
 impl Execution<'_, '_> {
@@ -213,6 +227,17 @@ impl Execution<'_, '_> {
             Err(_) if broken.is_some() => (dir, None),
             Err(why) => return Err(Error::Evidence(why)),
         };
+        // The folder is signed as it is, complete or not: a broken journal's folder is
+        // still what the run left, and the manifest pins its last hash.
+        let mut unsigned = false;
+        if let (Some(signer), Some(r)) = (&self.signer, &record)
+            && let Err(why) = signer.sign_folder(&dir, &r.last_hash)
+        {
+            crate::ui::terminal::to_stderr(&format!(
+                "error: the run folder is not signed: {why}\n"
+            ));
+            unsigned = true;
+        }
         if broken.is_some() {
             crate::ui::terminal::to_stderr(
                 "error: the evidence is incomplete: the journal could not be written to its end\n",
@@ -227,7 +252,7 @@ impl Execution<'_, '_> {
             crate::ui::terminal::to_stdout(&crate::ui::lines::systems(r));
         }
         let code = match outcome {
-            _ if broken.is_some() => exit::FAILED,
+            _ if broken.is_some() || unsigned => exit::FAILED,
             Outcome::Passed => exit::PASSED,
             Outcome::RtoBreached => exit::RTO_MISSED,
             Outcome::Interrupted => exit::INTERRUPTED,

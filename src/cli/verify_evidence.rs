@@ -7,6 +7,7 @@
 //! accepts either, and says so.
 
 use crate::evidence::report::Format;
+use crate::evidence::sign::Signature;
 use crate::evidence::verify::{self, Findings};
 
 use super::args::VerifyEvidenceArgs;
@@ -21,7 +22,7 @@ pub fn run(a: &VerifyEvidenceArgs) -> Result<u8, Error> {
         )));
     }
     let dir = a.run_dir.display();
-    let found = match verify::verify(&a.run_dir) {
+    let found = match verify::verify(&a.run_dir, a.allowed_signers.as_deref()) {
         Ok(found) => found,
         Err(broken) => {
             crate::ui::terminal::to_stdout(&format!("{dir}: BROKEN — {broken}\n"));
@@ -40,6 +41,16 @@ pub fn run(a: &VerifyEvidenceArgs) -> Result<u8, Error> {
     if intact {
         let state = unended.map_or(String::new(), |u| u.accepted(found.events));
         text.push_str(&format!("{dir}: intact{state} — {}\n", checked(&found)));
+    }
+    match &found.signature {
+        Signature::Good(s) => text.push_str(&format!(
+            "{dir}: signed by {} ({}): manifest.txt.sig verifies and every file matches manifest.txt\n",
+            s.principal, s.fingerprint
+        )),
+        Signature::Unchecked => text.push_str(&format!(
+            "{dir}: signature present (manifest.txt.sig) but not checked: give --allowed-signers FILE to check it\n"
+        )),
+        Signature::Absent => {}
     }
     for note in &found.notes {
         text.push_str(&format!("note: {note}\n"));

@@ -66,6 +66,10 @@ pub struct Inventory {
     by_name: HashMap<String, HostIdx>,
     by_tag: HashMap<String, Vec<HostIdx>>,
     groups: HashMap<String, Vec<HostIdx>>,
+    /// `[evidence] sign_with`, a key file's path taken relative to the file that sets it
+    /// (`agent:PUBKEYFILE` likewise): of an `--inventory` file if one sets it, else of
+    /// the first of the runbook's own files that does.
+    pub sign_with: Option<String>,
 }
 
 struct Defined<T> {
@@ -167,6 +171,21 @@ fn ssh_settings(file: &Path, defaults: &RawSsh, host: &RawSsh) -> SshSettings {
     }
 }
 
+/// `[evidence] sign_with` of the files: an `--inventory` file (a higher tier) wins, then
+/// the first file.
+fn sign_with(files: &[InventoryFile]) -> Option<String> {
+    let f = files
+        .iter()
+        .rev()
+        .filter(|f| f.raw.sign_with.is_some())
+        .max_by_key(|f| f.tier)?;
+    let spec = &f.raw.sign_with.as_ref()?.value;
+    Some(match spec.strip_prefix("agent:") {
+        Some(p) => format!("agent:{}", expand_path(&f.path, p).display()),
+        None => expand_path(&f.path, spec).display().to_string(),
+    })
+}
+
 impl Inventory {
     /// Merges and validates inventory files, pushing every problem into `diags`.
     pub fn build(files: &[InventoryFile], diags: &mut Diagnostics) -> Inventory {
@@ -203,6 +222,7 @@ impl Inventory {
         let hall_names: Vec<&str> = halls.keys().map(String::as_str).collect();
         let mut inv = Inventory {
             halls: halls.values().map(|d| d.item.clone()).collect(),
+            sign_with: sign_with(files),
             ..Inventory::default()
         };
         for (name, def) in &hosts {
@@ -387,6 +407,7 @@ impl Inventory {
         let mut merged = Inventory {
             halls,
             hosts: hosts.into_values().cloned().collect(),
+            sign_with: parts.iter().find_map(|inv| inv.sign_with.clone()),
             ..Inventory::default()
         };
         for (i, host) in merged.hosts.iter().enumerate() {

@@ -60,6 +60,8 @@ pub struct RawInventory {
     pub ssh: RawSsh,
     pub hosts: Vec<RawHost>,
     pub groups: Vec<(Sp<String>, Strings)>,
+    /// `[evidence] sign_with`: the key that signs run folders, as `--sign-with` takes it.
+    pub sign_with: Option<Sp<String>>,
 }
 
 #[derive(Debug)]
@@ -266,6 +268,7 @@ pub fn read_inventory(cx: &mut Cx<'_>, doc: &Spanned<DeTable<'_>>) -> RawInvento
         ssh: RawSsh::default(),
         hosts: Vec::new(),
         groups: Vec::new(),
+        sign_with: None,
     };
     if let Some(halls) = top.table(cx, "halls", "[halls]") {
         for (key, value) in halls.entries() {
@@ -281,6 +284,10 @@ pub fn read_inventory(cx: &mut Cx<'_>, doc: &Spanned<DeTable<'_>>) -> RawInvento
     }
     if let Some(mut f) = top.table(cx, "ssh", "[ssh]") {
         inv.ssh = ssh_fields(cx, &mut f);
+        f.finish(cx);
+    }
+    if let Some(mut f) = top.table(cx, "evidence", "[evidence]") {
+        inv.sign_with = f.string(cx, "sign_with");
         f.finish(cx);
     }
     if let Some(hosts) = top.table(cx, "hosts", "[hosts]") {

@@ -323,6 +323,7 @@ fn run_started(plan: &Plan<'_>, jobs: &[Job], dry_run: bool, settings: &Settings
         executions: jobs.len(),
         max_parallel: settings.max_parallel,
         runbooks: runbook_targets(rb),
+        signed_by: settings.signed_by.clone(),
     }
 }
 

@@ -137,6 +137,9 @@ pub enum Event {
         rerun: Vec<String>,
         /// Inputs whose files changed since the run started, accepted by `--force`.
         forced: Vec<String>,
+        /// The fingerprint (`SHA256:...`) of the key that signs the run folder at the end.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signed_by: Option<String>,
     },
     /// The run stopped and switches back the services whose stop phase had begun. In a
     /// site, `runbook` names the one runbook that rolls back; the others go on.
@@ -213,6 +216,10 @@ pub struct RunStarted {
     /// A site's runbooks, those `--only` left out but required (`assumed`) included.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub runbooks: Vec<RunbookTarget>,
+    /// The fingerprint (`SHA256:...`) of the key that signs the run folder at the end
+    /// (`--sign-with`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_by: Option<String>,
 }
 
 /// A runbook of a site, as the run began.

@@ -6,6 +6,7 @@ pub mod journal;
 pub mod record;
 mod recorder;
 pub mod report;
+pub mod sign;
 pub mod summary;
 pub mod verify;
 

@@ -251,6 +251,7 @@ impl Record {
                     operator,
                     rerun,
                     forced,
+                    signed_by,
                 } => {
                     let mut note = format!("resumed at {at} by {operator}");
                     if !rerun.is_empty() {
@@ -261,6 +262,9 @@ impl Record {
                             "; inputs changed since the start, accepted with --force: {}",
                             forced.join(", ")
                         ));
+                    }
+                    if let Some(key) = signed_by {
+                        note.push_str(&format!("; the folder is signed at the end with {key}"));
                     }
                     r.notices.push(note);
                     // An interrupted run goes on: its end is the next `run_finished`.

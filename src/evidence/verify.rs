@@ -18,6 +18,7 @@ use crate::engine::event::Event;
 use super::journal;
 use super::record::Record;
 use super::report::{self, Format};
+use super::sign;
 
 /// The folders whose every file the journal must name.
 const HASHED: [&str; 2] = ["inputs", "output"];
@@ -39,11 +40,13 @@ pub struct Findings {
     pub problems: Vec<String>,
     /// Things worth saying that are not tampering (an older tool).
     pub notes: Vec<String>,
+    /// The run folder's signature (`manifest.txt.sig`), checked or not.
+    pub signature: sign::Signature,
 }
 
 /// Checks the run folder `dir`. `Err` is a journal that cannot be read or does not
 /// verify, naming its line: nothing else can be checked against it.
-pub fn verify(dir: &Path) -> Result<Findings, String> {
+pub fn verify(dir: &Path, allowed_signers: Option<&Path>) -> Result<Findings, String> {
     let path = dir.join("journal.jsonl");
     let text = std::fs::read_to_string(&path)
         .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
@@ -66,8 +69,10 @@ pub fn verify(dir: &Path) -> Result<Findings, String> {
         compared: Vec::new(),
         problems: Vec::new(),
         notes: Vec::new(),
+        signature: sign::Signature::Absent,
     };
     check_files(dir, &recorded, &mut found.problems);
+    found.signature = sign::check(dir, &record.last_hash, allowed_signers, &mut found.problems);
     for format in Format::ALL {
         match check_report(dir, format, &record, ended) {
             Ok(Report::Agrees) => found.compared.push(format.file_name()),

@@ -17,6 +17,7 @@ mod postgres;
 mod report_html;
 mod run;
 mod run_ssh;
+mod signing;
 mod site;
 mod site_plan;
 mod site_reports;

@@ -58,6 +58,7 @@ fn settings() -> Settings {
         inventory_files: Vec::new(),
         only: Vec::new(),
         notices: Vec::new(),
+        signed_by: None,
     }
 }
 

@@ -34,6 +34,8 @@ pub struct Settings {
     pub only: Vec<String>,
     /// Said in the evidence right after the run starts (a stale lock taken over).
     pub notices: Vec<String>,
+    /// The fingerprint of the key that signs the run folder at the end (`--sign-with`).
+    pub signed_by: Option<String>,
 }
 
 /// What a pass starts from: jobs already done (by an earlier process, or not to run),

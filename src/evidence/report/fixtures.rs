@@ -149,6 +149,7 @@ pub(super) fn site_record() -> Record {
                 assumed: rb.status == R::Assumed,
             })
             .collect(),
+        signed_by: None,
     };
     Record {
         start,

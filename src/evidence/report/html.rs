@@ -671,6 +671,7 @@ mod tests {
                 executions: 3,
                 max_parallel: 1,
                 runbooks: Vec::new(),
+                signed_by: None,
             },
             runbooks: Vec::new(),
             hosts: Vec::new(),
