@@ -3,6 +3,8 @@
 //! require it (also indirectly), which begin no new step and end `blocked`. Every other
 //! runbook goes on: [`super::progress::Progress::cut`] releases what waited for the
 //! stopped ones, so a failed system never holds back one that does not depend on it.
+//! A failed precheck is the exception: no system stops until every precheck has passed,
+//! so it holds back every runbook of the site, before anything has changed.
 
 use crate::config::model::Phase;
 use crate::engine::event::{Event, Halt};
