@@ -100,7 +100,7 @@ pub fn run(g: &Global, a: &StatusArgs) -> Result<u8, Error> {
         })?,
     };
     let mut runbooks: Vec<Runbook> = Vec::new();
-    for path in targets(&a.targets)? {
+    for path in super::validate::targets(&a.targets)? {
         match load_any(&path, &g.inventory)? {
             Document::Runbook(loaded) => runbooks.push(loaded.runbook),
             Document::Site(loaded) => {
@@ -192,24 +192,6 @@ pub fn run(g: &Global, a: &StatusArgs) -> Result<u8, Error> {
     };
     crate::ui::terminal::to_stdout(&text);
     Ok(if all_ok { exit::PASSED } else { exit::FAILED })
-}
-
-/// The files named, or every `runbooks/*.toml`.
-fn targets(given: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
-    if !given.is_empty() {
-        return Ok(given.to_vec());
-    }
-    let dir = std::fs::read_dir("runbooks").map_err(Error::NoRunbookDir)?;
-    let mut found: Vec<PathBuf> = dir
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-        .collect();
-    found.sort();
-    if found.is_empty() {
-        return Err(Error::NoRunbooks);
-    }
-    Ok(found)
 }
 
 fn text(rows: &[DirectionStatus], untrusted: &[Untrusted]) -> String {

@@ -7,10 +7,11 @@ use crate::config::{Document, Runbook, Site, duration, is_site_file, load_any};
 use super::args::{Global, ValidateArgs};
 use super::{Error, exit};
 
-/// The runbooks to check: those named, or every `runbooks/*.toml`.
-fn targets(a: &ValidateArgs) -> Result<Vec<PathBuf>, Error> {
-    if !a.runbooks.is_empty() {
-        return Ok(a.runbooks.clone());
+/// The files named, or every `runbooks/*.toml` (what `validate` and `status` look at
+/// when given nothing).
+pub(super) fn targets(given: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
+    if !given.is_empty() {
+        return Ok(given.to_vec());
     }
     let dir = std::fs::read_dir("runbooks").map_err(Error::NoRunbookDir)?;
     let mut found: Vec<PathBuf> = dir
@@ -26,7 +27,7 @@ fn targets(a: &ValidateArgs) -> Result<Vec<PathBuf>, Error> {
 }
 
 pub fn run(g: &Global, a: &ValidateArgs) -> Result<u8, Error> {
-    let files = targets(a)?;
+    let files = targets(&a.runbooks)?;
     let mut bad = 0;
     let mut sites = false;
     for path in &files {
