@@ -16,6 +16,7 @@
 //!   reports: consumers of engine events.
 //! - [`ui`]: progress bars and plain lines on the terminal: consumers of engine events.
 //! - [`demo`]: the self-contained lab behind `switchyard demo`.
+//! - [`local_user`]: who runs switchyard (name, home), for SSH and for signing.
 //!
 //! Arrows point one way: `cli` uses everything; `engine` uses `plan`, `config` and
 //! `transport`; `evidence` and `ui` read engine events; nothing points back at `cli`,
@@ -26,6 +27,7 @@ pub mod config;
 pub mod demo;
 pub mod engine;
 pub mod evidence;
+pub mod local_user;
 pub mod plan;
 pub mod transport;
 pub mod ui;

@@ -6,8 +6,9 @@
 
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
 use ssh_key::{HashAlg, LineEnding, PrivateKey, PublicKey, SshSig};
+
+use crate::local_user::expand_tilde;
 
 use super::folder;
 
@@ -58,7 +59,7 @@ impl Signer {
     }
 
     fn file(spec: &str) -> Result<Signer, String> {
-        let text = std::fs::read_to_string(home(spec))
+        let text = std::fs::read_to_string(expand_tilde(Path::new(spec)))
             .map_err(|e| format!("--sign-with `{spec}`: cannot read the key: {e}"))?;
         let key = PrivateKey::from_openssh(text.trim()).map_err(|e| {
             format!("--sign-with `{spec}`: not an OpenSSH private key ({e}); a public key or another format cannot sign")
@@ -76,7 +77,7 @@ impl Signer {
     }
 
     fn agent(spec: &str, file: &str) -> Result<Signer, String> {
-        let text = std::fs::read_to_string(home(file))
+        let text = std::fs::read_to_string(expand_tilde(Path::new(file)))
             .map_err(|e| format!("--sign-with `{spec}`: cannot read the public key: {e}"))?;
         let public = PublicKey::from_openssh(text.trim())
             .map_err(|e| format!("--sign-with `{spec}`: not an OpenSSH public key ({e})"))?;
@@ -154,21 +155,14 @@ impl Signer {
     }
 }
 
-/// `~/…` under `$HOME`.
-fn home(path: &str) -> PathBuf {
-    match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
-        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
-        _ => PathBuf::from(path),
-    }
-}
-
 /// The manifest of the folder `dir` as it is now.
 pub fn manifest(dir: &Path, last_hash: &str) -> Result<String, String> {
     let mut text = String::new();
     for rel in files(dir)? {
         let bytes =
             std::fs::read(dir.join(&rel)).map_err(|e| format!("{rel}: cannot read: {e}"))?;
-        text.push_str(&format!("{}  {rel}\n", hex::encode(Sha256::digest(&bytes))));
+        let hash = folder::hashed(rel, &bytes);
+        text.push_str(&format!("{}  {}\n", hash.sha256, hash.path));
     }
     text.push_str(&format!("{LAST_HASH}  {last_hash}\n"));
     Ok(text)
@@ -324,7 +318,7 @@ fn check_manifest(dir: &Path, text: &str, last_hash: &str, problems: &mut Vec<St
         };
         match std::fs::read(dir.join(rel)) {
             Ok(bytes) => {
-                let actual = hex::encode(Sha256::digest(&bytes));
+                let actual = folder::hashed(String::new(), &bytes).sha256;
                 if &actual != hash {
                     problems.push(format!(
                         "{rel}: its SHA-256 is {actual}, {MANIFEST} signed {hash} (the file was changed after signing)"

@@ -247,7 +247,7 @@ impl SshHost {
         let mut session = Session::new().map_err(|e| fail(e.to_string()))?;
         session.set_timeout(millis(self.ssh.connect_timeout));
         let lookup = known_hosts::lookup_name(&self.address, self.ssh.port);
-        let known_hosts = auth::expand_tilde(&self.ssh.known_hosts);
+        let known_hosts = crate::local_user::expand_tilde(&self.ssh.known_hosts);
         let known = {
             let known = KnownHostsFile::load(&session, &known_hosts, &lookup)
                 .map_err(|e| fail(e.to_string()))?;
@@ -279,14 +279,18 @@ impl SshHost {
             .reopen(&session)
             .map_err(|e| fail(e.to_string()))?
             .verify(&session, &lookup, self.ssh.host_key_checking)?;
-        let Some(user) = self.ssh.user.clone().or_else(auth::local_user) else {
+        let Some(user) = self.ssh.user.clone().or_else(crate::local_user::name) else {
             return Err(TransportError::Auth {
                 address: self.endpoint(),
                 user: "?".into(),
                 reason: "cannot tell the local user's name; set `user` in [ssh]".into(),
             });
         };
-        let identity = self.ssh.identity_file.as_deref().map(auth::expand_tilde);
+        let identity = self
+            .ssh
+            .identity_file
+            .as_deref()
+            .map(crate::local_user::expand_tilde);
         auth::authenticate(
             &watched,
             &user,

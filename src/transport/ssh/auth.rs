@@ -3,7 +3,6 @@
 //! that exist. A failure says what each of them gave, so that "permission denied" never
 //! has to be guessed at. Also the local user's name and home, as `ssh` finds them.
 
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -76,7 +75,7 @@ pub(super) async fn authenticate(
         Ok(()) => return Ok(()),
         Err(why) => tried.push(format!("ssh-agent ({why})")),
     }
-    let defaults: Vec<PathBuf> = home()
+    let defaults: Vec<PathBuf> = crate::local_user::home()
         .map(|h| {
             DEFAULT_KEYS
                 .iter()
@@ -192,53 +191,9 @@ fn key_failure(e: &ssh2::Error) -> String {
     }
 }
 
-/// The local user's name, as `ssh` uses it when no `user` is configured.
-pub(super) fn local_user() -> Option<String> {
-    ["USER", "LOGNAME"]
-        .iter()
-        .filter_map(|v| std::env::var(v).ok())
-        .find(|u| !u.is_empty())
-        .or_else(|| passwd_entry().map(|(name, _)| name))
-}
-
-/// The local user's home: `$HOME`, else the password database's.
-pub(super) fn home() -> Option<PathBuf> {
-    std::env::var_os("HOME")
-        .filter(|h| !h.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| passwd_entry().map(|(_, home)| home))
-}
-
-/// `~` and `~/...` made absolute with [`home`]; other paths unchanged.
-pub(super) fn expand_tilde(path: &Path) -> PathBuf {
-    match (path.strip_prefix("~"), home()) {
-        (Ok(rest), Some(home)) => home.join(rest),
-        _ => path.to_path_buf(),
-    }
-}
-
-/// This process's user's name and home from `/etc/passwd`.
-fn passwd_entry() -> Option<(String, PathBuf)> {
-    let uid = std::fs::metadata("/proc/self").ok()?.uid().to_string();
-    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
-    passwd.lines().find_map(|line| {
-        let f: Vec<&str> = line.split(':').collect();
-        (f.len() >= 6 && f[2] == uid).then(|| (f[0].to_string(), PathBuf::from(f[5])))
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn expands_only_a_leading_tilde() {
-        let home = home().expect("tests run with a home");
-        assert_eq!(expand_tilde(Path::new("~/.ssh/kh")), home.join(".ssh/kh"));
-        assert_eq!(expand_tilde(Path::new("~")), home);
-        assert_eq!(expand_tilde(Path::new("/etc/~/x")), Path::new("/etc/~/x"));
-        assert_eq!(expand_tilde(Path::new("~other/x")), Path::new("~other/x"));
-    }
 
     #[test]
     fn reads_the_public_key_from_an_openssh_key_file_header() {
@@ -268,11 +223,5 @@ mod tests {
         );
         assert_eq!(keygen("pem", &["-t", "rsa", "-m", "PEM", "-N", ""]).0, None);
         assert_eq!(public_line("not a key"), None);
-    }
-
-    #[test]
-    fn finds_a_local_user_name() {
-        assert!(local_user().is_some_and(|u| !u.is_empty()));
-        assert!(passwd_entry().is_some());
     }
 }
