@@ -249,7 +249,7 @@ impl Execution<'_, '_> {
             dir.display()
         ));
         if let Some(r) = &record {
-            crate::ui::terminal::to_stdout(&crate::ui::lines::systems(r));
+            crate::ui::terminal::to_stdout(&systems(r));
         }
         let code = match outcome {
             _ if broken.is_some() || unsigned => exit::FAILED,
@@ -401,4 +401,35 @@ fn sudo_from(uid: nix::unistd::Uid) -> Option<String> {
     std::env::var("SUDO_USER")
         .ok()
         .filter(|who| !who.is_empty() && !who.chars().any(char::is_control))
+}
+
+/// A site run's systems as they ended, a line each, lowest tier first: what a person
+/// reads first after a site run. Empty for a runbook's run.
+fn systems(r: &crate::evidence::record::Record) -> String {
+    let mut rows: Vec<_> = r.runbooks.iter().collect();
+    rows.sort_by(|a, b| (a.tier, &a.name).cmp(&(b.tier, &b.name)));
+    let width = rows.iter().map(|rb| rb.name.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for rb in rows {
+        let detail = match (rb.rto(), &rb.reason) {
+            (Some(rto), _) => format!(
+                "{:.1}s of {} ({})",
+                rto.achieved_s,
+                std::time::Duration::try_from_secs_f64(rto.target_s).map_or_else(
+                    |_| format!("{}s", rto.target_s),
+                    crate::config::duration::format
+                ),
+                if rto.met { "met" } else { "MISSED" }
+            ),
+            (None, Some(reason)) => reason.clone(),
+            (None, None) => String::new(),
+        };
+        out += &format!(
+            "  tier {}  {:width$}  {:11}  {detail}\n",
+            rb.tier,
+            rb.name,
+            rb.status.words()
+        );
+    }
+    out
 }

@@ -183,34 +183,3 @@ pub fn line(elapsed_s: f64, event: &Event) -> Option<String> {
         },
     })
 }
-
-/// A site run's systems as they ended, a line each, lowest tier first: what a person
-/// reads first after a site run. Empty for a runbook's run.
-pub fn systems(r: &crate::evidence::record::Record) -> String {
-    let mut rows: Vec<_> = r.runbooks.iter().collect();
-    rows.sort_by(|a, b| (a.tier, &a.name).cmp(&(b.tier, &b.name)));
-    let width = rows.iter().map(|rb| rb.name.len()).max().unwrap_or(0);
-    let mut out = String::new();
-    for rb in rows {
-        let detail = match (rb.rto(), &rb.reason) {
-            (Some(rto), _) => format!(
-                "{:.1}s of {} ({})",
-                rto.achieved_s,
-                std::time::Duration::try_from_secs_f64(rto.target_s).map_or_else(
-                    |_| format!("{}s", rto.target_s),
-                    crate::config::duration::format
-                ),
-                if rto.met { "met" } else { "MISSED" }
-            ),
-            (None, Some(reason)) => reason.clone(),
-            (None, None) => String::new(),
-        };
-        out += &format!(
-            "  tier {}  {:width$}  {:11}  {detail}\n",
-            rb.tier,
-            rb.name,
-            rb.status.words()
-        );
-    }
-    out
-}
