@@ -98,7 +98,11 @@ fn redactor(summary: &serde_json::Value) -> impl Fn(&str) -> String {
     move |text: &str| {
         let text = text
             .replace(&operator, "[OPERATOR]")
-            .replace(&events, "holds [N] events");
+            .replace(&events, "holds [N] events")
+            .replace(
+                concat!("switchyard ", env!("CARGO_PKG_VERSION")),
+                "switchyard [VERSION]",
+            );
         let chars: Vec<char> = text.chars().collect();
         let mut out = String::new();
         let mut i = 0;
