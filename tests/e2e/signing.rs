@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use crate::support::evidence::independent_check;
 use crate::support::runs::{kill_when, project, runbook};
 use crate::support::sshd::keygen;
 use crate::support::util::{LIVE, LOCAL_INVENTORY, Output, Test, run_dir};
@@ -198,11 +199,17 @@ fn tampering_or_another_key_fails() {
         let v = verify_with(&dir, &allowed);
         assert_eq!(v.code, 1, "{name}: {}", v.stdout);
         assert!(v.stdout.contains(needle), "{name}: {}", v.stdout);
+        // Without switchyard too: the manifest covers what no re-rendering checks.
+        let (code, said) = independent_check(&dir);
+        assert_eq!(code, 1, "{name}: {said}");
         if name == "manifest.txt" {
             assert!(!ssh_keygen_verifies(&dir, &allowed, "auditor@example.org"));
         }
         std::fs::write(&path, &before).expect("restore");
         assert_eq!(verify_with(&dir, &allowed).code, 0, "{name} restored");
+        let (code, said) = independent_check(&dir);
+        assert_eq!(code, 0, "{name} restored: {said}");
+        assert!(said.contains("manifest checked"), "{said}");
     }
     // A file added after signing, and a missing signature.
     std::fs::write(dir.join("output/extra.txt"), "x").expect("add");

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use switchyard::evidence::journal::{self, Journal};
 
-use crate::support::evidence::{failed_run, read, verify};
+use crate::support::evidence::{failed_run, independent_check, read, verify};
 use crate::support::util::{LIVE, LOCAL_INVENTORY, Test, summary, wait_until};
 
 #[test]
@@ -246,4 +246,70 @@ fn a_run_still_going_is_in_progress_not_intact() {
         .stdout_has(
             "BROKEN — journal.jsonl line 2 is its last: the journal ends before run_finished",
         );
+}
+
+#[test]
+fn the_independent_checker_agrees_with_verify_evidence_on_every_kind_of_edit() {
+    let (_out, dir) = failed_run();
+    let (code, said) = independent_check(&dir);
+    let hash = summary(&dir)["journal"]["last_hash"]
+        .as_str()
+        .expect("hash")
+        .to_string();
+    assert_eq!(code, 0, "{said}");
+    assert!(said.contains("intact — ") && said.contains(&hash), "{said}");
+
+    let journal = read(&dir, "journal.jsonl");
+    let output = read(&dir, "output/db.stop.1.node-a.stdout");
+    let input = read(&dir, "inputs/payroll.toml");
+    let summary_text = read(&dir, "summary.json");
+    type Edit = (&'static str, &'static str, String, &'static str);
+    let edits: [Edit; 5] = [
+        (
+            "journal.jsonl",
+            "an edited line",
+            journal.replacen("promote replica", "promote replicA", 1),
+            "does not match its hash",
+        ),
+        (
+            "journal.jsonl",
+            "a cut end",
+            journal.split_inclusive('\n').take(4).collect(),
+            "does not end with run_finished",
+        ),
+        (
+            "output/db.stop.1.node-a.stdout",
+            "an edited output",
+            "stopped cleanly\n".into(),
+            "output/db.stop.1.node-a.stdout: its SHA-256",
+        ),
+        (
+            "inputs/payroll.toml",
+            "an edited input",
+            input.replace("rto = \"10m\"", "rto = \"20m\""),
+            "inputs/payroll.toml: its SHA-256",
+        ),
+        (
+            "summary.json",
+            "a summary pinning another journal",
+            summary_text.replacen(&hash, &"0".repeat(64), 1),
+            "summary.json: does not pin",
+        ),
+    ];
+    for (file, what, text, expected) in edits {
+        let original = read(&dir, file);
+        std::fs::write(dir.join(file), &text).expect("write");
+        let (code, said) = independent_check(&dir);
+        assert_eq!(code, 1, "{what}: {said}");
+        assert!(said.contains(expected), "{what}: {said}");
+        verify(&dir).code(1);
+        std::fs::write(dir.join(file), original).expect("restore");
+    }
+    std::fs::write(dir.join("output/extra.stdout"), "x").expect("write");
+    let (code, said) = independent_check(&dir);
+    assert_eq!(code, 1, "{said}");
+    assert!(said.contains("output/extra.stdout: not recorded"), "{said}");
+    std::fs::remove_file(dir.join("output/extra.stdout")).expect("remove");
+    assert_eq!(independent_check(&dir).0, 0);
+    assert_eq!(output, read(&dir, "output/db.stop.1.node-a.stdout"));
 }

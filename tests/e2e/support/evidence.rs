@@ -84,3 +84,16 @@ pub fn read(dir: &Path, name: &str) -> String {
 pub fn assert_intact(dir: &Path) {
     verify(dir).code(0);
 }
+
+/// `contrib/verify-evidence.py` (Python's standard library only) on `dir`: its exit code
+/// and what it printed.
+pub fn independent_check(dir: &Path) -> (i32, String) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/verify-evidence.py");
+    let out = std::process::Command::new("python3")
+        .arg(script)
+        .arg(dir)
+        .output()
+        .expect("python3 runs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    (out.status.code().expect("exit code"), text)
+}
