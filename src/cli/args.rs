@@ -241,6 +241,10 @@ pub struct PlanArgs {
     pub direction: Direction,
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,
+    /// A folder of run folders to predict the recovery time from (the passing live runs
+    /// of the same runbook, direction and mode); repeatable (default: `evidence/`).
+    #[arg(long, value_name = "DIR")]
+    pub evidence_dir: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -117,11 +117,7 @@ pub fn predict(plan: &Plan<'_>, measurements: &[Vec<Measurement>]) -> Option<Pre
         })
         .collect();
     let origin_runs = (0..rb.origins.len())
-        .map(|o| {
-            runs_of(
-                &mut (0..n).filter(|&i| rb.services[plan.steps[i].service].origin == o),
-            )
-        })
+        .map(|o| runs_of(&mut (0..n).filter(|&i| rb.services[plan.steps[i].service].origin == o)))
         .collect();
     Some(Prediction {
         runbook: services.iter().flatten().copied().max().unwrap_or_default(),
@@ -253,7 +249,11 @@ timeout = "60s"
         assert_eq!(p.measured[idx("db.verify.1")], Some(s(3)));
         assert_eq!(p.measured[idx("app.start.1")], None);
         let svc = |name: &str| {
-            let i = rb.services.iter().position(|v| v.name.as_str() == name).unwrap();
+            let i = rb
+                .services
+                .iter()
+                .position(|v| v.name.as_str() == name)
+                .unwrap();
             (p.services[i], p.service_runs[i])
         };
         assert_eq!(svc("db"), (Some(s(38)), 5));
@@ -262,10 +262,20 @@ timeout = "60s"
         assert_eq!(p.runbook, s(158));
         assert_eq!(p.runs, 5);
         assert_eq!(p.measured_steps(), 4);
-        let path: Vec<&str> = p.critical_path.iter().map(|&i| plan.steps[i].id.as_str()).collect();
+        let path: Vec<&str> = p
+            .critical_path
+            .iter()
+            .map(|&i| plan.steps[i].id.as_str())
+            .collect();
         assert_eq!(
             path,
-            ["db.stop.1", "db.start.1", "db.verify.1", "app.start.1", "app.verify.1"]
+            [
+                "db.stop.1",
+                "db.start.1",
+                "db.verify.1",
+                "app.start.1",
+                "app.verify.1"
+            ]
         );
         // By worst case the path goes through cache instead.
         assert!(plan.is_critical(idx("cache.start.1")));
