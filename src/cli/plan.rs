@@ -64,7 +64,7 @@ pub fn run(g: &Global, a: &PlanArgs) -> Result<u8, Error> {
         PlanFormat::Dot | PlanFormat::Mermaid => None,
     };
     let out = match a.format {
-        PlanFormat::Text => render::text(&plan, prediction.as_ref()),
+        PlanFormat::Text => render::text_predicted(&plan, prediction.as_ref()),
         PlanFormat::Json => render::json_predicted(&plan, prediction.as_ref()),
         PlanFormat::Dot => render::dot(&plan),
         PlanFormat::Mermaid => render::mermaid(&plan),

@@ -9,5 +9,5 @@ mod warnings;
 pub use describe::{describe, executions};
 pub use graph::{dot, mermaid};
 pub use json::{json, json_predicted};
-pub use text::text;
+pub use text::{text, text_predicted};
 pub use warnings::{insecure_tls, predicted, warnings};

@@ -9,9 +9,13 @@ use crate::plan::predict::Prediction;
 
 use super::{executions, predicted, warnings};
 
+pub fn text(plan: &Plan<'_>) -> String {
+    text_predicted(plan, None)
+}
+
 /// The plan, with the prediction from earlier runs beside the worst cases when there is
-/// one (and then nothing else differs).
-pub fn text(plan: &Plan<'_>, prediction: Option<&Prediction>) -> String {
+/// one; without one, exactly [`text`].
+pub fn text_predicted(plan: &Plan<'_>, prediction: Option<&Prediction>) -> String {
     let rb = plan.runbook;
     let mut o = String::new();
     let _ = writeln!(o, "Plan: {} — {}", rb.name, rb.title);
