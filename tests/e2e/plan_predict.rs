@@ -72,7 +72,14 @@ fn sy(root: &Path, args: &[&str]) -> crate::support::util::Output {
 
 /// A run to `to` (live or not), its durations set to `secs` (in [`STEPS`] order).
 fn run(root: &Path, to: &str, live: bool, code: i32, secs: [f64; 6]) -> PathBuf {
-    let mut args = vec!["--no-progress", "run", "runbooks/pay.toml", "--to", to, "--yes"];
+    let mut args = vec![
+        "--no-progress",
+        "run",
+        "runbooks/pay.toml",
+        "--to",
+        to,
+        "--yes",
+    ];
     if live {
         args.push("--live");
     }
@@ -172,7 +179,10 @@ fn plan_predicts_rto_from_passing_live_runs_that_verify() {
     let mut text = std::fs::read_to_string(&md).expect("report.md");
     text.push_str("\nall fine\n");
     std::fs::write(&md, text).expect("tamper");
-    let v = sy(&root, &["verify-evidence", tampered.to_str().expect("utf-8")]);
+    let v = sy(
+        &root,
+        &["verify-evidence", tampered.to_str().expect("utf-8")],
+    );
     assert_ne!(v.code, 0, "the tampered folder verifies:\n{}", v.stdout);
 
     // By hand, the medians of the five runs: db.stop {10,30,20,50,40} = 30, db.start
@@ -212,7 +222,10 @@ fn plan_predicts_rto_from_passing_live_runs_that_verify() {
     let hash = hex::encode(Sha256::digest(bare_json.as_bytes()));
     assert_eq!(started["plan_hash"], hash.as_str());
     let status = sy(&root, &["status", "runbooks/pay.toml", "--format", "json"]).json();
-    assert!(status.to_string().contains("\"state\":\"ok\""), "{status:#}");
+    assert!(
+        status.to_string().contains("\"state\":\"ok\""),
+        "{status:#}"
+    );
 
     // The text: beside the worst cases, and for the runbook.
     let text = plan(&root, &[]).stdout;
@@ -231,18 +244,24 @@ fn plan_predicts_rto_from_passing_live_runs_that_verify() {
     // runbook 49 + 90 = 139s, over app's target (2m10s) and the runbook's (2m).
     let _t = t.file(
         "runbooks/pay.toml",
-        runbook(&root, "[[services.app.verify]]\nrun = \"true\"\ntimeout = \"90s\"\n"),
+        runbook(
+            &root,
+            "[[services.app.verify]]\nrun = \"true\"\ntimeout = \"90s\"\n",
+        ),
     );
     let j = plan(&root, &["--format", "json"]).json();
     assert_eq!(j["predicted_s"], 139.0, "{j:#}");
     assert_eq!(j["services"][2]["predicted_s"], 139.0, "{j:#}");
     let warnings = j["warnings"].to_string();
     assert!(
-        warnings.contains("service `app`: predicted 2m 19s (from 5 runs) exceeds its RTO target of 2m 10s"),
+        warnings.contains(
+            "service `app`: predicted 2m 19s (from 5 runs) exceeds its RTO target of 2m 10s"
+        ),
         "{warnings}"
     );
     assert!(
-        warnings.contains("runbook `pay`: predicted 2m 19s (from 5 runs) exceeds its RTO target of 2m"),
+        warnings
+            .contains("runbook `pay`: predicted 2m 19s (from 5 runs) exceeds its RTO target of 2m"),
         "{warnings}"
     );
     let text = plan(&root, &[]).stdout;
@@ -253,9 +272,12 @@ fn plan_predicts_rto_from_passing_live_runs_that_verify() {
     assert!(text.contains("6 of 7 steps measured"), "{text}");
 
     // The other way: only the one run b → a, every step at 1000s.
-    let back = sy(&root, &["plan", "runbooks/pay.toml", "--to", "a", "--format", "json"])
-        .code(0)
-        .json();
+    let back = sy(
+        &root,
+        &["plan", "runbooks/pay.toml", "--to", "a", "--format", "json"],
+    )
+    .code(0)
+    .json();
     assert_eq!(back["services"][0]["predicted_s"], 3000.0, "{back:#}");
 }
 
@@ -272,4 +294,91 @@ fn strip(v: &mut Value) {
     } else if let Value::Array(a) = v {
         a.iter_mut().for_each(strip);
     }
+}
+
+/// A runbook `name` of one service on the local `node` hosts.
+fn small(name: &str) -> String {
+    format!(
+        "[runbook]\nname = \"{name}\"\nrto = \"1h\"\ninventory = [\"../inventory/site.toml\"]\n\n[services.svc]\nhosts = [\"tag:node\"]\n[[services.svc.start]]\nrun = \"true\"\n[[services.svc.verify]]\nrun = \"true\"\n"
+    )
+}
+
+#[test]
+fn plan_predicts_a_runbook_from_site_runs_and_a_site_from_its_runbooks_runs() {
+    let t = Test::new()
+        .file("inventory/site.toml", LOCAL_INVENTORY)
+        .file("runbooks/alpha.toml", small("alpha"))
+        .file("runbooks/beta.toml", small("beta"))
+        .file(
+            "sites/town.toml",
+            "[site]\nname = \"town\"\nrto = \"2h\"\nrunbooks = [\"../runbooks/*.toml\"]\n",
+        );
+    let root = t.path();
+    let live = |file: &str| {
+        let out = sy(
+            root,
+            &["--no-progress", "run", file, "--to", "b", "--live", "--yes"],
+        );
+        assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+        run_dir(&out)
+    };
+    let alone = live("runbooks/alpha.toml");
+    set_durations(
+        &alone,
+        &HashMap::from([("svc.start.1", 20.0), ("svc.verify.1", 4.0)]),
+    );
+    let site = live("sites/town.toml");
+    set_durations(
+        &site,
+        &HashMap::from([
+            ("alpha/svc.start.1", 10.0),
+            ("alpha/svc.verify.1", 2.0),
+            ("beta/svc.start.1", 7.0),
+            ("beta/svc.verify.1", 1.0),
+        ]),
+    );
+    // alpha: start {20, 10} = 15, verify {4, 2} = 3: 18s from both runs.
+    let j = sy(
+        root,
+        &[
+            "plan",
+            "runbooks/alpha.toml",
+            "--to",
+            "b",
+            "--format",
+            "json",
+        ],
+    )
+    .code(0)
+    .json();
+    assert_eq!(j["predicted_s"], 18.0, "{j:#}");
+    let text = sy(root, &["plan", "runbooks/alpha.toml", "--to", "b"])
+        .code(0)
+        .stdout;
+    assert!(
+        text.contains("predicted 18s (from 2 runs; 2 of 2 steps measured)"),
+        "{text}"
+    );
+    // The site: alpha 18s as above, beta 7 + 1 = 8s from the site's run alone; they do
+    // not wait for each other, so the site's is 18s.
+    let j = sy(
+        root,
+        &["plan", "sites/town.toml", "--to", "b", "--format", "json"],
+    )
+    .code(0)
+    .json();
+    assert_eq!(j["predicted_s"], 18.0, "{j:#}");
+    assert_eq!(j["runbooks"][0]["name"], "alpha");
+    assert_eq!(j["runbooks"][0]["predicted_s"], 18.0, "{j:#}");
+    assert_eq!(j["runbooks"][1]["predicted_s"], 8.0, "{j:#}");
+    assert_eq!(j["services"][1]["name"], "beta/svc");
+    assert_eq!(j["services"][1]["predicted_s"], 8.0, "{j:#}");
+    let text = sy(root, &["plan", "sites/town.toml", "--to", "b"])
+        .code(0)
+        .stdout;
+    assert!(text.contains("predicted 8s (from 1 run)"), "{text}");
+    assert!(
+        text.contains("predicted 18s (from 2 runs; 4 of 4 steps measured)"),
+        "{text}"
+    );
 }
