@@ -90,19 +90,26 @@ fn run(root: &Path, to: &str, live: bool, code: i32, secs: [f64; 6]) -> PathBuf 
     dir
 }
 
-/// Sets each step's `duration_s` in the journal, chains it again, rebuilds the summary
-/// and the reports, and checks that the folder verifies.
+/// Sets each step's `duration_s` in the journal (on every host), then as [`rewrite`].
 fn set_durations(dir: &Path, secs: &HashMap<&str, f64>) {
+    rewrite(dir, |v| {
+        if let Some(&d) = secs.get(v["step"].as_str().expect("step")) {
+            v["duration_s"] = d.into();
+        }
+    });
+}
+
+/// Changes each `step_finished` line of the journal with `edit`, chains it again,
+/// rebuilds the summary and the reports, and checks that the folder verifies.
+fn rewrite(dir: &Path, edit: impl Fn(&mut serde_json::Map<String, Value>)) {
     let path = dir.join("journal.jsonl");
     let text = std::fs::read_to_string(&path).expect("journal");
     let mut prev = "0".repeat(64);
     let mut out = String::new();
     for line in text.lines() {
         let mut v: serde_json::Map<String, Value> = serde_json::from_str(line).expect("line");
-        if v["event"] == "step_finished"
-            && let Some(&d) = secs.get(v["step"].as_str().expect("step"))
-        {
-            v["duration_s"] = d.into();
+        if v["event"] == "step_finished" {
+            edit(&mut v);
         }
         v.remove("hash");
         v["prev"] = prev.clone().into();
@@ -381,4 +388,44 @@ fn plan_predicts_a_runbook_from_site_runs_and_a_site_from_its_runbooks_runs() {
         text.contains("predicted 18s (from 2 runs; 4 of 4 steps measured)"),
         "{text}"
     );
+}
+
+#[test]
+fn plan_measures_a_step_on_several_hosts_from_its_first_start_to_its_last_end() {
+    let t = Test::new().file("inventory/site.toml", LOCAL_INVENTORY).file(
+        "runbooks/duo.toml",
+        "[runbook]\nname = \"duo\"\nrto = \"1h\"\ninventory = [\"../inventory/site.toml\"]\n\n\
+         [services.svc]\nhosts = [\"tag:node\"]\n[[services.svc.start]]\nrun = \"true\"\non = \"both\"\nserial = 1\n",
+    );
+    let root = t.path();
+    let out = sy(
+        root,
+        &[
+            "--no-progress",
+            "run",
+            "runbooks/duo.toml",
+            "--to",
+            "b",
+            "--live",
+            "--yes",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    // node-a from 1s to 6s, node-b from 6.5s to 13.75s: 12.75s from first start to last end.
+    rewrite(&run_dir(&out), |v| {
+        let (start, d) = match v["host"].as_str() {
+            Some("node-a") => (1.0, 5.0),
+            Some("node-b") => (6.5, 7.25),
+            other => panic!("host {other:?}"),
+        };
+        v["start_s"] = start.into();
+        v["duration_s"] = d.into();
+    });
+    let j = sy(
+        root,
+        &["plan", "runbooks/duo.toml", "--to", "b", "--format", "json"],
+    )
+    .code(0)
+    .json();
+    assert_eq!(j["predicted_s"], 12.75, "{j:#}");
 }
