@@ -56,7 +56,8 @@ pub enum Color {
 pub enum Command {
     /// Check runbooks (or sites: every runbook of each) and their inventories; every problem is reported with file, line and column.
     Validate(ValidateArgs),
-    /// Show the switchover a run would carry out: waves, critical path, worst case against RTO.
+    /// Show the switchover a run would carry out: waves, critical path, worst case against RTO
+    /// (and the RTO predicted from earlier live runs in the evidence folders).
     Plan(PlanArgs),
     /// Carry out a switchover: a dry run (changes nothing) unless --live.
     Run(RunArgs),
