@@ -56,7 +56,8 @@ pub enum Color {
 pub enum Command {
     /// Check runbooks (or sites: every runbook of each) and their inventories; every problem is reported with file, line and column.
     Validate(ValidateArgs),
-    /// Show the switchover a run would carry out: waves, critical path, worst case against RTO.
+    /// Show the switchover a run would carry out: waves, critical path, worst case against RTO
+    /// (and the RTO predicted from earlier live runs in the evidence folders).
     Plan(PlanArgs),
     /// Carry out a switchover: a dry run (changes nothing) unless --live.
     Run(RunArgs),
@@ -241,6 +242,10 @@ pub struct PlanArgs {
     pub direction: Direction,
     #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
     pub format: PlanFormat,
+    /// A folder of run folders to predict the recovery time from (the passing live runs
+    /// of the same runbook, direction and mode); repeatable (default: `evidence/`).
+    #[arg(long, value_name = "DIR")]
+    pub evidence_dir: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -11,6 +11,7 @@ pub mod exit;
 mod history;
 mod lock;
 mod plan;
+mod predict;
 mod report;
 mod reporter;
 mod resume;

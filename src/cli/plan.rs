@@ -4,10 +4,12 @@ use crate::config::Runbook;
 use crate::config::diagnostic::did_you_mean;
 use crate::config::ids::HallId;
 use crate::config::model::Mode;
+use crate::plan::predict::predict;
 use crate::plan::{self, render};
 
 use super::args::{Direction, Global, ModeArg, PlanArgs, PlanFormat};
 use super::error::UnknownHall;
+use super::history;
 use super::subject::Subject;
 use super::{Error, exit};
 
@@ -53,9 +55,17 @@ pub fn run(g: &Global, a: &PlanArgs) -> Result<u8, Error> {
     let subject = Subject::load(&a.direction.runbook, &g.inventory, &[])?;
     let (from, to, mode) = direction(&subject.runbook, &a.direction)?;
     let plan = plan::build(&subject.runbook, &from, &to, mode);
+    // Only the text and JSON show a prediction; the JSON without one is what runs hash.
+    let prediction = match a.format {
+        PlanFormat::Text | PlanFormat::Json => {
+            let scanned = history::scan(&a.evidence_dir)?;
+            predict(&plan, &super::predict::measurements(&plan, &scanned))
+        }
+        PlanFormat::Dot | PlanFormat::Mermaid => None,
+    };
     let out = match a.format {
-        PlanFormat::Text => render::text(&plan),
-        PlanFormat::Json => render::json(&plan),
+        PlanFormat::Text => render::text_predicted(&plan, prediction.as_ref()),
+        PlanFormat::Json => render::json_predicted(&plan, prediction.as_ref()),
         PlanFormat::Dot => render::dot(&plan),
         PlanFormat::Mermaid => render::mermaid(&plan),
     };

@@ -25,8 +25,9 @@ pub struct Subject {
     pub site: Option<crate::config::site::Site>,
 }
 
-/// SHA-256 of the plan as `switchyard plan --format json` prints it: what a run records
-/// as its `plan_hash`.
+/// SHA-256 of the plan as `switchyard plan --format json` prints it without a predicted
+/// RTO (that changes as evidence accumulates; the plan does not): what a run records as
+/// its `plan_hash`.
 pub fn plan_hash(plan: &crate::plan::Plan) -> String {
     use sha2::{Digest, Sha256};
     hex::encode(Sha256::digest(crate::plan::render::json(plan).as_bytes()))

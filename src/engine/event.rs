@@ -191,7 +191,8 @@ pub struct RunStarted {
     pub title: String,
     pub owner: Option<String>,
     pub tool_version: String,
-    /// SHA-256 of the plan as `switchyard plan --format json` prints it.
+    /// SHA-256 of the plan as `switchyard plan --format json` prints it, without a
+    /// predicted RTO.
     pub plan_hash: String,
     pub from: String,
     pub to: String,

@@ -3,6 +3,7 @@
 
 pub mod bindings;
 pub mod graph;
+pub mod predict;
 pub mod render;
 
 pub use graph::{Node, Plan, PlannedStep, build, build_only};

@@ -14,6 +14,7 @@ mod invalid_sites;
 mod numbers;
 mod order;
 mod plan;
+mod plan_predict;
 mod postgres;
 mod report_html;
 mod run;

@@ -18,7 +18,7 @@ mod site;
 mod step;
 mod systems;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 
 pub use runbook::validate;
 pub use site::{RunbookFile, validate_site};

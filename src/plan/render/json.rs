@@ -3,9 +3,10 @@
 use serde::Serialize;
 
 use crate::config::duration::secs;
+use crate::plan::predict::Prediction;
 use crate::plan::{Node, Plan};
 
-use super::{executions, warnings};
+use super::{executions, predicted, warnings};
 
 #[derive(Serialize)]
 struct PlanDoc<'a> {
@@ -18,6 +19,10 @@ struct PlanDoc<'a> {
     to: &'a str,
     mode: &'static str,
     rto: Rto,
+    /// The predicted recovery from earlier runs' evidence (`plan` only: never in the
+    /// hashed plan); absent when there is none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    predicted_s: Option<f64>,
     /// A site only: each of its runbooks.
     #[serde(skip_serializing_if = "Option::is_none")]
     runbooks: Option<Vec<SiteRunbookDoc<'a>>>,
@@ -52,6 +57,8 @@ struct SiteRunbookDoc<'a> {
     requires: Vec<&'a str>,
     on_failure: &'static str,
     rto: Rto,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    predicted_s: Option<f64>,
     services: Vec<&'a str>,
 }
 
@@ -68,6 +75,8 @@ struct ServiceDoc<'a> {
     title: &'a str,
     depends_on: Vec<&'a str>,
     rto: Rto,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    predicted_s: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -112,7 +121,15 @@ struct SkippedDoc<'a> {
     reason: &'static str,
 }
 
+/// The plan as runs record and hash it: without a prediction.
 pub fn json(plan: &Plan<'_>) -> String {
+    json_predicted(plan, None)
+}
+
+/// The plan with the prediction from earlier runs, if any, as `plan --format json`
+/// prints it: `predicted_s` for the runbook, each service and a site's runbooks, and
+/// warnings for predictions over their targets. Without one, exactly [`json`].
+pub fn json_predicted(plan: &Plan<'_>, prediction: Option<&Prediction>) -> String {
     let rb = plan.runbook;
     let mut wave_of = vec![0; plan.steps.len()];
     for (w, wave) in plan.waves.iter().enumerate() {
@@ -195,12 +212,14 @@ pub fn json(plan: &Plan<'_>) -> String {
         to: plan.to.as_str(),
         mode: plan.mode.as_str(),
         rto: site_rto(),
-        runbooks: rb.site.then(|| site_runbooks(plan)),
+        predicted_s: prediction.map(|p| secs(p.runbook)),
+        runbooks: rb.site.then(|| site_runbooks(plan, prediction)),
         services: rb
             .services
             .iter()
             .zip(&plan.services)
-            .map(|(svc, t)| ServiceDoc {
+            .enumerate()
+            .map(|(i, (svc, t))| ServiceDoc {
                 name: svc.name.as_str(),
                 title: &svc.title,
                 depends_on: svc
@@ -213,6 +232,7 @@ pub fn json(plan: &Plan<'_>) -> String {
                     worst_case_s: secs(t.worst_case),
                     exceeded: t.exceeded(),
                 },
+                predicted_s: prediction.and_then(|p| p.services[i]).map(secs),
             })
             .collect(),
         waves: plan
@@ -236,14 +256,18 @@ pub fn json(plan: &Plan<'_>) -> String {
                 reason: s.reason,
             })
             .collect(),
-        warnings: warnings(plan),
+        warnings: {
+            let mut w = warnings(plan);
+            w.extend(prediction.map(|p| predicted(plan, p)).unwrap_or_default());
+            w
+        },
     };
     serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
 }
 
 /// A site's runbooks, in site order, each with its worst case: until its last service is
 /// recovered, counted from the start of the site's run.
-fn site_runbooks<'a>(plan: &Plan<'a>) -> Vec<SiteRunbookDoc<'a>> {
+fn site_runbooks<'a>(plan: &Plan<'a>, prediction: Option<&Prediction>) -> Vec<SiteRunbookDoc<'a>> {
     let rb = plan.runbook;
     let mut services: Vec<Vec<&str>> = vec![Vec::new(); rb.origins.len()];
     for svc in &rb.services {
@@ -270,6 +294,7 @@ fn site_runbooks<'a>(plan: &Plan<'a>) -> Vec<SiteRunbookDoc<'a>> {
                     worst_case_s: secs(worst),
                     exceeded: worst > origin.rto,
                 },
+                predicted_s: prediction.map(|p| secs(p.origins[o])),
                 services,
             }
         })

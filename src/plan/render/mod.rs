@@ -8,6 +8,6 @@ mod warnings;
 
 pub use describe::{describe, executions};
 pub use graph::{dot, mermaid};
-pub use json::json;
-pub use text::text;
-pub use warnings::{insecure_tls, warnings};
+pub use json::{json, json_predicted};
+pub use text::{text, text_predicted};
+pub use warnings::{insecure_tls, predicted, warnings};

@@ -1,13 +1,21 @@
 //! The plan as an operator reads it before a switchover.
 
 use std::fmt::Write as _;
+use std::time::Duration;
 
 use crate::config::duration::format as dur;
 use crate::plan::Plan;
+use crate::plan::predict::Prediction;
 
-use super::{executions, warnings};
+use super::{executions, predicted, warnings};
 
 pub fn text(plan: &Plan<'_>) -> String {
+    text_predicted(plan, None)
+}
+
+/// The plan, with the prediction from earlier runs beside the worst cases when there is
+/// one; without one, exactly [`text`].
+pub fn text_predicted(plan: &Plan<'_>, prediction: Option<&Prediction>) -> String {
     let rb = plan.runbook;
     let mut o = String::new();
     let _ = writeln!(o, "Plan: {} — {}", rb.name, rb.title);
@@ -23,9 +31,16 @@ pub fn text(plan: &Plan<'_>) -> String {
     );
     let _ = writeln!(
         o,
-        "  RTO target: {}, worst case {}",
+        "  RTO target: {}, worst case {}{}",
         dur(rb.rto),
-        dur(plan.worst_case)
+        dur(plan.worst_case),
+        prediction.map_or(String::new(), |p| format!(
+            ", predicted {} (from {}; {} of {} steps measured)",
+            dur(p.runbook),
+            runs(p.runs),
+            p.measured_steps(),
+            plan.steps.len()
+        ))
     );
     let _ = writeln!(
         o,
@@ -52,8 +67,22 @@ pub fn text(plan: &Plan<'_>) -> String {
         .collect();
     let _ = writeln!(o, "\nCritical path (worst case {})", dur(plan.worst_case));
     let _ = writeln!(o, "  {}", path.join(" → "));
-    write_rto(&mut o, plan);
-    let w = warnings(plan);
+    if let Some(p) = prediction {
+        let path: Vec<&str> = p
+            .critical_path
+            .iter()
+            .map(|&i| plan.steps[i].id.as_str())
+            .collect();
+        let _ = writeln!(
+            o,
+            "\nPredicted critical path (predicted {}, by the steps' measured durations)",
+            dur(p.runbook)
+        );
+        let _ = writeln!(o, "  {}", path.join(" → "));
+    }
+    write_rto(&mut o, plan, prediction);
+    let mut w = warnings(plan);
+    w.extend(prediction.map(|p| predicted(plan, p)).unwrap_or_default());
     if !w.is_empty() {
         o.push('\n');
         for line in w {
@@ -99,7 +128,12 @@ fn write_execution(o: &mut String, on: &str, what: &str) {
     }
 }
 
-fn write_rto(o: &mut String, plan: &Plan<'_>) {
+/// `from 1 run`, `from 5 runs`.
+fn runs(n: usize) -> String {
+    format!("{n} run{}", if n == 1 { "" } else { "s" })
+}
+
+fn write_rto(o: &mut String, plan: &Plan<'_>, prediction: Option<&Prediction>) {
     let rb = plan.runbook;
     // A site has a row for each of its runbooks, a runbook none for itself.
     let origins = if rb.site { &rb.origins[..] } else { &[] };
@@ -121,33 +155,43 @@ fn write_rto(o: &mut String, plan: &Plan<'_>) {
         (true, false) => "ok",
         (true, true) => "EXCEEDED",
     };
-    for (svc, t) in rb.services.iter().zip(&plan.services) {
+    // With a prediction, the verdicts (of the worst case) padded and it beside them.
+    let beside = |verdict: &str, predicted: Option<(Duration, usize)>| match predicted {
+        Some((d, n)) if prediction.is_some() => {
+            format!("{verdict:8}  predicted {} (from {})", dur(d), runs(n))
+        }
+        _ => verdict.to_string(),
+    };
+    for (i, (svc, t)) in rb.services.iter().zip(&plan.services).enumerate() {
         let target = t.target.map_or("-".to_string(), dur);
+        let p = prediction.and_then(|p| p.services[i].map(|d| (d, p.service_runs[i])));
         let line = format!(
             "     {:width$}  {target:>10}  {:>10}  {}",
             svc.name.as_str(),
             dur(t.worst_case),
-            verdict(t.exceeded(), t.target.is_some())
+            beside(verdict(t.exceeded(), t.target.is_some()), p)
         );
         let _ = writeln!(o, "{}", line.trim_end());
     }
     for (i, origin) in origins.iter().enumerate() {
         let worst = plan.origin_worst_case(i);
+        let p = prediction.map(|p| (p.origins[i], p.origin_runs[i]));
         let _ = writeln!(
             o,
             "     {:width$}  {:>10}  {:>10}  {}",
             format!("runbook {}", origin.name),
             dur(origin.rto),
             dur(worst),
-            verdict(worst > origin.rto, true)
+            beside(verdict(worst > origin.rto, true), p)
         );
     }
+    let p = prediction.map(|p| (p.runbook, p.runs));
     let _ = writeln!(
         o,
         "     {:width$}  {:>10}  {:>10}  {}",
         if rb.site { "site" } else { "runbook" },
         dur(rb.rto),
         dur(plan.worst_case),
-        verdict(plan.rto_exceeded(), true)
+        beside(verdict(plan.rto_exceeded(), true), p)
     );
 }
