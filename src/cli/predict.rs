@@ -74,7 +74,7 @@ pub fn measurements(plan: &Plan<'_>, scanned: &[Scanned]) -> Vec<Vec<Measurement
 fn step_durations(record: &Record, name: &str) -> Vec<(String, Duration)> {
     let site = !record.start.runbooks.is_empty();
     // id → (start, end, wait, every host ok), in seconds on the run's clock.
-    let mut spans: Vec<(String, f64, f64, f64, bool)> = Vec::new();
+    let mut spans: HashMap<&str, (f64, f64, f64, bool)> = HashMap::new();
     for s in &record.steps {
         let e = &s.end;
         let id = if site {
@@ -87,22 +87,25 @@ fn step_durations(record: &Record, name: &str) -> Vec<(String, Duration)> {
         };
         let (start, end) = (e.start_s, e.start_s + e.duration_s);
         let ok = e.status == StepStatus::Ok;
-        match spans.iter_mut().find(|x| x.0 == id) {
-            Some(x) => {
-                x.1 = x.1.min(start);
-                x.2 = x.2.max(end);
-                x.3 = x.3.max(e.human_wait_s);
-                x.4 &= ok;
-            }
-            None => spans.push((id.to_string(), start, end, e.human_wait_s, ok)),
-        }
+        spans
+            .entry(id)
+            .and_modify(|x| {
+                x.0 = x.0.min(start);
+                x.1 = x.1.max(end);
+                x.2 = x.2.max(e.human_wait_s);
+                x.3 &= ok;
+            })
+            .or_insert((start, end, e.human_wait_s, ok));
     }
     spans
         .into_iter()
-        .filter(|x| x.4)
-        .map(|(id, start, end, wait, _)| {
+        .filter(|(_, x)| x.3)
+        .map(|(id, (start, end, wait, _))| {
             let s = (end - start - wait).max(0.0);
-            (id, Duration::from_millis((s * 1000.0).round() as u64))
+            (
+                id.to_string(),
+                Duration::from_millis((s * 1000.0).round() as u64),
+            )
         })
         .collect()
 }
