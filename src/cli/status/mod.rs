@@ -2,6 +2,16 @@
 //! current — the last live run, the last passing one, whether today's plan is still the
 //! one that passed, and whether `drill_every` has run out. Only evidence that verifies
 //! counts; folders that do not are listed.
+//!
+//! This module computes the register (the states); each output format is its own
+//! module that only renders it: [`text`] for a terminal, [`md`] for a ticket or wiki,
+//! [`html`] for the programme report an auditor reads, [`prometheus`] for
+//! node_exporter's textfile collector. JSON is the register serialized as it is.
+
+mod html;
+mod md;
+mod prometheus;
+mod text;
 
 use std::path::PathBuf;
 
@@ -13,9 +23,9 @@ use crate::config::model::Mode;
 use crate::config::{Document, Runbook, load_any};
 use crate::engine::stopwatch::timestamp;
 
-use super::args::{Global, ListFormat, StatusArgs};
-use super::history::{self, RunEntry, secs, table};
-use super::{Error, exit};
+use super::args::{Global, StatusArgs, StatusFormat};
+use super::history::{self, DEFAULT_EVIDENCE, RunEntry};
+use super::{Error, atomic_file, exit};
 
 /// Worst first.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -29,6 +39,15 @@ pub enum State {
 }
 
 impl State {
+    /// Every state, worst first.
+    const ALL: [State; 5] = [
+        State::Never,
+        State::Failing,
+        State::Changed,
+        State::Overdue,
+        State::Ok,
+    ];
+
     fn as_str(self) -> &'static str {
         match self {
             State::Never => "never",
@@ -90,6 +109,60 @@ struct Untrusted {
     problems: Vec<String>,
 }
 
+/// One runbook of the register: what the programme report and the metrics say of it
+/// beyond its two directions' states.
+#[derive(Debug)]
+struct System {
+    name: String,
+    title: String,
+    /// The runbook's RTO target today, in seconds.
+    rto_s: f64,
+    drill_every_s: Option<f64>,
+    /// Its two directions, in the order of its halls: `[(a, b), (b, a)]`.
+    directions: [(String, String); 2],
+    /// Every trusted live run, either direction, oldest first.
+    drills: Vec<Drill>,
+}
+
+/// A trusted live run of a system, in one direction.
+#[derive(Debug)]
+struct Drill {
+    from: String,
+    to: String,
+    run: RunRef,
+}
+
+/// The whole register as evaluated at `at`: what every format renders.
+#[derive(Debug)]
+struct Register {
+    at: OffsetDateTime,
+    evidence_dirs: Vec<PathBuf>,
+    /// In the order the runbooks were named.
+    systems: Vec<System>,
+    /// Worst first, then by runbook name.
+    rows: Vec<DirectionStatus>,
+    untrusted: Vec<Untrusted>,
+}
+
+impl Register {
+    fn all_ok(&self) -> bool {
+        self.rows.iter().all(|r| r.state == State::Ok)
+    }
+
+    /// The status of `system` from `from` to `to`.
+    fn row(&self, system: &str, from: &str, to: &str) -> Option<&DirectionStatus> {
+        self.rows
+            .iter()
+            .find(|r| r.runbook == system && r.from == from && r.to == to)
+    }
+}
+
+/// `2026-11-30T17:00:01.123Z` as Unix seconds.
+fn unix_seconds(rfc3339: &str) -> Option<f64> {
+    let t = OffsetDateTime::parse(rfc3339, &Rfc3339).ok()?;
+    Some(t.unix_timestamp_nanos() as f64 / 1e9)
+}
+
 pub fn run(g: &Global, a: &StatusArgs) -> Result<u8, Error> {
     let at = match &a.at {
         None => OffsetDateTime::now_utc(),
@@ -117,10 +190,34 @@ pub fn run(g: &Global, a: &StatusArgs) -> Result<u8, Error> {
             None => unique.push(rb),
         }
     }
-    let scanned = history::scan(&a.evidence_dir)?;
+    let register = evaluate(&unique, &a.evidence_dir, at)?;
+    let text = match a.format {
+        StatusFormat::Json => json(&register),
+        StatusFormat::Text => text::render(&register),
+        StatusFormat::Md => md::render(&register),
+        StatusFormat::Html => html::render(&register),
+        StatusFormat::Prometheus => prometheus::render(&register),
+    };
+    match &a.output {
+        Some(path) => atomic_file::write(path, text.as_bytes()).map_err(|e| {
+            Error::Setup(format!("cannot write --output `{}`: {e}", path.display()))
+        })?,
+        None => crate::ui::terminal::to_stdout(&text),
+    }
+    Ok(if register.all_ok() {
+        exit::PASSED
+    } else {
+        exit::FAILED
+    })
+}
+
+/// The register of `runbooks` from the run folders under `dirs`, judged at `at`.
+fn evaluate(runbooks: &[Runbook], dirs: &[PathBuf], at: OffsetDateTime) -> Result<Register, Error> {
+    let scanned = history::scan(dirs)?;
     let mut rows = Vec::new();
     let mut untrusted = Vec::new();
-    for rb in &unique {
+    let mut systems = Vec::new();
+    for rb in runbooks {
         let (runs, _) = history::runs_of(&rb.name, &scanned);
         for r in runs.iter().filter(|r| !r.trusted) {
             untrusted.push(Untrusted {
@@ -130,6 +227,25 @@ pub fn run(g: &Global, a: &StatusArgs) -> Result<u8, Error> {
             });
         }
         let [ha, hb] = &rb.halls;
+        systems.push(System {
+            name: rb.name.clone(),
+            title: rb.title.clone(),
+            rto_s: rb.rto.as_secs_f64(),
+            drill_every_s: rb.drill_every.map(|d| d.as_secs_f64()),
+            directions: [
+                (ha.to_string(), hb.to_string()),
+                (hb.to_string(), ha.to_string()),
+            ],
+            drills: runs
+                .iter()
+                .filter(|r| r.trusted && !r.dry_run)
+                .map(|r| Drill {
+                    from: r.from.clone(),
+                    to: r.to.clone(),
+                    run: RunRef::of(r),
+                })
+                .collect(),
+        });
         for (from, to) in [(ha, hb), (hb, ha)] {
             let live: Vec<&RunEntry> = runs
                 .iter()
@@ -173,71 +289,30 @@ pub fn run(g: &Global, a: &StatusArgs) -> Result<u8, Error> {
         }
     }
     rows.sort_by(|x, y| (x.state, &x.runbook).cmp(&(y.state, &y.runbook)));
-    let all_ok = rows.iter().all(|r| r.state == State::Ok);
-    let text = match a.format {
-        ListFormat::Json => {
-            let doc = serde_json::json!({
-                "schema": "switchyard.status/v1",
-                "at": timestamp(at),
-                "ok": all_ok,
-                "directions": rows,
-                "untrusted": untrusted,
-            });
-            format!(
-                "{}\n",
-                serde_json::to_string_pretty(&doc).expect("status serializes")
-            )
-        }
-        ListFormat::Text => text(&rows, &untrusted),
-    };
-    crate::ui::terminal::to_stdout(&text);
-    Ok(if all_ok { exit::PASSED } else { exit::FAILED })
+    Ok(Register {
+        at,
+        evidence_dirs: if dirs.is_empty() {
+            vec![PathBuf::from(DEFAULT_EVIDENCE)]
+        } else {
+            dirs.to_vec()
+        },
+        systems,
+        rows,
+        untrusted,
+    })
 }
 
-fn text(rows: &[DirectionStatus], untrusted: &[Untrusted]) -> String {
-    let mut t = vec![[
-        "STATE".to_string(),
-        "RUNBOOK".into(),
-        "DIRECTION".into(),
-        "LAST LIVE".into(),
-        "RECOVERY / RTO".into(),
-        "LAST PASS".into(),
-        "DUE".into(),
-    ]];
-    for r in rows {
-        let day = |s: &str| s.get(..10).unwrap_or(s).to_string();
-        t.push([
-            r.state.as_str().to_uppercase(),
-            r.runbook.clone(),
-            format!("{}→{}", r.from, r.to),
-            r.last_live
-                .as_ref()
-                .map_or("-".into(), |l| format!("{} {}", day(&l.at), l.outcome)),
-            r.last_live.as_ref().map_or("-".into(), |l| {
-                format!(
-                    "{} / {}",
-                    l.recovered_s.map_or("-".into(), secs),
-                    secs(l.rto_target_s)
-                )
-            }),
-            r.last_pass.as_ref().map_or("-".into(), |p| day(&p.at)),
-            r.due.as_deref().map_or("-".into(), day),
-        ]);
-    }
-    let bad = rows.iter().filter(|r| r.state != State::Ok).count();
-    let mut out = table(&t);
-    out.push_str(&format!(
-        "{} of {} directions ok\n",
-        rows.len() - bad,
-        rows.len()
-    ));
-    for u in untrusted {
-        out.push_str(&format!(
-            "untrusted (not counted): {} ({}): {}\n",
-            u.folder.display(),
-            u.runbook,
-            u.problems.join("; ")
-        ));
-    }
-    out
+/// `switchyard.status/v1`.
+fn json(r: &Register) -> String {
+    let doc = serde_json::json!({
+        "schema": "switchyard.status/v1",
+        "at": timestamp(r.at),
+        "ok": r.all_ok(),
+        "directions": r.rows,
+        "untrusted": r.untrusted,
+    });
+    format!(
+        "{}\n",
+        serde_json::to_string_pretty(&doc).expect("status serializes")
+    )
 }
