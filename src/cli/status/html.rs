@@ -57,6 +57,7 @@ const STYLE: &str = r#"
 .dir{display:inline-block;min-width:64px;color:var(--muted);font-size:12px}
 .ways div+div{margin-top:3px}
 .hash{font-size:11px;overflow-wrap:anywhere}
+.when{white-space:nowrap}
 section.system{break-inside:avoid-page}
 section.system h2 .note{font-weight:400;font-size:13px}
 svg.drills{display:block;width:100%;height:auto;margin:6px 0 4px;break-inside:avoid}
@@ -74,6 +75,26 @@ svg .none{fill:#fdf2f2}
 .legend .x-circle{background:var(--muted);width:10px;height:10px;border-radius:50%}
 @media print{section.system{break-inside:auto}svg.drills{max-height:90mm}}
 "#;
+
+/// An RFC 3339 time from the evidence, shown to the second on one line, in full on hover.
+fn when(at: &str) -> String {
+    let short = at.get(..19).unwrap_or(at).replacen('T', " ", 1);
+    format!(
+        "<span class=\"when\" title=\"{}\">{} UTC</span>",
+        esc(at),
+        esc(&short)
+    )
+}
+
+/// `drill_every` as it is usually written: whole days as days.
+fn period(s: f64) -> String {
+    let days = s / 86_400.0;
+    if days >= 1.0 && days.fract() == 0.0 {
+        format!("{days}d")
+    } else {
+        secs(s)
+    }
+}
 
 fn badge(state: State) -> String {
     format!(
@@ -154,7 +175,7 @@ fn overview(out: &mut String, reg: &Register) {
             esc(&sys.name),
             esc(&sys.title),
             secs(sys.rto_s),
-            sys.drill_every_s.map_or("—".into(), secs),
+            sys.drill_every_s.map_or("—".into(), period),
         );
     }
     out.push_str("</tbody>\n</table>\n</section>\n");
@@ -201,7 +222,7 @@ fn direction_row(out: &mut String, r: &DirectionStatus) {
         badge(r.state),
         live.map_or("—".into(), |l| format!(
             "{} <span class=\"note\">{}</span>",
-            esc(&l.at),
+            when(&l.at),
             esc(&l.outcome.replace('_', " "))
         )),
         live.map_or("—".into(), |l| format!(
@@ -211,14 +232,14 @@ fn direction_row(out: &mut String, r: &DirectionStatus) {
         )),
         r.last_pass
             .as_ref()
-            .map_or("—".into(), |p| esc(&p.at).to_string()),
-        r.due.as_deref().map_or("—".into(), |d| esc(d).to_string()),
+            .map_or("—".into(), |p| when(&p.at)),
+        r.due.as_deref().map_or("—".into(), when),
     );
 }
 
 const WIDTH: f64 = 1000.0;
 const HEIGHT: f64 = 230.0;
-const LEFT: f64 = 70.0;
+const LEFT: f64 = 104.0;
 const RIGHT: f64 = 970.0;
 /// The band at the top for runs that did not recover (no recovery time to plot).
 const NONE_TOP: f64 = 14.0;
@@ -382,7 +403,14 @@ fn time_ticks(out: &mut String, t0: f64, t1: f64, x: &impl Fn(f64) -> f64) {
         vec![t0]
     };
     let span = t1 - t0;
-    for t in ticks {
+    let last = ticks.len() - 1;
+    for (i, t) in ticks.into_iter().enumerate() {
+        // The outer labels lean inwards, so that neither is cut at the chart's edge.
+        let anchor = match i {
+            0 if last > 0 => "start",
+            i if i == last && last > 0 => "end",
+            _ => "middle",
+        };
         let label = OffsetDateTime::from_unix_timestamp(t as i64)
             .map(|d| {
                 let full = timestamp(d);
@@ -397,7 +425,7 @@ fn time_ticks(out: &mut String, t0: f64, t1: f64, x: &impl Fn(f64) -> f64) {
         let _ = writeln!(
             out,
             "<line class=\"axis\" x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"{PLOT_BOTTOM}\" y2=\"{1}\"/>\
-             <text class=\"tick\" x=\"{0:.1}\" y=\"{2}\" text-anchor=\"middle\">{label}</text>",
+             <text class=\"tick\" x=\"{0:.1}\" y=\"{2}\" text-anchor=\"{anchor}\">{label}</text>",
             x(t),
             PLOT_BOTTOM + 5.0,
             PLOT_BOTTOM + 20.0
@@ -426,7 +454,7 @@ fn cited(out: &mut String, sys: &System) {
              <td class=\"num\">{} / {}</td><td><code class=\"folder\">{}</code>{site}</td>\
              <td><code class=\"hash\">{}</code></td></tr>",
             esc(&r.outcome),
-            esc(&r.at),
+            when(&r.at),
             esc(&d.from),
             esc(&d.to),
             esc(&r.mode),
