@@ -35,9 +35,9 @@ fn parent(path: &Path) -> &Path {
 /// hidden, and not ending in the target's extension (the textfile collector reads only
 /// `*.prom`).
 fn temporary(path: &Path) -> std::io::Result<PathBuf> {
-    let name = path.file_name().ok_or_else(|| {
-        std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name")
-    })?;
+    let name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file name"))?;
     Ok(parent(path).join(format!(
         ".{}.{}.tmp",
         name.to_string_lossy(),

@@ -230,9 +230,7 @@ fn direction_row(out: &mut String, r: &DirectionStatus) {
             l.recovered_s.map_or("—".into(), secs),
             secs(l.rto_target_s)
         )),
-        r.last_pass
-            .as_ref()
-            .map_or("—".into(), |p| when(&p.at)),
+        r.last_pass.as_ref().map_or("—".into(), |p| when(&p.at)),
         r.due.as_deref().map_or("—".into(), when),
     );
 }
@@ -331,17 +329,19 @@ fn chart(out: &mut String, sys: &System) {
     } else {
         time_ticks(out, t0, t1, &x);
     }
-    let point_y = |d: &Drill| {
-        d.run
-            .recovered_s
-            .map_or((NONE_TOP + NONE_BOTTOM) / 2.0, &y)
-    };
+    let point_y = |d: &Drill| d.run.recovered_s.map_or((NONE_TOP + NONE_BOTTOM) / 2.0, &y);
     for (way, (from, to)) in sys.directions.iter().enumerate() {
         let points: Vec<String> = sys
             .drills
             .iter()
             .filter(|d| (&d.from, &d.to) == (from, to))
-            .filter_map(|d| Some(format!("{:.1},{:.1}", x(unix_seconds(&d.run.at)?), point_y(d))))
+            .filter_map(|d| {
+                Some(format!(
+                    "{:.1},{:.1}",
+                    x(unix_seconds(&d.run.at)?),
+                    point_y(d)
+                ))
+            })
             .collect();
         if points.len() > 1 {
             let _ = writeln!(
@@ -368,10 +368,7 @@ fn point(out: &mut String, d: &Drill, way: usize, cx: f64, cy: f64) {
     let shape = if way == 0 {
         format!("<circle cx=\"{cx:.1}\" cy=\"{cy:.1}\" r=\"6\"/>")
     } else {
-        format!(
-            "<path d=\"M{cx:.1} {:.1}l7 7l-7 7l-7 -7z\"/>",
-            cy - 7.0
-        )
+        format!("<path d=\"M{cx:.1} {:.1}l7 7l-7 7l-7 -7z\"/>", cy - 7.0)
     };
     let title = format!(
         "{} · {} → {} · {} · {} · recovery {} of {} target · {}",
@@ -446,7 +443,10 @@ fn cited(out: &mut String, sys: &System) {
     for d in sys.drills.iter().rev() {
         let r = &d.run;
         let site = r.site.as_deref().map_or(String::new(), |s| {
-            format!("<br><span class=\"note\">run of site <code>{}</code></span>", esc(s))
+            format!(
+                "<br><span class=\"note\">run of site <code>{}</code></span>",
+                esc(s)
+            )
         });
         let _ = writeln!(
             out,
