@@ -18,7 +18,7 @@ pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     }
     // The rename itself is durable once the directory is flushed; a file system that
     // cannot sync a directory still has the whole file in place.
-    if let Some(dir) = std::fs::File::open(parent(path)).ok() {
+    if let Ok(dir) = std::fs::File::open(parent(path)) {
         let _ = dir.sync_all();
     }
     Ok(())
