@@ -195,10 +195,15 @@ pub struct StatusArgs {
 /// (the programme report) or Prometheus (node_exporter's textfile collector).
 #[derive(Copy, Clone, Debug, ValueEnum)]
 pub enum StatusFormat {
+    /// A table, worst first.
     Text,
+    /// `switchyard.status/v1`.
     Json,
+    /// Markdown, for a ticket or a wiki.
     Md,
+    /// The programme report: one self-contained page for an auditor.
     Html,
+    /// Text exposition format, for node_exporter's textfile collector.
     Prometheus,
 }
 

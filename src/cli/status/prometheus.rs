@@ -9,7 +9,7 @@
 
 use std::fmt::Write;
 
-use super::{Register, State, System, unix_seconds};
+use super::{DirectionStatus, Register, State, System, unix_seconds};
 
 pub(super) fn render(reg: &Register) -> String {
     let mut out = String::new();
@@ -87,7 +87,7 @@ fn one(value: Option<f64>) -> Vec<Sample> {
 /// The series of every system and direction, in register order, labelled with both.
 fn series(
     reg: &Register,
-    value: impl Fn(&System, Option<&super::DirectionStatus>) -> Vec<Sample>,
+    value: impl Fn(&System, Option<&DirectionStatus>) -> Vec<Sample>,
 ) -> Vec<Sample> {
     let mut out = Vec::new();
     for sys in &reg.systems {
