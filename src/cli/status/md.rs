@@ -17,7 +17,7 @@ pub(super) fn render(reg: &Register) -> String {
         .map(|d| cell(&d.display().to_string()))
         .collect();
     let mut out = format!(
-        "# DR drill register\n\nEvaluated at {} from the evidence in {}.\n\n**{ok} of {} directions ok.**\n\n",
+        "# DR drill register\n\nEvaluated at {}; evidence folders: {}.\n\n**{ok} of {} directions ok.**\n\n",
         timestamp(reg.at),
         dirs.join(", "),
         reg.rows.len()
@@ -54,8 +54,10 @@ pub(super) fn render(reg: &Register) -> String {
             )),
         );
     }
-    if !reg.untrusted.is_empty() {
-        out.push_str("\n## Untrusted folders (not counted)\n\n");
+    out.push_str("\n## Untrusted folders (not counted)\n\n");
+    if reg.untrusted.is_empty() {
+        out.push_str("None: every run folder found verifies.\n");
+    } else {
         for u in &reg.untrusted {
             let _ = writeln!(
                 out,
