@@ -184,8 +184,28 @@ pub struct StatusArgs {
     /// Judge `drill_every` at this time (RFC 3339) instead of now.
     #[arg(long, value_name = "RFC3339")]
     pub at: Option<String>,
-    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
-    pub format: ListFormat,
+    #[arg(long, value_enum, default_value_t = StatusFormat::Text)]
+    pub format: StatusFormat,
+    /// Write to this file instead of stdout, atomically (a temporary sibling renamed
+    /// over it), so a reader such as node_exporter never sees half of it.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// `status`'s formats: the register for a terminal, a program, a ticket, an auditor
+/// (the programme report) or Prometheus (node_exporter's textfile collector).
+#[derive(Copy, Clone, Debug, ValueEnum)]
+pub enum StatusFormat {
+    /// A table, worst first.
+    Text,
+    /// `switchyard.status/v1`.
+    Json,
+    /// Markdown, for a ticket or a wiki.
+    Md,
+    /// The programme report: one self-contained page for an auditor.
+    Html,
+    /// Text exposition format, for node_exporter's textfile collector.
+    Prometheus,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum)]

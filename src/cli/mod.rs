@@ -3,6 +3,7 @@
 //! the entry point.
 
 mod args;
+mod atomic_file;
 mod check_inventory;
 mod demo;
 mod dispatch;

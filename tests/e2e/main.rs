@@ -25,5 +25,6 @@ mod site_plan;
 mod site_reports;
 mod ssh;
 mod status;
+mod status_formats;
 mod support;
 mod verify;

@@ -36,7 +36,7 @@ pub fn render(r: &Record) -> String {
 }
 
 /// Text from the record, escaped for element content and quoted attributes alike.
-pub(super) struct Esc<'a>(&'a str);
+pub(crate) struct Esc<'a>(&'a str);
 
 impl Display for Esc<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -56,7 +56,7 @@ impl Display for Esc<'_> {
     }
 }
 
-pub(super) fn esc(s: &str) -> Esc<'_> {
+pub(crate) fn esc(s: &str) -> Esc<'_> {
     Esc(s)
 }
 
@@ -65,7 +65,7 @@ fn or_dash(s: Option<&str>) -> String {
     s.map_or("—".into(), |s| esc(s).to_string())
 }
 
-const STYLE: &str = r#"
+pub(crate) const STYLE: &str = r#"
 :root{--ink:#1f2933;--muted:#5f6b7a;--line:#dde2e8;--soft:#f4f6f8;--ok:#1e7d4f;--fail:#c62828;--warn:#b45309}
 *{box-sizing:border-box}
 html{-webkit-print-color-adjust:exact;print-color-adjust:exact}

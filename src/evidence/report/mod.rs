@@ -15,6 +15,9 @@ mod markdown;
 mod shared;
 
 pub use format::{Format, render};
+/// The run report's look and escaping, shared with `status --format html` so the
+/// programme report reads as part of the same tool.
+pub(crate) use html::{STYLE as HTML_STYLE, esc as html_escape};
 pub use shared::{
     Judgement, Standing, by_start, by_tier, detailed, lanes, own_id, secs, status_word,
     system_result, system_status, systems_tally, verdict, verdict_sentence,
