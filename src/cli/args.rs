@@ -170,6 +170,10 @@ pub struct HistoryArgs {
     /// A folder of run folders; repeatable (default: `evidence/`).
     #[arg(long, value_name = "DIR")]
     pub evidence_dir: Vec<PathBuf>,
+    /// Count only run folders signed by a key this OpenSSH allowed-signers file allows
+    /// (as `verify-evidence --allowed-signers`); unsigned ones are untrusted.
+    #[arg(long, value_name = "FILE")]
+    pub allowed_signers: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = ListFormat::Text)]
     pub format: ListFormat,
 }
@@ -184,6 +188,10 @@ pub struct StatusArgs {
     /// Judge `drill_every` at this time (RFC 3339) instead of now.
     #[arg(long, value_name = "RFC3339")]
     pub at: Option<String>,
+    /// Count only run folders signed by a key this OpenSSH allowed-signers file allows
+    /// (as `verify-evidence --allowed-signers`); unsigned ones are untrusted.
+    #[arg(long, value_name = "FILE")]
+    pub allowed_signers: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = StatusFormat::Text)]
     pub format: StatusFormat,
     /// Write to this file instead of stdout, atomically (a temporary sibling renamed

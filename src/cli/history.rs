@@ -64,9 +64,14 @@ pub struct Unreadable {
 pub type Scanned = (PathBuf, Result<(Record, Vec<String>), String>);
 
 /// Every run folder under `dirs`, each with its record (when its journal reads) and
-/// whether it verifies. An explicitly named folder that does not exist is an error; the
-/// default `evidence/` missing is no runs.
-pub fn scan(dirs: &[PathBuf]) -> Result<Vec<Scanned>, Error> {
+/// whether it verifies — with its signature checked against `signers` (an
+/// allowed-signers file) when given. An explicitly named folder that does not exist is an
+/// error; the default `evidence/` missing is no runs.
+pub fn scan(dirs: &[PathBuf], signers: Option<&Path>) -> Result<Vec<Scanned>, Error> {
+    if let Some(signers) = signers {
+        crate::evidence::sign::check_allowed_signers(signers)
+            .map_err(|e| Error::Setup(format!("--allowed-signers: {e}")))?;
+    }
     let default = [PathBuf::from(DEFAULT_EVIDENCE)];
     let (dirs, explicit) = if dirs.is_empty() {
         (&default[..], false)
@@ -92,7 +97,7 @@ pub fn scan(dirs: &[PathBuf]) -> Result<Vec<Scanned>, Error> {
         folders.sort();
         for folder in folders {
             let loaded = load(&folder).map(|record| {
-                let problems = problems(&folder);
+                let problems = problems(&folder, signers);
                 (record, problems)
             });
             out.push((folder, loaded));
@@ -102,8 +107,8 @@ pub fn scan(dirs: &[PathBuf]) -> Result<Vec<Scanned>, Error> {
 }
 
 /// What `verify-evidence` would fail the folder for; empty when it is intact.
-fn problems(folder: &Path) -> Vec<String> {
-    match verify::verify(folder, None) {
+fn problems(folder: &Path, signers: Option<&Path>) -> Vec<String> {
+    match verify::verify(folder, signers) {
         Err(broken) => vec![broken],
         Ok(found) => {
             let mut p = found.problems;
@@ -233,7 +238,7 @@ fn claimed(name: &str, folder: &Path, start: RunStarted, problem: &str) -> Optio
 }
 
 pub fn run(a: &HistoryArgs) -> Result<u8, Error> {
-    let scanned = scan(&a.evidence_dir)?;
+    let scanned = scan(&a.evidence_dir, a.allowed_signers.as_deref())?;
     let (runs, unreadable) = runs_of(&a.runbook, &scanned);
     let text = match a.format {
         ListFormat::Json => {

@@ -58,7 +58,7 @@ pub fn run(g: &Global, a: &PlanArgs) -> Result<u8, Error> {
     // Only the text and JSON show a prediction; the JSON without one is what runs hash.
     let prediction = match a.format {
         PlanFormat::Text | PlanFormat::Json => {
-            let scanned = history::scan(&a.evidence_dir)?;
+            let scanned = history::scan(&a.evidence_dir, None)?;
             predict(&plan, &super::predict::measurements(&plan, &scanned))
         }
         PlanFormat::Dot | PlanFormat::Mermaid => None,

@@ -351,6 +351,18 @@ impl Allowed {
     }
 }
 
+/// Whether `path` reads as an allowed-signers file with at least one key: checked once
+/// before many folders are verified against it, so that a wrong path is one error.
+pub fn check_allowed_signers(path: &Path) -> Result<(), String> {
+    match allowed_signers(path)?.len() {
+        0 => Err(format!(
+            "`{}` allows no key: every signed folder would fail",
+            path.display()
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Reads an allowed-signers file: `principals [options] keytype base64 [comment]`.
 fn allowed_signers(path: &Path) -> Result<Vec<Allowed>, String> {
     let text = std::fs::read_to_string(path)

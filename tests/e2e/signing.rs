@@ -471,3 +471,108 @@ fn an_inventory_can_name_the_signing_key() {
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(out.stderr.contains("cannot read the key"), "{}", out.stderr);
 }
+
+/// `status` and `history` with `--allowed-signers` count only the run folders signed by an
+/// allowed key: an unsigned drill, or one signed by another key, is untrusted.
+#[test]
+fn status_with_allowed_signers_counts_only_signed_drills() {
+    let (out, signed, allowed) = signed_run("ed25519");
+    let root = out.root.clone();
+    let status = |signers: &Path, code: i32| {
+        Test::reuse(&root)
+            .args(&[
+                "status",
+                "runbooks/test.toml",
+                "--format",
+                "json",
+                "--allowed-signers",
+                &signers.display().to_string(),
+            ])
+            .run()
+            .code(code)
+            .json()
+    };
+    let state = |s: &serde_json::Value, to: &str| {
+        s["directions"]
+            .as_array()
+            .expect("directions")
+            .iter()
+            .find(|d| d["to"] == to)
+            .expect("direction")["state"]
+            .clone()
+    };
+    let s = status(&allowed, 1);
+    assert_eq!(state(&s, "b"), "ok", "{s:#}");
+    assert_eq!(s["untrusted"], serde_json::json!([]), "{s:#}");
+
+    // An unsigned drill the other way is not counted once signatures are required.
+    let back = Test::reuse(&root)
+        .args(&[
+            "--no-progress",
+            "run",
+            "runbooks/test.toml",
+            "--to",
+            "a",
+            "--live",
+            "--yes",
+        ])
+        .run()
+        .code(0);
+    let unsigned = run_dir(&back);
+    let s = status(&allowed, 1);
+    assert_eq!(state(&s, "a"), "never", "{s:#}");
+    let untrusted = s["untrusted"].as_array().expect("untrusted");
+    assert_eq!(untrusted.len(), 1, "{s:#}");
+    assert!(
+        untrusted[0]["problems"][0]
+            .as_str()
+            .expect("problem")
+            .contains("manifest.txt.sig: missing"),
+        "{s:#}"
+    );
+    assert_eq!(
+        untrusted[0]["folder"].as_str().map(Path::new),
+        Some(unsigned.strip_prefix(&root).unwrap_or(&unsigned)),
+        "{s:#}"
+    );
+
+    // Another key's signers file trusts neither.
+    let (_, other) = key(&root, "other", "ed25519", "auditor@example.org");
+    let s = status(&other, 1);
+    assert_eq!(state(&s, "b"), "never", "{s:#}");
+    assert_eq!(s["untrusted"].as_array().map(Vec::len), Some(2), "{s:#}");
+
+    // history says the same per folder.
+    let h = Test::reuse(&root)
+        .args(&[
+            "history",
+            "test",
+            "--format",
+            "json",
+            "--allowed-signers",
+            &allowed.display().to_string(),
+        ])
+        .run()
+        .code(0)
+        .json();
+    let trusted: Vec<bool> = h["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .map(|r| r["trusted"].as_bool().expect("trusted"))
+        .collect();
+    assert_eq!(trusted, [true, false], "{h:#}");
+    assert!(signed.exists());
+
+    // A signers file that cannot be read is bad input, not a register of untrusted runs.
+    Test::reuse(&root)
+        .args(&[
+            "status",
+            "runbooks/test.toml",
+            "--allowed-signers",
+            "no-such-file",
+        ])
+        .run()
+        .code(2)
+        .stderr_has("no-such-file");
+}

@@ -135,6 +135,7 @@ fn header(out: &mut String, reg: &Register) {
          <div class=\"banner {class}\"><div class=\"word\">{word}</div><p>{}</p><p class=\"mono\">{ok} of {total} directions ok</p></div>\n\
          <dl class=\"meta\">\n<div><dt>Evaluated at</dt><dd class=\"evaluated\">{}</dd></div>\n\
          <div class=\"wide\"><dt>Evidence folders</dt><dd>{}</dd></div>\n\
+         <div class=\"wide\"><dt>Signatures</dt><dd class=\"signers\">{}</dd></div>\n\
          <div><dt>Live drills counted</dt><dd>{}</dd></div>\n\
          <div><dt>Untrusted folders</dt><dd>{}</dd></div>\n</dl>\n</header>\n",
         reg.systems.len(),
@@ -142,6 +143,13 @@ fn header(out: &mut String, reg: &Register) {
         esc(&sentence),
         timestamp(reg.at),
         dirs.join(", "),
+        reg.signers.as_ref().map_or_else(
+            || "not required (give --allowed-signers to count only signed runs)".to_string(),
+            |s| format!(
+                "every counted run is signed by a key <code>{}</code> allows",
+                esc(&s.display().to_string())
+            )
+        ),
         reg.systems.iter().map(|s| s.drills.len()).sum::<usize>(),
         reg.untrusted.len(),
     );

@@ -16,8 +16,14 @@ pub(super) fn render(reg: &Register) -> String {
         .iter()
         .map(|d| cell(&d.display().to_string()))
         .collect();
+    let signed = reg.signers.as_ref().map_or(String::new(), |s| {
+        format!(
+            " Only run folders signed by a key that {} allows are counted.",
+            cell(&s.display().to_string())
+        )
+    });
     let mut out = format!(
-        "# DR drill register\n\nEvaluated at {}; evidence folders: {}.\n\n**{ok} of {} directions ok.**\n\n",
+        "# DR drill register\n\nEvaluated at {}; evidence folders: {}.{signed}\n\n**{ok} of {} directions ok.**\n\n",
         timestamp(reg.at),
         dirs.join(", "),
         reg.rows.len()

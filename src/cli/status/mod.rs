@@ -51,7 +51,7 @@ pub fn run(g: &Global, a: &StatusArgs) -> Result<u8, Error> {
             None => unique.push(rb),
         }
     }
-    let register = evaluate(&unique, &a.evidence_dir, at)?;
+    let register = evaluate(&unique, &a.evidence_dir, a.allowed_signers.as_deref(), at)?;
     let text = match a.format {
         StatusFormat::Json => json(&register),
         StatusFormat::Text => text::render(&register),
@@ -78,6 +78,7 @@ fn json(r: &Register) -> String {
         "schema": "switchyard.status/v1",
         "at": timestamp(r.at),
         "ok": r.all_ok(),
+        "allowed_signers": r.signers,
         "directions": r.rows,
         "untrusted": r.untrusted,
     });

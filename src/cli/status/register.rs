@@ -2,7 +2,7 @@
 //! evidence folders hold, with what every format shows beside it (the runbook's RTO, its
 //! live drills, the folders that do not verify). Computed once; the formats only read it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -125,6 +125,8 @@ pub(super) struct Drill {
 pub(super) struct Register {
     pub(super) at: OffsetDateTime,
     pub(super) evidence_dirs: Vec<PathBuf>,
+    /// The allowed-signers file every counted folder's signature was checked against.
+    pub(super) signers: Option<PathBuf>,
     /// In the order the runbooks were named.
     pub(super) systems: Vec<System>,
     /// Worst first, then by runbook name.
@@ -155,9 +157,10 @@ pub(super) fn unix_seconds(rfc3339: &str) -> Option<f64> {
 pub(super) fn evaluate(
     runbooks: &[Runbook],
     dirs: &[PathBuf],
+    signers: Option<&Path>,
     at: OffsetDateTime,
 ) -> Result<Register, Error> {
-    let scanned = history::scan(dirs)?;
+    let scanned = history::scan(dirs, signers)?;
     let mut rows = Vec::new();
     let mut untrusted = Vec::new();
     let mut systems = Vec::new();
@@ -240,6 +243,7 @@ pub(super) fn evaluate(
         } else {
             dirs.to_vec()
         },
+        signers: signers.map(Path::to_path_buf),
         systems,
         rows,
         untrusted,

@@ -48,6 +48,12 @@ pub(super) fn render(reg: &Register) -> String {
         rows.len() - bad,
         rows.len()
     ));
+    if let Some(signers) = &reg.signers {
+        out.push_str(&format!(
+            "counted only run folders signed by a key `{}` allows\n",
+            signers.display()
+        ));
+    }
     for u in &reg.untrusted {
         out.push_str(&format!(
             "untrusted (not counted): {} ({}): {}\n",
