@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::engine::event::RunStarted;
 use crate::evidence::record::{Record, RunbookStatus};
-use crate::evidence::{load, verify};
+use crate::evidence::verify;
 
 use super::args::{HistoryArgs, ListFormat};
 use super::{Error, exit};
@@ -78,7 +78,7 @@ pub fn scan(dirs: &[PathBuf], signers: Option<&Path>) -> Result<Vec<Scanned>, Er
     } else {
         (dirs, true)
     };
-    let mut out = Vec::new();
+    let mut folders = Vec::new();
     for dir in dirs {
         let entries = match std::fs::read_dir(dir) {
             Ok(e) => e,
@@ -90,34 +90,58 @@ pub fn scan(dirs: &[PathBuf], signers: Option<&Path>) -> Result<Vec<Scanned>, Er
                 )));
             }
         };
-        let mut folders: Vec<PathBuf> = entries
+        let mut found: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.join("journal.jsonl").is_file())
             .collect();
-        folders.sort();
-        for folder in folders {
-            let loaded = load(&folder).map(|record| {
-                let problems = problems(&folder, signers);
-                (record, problems)
-            });
-            out.push((folder, loaded));
-        }
+        found.sort();
+        folders.extend(found);
     }
-    Ok(out)
+    Ok(check_all(folders, signers))
 }
 
-/// What `verify-evidence` would fail the folder for; empty when it is intact.
-fn problems(folder: &Path, signers: Option<&Path>) -> Vec<String> {
-    match verify::verify(folder, signers) {
-        Err(broken) => vec![broken],
-        Ok(found) => {
-            let mut p = found.problems;
-            if !found.ended {
-                p.push("the journal ends before run_finished".into());
-            }
-            p
-        }
+/// Verifies every folder, on as many threads as there are cores: each folder is read,
+/// hashed and its reports rendered again, which for a year of drills is most of the
+/// time `status` takes. The order of `folders` is kept.
+fn check_all(folders: Vec<PathBuf>, signers: Option<&Path>) -> Vec<Scanned> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(folders.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let checked: Vec<Vec<(usize, Scanned)>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(folder) = folders.get(i) else {
+                            return mine;
+                        };
+                        mine.push((i, (folder.clone(), check(folder, signers))));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| w.join().expect("a folder check does not panic"))
+            .collect()
+    });
+    let mut all: Vec<(usize, Scanned)> = checked.into_iter().flatten().collect();
+    all.sort_by_key(|(i, _)| *i);
+    all.into_iter().map(|(_, scanned)| scanned).collect()
+}
+
+/// The folder's record and what `verify-evidence` would fail it for (empty when it is
+/// intact), or why its journal cannot be read.
+fn check(folder: &Path, signers: Option<&Path>) -> Result<(Record, Vec<String>), String> {
+    let found = verify::verify(folder, signers)?;
+    let mut problems = found.problems;
+    if !found.ended {
+        problems.push("the journal ends before run_finished".into());
     }
+    Ok((found.record, problems))
 }
 
 /// The entry of runbook `name` in the run `record` kept in `folder`, if it ran there.

@@ -29,17 +29,20 @@ pub fn run(a: &VerifyEvidenceArgs) -> Result<u8, Error> {
             return Ok(exit::FAILED);
         }
     };
-    let unended = (!found.ended).then(|| Unended::of(&found.runbook));
+    let unended = (!found.ended).then(|| Unended::of(&found.record.start.runbook));
     let mut text = String::new();
     if let Some(unended) = unended.as_ref().filter(|_| !a.allow_incomplete) {
-        text.push_str(&format!("{dir}: {}\n", unended.failure(found.events)));
+        text.push_str(&format!(
+            "{dir}: {}\n",
+            unended.failure(found.record.events)
+        ));
     }
     for problem in &found.problems {
         text.push_str(&format!("{dir}: BROKEN — {problem}\n"));
     }
     let intact = found.problems.is_empty() && (found.ended || a.allow_incomplete);
     if intact {
-        let state = unended.map_or(String::new(), |u| u.accepted(found.events));
+        let state = unended.map_or(String::new(), |u| u.accepted(found.record.events));
         text.push_str(&format!("{dir}: intact{state} — {}\n", checked(&found)));
     }
     match &found.signature {
@@ -110,6 +113,6 @@ fn checked(found: &Findings) -> String {
     };
     format!(
         "{} journal events, chain ends in {}; {} inputs and {} output files match their hashes; {reports}",
-        found.events, found.last_hash, found.inputs, found.outputs
+        found.record.events, found.record.last_hash, found.inputs, found.outputs
     )
 }

@@ -26,10 +26,6 @@ const HASHED: [&str; 2] = ["inputs", "output"];
 /// What a run folder holds, checked.
 #[derive(Debug)]
 pub struct Findings {
-    pub events: u64,
-    pub last_hash: String,
-    /// The runbook's name, as `run_started` gave it.
-    pub runbook: String,
     /// Whether the journal's last event is `run_finished`.
     pub ended: bool,
     pub inputs: usize,
@@ -42,6 +38,8 @@ pub struct Findings {
     pub notes: Vec<String>,
     /// The run folder's signature (`manifest.txt.sig`), checked or not.
     pub signature: sign::Signature,
+    /// The run as its journal tells it.
+    pub record: Record,
 }
 
 /// Checks the run folder `dir`. `Err` is a journal that cannot be read or does not
@@ -60,9 +58,6 @@ pub fn verify(dir: &Path, allowed_signers: Option<&Path>) -> Result<Findings, St
     );
     let recorded = recorded(&read.entries);
     let mut found = Findings {
-        events: record.events,
-        last_hash: record.last_hash.clone(),
-        runbook: record.start.runbook.clone(),
         ended,
         inputs: under(&recorded, "inputs"),
         outputs: under(&recorded, "output"),
@@ -70,11 +65,17 @@ pub fn verify(dir: &Path, allowed_signers: Option<&Path>) -> Result<Findings, St
         problems: Vec::new(),
         notes: Vec::new(),
         signature: sign::Signature::Absent,
+        record,
     };
     check_files(dir, &recorded, &mut found.problems);
-    found.signature = sign::check(dir, &record.last_hash, allowed_signers, &mut found.problems);
+    found.signature = sign::check(
+        dir,
+        &found.record.last_hash,
+        allowed_signers,
+        &mut found.problems,
+    );
     for format in Format::ALL {
-        match check_report(dir, format, &record, ended) {
+        match check_report(dir, format, &found.record, ended) {
             Ok(Report::Agrees) => found.compared.push(format.file_name()),
             Ok(Report::Absent) => {}
             Ok(Report::NotCompared(note)) => found.notes.push(note),
