@@ -320,7 +320,7 @@ REPLICA=$([ "$PRIMARY" = pg-a ] && echo pg-b || echo pg-a)
 pg_start "$PRIMARY"
 
 # The database the drill writes to: ledger holds the business's rows, switchyard_probe
-# the rows the runbook's verify steps write.
+# the rows the runbook's verify steps write, switchyard_canary the canary's.
 if [ -z "$(psql_on "$PRIMARY" -d postgres -c "select 1 from pg_database where datname = '$DB'")" ]; then
     log "creating database $DB with a few rows"
     psql_on "$PRIMARY" -d postgres -c "create database $DB"
@@ -339,6 +339,14 @@ create table switchyard_probe (
 insert into ledger (note) values ('opening balance'), ('first transfer'), ('second transfer');
 EOF
 fi
+# switchyard's RPO canary (runbooks/postgres.toml) writes one row per acknowledged write,
+# keyed by the run, and reads the highest seq of its run back after the switchover.
+# Outside the block above, so that a lab made before the canary existed gets it too.
+psql_on "$PRIMARY" -d "$DB" -c "create table if not exists switchyard_canary (
+    run text not null,
+    seq bigint not null,
+    written_at timestamptz not null default now(),
+    primary key (run, seq))" >/dev/null
 
 # The replica: (re)made from the primary when it is missing or is not a standby (the old
 # primary after a switchover). Its old data directory goes: it is rebuilt, not rewound.
