@@ -10,6 +10,7 @@ mod fuzz;
 mod http_body;
 mod incident;
 mod invalid;
+mod invariant;
 mod invalid_sites;
 mod numbers;
 mod order;
