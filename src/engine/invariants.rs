@@ -31,6 +31,17 @@ pub enum HostHolds {
     Unknown,
 }
 
+impl HostHolds {
+    /// As the lines and reports say it.
+    pub fn words(self) -> &'static str {
+        match self {
+            HostHolds::Holds => "holds",
+            HostHolds::Not => "does not hold",
+            HostHolds::Unknown => "unknown",
+        }
+    }
+}
+
 /// One host's part of a check.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct HostResult {
@@ -126,7 +137,7 @@ pub fn host_result(job: &Job, f: &Finished) -> HostResult {
         .map_or(message.as_str(), |(_, w)| w)
         .to_string();
     let (result, detail) = match f.status {
-        StepStatus::Ok => (HostHolds::Holds, "holds".to_string()),
+        StepStatus::Ok => (HostHolds::Holds, "the check passed".to_string()),
         StepStatus::SourceUnreachable => (HostHolds::Unknown, why),
         StepStatus::Failed if unknown(&why) => (HostHolds::Unknown, why),
         _ => (HostHolds::Not, why),
@@ -269,7 +280,12 @@ mod tests {
         use HostHolds::{Holds as H, Unknown as U};
         // Unknown source host (h0): a breach in switchover, left out in failover.
         let mut h = hosts(&[U, H]);
-        let (holds, message) = verdict(HoldsOn::ExactlyOne, Mode::Switchover, &mut h, &[true, false]);
+        let (holds, message) = verdict(
+            HoldsOn::ExactlyOne,
+            Mode::Switchover,
+            &mut h,
+            &[true, false],
+        );
         assert!(!holds);
         assert!(message.unwrap().starts_with("unknown on h0"));
         let mut h = hosts(&[U, H]);

@@ -24,17 +24,17 @@ pub fn line(at: &str, c: &InvariantChecked) -> String {
             c.message.as_deref().unwrap_or("")
         );
         for h in &c.hosts {
-            out.push_str(&format!("\n{at}   {} {}: {}", h.host, words(h.result), h.detail));
+            out.push_str(&format!(
+                "\n{at}   {} {}: {}",
+                h.host,
+                words(h.result),
+                h.detail
+            ));
         }
         out
     }
 }
 
-/// A host's result as the lines and reports say it.
-pub fn words(r: HostHolds) -> &'static str {
-    match r {
-        HostHolds::Holds => "holds",
-        HostHolds::Not => "does not hold",
-        HostHolds::Unknown => "unknown",
-    }
+fn words(r: HostHolds) -> &'static str {
+    r.words()
 }

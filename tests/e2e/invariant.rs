@@ -13,7 +13,9 @@ use crate::support::util::{LIVE, LOCAL_INVENTORY, Test, run_dir, step, step_on, 
 fn runbook(dir: &Path, on_failure: &str, stop: bool, invariant_extra: &str) -> String {
     let d = dir.display();
     let stop = if stop {
-        format!("[[services.db.stop]]\nname = \"demote\"\nrun = \"rm -f {d}/{{{{host.name}}}}.writable\"\n")
+        format!(
+            "[[services.db.stop]]\nname = \"demote\"\nrun = \"rm -f {d}/{{{{host.name}}}}.writable\"\n"
+        )
     } else {
         String::new()
     };
@@ -100,10 +102,18 @@ fn invariant_promoting_without_stopping_the_source_breaches_before_the_next_step
             ("node-b".to_string(), "holds".to_string())
         ]
     );
-    assert!(!dir.join("lb-switched").exists(), "the load balancer was switched after the breach");
+    assert!(
+        !dir.join("lb-switched").exists(),
+        "the load balancer was switched after the breach"
+    );
     let s = summary(&run);
     assert_eq!(s["outcome"], "failed");
     assert_eq!(step(&s, "lb.start.1")["status"], "skipped");
     assert_eq!(step_on(&s, "db.start.1", "node-b")["status"], "ok");
-    assert!(out.stderr.contains("INVARIANT BREACHED `never two writable primaries` after db.start.1"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("INVARIANT BREACHED `never two writable primaries` after db.start.1"),
+        "{}",
+        out.stderr
+    );
 }

@@ -242,7 +242,10 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
             let (holds, message) =
                 invariants::verdict(inv.holds_on, self.plan.mode, &mut hosts, &source);
             if let Some(m) = &message {
-                breaches.push((o, format!("invariant `{}` breached after {after}: {m}", inv.name)));
+                breaches.push((
+                    o,
+                    format!("invariant `{}` breached after {after}: {m}", inv.name),
+                ));
             }
             self.sink.emit(Event::InvariantChecked(InvariantChecked {
                 name: inv.name.clone(),

@@ -26,6 +26,7 @@ pub fn render(r: &Record) -> String {
     rto(&mut out, r);
     timeline::timeline(&mut out, r);
     steps(&mut out, r);
+    super::invariants::html(&mut out, r);
     failures(&mut out, r);
     decisions(&mut out, r);
     notices(&mut out, r);
