@@ -117,3 +117,227 @@ fn invariant_promoting_without_stopping_the_source_breaches_before_the_next_step
         out.stderr
     );
 }
+
+fn switchyard(dir: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("switchyard runs")
+}
+
+#[test]
+fn invariant_a_clean_switchover_is_checked_after_the_prechecks_every_action_and_the_end() {
+    let (t, dir) = setup("abort", true);
+    let out = t.args(LIVE).run().code(0);
+    let run = run_dir(&out);
+    let checks = checks(&run);
+    let after: Vec<&str> = checks
+        .iter()
+        .map(|c| c["after"].as_str().expect("after"))
+        .collect();
+    assert_eq!(
+        after,
+        ["prechecks", "db.stop.1", "db.start.1", "lb.start.1", "end"]
+    );
+    assert!(checks.iter().all(|c| c["holds"] == true), "{checks:#?}");
+    // After the demote, nobody is writable; after the promote, only the target.
+    assert_eq!(
+        results(&checks[1]),
+        [
+            ("node-a".to_string(), "not".to_string()),
+            ("node-b".to_string(), "not".to_string())
+        ]
+    );
+    assert_eq!(
+        results(&checks[4])[1],
+        ("node-b".to_string(), "holds".to_string())
+    );
+    assert!(dir.join("lb-switched").exists());
+    let s = summary(&run);
+    assert_eq!(s["invariants"][0]["checks"], 5);
+    assert_eq!(
+        s["invariants"][0]["breaches"].as_array().map(Vec::len),
+        Some(0)
+    );
+}
+
+#[test]
+fn invariant_a_breach_is_in_every_report_and_report_rebuilds_them_byte_for_byte() {
+    let (t, _) = setup("abort", false);
+    let out = t.args(LIVE).run().code(1);
+    let run = run_dir(&out);
+    let md = std::fs::read_to_string(run.join("report.md")).expect("report.md");
+    assert!(md.contains("Safety invariant `never two writable primaries` was breached after db.start.1: 2 of 2 hosts hold (node-a, node-b), expected at_most_one. No further step started; the run stopped."), "{md}");
+    assert!(md.contains("## Safety invariants"), "{md}");
+    assert!(
+        md.contains("### Breach: never two writable primaries after `db.start.1`"),
+        "{md}"
+    );
+    assert!(md.contains("| node-b | holds | the check passed |"), "{md}");
+    let html = std::fs::read_to_string(run.join("report.html")).expect("report.html");
+    assert!(html.contains("<h2>Safety invariants</h2>"));
+    assert!(html.contains("Breach: never two writable primaries after <code>db.start.1</code>"));
+    let junit = std::fs::read_to_string(run.join("junit.xml")).expect("junit.xml");
+    assert!(
+        junit.contains("<testsuite name=\"test.invariants\" tests=\"1\" failures=\"1\""),
+        "{junit}"
+    );
+    let s = summary(&run);
+    let breach = &s["invariants"][0]["breaches"][0];
+    assert_eq!(breach["after"], "db.start.1");
+    assert_eq!(breach["hosts"][0]["result"], "holds");
+    let folder = run.to_str().expect("UTF-8");
+    for (format, file) in [
+        ("html", "report.html"),
+        ("md", "report.md"),
+        ("junit", "junit.xml"),
+        ("json", "summary.json"),
+    ] {
+        let rebuilt = switchyard(&run, &["report", folder, "--format", format]);
+        assert_eq!(
+            String::from_utf8_lossy(&rebuilt.stdout),
+            std::fs::read_to_string(run.join(file)).expect("report"),
+            "{format}"
+        );
+    }
+    let verified = switchyard(&run, &["verify-evidence", folder]);
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stdout)
+    );
+}
+
+#[test]
+fn invariant_a_breach_under_on_failure_rollback_rolls_back() {
+    let t = Test::new().file("inventory/site.toml", LOCAL_INVENTORY);
+    let dir = t.path().to_path_buf();
+    std::fs::write(dir.join("node-a.writable"), "").expect("flag");
+    // The demote forgets hall a: the switchover breaches; the rollback (b → a) demotes
+    // b and promotes a again, and the invariant holds at its end.
+    let d = dir.display();
+    let body = runbook(&dir, "rollback", false, "").replace(
+        "[[services.db.start]]",
+        &format!(
+            "[[services.db.stop]]\nname = \"demote\"\nrun = \"test {{{{host.hall}}}} = a || rm -f {d}/{{{{host.name}}}}.writable\"\n[[services.db.start]]"
+        ),
+    );
+    let out = t.file("runbooks/test.toml", body).args(LIVE).run().code(1);
+    let run = run_dir(&out);
+    let s = summary(&run);
+    assert_eq!(s["outcome"], "rolled_back", "{}", out.stderr);
+    assert_eq!(step(&s, "lb.start.1")["status"], "skipped");
+    assert_eq!(step_on(&s, "rollback.db.start.1", "node-a")["status"], "ok");
+    let checks = checks(&run);
+    let last = checks.last().expect("a check");
+    assert_eq!(last["after"], "rollback.end");
+    assert_eq!(last["holds"], true);
+    assert!(!dir.join("node-b.writable").exists());
+}
+
+#[test]
+fn invariant_a_breach_under_pause_with_yes_stops_the_run() {
+    let (t, dir) = setup("pause", false);
+    let out = t.args(LIVE).run().code(1);
+    let s = summary(&run_dir(&out));
+    assert_eq!(s["outcome"], "failed");
+    assert!(!dir.join("lb-switched").exists());
+    assert!(
+        s["notices"].as_array().expect("notices").iter().any(|n| n
+            .as_str()
+            .is_some_and(|n| n.contains("on_failure = \"pause\": invariant `never two writable primaries` breached after db.start.1"))),
+        "{s:#}"
+    );
+}
+
+#[test]
+fn invariant_a_dry_run_checks_once_after_the_prechecks() {
+    let (t, dir) = setup("abort", false);
+    let out = t
+        .args(&["--no-progress", "run", "runbooks/test.toml", "--to", "b"])
+        .run()
+        .code(0);
+    let checks = checks(&run_dir(&out));
+    assert_eq!(checks.len(), 1, "{checks:#?}");
+    assert_eq!(checks[0]["after"], "prechecks");
+    assert_eq!(
+        results(&checks[0]),
+        [
+            ("node-a".to_string(), "holds".to_string()),
+            ("node-b".to_string(), "not".to_string())
+        ]
+    );
+    assert!(!dir.join("node-b.writable").exists());
+}
+
+/// An invariant whose command hangs on the hall-a host, bounded by a 1 s timeout.
+fn hanging(mode: &str) -> (i32, String, Vec<Value>, std::time::Duration) {
+    let t = Test::new().file("inventory/site.toml", LOCAL_INVENTORY);
+    let dir = t.path().to_path_buf();
+    let body = runbook(&dir, "abort", true, "")
+        .replace("holds_on = \"at_most_one\"", "holds_on = \"exactly_one\"");
+    let body = body.replace(
+        &format!(
+            "run = \"test -f {}/{{{{host.name}}}}.writable && echo f\"",
+            dir.display()
+        ),
+        "run = \"test {{host.hall}} = b || sleep 30\"\ntimeout = \"1s\"",
+    );
+    let body = body.replace("expect_stdout = \"f\"\n", "");
+    let t = t.file("runbooks/test.toml", body);
+    let started = std::time::Instant::now();
+    let out = t
+        .args(&[
+            "--no-progress",
+            "run",
+            "runbooks/test.toml",
+            "--to",
+            "b",
+            "--mode",
+            mode,
+        ])
+        .run();
+    let took = started.elapsed();
+    let checks = checks(&run_dir(&out));
+    (out.code, out.stderr, checks, took)
+}
+
+#[test]
+fn invariant_a_hanging_check_is_unknown_after_its_timeout_a_breach_in_switchover() {
+    let (code, _, checks, took) = hanging("switchover");
+    assert_eq!(code, 1);
+    assert!(took < std::time::Duration::from_secs(15), "took {took:?}");
+    let c = &checks[0];
+    assert_eq!(c["holds"], false);
+    assert_eq!(c["hosts"][0]["host"], "node-a");
+    assert_eq!(c["hosts"][0]["result"], "unknown");
+    assert!(
+        c["hosts"][0]["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("timed out after 1s"),
+        "{c:#}"
+    );
+    assert!(
+        c["message"]
+            .as_str()
+            .expect("message")
+            .starts_with("unknown on node-a")
+    );
+}
+
+#[test]
+fn invariant_an_unknown_source_host_is_allowed_in_failover() {
+    let (code, stderr, checks, _) = hanging("failover");
+    assert_eq!(code, 0, "{stderr}");
+    let c = &checks[0];
+    assert_eq!(c["holds"], true);
+    assert_eq!(c["hosts"][0]["result"], "unknown");
+    assert!(
+        c["hosts"][0]["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("left out of the count")
+    );
+}

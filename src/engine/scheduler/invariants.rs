@@ -13,10 +13,13 @@
 //! - At the end of each pass (`end`, `rollback.end`): only a live run, not after an
 //!   interruption.
 //!
+//! In the rollback pass a breach after a step is recorded and the rollback goes on; one
+//! at `rollback.end` fails the rollback (the run ends `failed`, not `rolled_back`).
+//!
 //! A breach is a failure of the invariant's runbook, handled by its `on_failure` before
-//! any further step starts: `abort` stops (the run fails), `rollback` rolls back,
-//! `pause` is asked about as a failed step is — with nobody to answer (or `--yes`) it
-//! aborts, and the run fails. In a site it stops only its own runbook, as a failed step
+//! any further step starts: `abort` stops (the run fails), `rollback` rolls back.
+//! `pause` is not asked about (yet): the run stops as a paused failure does when nobody
+//! can answer (`--yes`), and a notice says so; the run fails. In a site it stops only its own runbook, as a failed step
 //! does (after the prechecks: every runbook, as a failed precheck does).
 
 use std::time::Duration;
@@ -266,6 +269,11 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
     /// its `on_failure`.
     fn breach(&mut self, o: usize, after: &str, message: String) {
         if self.stop == Some(Stop::Interrupted) || self.cancel.is_set() {
+            return;
+        }
+        // A rollback is the way back to safety: stopping it halfway helps nobody. Its
+        // breaches are recorded, and only one left at its end fails it.
+        if self.rollback_pass && !after.ends_with("end") {
             return;
         }
         let rb = self.plan.runbook;
