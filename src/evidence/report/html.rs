@@ -684,6 +684,7 @@ mod tests {
             ],
             services: Vec::new(),
             decisions: Vec::new(),
+            invariants: Vec::new(),
             outcome: Outcome::Failed,
             finished_at: "2026-01-01T00:00:02.000Z".into(),
             rto: Rto {
