@@ -341,3 +341,104 @@ fn invariant_an_unknown_source_host_is_allowed_in_failover() {
             .contains("left out of the count")
     );
 }
+
+#[test]
+fn invariant_plan_lists_the_invariants_and_when_they_are_checked() {
+    let (t, _) = setup("abort", true);
+    let dir = t.path().to_path_buf();
+    let text = switchyard(&dir, &["plan", "runbooks/test.toml", "--to", "b"]);
+    let text = String::from_utf8_lossy(&text.stdout).to_string();
+    assert!(
+        text.contains("Safety invariants (checked after the prechecks"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  never two writable primaries  (at_most_one, run per host, timeout 10s)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("      checked after: prechecks, db.stop.1, db.start.1, lb.start.1, end"),
+        "{text}"
+    );
+    let json = switchyard(
+        &dir,
+        &[
+            "plan",
+            "runbooks/test.toml",
+            "--to",
+            "b",
+            "--format",
+            "json",
+        ],
+    );
+    let json: Value = serde_json::from_slice(&json.stdout).expect("JSON");
+    let inv = &json["invariants"][0];
+    assert_eq!(inv["holds_on"], "at_most_one");
+    assert_eq!(inv["executions"][1]["host"], "node-b");
+    assert_eq!(inv["checked_after"].as_array().map(Vec::len), Some(5));
+}
+
+#[test]
+fn invariant_in_a_site_a_breach_stops_only_its_own_runbook() {
+    let t = Test::new().file("inventory/site.toml", LOCAL_INVENTORY);
+    let dir = t.path().to_path_buf();
+    std::fs::write(dir.join("node-a.writable"), "").expect("flag");
+    let pg = runbook(&dir, "abort", false, "").replace("name = \"test\"", "name = \"pg\"");
+    let web = format!(
+        r#"[runbook]
+name = "web"
+rto = "1h"
+inventory = ["../inventory/site.toml"]
+[services.web]
+hosts = ["tag:node"]
+[[services.web.stop]]
+run = "true"
+[[services.web.start]]
+run = "touch {}/web-started"
+"#,
+        dir.display()
+    );
+    let site = "[site]\nname = \"town\"\nrto = \"1h\"\nrunbooks = [\"../runbooks/*.toml\"]\n\
+                [systems.pg]\ntier = 0\n[systems.web]\ntier = 1\n";
+    let out = t
+        .file("runbooks/pg.toml", pg)
+        .file("runbooks/web.toml", web)
+        .file("sites/town.toml", site)
+        .args(&[
+            "--no-progress",
+            "run",
+            "sites/town.toml",
+            "--to",
+            "b",
+            "--live",
+            "--yes",
+        ])
+        .run()
+        .code(1);
+    let run = run_dir(&out);
+    let s = summary(&run);
+    let status = |name: &str| {
+        s["runbooks"]
+            .as_array()
+            .expect("runbooks")
+            .iter()
+            .find(|r| r["runbook"] == name)
+            .map(|r| r["status"].as_str().expect("status").to_string())
+    };
+    assert_eq!(status("pg").as_deref(), Some("failed"), "{}", out.stderr);
+    assert_eq!(
+        status("web").as_deref(),
+        Some("recovered"),
+        "{}",
+        out.stderr
+    );
+    assert!(dir.join("web-started").exists());
+    assert!(!dir.join("lb-switched").exists());
+    let breach = checks(&run)
+        .into_iter()
+        .find(|c| c["holds"] == false)
+        .expect("a breach");
+    assert_eq!(breach["runbook"], "pg");
+    assert_eq!(breach["after"], "pg/db.start.1");
+    assert_eq!(s["invariants"][0]["runbook"], "pg");
+}

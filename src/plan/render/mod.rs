@@ -2,6 +2,7 @@
 
 mod describe;
 mod graph;
+mod invariants;
 mod json;
 mod text;
 mod warnings;
