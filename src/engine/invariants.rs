@@ -71,7 +71,7 @@ pub struct InvariantChecked {
 }
 
 /// Every invariant of the plan's runbooks, with the index of its origin, in order.
-pub fn of_plan<'r>(rb: &'r Runbook) -> Vec<(usize, &'r Invariant)> {
+pub fn of_plan(rb: &Runbook) -> Vec<(usize, &Invariant)> {
     rb.origins
         .iter()
         .enumerate()

@@ -24,7 +24,6 @@ pub fn describe(plan: &Plan<'_>, step: usize, host: Option<usize>) -> String {
 
 /// What `action` does, rendered with `b`.
 pub fn describe_action(action: &Action, b: &Bindings<'_>) -> String {
-    let b = b;
     match action {
         Action::Run(t) | Action::Local(t) => t.render(b, true),
         Action::Tcp(t) => format!("connect to {}", t.render(b, false)),
