@@ -240,15 +240,51 @@ fn invariant_a_breach_under_on_failure_rollback_rolls_back() {
 fn invariant_a_breach_under_pause_with_yes_stops_the_run() {
     let (t, dir) = setup("pause", false);
     let out = t.args(LIVE).run().code(1);
-    let s = summary(&run_dir(&out));
+    let run = run_dir(&out);
+    let s = summary(&run);
     assert_eq!(s["outcome"], "failed");
     assert!(!dir.join("lb-switched").exists());
+    let journal = std::fs::read_to_string(run.join("journal.jsonl")).expect("journal");
+    let decision: Value = journal
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("JSON"))
+        .find(|e| e["event"] == "decision")
+        .expect("a decision");
+    assert_eq!(decision["step"], "invariant:never two writable primaries");
+    assert_eq!(decision["choice"], "abort");
+}
+
+#[test]
+fn invariant_a_breach_under_pause_is_asked_and_retry_checks_again() {
+    let (t, dir) = setup("pause", false);
+    // The operator demotes the source by hand, then answers `retry`: the check holds
+    // and the run goes on.
+    let (code, seen) = crate::incident::on_a_terminal(&t, "retry demoted a by hand", || {
+        std::fs::remove_file(dir.join("node-a.writable")).expect("demote");
+    });
+    assert_eq!(code, 0, "{seen}");
     assert!(
-        s["notices"].as_array().expect("notices").iter().any(|n| n
-            .as_str()
-            .is_some_and(|n| n.contains("on_failure = \"pause\": invariant `never two writable primaries` breached after db.start.1"))),
-        "{s:#}"
+        seen.contains("invariant `never two writable primaries` breached after db.start.1"),
+        "{seen}"
     );
+    assert!(dir.join("lb-switched").exists());
+    let run = std::fs::read_dir(dir.join("evidence"))
+        .expect("evidence")
+        .flatten()
+        .next()
+        .expect("a run")
+        .path();
+    let after: Vec<(String, bool)> = checks(&run)
+        .iter()
+        .map(|c| {
+            (
+                c["after"].as_str().expect("after").to_string(),
+                c["holds"] == true,
+            )
+        })
+        .collect();
+    assert_eq!(after[1], ("db.start.1".to_string(), false));
+    assert_eq!(after[2], ("db.start.1".to_string(), true));
 }
 
 #[test]

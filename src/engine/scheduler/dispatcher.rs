@@ -361,6 +361,7 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
                     job: j,
                     kind: Kind::Manual,
                     failure: None,
+                    breach: None,
                 });
             } else {
                 self.spawn(j);
@@ -394,6 +395,7 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
                 job: j,
                 kind: Kind::Failed,
                 failure: Some(finished),
+                breach: None,
             });
         } else {
             self.end(j, finished, Ending::Finished);

@@ -18,8 +18,9 @@
 //!
 //! A breach is a failure of the invariant's runbook, handled by its `on_failure` before
 //! any further step starts: `abort` stops (the run fails), `rollback` rolls back.
-//! `pause` is not asked about (yet): the run stops as a paused failure does when nobody
-//! can answer (`--yes`), and a notice says so; the run fails. In a site it stops only its own runbook, as a failed step
+//! `pause` asks the operator as a failed step does (`retry` checks the invariants again,
+//! `skip` goes on, `abort`, `rollback`); with nobody to answer (or `--yes`) it aborts and
+//! the run fails. In a site it stops only its own runbook, as a failed step
 //! does (after the prechecks: every runbook, as a failed precheck does).
 
 use std::time::Duration;
@@ -32,9 +33,10 @@ use crate::engine::event::Event;
 use crate::engine::executor::{Executor, Finished};
 use crate::engine::invariants::{self, HostHolds, HostResult, InvariantChecked};
 use crate::engine::job::Job;
+use crate::engine::operator::{Choice, Kind};
 
 use super::dispatcher::Dispatcher;
-use super::types::{Stop, failure};
+use super::types::{BreachQuestion, Pending, Stop, failure};
 
 /// The results of one check: per invariant job, how it ended.
 pub(super) type CheckResults = Vec<(usize, Finished)>;
@@ -66,7 +68,7 @@ impl Checks {
         self.pending.is_some() || self.rx.is_some()
     }
 
-    fn due(&mut self, after: String, origins: Vec<bool>) {
+    pub(super) fn due(&mut self, after: String, origins: Vec<bool>) {
         match &mut self.pending {
             Some((a, o)) => {
                 *a = after;
@@ -245,9 +247,15 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
             let (holds, message) =
                 invariants::verdict(inv.holds_on, self.plan.mode, &mut hosts, &source);
             if let Some(m) = &message {
+                let lines: Vec<String> = hosts
+                    .iter()
+                    .map(|h| format!("  {} {}: {}", h.host, h.result.words(), h.detail))
+                    .collect();
                 breaches.push((
                     o,
+                    inv.name.clone(),
                     format!("invariant `{}` breached after {after}: {m}", inv.name),
+                    lines.join("\n"),
                 ));
             }
             self.sink.emit(Event::InvariantChecked(InvariantChecked {
@@ -260,14 +268,14 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
                 message: message.map(|m| r.redact(&m)),
             }));
         }
-        for (o, message) in breaches {
-            self.breach(o, &after, message);
+        for (o, name, message, hosts) in breaches {
+            self.breach(o, &name, &after, message, hosts);
         }
     }
 
     /// An invariant of origin `o` was breached: a failure of that runbook, handled by
     /// its `on_failure`.
-    fn breach(&mut self, o: usize, after: &str, message: String) {
+    fn breach(&mut self, o: usize, name: &str, after: &str, message: String, hosts: String) {
         if self.stop == Some(Stop::Interrupted) || self.cancel.is_set() {
             return;
         }
@@ -288,15 +296,53 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
         let stop = match rb.origins[o].on_failure {
             OnFailure::Rollback => Stop::Rollback,
             OnFailure::Abort => Stop::Failed(message),
-            OnFailure::Pause => {
-                self.sink.emit(Event::Notice {
-                    message: format!(
-                        "on_failure = \"pause\": {message}; nobody is asked about a breached invariant: the run stops (abort)"
-                    ),
+            OnFailure::Pause if !self.rollback_pass => {
+                self.paused = true;
+                self.questions.push_back(Pending {
+                    job: usize::MAX,
+                    kind: Kind::Failed,
+                    failure: None,
+                    breach: Some(BreachQuestion {
+                        origin: o,
+                        id: format!("invariant:{name}"),
+                        after: after.to_string(),
+                        message,
+                        hosts,
+                    }),
                 });
-                Stop::Failed(message)
+                return;
             }
+            OnFailure::Pause => Stop::Failed(message),
         };
         self.stop_for(service, phase, stop, false);
+    }
+
+    /// A person (or the policy, `chosen` false) answered a breach under `pause`:
+    /// `retry` checks the runbook's invariants again, `skip` goes on, `abort` and
+    /// `rollback` stop it as after a failed step.
+    pub(super) fn breach_answered(&mut self, b: BreachQuestion, choice: Choice, chosen: bool) {
+        let rb = self.plan.runbook;
+        let Some(service) = rb.services.iter().position(|s| s.origin == b.origin) else {
+            return;
+        };
+        let phase = if b.after == "prechecks" || b.after == "resume" {
+            Phase::Precheck
+        } else {
+            Phase::Start
+        };
+        let stop = match choice {
+            Choice::Retry => {
+                let mut origins = vec![false; rb.origins.len()];
+                origins[b.origin] = true;
+                self.checks.due(b.after, origins);
+                return;
+            }
+            Choice::Skip | Choice::Done => return,
+            Choice::Rollback => Stop::Rollback,
+            // An abort nobody chose is the breach's own: the run `failed`.
+            Choice::Abort if chosen => Stop::Aborted,
+            Choice::Abort => Stop::Failed(b.message),
+        };
+        self.stop_for(service, phase, stop, chosen);
     }
 }
