@@ -508,3 +508,38 @@ fn invariant_checks_add_less_than_one_interval_to_a_recovery() {
     eprintln!("db recovered in {with:.3}s with the invariant, {without:.3}s without");
     assert!(with - without < 1.0, "{with} against {without}");
 }
+
+#[test]
+fn invariant_a_resumed_run_checks_again_at_once() {
+    let (t, dir) = setup("abort", true);
+    // The promote takes a while: the run is killed during it.
+    let body = std::fs::read_to_string(dir.join("runbooks/test.toml"))
+        .expect("runbook")
+        .replace(
+            &format!("run = \"touch {}/{{{{host.name}}}}.writable\"", dir.display()),
+            &format!(
+                "run = \"touch {d}/{{{{host.name}}}}.writable; touch {d}/promoting; sleep 2\"",
+                d = dir.display()
+            ),
+        );
+    let t = t.file("runbooks/test.toml", body);
+    let promoting = dir.join("promoting");
+    let run = crate::support::runs::kill_when(&t, LIVE, "db.start.1", |_| promoting.exists());
+    let before: Vec<String> = checks(&run)
+        .iter()
+        .map(|c| c["after"].as_str().expect("after").to_string())
+        .collect();
+    assert_eq!(before, ["prechecks", "db.stop.1"]);
+    let out = crate::support::runs::resume(&run).code(0);
+    let after: Vec<String> = checks(&run)
+        .iter()
+        .map(|c| c["after"].as_str().expect("after").to_string())
+        .collect();
+    assert_eq!(
+        after,
+        ["prechecks", "db.stop.1", "resume", "db.start.1", "lb.start.1", "end"],
+        "{}",
+        out.stderr
+    );
+    assert_eq!(summary(&run)["invariants"][0]["checks"], 6);
+}
