@@ -543,3 +543,40 @@ fn invariant_a_resumed_run_checks_again_at_once() {
     );
     assert_eq!(summary(&run)["invariants"][0]["checks"], 6);
 }
+
+/// An SSH host of hall a that nobody answers (a closed port), among the checked hosts.
+fn with_a_vanished_host(mode: &str) -> (i32, String, Vec<Value>) {
+    let inventory = format!(
+        "{LOCAL_INVENTORY}[hosts.gone-a]\naddress = \"127.0.0.1\"\nport = 1\nhall = \"a\"\ntags = [\"gone\"]\nconnect_timeout = \"2s\"\n"
+    );
+    let t = Test::new().file("inventory/site.toml", inventory);
+    let dir = t.path().to_path_buf();
+    let body = runbook(&dir, "abort", true, "")
+        .replace("hosts = [\"tag:node\"]\nrun = \"test -f", "hosts = [\"tag:node\", \"tag:gone\"]\nrun = \"test -f")
+        .replace("holds_on = \"at_most_one\"", "holds_on = \"none\"");
+    let out = t
+        .file("runbooks/test.toml", body)
+        .args(&["--no-progress", "run", "runbooks/test.toml", "--to", "b", "--mode", mode])
+        .run();
+    let checks = checks(&run_dir(&out));
+    (out.code, out.stderr, checks)
+}
+
+#[test]
+fn invariant_a_host_that_cannot_be_reached_is_unknown() {
+    let (code, stderr, checks) = with_a_vanished_host("switchover");
+    assert_eq!(code, 1, "{stderr}");
+    let c = &checks[0];
+    let gone = c["hosts"]
+        .as_array()
+        .expect("hosts")
+        .iter()
+        .find(|h| h["host"] == "gone-a")
+        .expect("gone-a")
+        .clone();
+    assert_eq!(gone["result"], "unknown", "{c:#}");
+    assert!(gone["detail"].as_str().expect("detail").contains("127.0.0.1"), "{gone}");
+    let (code, stderr, checks) = with_a_vanished_host("failover");
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(checks[0]["holds"], true, "{:#}", checks[0]);
+}
