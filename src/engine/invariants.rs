@@ -200,18 +200,9 @@ pub fn verdict(
         .filter(|h| h.result == HostHolds::Holds)
         .map(|h| h.host.as_str())
         .collect();
-    let message = if !unknown.is_empty() {
-        Some(format!(
-            "unknown on {} (an unknown host is a breach{})",
-            unknown.join(", "),
-            if mode == Mode::Failover {
-                " unless it is a source host in failover"
-            } else {
-                ""
-            }
-        ))
-    } else if !rule {
-        Some(format!(
+    let mut why = Vec::new();
+    if !rule {
+        why.push(format!(
             "{holding} of {counted} hosts hold ({}), expected {}",
             if holders.is_empty() {
                 "none".to_string()
@@ -219,10 +210,20 @@ pub fn verdict(
                 holders.join(", ")
             },
             holds_on.as_str()
-        ))
-    } else {
-        None
-    };
+        ));
+    }
+    if !unknown.is_empty() {
+        why.push(format!(
+            "unknown on {} (an unknown host is a breach{})",
+            unknown.join(", "),
+            if mode == Mode::Failover {
+                " unless it is a source host in failover"
+            } else {
+                ""
+            }
+        ));
+    }
+    let message = (!why.is_empty()).then(|| why.join("; "));
     (message.is_none(), message)
 }
 
@@ -296,6 +297,20 @@ mod tests {
         let mut h = hosts(&[H, U]);
         let (holds, _) = verdict(HoldsOn::ExactlyOne, Mode::Failover, &mut h, &[true, false]);
         assert!(!holds);
+        // Both a broken rule and an unknown host are said.
+        let mut h = hosts(&[H, H, U]);
+        let (_, message) = verdict(
+            HoldsOn::AtMostOne,
+            Mode::Switchover,
+            &mut h,
+            &[true, false, false],
+        );
+        assert_eq!(
+            message.as_deref(),
+            Some(
+                "2 of 2 hosts hold (h0, h1), expected at_most_one; unknown on h2 (an unknown host is a breach)"
+            )
+        );
         // `all` over the hosts counted: the lost source is not among them.
         let mut h = hosts(&[U, H]);
         assert!(verdict(HoldsOn::All, Mode::Failover, &mut h, &[true, false]).0);

@@ -516,7 +516,10 @@ fn invariant_a_resumed_run_checks_again_at_once() {
     let body = std::fs::read_to_string(dir.join("runbooks/test.toml"))
         .expect("runbook")
         .replace(
-            &format!("run = \"touch {}/{{{{host.name}}}}.writable\"", dir.display()),
+            &format!(
+                "run = \"touch {}/{{{{host.name}}}}.writable\"",
+                dir.display()
+            ),
             &format!(
                 "run = \"touch {d}/{{{{host.name}}}}.writable; touch {d}/promoting; sleep 2\"",
                 d = dir.display()
@@ -537,7 +540,14 @@ fn invariant_a_resumed_run_checks_again_at_once() {
         .collect();
     assert_eq!(
         after,
-        ["prechecks", "db.stop.1", "resume", "db.start.1", "lb.start.1", "end"],
+        [
+            "prechecks",
+            "db.stop.1",
+            "resume",
+            "db.start.1",
+            "lb.start.1",
+            "end"
+        ],
         "{}",
         out.stderr
     );
@@ -552,11 +562,22 @@ fn with_a_vanished_host(mode: &str) -> (i32, String, Vec<Value>) {
     let t = Test::new().file("inventory/site.toml", inventory);
     let dir = t.path().to_path_buf();
     let body = runbook(&dir, "abort", true, "")
-        .replace("hosts = [\"tag:node\"]\nrun = \"test -f", "hosts = [\"tag:node\", \"tag:gone\"]\nrun = \"test -f")
+        .replace(
+            "hosts = [\"tag:node\"]\nrun = \"test -f",
+            "hosts = [\"tag:node\", \"tag:gone\"]\nrun = \"test -f",
+        )
         .replace("holds_on = \"at_most_one\"", "holds_on = \"none\"");
     let out = t
         .file("runbooks/test.toml", body)
-        .args(&["--no-progress", "run", "runbooks/test.toml", "--to", "b", "--mode", mode])
+        .args(&[
+            "--no-progress",
+            "run",
+            "runbooks/test.toml",
+            "--to",
+            "b",
+            "--mode",
+            mode,
+        ])
         .run();
     let checks = checks(&run_dir(&out));
     (out.code, out.stderr, checks)
@@ -575,7 +596,13 @@ fn invariant_a_host_that_cannot_be_reached_is_unknown() {
         .expect("gone-a")
         .clone();
     assert_eq!(gone["result"], "unknown", "{c:#}");
-    assert!(gone["detail"].as_str().expect("detail").contains("127.0.0.1"), "{gone}");
+    assert!(
+        gone["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("127.0.0.1"),
+        "{gone}"
+    );
     let (code, stderr, checks) = with_a_vanished_host("failover");
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(checks[0]["holds"], true, "{:#}", checks[0]);
