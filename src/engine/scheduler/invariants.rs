@@ -276,7 +276,9 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
     /// An invariant of origin `o` was breached: a failure of that runbook, handled by
     /// its `on_failure`.
     fn breach(&mut self, o: usize, name: &str, after: &str, message: String, hosts: String) {
-        if self.stop == Some(Stop::Interrupted) || self.cancel.is_set() {
+        // A run (or a site's runbook) that already stopped is not stopped again: its
+        // check is on record, and nobody is asked about it.
+        if self.stop.is_some() || self.is_cut(o) || self.cancel.is_set() {
             return;
         }
         // A rollback is the way back to safety: stopping it halfway helps nobody. Its
