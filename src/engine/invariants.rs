@@ -131,10 +131,10 @@ pub fn jobs(
 pub fn host_result(job: &Job, f: &Finished) -> HostResult {
     let host = job.host_name.clone().unwrap_or_default();
     let message = f.message.clone().unwrap_or_default();
-    // "step invariant:NAME on HOST: why" — the host and step are said by the event.
+    // "step invariant:NAME on HOST: why" — the event says which invariant and host.
     let why = message
-        .split_once(": ")
-        .map_or(message.as_str(), |(_, w)| w)
+        .strip_prefix(&format!("{}: ", job.place()))
+        .unwrap_or(&message)
         .to_string();
     let (result, detail) = match f.status {
         StepStatus::Ok => (HostHolds::Holds, "the check passed".to_string()),

@@ -192,11 +192,15 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
                 let bound = job.policy.timeout + Duration::from_secs(5);
                 set.spawn(async move {
                     let limit = crate::config::duration::format(job.policy.timeout);
+                    let place = job.place();
                     match tokio::time::timeout(bound, ex.execute(usize::MAX, job, attempts, cancel))
                         .await
                     {
                         Ok(f) => (k, f),
-                        Err(_) => (k, failure(format!("x: timed out after {limit}: no answer"))),
+                        Err(_) => (
+                            k,
+                            failure(format!("{place}: timed out after {limit}, no answer")),
+                        ),
                     }
                 });
             }
