@@ -79,13 +79,14 @@ pub fn html(out: &mut String, r: &Record) {
     );
     for t in &all {
         let class = if t.breaches.is_empty() {
-            "ok"
+            "s-ok"
         } else {
-            "failed"
+            "s-failed"
         };
         let _ = writeln!(
             out,
-            "<tr class=\"{class}\"><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+            "<tr data-invariant=\"{}\"><td>{}</td><td><code>{}</code></td><td>{}</td><td><span class=\"pill {class}\">{}</span></td></tr>",
+            esc(&t.name),
             esc(&title(t)),
             t.holds_on.as_str(),
             esc(&t.checked_after.join(", ")),
