@@ -607,3 +607,55 @@ fn invariant_a_host_that_cannot_be_reached_is_unknown() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(checks[0]["holds"], true, "{:#}", checks[0]);
 }
+
+/// A dry run whose invariant asks each host's HTTP endpoint for its role; `a` and `b`
+/// are what the hosts of hall a and hall b answer.
+fn http_roles(a: &'static str, b: &'static str) -> (i32, Vec<Value>) {
+    use crate::support::http::HttpServer;
+    let server_a = HttpServer::start(move |_| (200, a.to_string()));
+    let server_b = HttpServer::start(move |_| (200, b.to_string()));
+    let inventory = format!(
+        "[halls.a]\n[halls.b]\n[hosts.node-a]\ntransport = \"local\"\nhall = \"a\"\naddress = \"{}\"\ntags = [\"node\"]\n\
+         [hosts.node-b]\ntransport = \"local\"\nhall = \"b\"\naddress = \"{}\"\ntags = [\"node\"]\n",
+        server_a.addr, server_b.addr
+    );
+    let body = format!(
+        r#"{}
+[[invariants]]
+name = "exactly one primary answers"
+hosts = ["tag:node"]
+http = "http://{{{{host.address}}}}/role"
+expect_body = "primary"
+timeout = "2s"
+holds_on = "exactly_one"
+
+[services.db]
+hosts = ["tag:node"]
+[[services.db.start]]
+run = "true"
+"#,
+        crate::support::util::HEADER
+    );
+    let out = Test::new()
+        .file("inventory/site.toml", inventory)
+        .file("runbooks/test.toml", body)
+        .args(&["--no-progress", "run", "runbooks/test.toml", "--to", "b"])
+        .run();
+    (out.code, checks(&run_dir(&out)))
+}
+
+#[test]
+fn invariant_an_http_check_runs_on_every_host() {
+    let (code, checks) = http_roles("primary", "replica");
+    assert_eq!(code, 0, "{checks:#?}");
+    assert_eq!(
+        results(&checks[0]),
+        [
+            ("node-a".to_string(), "holds".to_string()),
+            ("node-b".to_string(), "not".to_string())
+        ]
+    );
+    let (code, checks) = http_roles("primary", "primary");
+    assert_eq!(code, 1);
+    assert_eq!(checks[0]["holds"], false);
+}
