@@ -58,8 +58,10 @@ pub fn verdict_sentence(r: &Record) -> String {
             secs(r.rto.achieved_s),
             secs(r.rto.target_s)
         ),
+        // A breached invariant stopped a run in which no step failed.
         Outcome::Failed | Outcome::Aborted | Outcome::RolledBack
-            if let Some(breach) = crate::evidence::invariants::first_breach(r) =>
+            if failed == 0
+                && let Some(breach) = crate::evidence::invariants::first_breach(r) =>
         {
             let then = match r.outcome {
                 Outcome::RolledBack => "every service it had begun to stop was switched back",
