@@ -90,12 +90,18 @@ pub(super) async fn check_ended(rx: &mut Option<oneshot::Receiver<CheckResults>>
 }
 
 impl<E: Executor> Dispatcher<'_, '_, E> {
+    /// The runbooks whose invariants this pass checks: those with invariants and a
+    /// service in its plan (a site's rollback pass switches back only some runbooks).
     fn origins_with_invariants(&self) -> Vec<bool> {
-        self.plan
-            .runbook
-            .origins
+        let rb = self.plan.runbook;
+        rb.origins
             .iter()
-            .map(|o| !o.invariants.is_empty())
+            .enumerate()
+            .map(|(o, origin)| {
+                !origin.invariants.is_empty()
+                    && (0..rb.services.len())
+                        .any(|s| rb.services[s].origin == o && self.plan.included[s])
+            })
             .collect()
     }
 
