@@ -92,12 +92,13 @@ impl Sink for Reporter {
     }
 }
 
-/// What `-q` still shows: a question for a person, a failed step, and a site's runbook
-/// that stopped.
+/// What `-q` still shows: a question for a person, a failed step, a breached safety
+/// invariant, and a site's runbook that stopped.
 fn must_see(e: &Event) -> bool {
     match e {
         Event::Question { .. } | Event::RunbookStopped { .. } => true,
         Event::StepFinished(f) => f.status == crate::engine::StepStatus::Failed,
+        Event::InvariantChecked(c) => !c.holds,
         _ => false,
     }
 }

@@ -274,6 +274,11 @@ impl Execution<'_, '_> {
         let jobs_of = |p: &Plan<'_>| -> Vec<job::Job> {
             (0..p.steps.len())
                 .flat_map(|i| job::jobs(p, i, &self.transports, &self.secrets))
+                .chain(crate::engine::invariants::jobs(
+                    p,
+                    &self.transports,
+                    &self.secrets,
+                ))
                 .collect()
         };
         let executor = Arc::new(executor);

@@ -39,6 +39,11 @@ pub fn combine(site: &Site, only: &[usize]) -> Runbook {
         let rb = &system.runbook;
         let base = services.len();
         let mut origin = rb.origins[0].clone();
+        for inv in &mut origin.invariants {
+            for h in &mut inv.step.hosts {
+                *h = moved[o][*h];
+            }
+        }
         origin.tier = system.tier;
         origin.requires = system
             .requires

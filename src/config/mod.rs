@@ -11,6 +11,7 @@ pub mod combine;
 pub mod diagnostic;
 pub mod duration;
 pub mod ids;
+pub mod invariant;
 pub mod inventory;
 pub mod load;
 pub mod model;

@@ -201,6 +201,8 @@ pub struct RawRunbook {
     pub vars: Vec<(Sp<String>, Option<Sp<String>>)>,
     pub secrets: Vec<(Sp<String>, RawSecret)>,
     pub services: Vec<RawService>,
+    /// `[[invariants]]` (see [`super::invariant`]).
+    pub invariants: Vec<super::invariant::RawInvariant>,
     /// Where the document starts, for errors about a missing `[runbook]`.
     pub top: Span,
 }
@@ -420,6 +422,8 @@ pub fn read_runbook(
             }
         }
     }
+    let tables = top.tables(cx, "invariants");
+    let invariants = super::invariant::read_invariants(cx, tables);
     if header.is_none() && !top.has("runbook") {
         cx.error(
             Diagnostic::error(cx.span(0..0), "this runbook has no `[runbook]` table")
@@ -432,6 +436,7 @@ pub fn read_runbook(
         vars,
         secrets,
         services,
+        invariants,
         top: cx.span(0..0),
     }
 }
@@ -507,7 +512,12 @@ pub fn step_what(id: &str, name: Option<&str>) -> String {
     }
 }
 
-fn read_step(cx: &mut Cx<'_>, phase: Phase, index: usize, mut f: Fields<'_, '_>) -> RawStep {
+pub(super) fn read_step(
+    cx: &mut Cx<'_>,
+    phase: Phase,
+    index: usize,
+    mut f: Fields<'_, '_>,
+) -> RawStep {
     let before = cx.diags.error_count();
     let action = read_action(cx, &mut f);
     let template = |cx: &mut Cx<'_>, f: &mut Fields<'_, '_>, key| {

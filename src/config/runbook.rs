@@ -136,6 +136,8 @@ pub struct Origin {
     /// In a site's run: the hash of this runbook's own plan alone for the run's direction
     /// and mode, set by the CLI (`Subject::hash_runbooks`) for the evidence.
     pub plan_hash: Option<String>,
+    /// Its `[[invariants]]`, checked during its part of a run.
+    pub invariants: Vec<super::invariant::Invariant>,
 }
 
 #[derive(Debug)]

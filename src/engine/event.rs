@@ -169,6 +169,8 @@ pub enum Event {
         comment: Option<String>,
         wait_s: f64,
     },
+    /// A safety invariant was checked (see `engine/invariants.rs`).
+    InvariantChecked(crate::engine::invariants::InvariantChecked),
     ServiceRecovered {
         service: String,
         achieved_s: f64,

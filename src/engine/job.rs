@@ -49,7 +49,7 @@ pub struct Policy {
 }
 
 impl Policy {
-    fn of(step: &Step) -> Policy {
+    pub fn of(step: &Step) -> Policy {
         Policy {
             check: step.phase.is_check(),
             timeout: step.timeout,
@@ -79,6 +79,10 @@ pub struct Job {
     /// Runs in the hall being left (matters in failover mode, where that hall may be
     /// gone).
     pub source_side: bool,
+    /// A safety invariant's check on one host, not a step of the plan: the index into
+    /// the plan's invariants ([`crate::engine::invariants::of_plan`]); `step` is then 0
+    /// and means nothing.
+    pub invariant: Option<usize>,
 }
 
 impl Job {
@@ -120,39 +124,7 @@ pub fn jobs(
             };
             let own = &secrets[rb.services[s.service].origin];
             let (real, shown) = (bind(Some(own)), bind(None));
-            let text = |t: &Template| t.render(&real, false);
-            let work = match &s.step.action {
-                Action::Run(t) | Action::Local(t) => Work::Command {
-                    request: Command {
-                        target: transports.target(rb, host),
-                        line: t.render(&real, true),
-                    },
-                    expect_exit: s.step.expect_exit,
-                    expect_stdout: s.step.expect_stdout.as_ref().map(text),
-                },
-                Action::Http(h) => Work::Http {
-                    request: Box::new(HttpRequest {
-                        client: transports.http_client(h),
-                        method: reqwest::Method::from_bytes(h.method.as_bytes())
-                            .unwrap_or(reqwest::Method::GET),
-                        url: text(&h.url),
-                        headers: h
-                            .headers
-                            .iter()
-                            .map(|(k, v)| (k.clone(), text(v)))
-                            .collect(),
-                        body: h.body.as_ref().map(text),
-                    }),
-                    expect_status: h.expect_status.clone(),
-                    expect_body: h.expect_body.as_ref().map(text),
-                },
-                Action::Tcp(t) => Work::Tcp(TcpConnect { address: text(t) }),
-                Action::Manual(t) => Work::Manual {
-                    text: t.render(&shown, false),
-                    limit: s.step.timeout_set.then_some(s.step.timeout),
-                },
-                Action::Sleep(d) => Work::Sleep(*d),
-            };
+            let work = work_of(s.step, &real, &shown, transports, rb, host);
             let does = crate::plan::render::describe(plan, step, host);
             Job {
                 step,
@@ -173,7 +145,54 @@ pub fn jobs(
                 // A host in the hall being left is source-side whatever `on` selected it
                 // (`both` selects hosts of both halls).
                 source_side: host_ref.map_or(s.step.on == On::Source, |h| h.hall == plan.from),
+                invariant: None,
             }
         })
         .collect()
+}
+
+/// What one attempt of `step` on `host` does, its templates rendered with `real` (the
+/// secrets' values) and, for what people read, `shown`.
+pub fn work_of(
+    step: &Step,
+    real: &Bindings<'_>,
+    shown: &Bindings<'_>,
+    transports: &Transports,
+    rb: &crate::config::Runbook,
+    host: Option<HostIdx>,
+) -> Work {
+    let s = step;
+    let text = |t: &Template| t.render(real, false);
+    match &s.action {
+        Action::Run(t) | Action::Local(t) => Work::Command {
+            request: Command {
+                target: transports.target(rb, host),
+                line: t.render(real, true),
+            },
+            expect_exit: s.expect_exit,
+            expect_stdout: s.expect_stdout.as_ref().map(text),
+        },
+        Action::Http(h) => Work::Http {
+            request: Box::new(HttpRequest {
+                client: transports.http_client(h),
+                method: reqwest::Method::from_bytes(h.method.as_bytes())
+                    .unwrap_or(reqwest::Method::GET),
+                url: text(&h.url),
+                headers: h
+                    .headers
+                    .iter()
+                    .map(|(k, v)| (k.clone(), text(v)))
+                    .collect(),
+                body: h.body.as_ref().map(text),
+            }),
+            expect_status: h.expect_status.clone(),
+            expect_body: h.expect_body.as_ref().map(text),
+        },
+        Action::Tcp(t) => Work::Tcp(TcpConnect { address: text(t) }),
+        Action::Manual(t) => Work::Manual {
+            text: t.render(shown, false),
+            limit: s.timeout_set.then_some(s.timeout),
+        },
+        Action::Sleep(d) => Work::Sleep(*d),
+    }
 }

@@ -5,6 +5,7 @@
 pub mod drill;
 pub mod event;
 pub mod executor;
+pub mod invariants;
 pub mod job;
 pub mod kind;
 pub mod operator;

@@ -2,6 +2,7 @@
 //! per-step output and `summary.json`. A consumer of engine events, like the display.
 
 pub mod folder;
+pub mod invariants;
 pub mod journal;
 pub mod record;
 mod recorder;

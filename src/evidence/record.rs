@@ -167,6 +167,8 @@ pub struct Record {
     pub steps: Vec<StepRecord>,
     pub services: Vec<ServiceRecord>,
     pub decisions: Vec<DecisionRecord>,
+    /// Every safety invariant check, in the order they were made.
+    pub invariants: Vec<crate::engine::invariants::InvariantChecked>,
     pub outcome: Outcome,
     pub finished_at: String,
     pub rto: Rto,
@@ -222,6 +224,7 @@ impl Record {
             notices: Vec::new(),
             steps: Vec::new(),
             decisions: Vec::new(),
+            invariants: Vec::new(),
             outcome: Outcome::Interrupted,
             finished_at: entries.last().map_or(String::new(), |e| e.ts.clone()),
             rto: Rto {
@@ -345,6 +348,7 @@ impl Record {
                     comment: comment.clone(),
                     wait_s: *wait_s,
                 }),
+                Event::InvariantChecked(c) => r.invariants.push(c.clone()),
                 Event::ServiceRecovered {
                     service,
                     achieved_s,

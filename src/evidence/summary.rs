@@ -30,6 +30,9 @@ pub struct Summary {
     pub notices: Vec<String>,
     pub inputs: Vec<FileHash>,
     pub journal: JournalSummary,
+    /// The safety invariants checked (absent when the runbook has none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub invariants: Vec<super::invariants::InvariantTally>,
 }
 
 #[derive(Serialize)]
@@ -120,6 +123,7 @@ impl Summary {
                 events: r.events,
                 last_hash: r.last_hash.clone(),
             },
+            invariants: super::invariants::tally(r),
         }
     }
 }
@@ -150,6 +154,9 @@ pub struct SiteSummary {
     pub notices: Vec<String>,
     pub inputs: Vec<FileHash>,
     pub journal: JournalSummary,
+    /// The safety invariants checked, each naming its runbook (absent when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub invariants: Vec<super::invariants::InvariantTally>,
 }
 
 /// One runbook of a site run: its summary as a runbook's, with its place in the site.
@@ -209,6 +216,7 @@ impl SiteSummary {
             notices,
             inputs,
             journal,
+            invariants,
             ..
         } = Summary::of(r);
         SiteSummary {
@@ -236,6 +244,7 @@ impl SiteSummary {
             notices,
             inputs,
             journal,
+            invariants,
         }
     }
 }

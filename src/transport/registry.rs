@@ -41,7 +41,17 @@ impl Transports {
             .map(|(i, h)| (i, SshHost::new(h)))
             .collect();
         let mut clients = HashMap::new();
-        for step in rb.services.iter().flat_map(|s| s.phases.iter().flatten()) {
+        let invariants = rb
+            .origins
+            .iter()
+            .flat_map(|o| &o.invariants)
+            .map(|i| &i.step);
+        for step in rb
+            .services
+            .iter()
+            .flat_map(|s| s.phases.iter().flatten())
+            .chain(invariants)
+        {
             if let Action::Http(check) = &step.action
                 && let Entry::Vacant(e) = clients.entry(tls_settings(check))
             {

@@ -78,6 +78,7 @@ pub fn line(elapsed_s: f64, event: &Event) -> Option<String> {
                 f.duration_s
             )
         }
+        Event::InvariantChecked(c) => crate::ui::invariant_line::line(&at, c),
         Event::ServiceRecovered {
             service,
             achieved_s,

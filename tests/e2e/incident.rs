@@ -139,7 +139,7 @@ fn rollback_switches_back_every_service_that_had_begun_to_stop_in_reverse_order(
 /// answers the first question with `answer` once it is shown (after `before_answer`);
 /// an empty answer leaves the question unanswered. Returns the exit code and what the
 /// terminal showed.
-fn on_a_terminal(t: &Test, answer: &str, before_answer: impl FnOnce()) -> (i32, String) {
+pub(crate) fn on_a_terminal(t: &Test, answer: &str, before_answer: impl FnOnce()) -> (i32, String) {
     let cmd = format!("{SWITCHYARD} --no-progress run runbooks/test.toml --to b --live");
     let mut child = Command::new("script")
         .args(["-q", "-e", "-c", &cmd, "/dev/null"])

@@ -11,6 +11,7 @@ mod http_body;
 mod incident;
 mod invalid;
 mod invalid_sites;
+mod invariant;
 mod numbers;
 mod order;
 mod plan;

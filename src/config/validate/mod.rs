@@ -11,6 +11,7 @@
 mod action;
 mod context;
 mod hosts;
+mod invariant;
 mod runbook;
 mod service;
 mod shared;

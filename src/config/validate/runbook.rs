@@ -87,6 +87,7 @@ pub fn validate(
         );
     }
     service::report_cycles(diags, &raw.services, &services);
+    let invariants = super::invariant::validate_invariants(diags, &cx, &raw.invariants);
     if diags.error_count() > errors_before {
         return None;
     }
@@ -111,6 +112,7 @@ pub fn validate(
         requires: Vec::new(),
         assumes: Vec::new(),
         plan_hash: None,
+        invariants,
     };
     Some(Runbook {
         title,

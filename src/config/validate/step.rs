@@ -167,7 +167,7 @@ fn check_timing(diags: &mut Diagnostics, raw: &RawStep, what: &str) -> (Duration
 
 /// Every template of the step names known variables and secrets, uses `host.*` only
 /// where there is a host, and (in a command) sits where `sh` reads a value as one word.
-fn check_templates(
+pub(super) fn check_templates(
     diags: &mut Diagnostics,
     cx: &StepCx<'_>,
     raw: &RawStep,

@@ -24,6 +24,7 @@ use crate::engine::stopwatch::{secs, timestamp};
 use crate::plan::Plan;
 use crate::transport::Cancel;
 
+use super::invariants::{CheckResults, Checks, check_ended};
 use super::progress::Progress;
 use super::running::Running;
 use super::types::{Carry, Io, Pass, Pending, Settings, Stop, failure};
@@ -46,7 +47,11 @@ pub async fn pass<E: Executor>(
         sigint: signal(SignalKind::interrupt()).ok(),
         sigterm: signal(SignalKind::terminate()).ok(),
     };
+    // A safety invariant's jobs are not steps of the plan: the checks run them.
+    let (checks, jobs): (Vec<Job>, Vec<Job>) =
+        jobs.into_iter().partition(|j| j.invariant.is_some());
     let mut d = Dispatcher::new(plan, jobs, executor, settings, carry, &mut *io.sink, tx);
+    d.checks = Checks::new(checks);
     d.times_nothing = rollback_pass || d.executor.dry_run();
     d.rollback_pass = rollback_pass;
     d.keep_rolling_back();
@@ -86,6 +91,8 @@ enum Internal {
     QuestionExpired,
     /// The grace period after Ctrl-C or SIGTERM is over.
     GraceOver,
+    /// The safety invariants' check under way came back.
+    CheckEnded(CheckResults),
 }
 
 /// How a job ends, for [`Dispatcher::end`].
@@ -145,6 +152,8 @@ pub(super) struct Dispatcher<'a, 'p, E: Executor> {
     pub(super) rollback_pass: bool,
     pub(super) interrupted: bool,
     pub(super) grace_ends: Option<tokio::time::Instant>,
+    /// The safety invariants' checks (`invariants.rs`).
+    pub(super) checks: Checks,
 }
 
 impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
@@ -193,6 +202,7 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
             rollback_pass: false,
             interrupted: false,
             grace_ends: None,
+            checks: Checks::default(),
         }
     }
 
@@ -204,7 +214,9 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
             {
                 self.stop = Some(Stop::Failed(why.to_string()));
             }
-            if self.stop.is_none() && !self.paused {
+            self.checks_due(false);
+            self.start_check();
+            if self.stop.is_none() && !self.paused && !self.checks.holding() {
                 self.start_ready();
             }
             self.open_next_question(inbox.input.is_some());
@@ -213,7 +225,15 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
                 self.resolve(answer, by);
                 continue;
             }
-            if self.running.is_empty() && self.open.is_none() && self.questions.is_empty() {
+            if self.running.is_empty()
+                && self.open.is_none()
+                && self.questions.is_empty()
+                && !self.checks.holding()
+            {
+                // The pass is over once its last check has come back.
+                if self.checks_due(true) {
+                    continue;
+                }
                 break;
             }
             // Nothing stays off the disk while the pass waits.
@@ -250,6 +270,7 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
             Some(()) = recv(&mut inbox.sigint) => Internal::Interrupt,
             Some(()) = recv(&mut inbox.sigterm) => Internal::Terminate,
             () = grace => Internal::GraceOver,
+            results = check_ended(&mut self.checks.rx) => Internal::CheckEnded(results),
         }
     }
 
@@ -287,6 +308,7 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
                     self.stop_running("SIGTERM again");
                 }
             }
+            Internal::CheckEnded(results) => self.check_done(results),
             Internal::GraceOver => {
                 let why = format!(
                     "still running {} after the interruption",
@@ -339,6 +361,7 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
                     job: j,
                     kind: Kind::Manual,
                     failure: None,
+                    breach: None,
                 });
             } else {
                 self.spawn(j);
@@ -372,6 +395,7 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
                 job: j,
                 kind: Kind::Failed,
                 failure: Some(finished),
+                breach: None,
             });
         } else {
             self.end(j, finished, Ending::Finished);
@@ -427,6 +451,7 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
         }
         if how != Ending::GivenUp {
             self.progress.complete_if_done(self.plan, step);
+            self.check_after_action(j);
         }
     }
 

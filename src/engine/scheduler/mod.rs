@@ -14,6 +14,7 @@
 
 mod containment;
 mod dispatcher;
+mod invariants;
 mod progress;
 mod questions;
 mod running;

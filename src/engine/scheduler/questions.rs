@@ -25,8 +25,9 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
         let Some(p) = self.questions.pop_front() else {
             return;
         };
-        let limit = match (&self.jobs[p.job].work, p.kind) {
-            (Work::Manual { limit: Some(l), .. }, Kind::Manual) => Some(*l),
+        let work = p.breach.is_none().then(|| &self.jobs[p.job].work);
+        let limit = match work {
+            Some(Work::Manual { limit: Some(l), .. }) if p.kind == Kind::Manual => Some(*l),
             _ => None,
         };
         if someone_there {
@@ -39,6 +40,15 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
 
     /// The question for `p`: the instruction, or why the step failed and its last lines.
     fn question(&self, p: &Pending) -> Event {
+        if let Some(b) = &p.breach {
+            return Event::Question {
+                step: b.id.clone(),
+                host: None,
+                kind: p.kind,
+                text: format!("{}\n{}", b.message, b.hosts),
+                choices: p.kind.choices().to_vec(),
+            };
+        }
         let job = &self.jobs[p.job];
         let r = &self.settings.redactor;
         let failure = p.failure.as_ref().map(|f| {
@@ -98,6 +108,20 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
         self.human_wait += waited;
         if p.kind == Kind::Manual {
             self.waits.insert(p.job, waited);
+        }
+        if let Some(b) = p.breach {
+            self.sink.emit(Event::Decision {
+                step: b.id.clone(),
+                host: None,
+                choice: answer.choice,
+                by: by.to_string(),
+                at: timestamp(self.settings.clock.now()),
+                comment: answer.comment.clone(),
+                wait_s: secs(waited),
+            });
+            self.paused = false;
+            self.breach_answered(b, answer.choice, by != POLICY);
+            return;
         }
         let job = &self.jobs[p.job];
         let place = job.place();
@@ -183,6 +207,9 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
         let open = self.open.take().map(|(p, _)| p);
         let waiting = std::mem::take(&mut self.questions);
         for p in open.into_iter().chain(waiting) {
+            if p.breach.is_some() {
+                continue;
+            }
             let f = p.failure.unwrap_or_else(|| failure(why.to_string()));
             self.end(p.job, f, Ending::GivenUp);
         }

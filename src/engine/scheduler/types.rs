@@ -126,6 +126,20 @@ pub(super) struct Pending {
     pub(super) kind: Kind,
     /// A failed job's result, held until the answer says what to do with it.
     pub(super) failure: Option<Finished>,
+    /// A breached safety invariant under `on_failure = "pause"`: then `job` means
+    /// nothing (see `invariants.rs`).
+    pub(super) breach: Option<BreachQuestion>,
+}
+
+/// What a person is asked about a breached invariant, and what a `retry` checks again.
+pub(super) struct BreachQuestion {
+    pub(super) origin: usize,
+    /// `invariant:NAME`, as the question and the decision name it.
+    pub(super) id: String,
+    pub(super) after: String,
+    pub(super) message: String,
+    /// Every host's result, one per line.
+    pub(super) hosts: String,
 }
 
 /// A failed end with `message`, for a job that has no result of its own.

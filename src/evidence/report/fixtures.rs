@@ -179,6 +179,7 @@ pub(super) fn site_record() -> Record {
             service("back/svc", ServiceStatus::RolledBack, None, None),
         ],
         decisions: Vec::new(),
+        invariants: Vec::new(),
         outcome: Outcome::Failed,
         finished_at: "2026-01-01T00:00:05.000Z".into(),
         rto: Rto {

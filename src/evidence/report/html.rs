@@ -26,6 +26,7 @@ pub fn render(r: &Record) -> String {
     rto(&mut out, r);
     timeline::timeline(&mut out, r);
     steps(&mut out, r);
+    super::invariants::html(&mut out, r);
     failures(&mut out, r);
     decisions(&mut out, r);
     notices(&mut out, r);
@@ -683,6 +684,7 @@ mod tests {
             ],
             services: Vec::new(),
             decisions: Vec::new(),
+            invariants: Vec::new(),
             outcome: Outcome::Failed,
             finished_at: "2026-01-01T00:00:02.000Z".into(),
             rto: Rto {

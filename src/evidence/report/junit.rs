@@ -19,6 +19,7 @@ pub fn render(r: &Record) -> String {
     } else {
         runbook_suites(r, &mut suites, &mut count);
     }
+    invariant_suite(r, &mut suites, &mut count);
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\" time=\"{:.3}\" timestamp=\"{}\">\n{suites}</testsuites>\n",
         esc(&format!(
@@ -140,6 +141,32 @@ fn runbook_suites(r: &Record, suites: &mut String, count: &mut impl FnMut(&[Case
         r.recovered_s(),
     )];
     suite(suites, &format!("site {}", r.start.runbook), 0.0, &cases, r);
+    count(&cases);
+}
+
+/// The safety invariants' suite: a case per invariant, failed if it was ever breached.
+fn invariant_suite(r: &Record, suites: &mut String, count: &mut impl FnMut(&[Case])) {
+    let cases: Vec<Case> = super::invariants::junit_cases(r)
+        .into_iter()
+        .map(|c| Case {
+            name: c.name,
+            time: 0.0,
+            verdict: match c.failure {
+                Some((message, text)) => Verdict::Fail { message, text },
+                None => Verdict::Pass,
+            },
+        })
+        .collect();
+    if cases.is_empty() {
+        return;
+    }
+    suite(
+        suites,
+        &format!("{}.invariants", r.start.runbook),
+        0.0,
+        &cases,
+        r,
+    );
     count(&cases);
 }
 

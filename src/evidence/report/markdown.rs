@@ -17,6 +17,7 @@ pub fn render(r: &Record) -> String {
     systems(&mut out, r);
     rto(&mut out, r);
     steps(&mut out, r);
+    super::invariants::markdown(&mut out, r, cell);
     failures(&mut out, r);
     decisions(&mut out, r);
     notices(&mut out, r);

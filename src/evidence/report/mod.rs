@@ -10,6 +10,7 @@ mod controls;
 mod fixtures;
 mod format;
 mod html;
+mod invariants;
 mod junit;
 mod markdown;
 mod shared;

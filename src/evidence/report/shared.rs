@@ -58,6 +58,18 @@ pub fn verdict_sentence(r: &Record) -> String {
             secs(r.rto.achieved_s),
             secs(r.rto.target_s)
         ),
+        // A breached invariant stopped a run in which no step failed.
+        Outcome::Failed | Outcome::Aborted | Outcome::RolledBack
+            if failed == 0
+                && let Some(breach) = crate::evidence::invariants::first_breach(r) =>
+        {
+            let then = match r.outcome {
+                Outcome::RolledBack => "every service it had begun to stop was switched back",
+                Outcome::Aborted => "the run was aborted",
+                _ => "the run stopped",
+            };
+            format!("{breach} No further step started; {then}.")
+        }
         Outcome::Failed => format!("{failed} step execution(s) failed and the run stopped."),
         Outcome::Aborted => "The operator aborted the run.".into(),
         Outcome::RolledBack => {

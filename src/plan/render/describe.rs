@@ -19,13 +19,18 @@ pub fn describe(plan: &Plan<'_>, step: usize, host: Option<usize>) -> String {
         mode: plan.mode,
         secrets: None,
     };
-    match &s.step.action {
-        Action::Run(t) | Action::Local(t) => t.render(&b, true),
-        Action::Tcp(t) => format!("connect to {}", t.render(&b, false)),
-        Action::Manual(t) => format!("ask the operator: {}", t.render(&b, false)),
+    describe_action(&s.step.action, &b)
+}
+
+/// What `action` does, rendered with `b`.
+pub fn describe_action(action: &Action, b: &Bindings<'_>) -> String {
+    match action {
+        Action::Run(t) | Action::Local(t) => t.render(b, true),
+        Action::Tcp(t) => format!("connect to {}", t.render(b, false)),
+        Action::Manual(t) => format!("ask the operator: {}", t.render(b, false)),
         Action::Sleep(d) => format!("wait {}", duration::format(*d)),
         Action::Http(h) => {
-            let mut out = format!("{} {}", h.method, h.url.render(&b, false));
+            let mut out = format!("{} {}", h.method, h.url.render(b, false));
             let status = if h.expect_status.is_empty() {
                 "2xx".to_string()
             } else {
@@ -37,7 +42,7 @@ pub fn describe(plan: &Plan<'_>, step: usize, host: Option<usize>) -> String {
             };
             out.push_str(&format!(" → expect {status}"));
             if let Some(body) = &h.expect_body {
-                out.push_str(&format!(", body contains {:?}", body.render(&b, false)));
+                out.push_str(&format!(", body contains {:?}", body.render(b, false)));
             }
             if h.insecure_tls {
                 out.push_str(" (TLS NOT VERIFIED)");

@@ -33,6 +33,9 @@ struct PlanDoc<'a> {
     gates: Vec<GateDoc>,
     skipped: Vec<SkippedDoc<'a>>,
     warnings: Vec<String>,
+    /// The safety invariants and when they are checked (absent when there are none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    invariants: Vec<super::invariants::InvariantDoc<'a>>,
 }
 
 #[derive(Serialize)]
@@ -261,6 +264,7 @@ pub fn json_predicted(plan: &Plan<'_>, prediction: Option<&Prediction>) -> Strin
             w.extend(prediction.map(|p| predicted(plan, p)).unwrap_or_default());
             w
         },
+        invariants: super::invariants::docs(plan),
     };
     serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
 }

@@ -2,11 +2,12 @@
 
 mod describe;
 mod graph;
+mod invariants;
 mod json;
 mod text;
 mod warnings;
 
-pub use describe::{describe, executions};
+pub use describe::{describe, describe_action, executions};
 pub use graph::{dot, mermaid};
 pub use json::{json, json_predicted};
 pub use text::{text, text_predicted};

@@ -80,6 +80,7 @@ pub fn text_predicted(plan: &Plan<'_>, prediction: Option<&Prediction>) -> Strin
         );
         let _ = writeln!(o, "  {}", path.join(" → "));
     }
+    super::invariants::text(&mut o, plan);
     write_rto(&mut o, plan, prediction);
     let mut w = warnings(plan);
     w.extend(prediction.map(|p| predicted(plan, p)).unwrap_or_default());
