@@ -17,6 +17,7 @@ mod order;
 mod plan;
 mod plan_predict;
 mod postgres;
+mod postgres_safety;
 mod report_html;
 mod run;
 mod run_ssh;

@@ -27,6 +27,8 @@ pub struct Lab {
     pub net: String,
     /// Holds up.sh's log and the runs' evidence; outlives the lab directory.
     work: tempfile::TempDir,
+    /// Runs so far: each gets an evidence directory of its own.
+    runs: std::sync::atomic::AtomicUsize,
     _dir: tempfile::TempDir,
 }
 
@@ -45,6 +47,7 @@ impl Lab {
             dir: dir.path().to_path_buf(),
             net: unused_net(),
             work: tempfile::tempdir().expect("work directory"),
+            runs: std::sync::atomic::AtomicUsize::new(0),
             _dir: dir,
         };
         // The guard exists before up.sh runs, so a half-built lab is torn down too.
@@ -95,10 +98,16 @@ impl Lab {
     /// `switchyard run runbooks/postgres.toml --to HALL` against this lab, with its own
     /// evidence directory.
     pub fn run(&self, to: &str, extra: &[&str]) -> Run {
-        let evidence = self
-            .work
-            .path()
-            .join(format!("evidence-{to}-{}", extra.join("")));
+        self.run_file("runbooks/postgres.toml", to, extra)
+    }
+
+    /// `switchyard run RUNBOOK --to HALL` (a path from the repository root, or absolute)
+    /// against this lab, with an evidence directory of its own for each call.
+    pub fn run_file(&self, runbook: &str, to: &str, extra: &[&str]) -> Run {
+        let evidence = self.work.path().join(format!(
+            "evidence-{}",
+            self.runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
         let inventory = self.inventory();
         let out = Test::reuse(Path::new(ROOT))
             // The lab's own run locks, not the repository's.
@@ -110,7 +119,7 @@ impl Lab {
                     .to_str()
                     .expect("UTF-8 path"),
             )
-            .args(&["--no-progress", "run", "runbooks/postgres.toml", "--to", to])
+            .args(&["--no-progress", "run", runbook, "--to", to])
             .args(&["--inventory", inventory.to_str().expect("UTF-8 path")])
             .args(&["--evidence-dir", evidence.to_str().expect("UTF-8 path")])
             .args(extra)
@@ -123,6 +132,7 @@ impl Lab {
         Run {
             code: out.code,
             summary: super::util::summary(&runs[0]),
+            dir: runs[0].clone(),
             stderr,
         }
     }
@@ -146,6 +156,8 @@ impl Drop for Lab {
 pub struct Run {
     pub code: i32,
     pub summary: Value,
+    /// The run folder.
+    pub dir: PathBuf,
     pub stderr: String,
 }
 
@@ -167,11 +179,15 @@ impl Run {
 }
 
 /// `127.30.N` with nothing listening on the lab's ports of .1, .2 and .10 (N from the
-/// process id, so two test runs at once take different ones; 127.30.0 is the default lab).
+/// process id, so two test runs at once take different ones; 127.30.0 is the default lab),
+/// and not handed to another lab of this process (whose servers may not listen yet).
 fn unused_net() -> String {
+    static TAKEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut taken = TAKEN.lock().unwrap_or_else(|e| e.into_inner());
     let start = std::process::id() % 250;
-    (0..250)
+    let net = (0..250)
         .map(|i| format!("127.30.{}", (start + i) % 250 + 1))
+        .filter(|net| !taken.contains(net))
         .find(|net| {
             [1, 2, 10].iter().all(|host| {
                 [SSH_PORT, PG_PORT, HTTP_PORT].iter().all(|port| {
@@ -180,7 +196,9 @@ fn unused_net() -> String {
                 })
             })
         })
-        .expect("a free 127.30.N.0/24")
+        .expect("a free 127.30.N.0/24");
+    taken.push(net.clone());
+    net
 }
 
 /// One SQL statement through psql over TCP to `host:5432`, database `drill`.
