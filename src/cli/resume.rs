@@ -130,6 +130,7 @@ pub fn run(g: &Global, a: &ResumeArgs) -> Result<u8, Error> {
         settings,
         kind,
         signer,
+        run_id: super::run::folder_name_of(&a.run_dir),
     };
     let code = run
         .execute(g, recorder, Start::Resumed(Box::new(carry)), Some(resumed))

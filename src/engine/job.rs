@@ -97,6 +97,7 @@ pub fn jobs(
     step: usize,
     transports: &Transports,
     secrets: &crate::engine::secrets::Values,
+    run_id: Option<&str>,
 ) -> Vec<Job> {
     let s = &plan.steps[step];
     let hosts: Vec<Option<HostIdx>> = if s.hosts.is_empty() {
@@ -117,6 +118,7 @@ pub fn jobs(
                 target: plan.to.as_str(),
                 mode: plan.mode,
                 secrets,
+                run_id,
             };
             let own = &secrets[rb.services[s.service].origin];
             let (real, shown) = (bind(Some(own)), bind(None));

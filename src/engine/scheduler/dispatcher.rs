@@ -24,6 +24,7 @@ use crate::engine::stopwatch::{secs, timestamp};
 use crate::plan::Plan;
 use crate::transport::Cancel;
 
+use super::canary::Canaries;
 use super::progress::Progress;
 use super::running::Running;
 use super::types::{Carry, Io, Pass, Pending, Settings, Stop, failure};
@@ -38,10 +39,13 @@ pub async fn pass<E: Executor>(
     carry: &Carry,
     io: &mut Io<'_>,
     rollback_pass: bool,
+    canaries: Vec<crate::engine::canary::Prepared>,
 ) -> Pass {
     let (tx, attempts) = mpsc::unbounded_channel();
+    let (canaries, canary) = Canaries::new(canaries, &carry.canary);
     let mut inbox = Inbox {
         attempts,
+        canary,
         input: io.input.take(),
         sigint: signal(SignalKind::interrupt()).ok(),
         sigterm: signal(SignalKind::terminate()).ok(),
@@ -49,8 +53,11 @@ pub async fn pass<E: Executor>(
     let mut d = Dispatcher::new(plan, jobs, executor, settings, carry, &mut *io.sink, tx);
     d.times_nothing = rollback_pass || d.executor.dry_run();
     d.rollback_pass = rollback_pass;
+    d.canaries = canaries;
+    d.canary_plan();
     d.keep_rolling_back();
     d.run(&mut inbox).await;
+    let rpo_missed = d.rpo_missed();
     // The terminal stays for the next pass (the rollback).
     io.input = inbox.input;
     Pass {
@@ -58,6 +65,7 @@ pub async fn pass<E: Executor>(
         recovered: d.recovered,
         stop_begun: d.stop_begun,
         human_wait: d.human_wait,
+        rpo_missed,
         halts: d.halts,
     }
 }
@@ -65,6 +73,8 @@ pub async fn pass<E: Executor>(
 /// Where the pass's internal events come from, apart from its own jobs.
 struct Inbox {
     attempts: mpsc::UnboundedReceiver<AttemptReport>,
+    /// What the canaries' writes and reads came back with.
+    canary: mpsc::UnboundedReceiver<crate::engine::canary::Report>,
     /// Lines the operator types; `None` when nobody can answer.
     input: Option<mpsc::UnboundedReceiver<String>>,
     sigint: Option<Signal>,
@@ -86,6 +96,10 @@ enum Internal {
     QuestionExpired,
     /// The grace period after Ctrl-C or SIGTERM is over.
     GraceOver,
+    /// A canary write is due.
+    CanaryDue,
+    /// A canary write or read came back.
+    Canary(crate::engine::canary::Report),
 }
 
 /// How a job ends, for [`Dispatcher::end`].
@@ -145,6 +159,8 @@ pub(super) struct Dispatcher<'a, 'p, E: Executor> {
     pub(super) rollback_pass: bool,
     pub(super) interrupted: bool,
     pub(super) grace_ends: Option<tokio::time::Instant>,
+    /// The services' RPO canaries (`canary.rs`).
+    pub(super) canaries: Canaries,
 }
 
 impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
@@ -193,6 +209,7 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
             rollback_pass: false,
             interrupted: false,
             grace_ends: None,
+            canaries: Canaries::new(Vec::new(), &[]).0,
         }
     }
 
@@ -204,6 +221,7 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
             {
                 self.stop = Some(Stop::Failed(why.to_string()));
             }
+            self.canary_tick();
             if self.stop.is_none() && !self.paused {
                 self.start_ready();
             }
@@ -213,7 +231,11 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
                 self.resolve(answer, by);
                 continue;
             }
-            if self.running.is_empty() && self.open.is_none() && self.questions.is_empty() {
+            if self.running.is_empty()
+                && self.open.is_none()
+                && self.questions.is_empty()
+                && !self.canaries.busy()
+            {
                 break;
             }
             // Nothing stays off the disk while the pass waits.
@@ -229,9 +251,12 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
     async fn next_event(&mut self, inbox: &mut Inbox) -> Internal {
         let expiry = at(self.open_deadline);
         let grace = at(self.grace_ends);
+        let canary_due = at(self.canaries.due());
         let jobs = &self.jobs;
         tokio::select! {
             () = expiry => Internal::QuestionExpired,
+            () = canary_due => Internal::CanaryDue,
+            Some(r) = inbox.canary.recv() => Internal::Canary(r),
             Some((j, finished)) = self.running.next(|j| jobs[j].place()) => {
                 let mut before = Vec::new();
                 while let Ok(a) = inbox.attempts.try_recv() {
@@ -269,6 +294,8 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
                 self.job_ended(j, finished);
             }
             Internal::Attempt(a) => self.attempt(a),
+            Internal::CanaryDue => self.canary_due(),
+            Internal::Canary(r) => self.canary_report(r),
             Internal::Line(line) => self.answer_line(&line),
             Internal::InputClosed => {}
             Internal::Interrupt => match (self.interrupted, self.cancel.is_set()) {
@@ -308,6 +335,18 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
             self.settings.max_parallel,
             &self.settings.clock,
         );
+        // A service's first stop step waits for the canary's write before the stop phase.
+        let started: Vec<usize> = started
+            .into_iter()
+            .filter(|&j| !self.canary_holds(j))
+            .collect();
+        // Due at once: the writes the held steps wait for.
+        self.canary_due();
+        self.launch(started);
+    }
+
+    /// Announces and starts jobs that `take_ready` took.
+    pub(super) fn launch(&mut self, started: Vec<usize>) {
         if started.is_empty() {
             return;
         }
@@ -343,6 +382,7 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
             } else {
                 self.spawn(j);
             }
+            self.canary_after(j);
         }
     }
 
@@ -421,6 +461,7 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
             return;
         }
         self.record(j, f, rerun, ended);
+        self.canary_after(j);
         stop_for(self);
         if how.ran() {
             self.note_recovery(j);
@@ -498,6 +539,8 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
                 met: achieved <= secs(t),
             }),
         });
+        // Timed above, so the read adds nothing to the recovery time.
+        self.canary_read(svc);
     }
 
     /// The run stops to switch back. The switchover pass says so in the journal at

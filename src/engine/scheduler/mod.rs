@@ -12,6 +12,7 @@
 //! - `running`: the jobs under way, a panicking one included;
 //! - `types`: what a pass is given and gives back (a leaf).
 
+mod canary;
 mod containment;
 mod dispatcher;
 mod progress;

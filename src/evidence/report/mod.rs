@@ -12,6 +12,7 @@ mod format;
 mod html;
 mod junit;
 mod markdown;
+mod rpo;
 mod shared;
 
 pub use format::{Format, render};

@@ -18,6 +18,7 @@ pub fn describe(plan: &Plan<'_>, step: usize, host: Option<usize>) -> String {
         target: plan.to.as_str(),
         mode: plan.mode,
         secrets: None,
+        run_id: None,
     };
     match &s.step.action {
         Action::Run(t) | Action::Local(t) => t.render(&b, true),
