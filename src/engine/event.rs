@@ -218,7 +218,8 @@ pub enum Event {
     /// A canary write was acknowledged by every source host of the service's canary.
     CanaryWritten {
         service: String,
-        seq: u64,
+        /// The write's `{{canary.seq}}` (named apart from the journal's own `seq`).
+        canary_seq: u64,
         /// When it was acknowledged, and that in seconds since the RTO clock's origin.
         at: String,
         at_s: f64,

@@ -393,7 +393,7 @@ impl Record {
                 }
                 Event::CanaryWritten {
                     service,
-                    seq,
+                    canary_seq: seq,
                     at,
                     at_s,
                     ..

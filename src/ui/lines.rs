@@ -61,7 +61,7 @@ pub fn line(elapsed_s: f64, event: &Event) -> Option<String> {
         Event::AttemptFinished { .. } => return None,
         Event::CanaryWritten {
             service,
-            seq,
+            canary_seq: seq,
             before_stop,
             ..
         } => format!(

@@ -42,6 +42,9 @@ pub(super) struct Writer {
     /// The extra write before the stop phase has been made.
     stop_write_done: bool,
     reading: bool,
+    /// Stopped while a write was under way: `canary_stopped` waits for that write, so
+    /// that its `last_seq` is the last write acknowledged.
+    stopping: Option<CanaryStop>,
     /// Missed its target (or could not tell).
     pub(super) missed: bool,
 }
@@ -81,6 +84,7 @@ impl Canaries {
                     hold_for: None,
                     stop_write_done: stopped,
                     reading: false,
+                    stopping: None,
                     missed: false,
                     p,
                 }
@@ -225,6 +229,7 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
     fn canary_wrote(&mut self, i: usize, seq: u64, result: Result<(), String>, ended: Instant) {
         let w = &mut self.canaries.writers[i];
         w.in_flight = None;
+        let mut stopping = w.stopping.take();
         let before_stop = w.hold_for.is_some_and(|h| seq >= h);
         match result {
             Ok(()) => {
@@ -237,7 +242,7 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
                 w.acks.push(ack.clone());
                 self.sink.emit(Event::CanaryWritten {
                     service: w.p.name.clone(),
-                    seq,
+                    canary_seq: seq,
                     at: ack.at,
                     at_s: ack.at_s,
                     before_stop,
@@ -245,8 +250,16 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
             }
             Err(why) => {
                 let message = self.settings.redactor.redact(&format!("canary write {seq}: {why}"));
-                self.canary_stop(i, CanaryStop::WriteFailed, Some(seq), Some(message));
+                if stopping.take().is_some() {
+                    // It was stopping anyway; the failure is what the journal says.
+                    self.canary_stopped(i, CanaryStop::WriteFailed, Some(seq), Some(message));
+                } else {
+                    self.canary_stop(i, CanaryStop::WriteFailed, Some(seq), Some(message));
+                }
             }
+        }
+        if let Some(why) = stopping {
+            self.canary_stopped(i, why, None, None);
         }
         let w = &mut self.canaries.writers[i];
         if w.hold_for.is_some() && (before_stop || w.state == State::Stopped) {
@@ -281,6 +294,22 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
         }
         w.state = State::Stopped;
         w.due = None;
+        if w.in_flight.is_some() {
+            w.stopping = Some(why);
+            return;
+        }
+        self.canary_stopped(i, why, failed_seq, message);
+    }
+
+    /// Says in the journal that writer `i` stopped; stop jobs held for it start.
+    fn canary_stopped(
+        &mut self,
+        i: usize,
+        why: CanaryStop,
+        failed_seq: Option<u64>,
+        message: Option<String>,
+    ) {
+        let w = &self.canaries.writers[i];
         self.sink.emit(Event::CanaryStopped {
             service: w.p.name.clone(),
             why,

@@ -1,11 +1,13 @@
 //! The plan as people and programs read it: text, JSON, DOT and Mermaid.
 
+mod canary;
 mod describe;
 mod graph;
 mod json;
 mod text;
 mod warnings;
 
+pub use canary::{CanaryShown, canary};
 pub use describe::{describe, executions};
 pub use graph::{dot, mermaid};
 pub use json::{json, json_predicted};
