@@ -92,8 +92,7 @@ pub fn prepare(
         };
         let (from, to) = (in_hall(plan.from.as_str()), in_hall(plan.to.as_str()));
         let shown = |t: &crate::config::template::Template, hosts: &[HostIdx]| {
-            t.render(&bind(hosts.first().copied(), None), true)
-                .replace(bindings::CANARY_SEQ, "{{canary.seq}}")
+            bindings::shown(&t.render(&bind(hosts.first().copied(), None), true))
         };
         out.push(Prepared {
             service: si,

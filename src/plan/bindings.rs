@@ -31,6 +31,16 @@ pub struct Bindings<'a> {
 /// only, so shell quoting leaves it alone and [`number`] can replace it.
 pub const CANARY_SEQ: &str = "SWITCHYARDCANARYSEQ";
 
+/// What `{{run.id}}` renders as where there is no run (a plan): see [`shown`].
+const RUN_ID: &str = "SWITCHYARDRUNID";
+
+/// A rendered text as people read it before a run: `{{canary.seq}}` and, without a
+/// run, `{{run.id}}` as written (unquoted: their values never need quoting).
+pub fn shown(text: &str) -> String {
+    text.replace(CANARY_SEQ, "{{canary.seq}}")
+        .replace(RUN_ID, "{{run.id}}")
+}
+
 /// A rendered canary `write` with its sequence number put in.
 pub fn number(line: &str, seq: u64) -> String {
     line.replace(CANARY_SEQ, &seq.to_string())
@@ -55,7 +65,7 @@ impl Resolve for Bindings<'_> {
             Placeholder::Service => text(self.runbook.local_name(self.service)),
             Placeholder::Runbook => text(&self.origin().name),
             Placeholder::Mode => text(self.mode.as_str()),
-            Placeholder::RunId => text(self.run_id.unwrap_or("{{run.id}}")),
+            Placeholder::RunId => text(self.run_id.unwrap_or(RUN_ID)),
             Placeholder::CanarySeq => text(CANARY_SEQ),
             Placeholder::Var(name) => text(self.origin().vars.get(name).map_or("", String::as_str)),
             Placeholder::Secret(name) => match self.secrets.and_then(|s| s.get(name)) {

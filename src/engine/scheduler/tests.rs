@@ -289,6 +289,7 @@ fn run_pass_into<E: Executor>(
             carry,
             &mut io,
             false,
+            Vec::new(),
         )
         .await
     });

@@ -50,9 +50,7 @@ pub fn canary<'p>(plan: &'p Plan<'_>, svc: usize) -> Option<CanaryShown<'p>> {
                 .iter()
                 .map(|&h| rb.inventory.hosts[h].name.as_str())
                 .collect(),
-            does: t
-                .render(&b, true)
-                .replace(bindings::CANARY_SEQ, "{{canary.seq}}"),
+            does: bindings::shown(&t.render(&b, true)),
         }
     };
     Some(CanaryShown {

@@ -8,6 +8,11 @@ use crate::plan::bindings::Bindings;
 
 /// What one execution of a step does, fully resolved, secrets redacted.
 pub fn describe(plan: &Plan<'_>, step: usize, host: Option<usize>) -> String {
+    crate::plan::bindings::shown(&resolved(plan, step, host))
+}
+
+/// As [`describe`], before `{{run.id}}` is shown as written.
+fn resolved(plan: &Plan<'_>, step: usize, host: Option<usize>) -> String {
     let s = &plan.steps[step];
     let rb = plan.runbook;
     let b = Bindings {
