@@ -276,9 +276,7 @@ impl Execution<'_, '_> {
     ) -> Outcome {
         let jobs_of = |p: &Plan<'_>| -> Vec<job::Job> {
             (0..p.steps.len())
-                .flat_map(|i| {
-                    job::jobs(p, i, &self.transports, &self.secrets, Some(&self.run_id))
-                })
+                .flat_map(|i| job::jobs(p, i, &self.transports, &self.secrets, Some(&self.run_id)))
                 .collect()
         };
         let canaries = crate::engine::canary::prepare(

@@ -267,9 +267,12 @@ fn placeholder(
     if let Some((_, p)) = FIXED.iter().find(|(n, _)| *n == name) {
         if *p == Placeholder::CanarySeq && !canary_write {
             cx.error(
-                Diagnostic::error(span.clone(), "`{{canary.seq}}` is valid only in a canary's `write`")
-                    .with_label("there is no canary write here to number")
-                    .with_help("use it in `write` of `[services.NAME.canary]`"),
+                Diagnostic::error(
+                    span.clone(),
+                    "`{{canary.seq}}` is valid only in a canary's `write`",
+                )
+                .with_label("there is no canary write here to number")
+                .with_help("use it in `write` of `[services.NAME.canary]`"),
             );
             return None;
         }

@@ -243,7 +243,7 @@ pub fn measure(acks: &[Ack], read_seq: Option<u64>, target: Option<Duration>) ->
     let met = read_seq.is_some()
         && match target_s {
             None => true,
-            Some(t) if t == 0.0 => lost.is_empty(),
+            Some(0.0) => lost.is_empty(),
             Some(t) => lost_s <= t,
         };
     Rpo {

@@ -72,8 +72,7 @@ pub async fn run<E: Executor>(
                 settings,
                 &carry,
                 io,
-                false,
-                canaries,
+                scheduler::Role::Switchover(canaries),
             )
             .await
         }
@@ -291,7 +290,16 @@ async fn rollback<E: Executor>(
             carry.done.insert((job.id.clone(), job.host_name.clone()));
         }
     }
-    let pass = scheduler::pass(&back, jobs, executor, settings, &carry, io, true, Vec::new()).await;
+    let pass = scheduler::pass(
+        &back,
+        jobs,
+        executor,
+        settings,
+        &carry,
+        io,
+        scheduler::Role::Rollback,
+    )
+    .await;
     let outcome = match pass.stop {
         None => Outcome::RolledBack,
         Some(Stop::Interrupted) => Outcome::Interrupted,

@@ -92,12 +92,15 @@ pub fn line(elapsed_s: f64, event: &Event) -> Option<String> {
             rpo,
         } => format!(
             "{at} canary  {service}: read {} of {} acknowledged, {} lost ({:.1}s){}{}",
-            rpo.read_seq.map_or("nothing".to_string(), |n| n.to_string()),
+            rpo.read_seq
+                .map_or("nothing".to_string(), |n| n.to_string()),
             rpo.last_ack_seq,
             rpo.lost_writes,
             rpo.lost_s,
             if rpo.met { "" } else { ": RPO MISSED" },
-            message.as_ref().map_or(String::new(), |m| format!(" — {m}"))
+            message
+                .as_ref()
+                .map_or(String::new(), |m| format!(" — {m}"))
         ),
         Event::StepFinished(f) => {
             let word = match f.status {

@@ -76,10 +76,15 @@ fn rpo(dir: &Path) -> Value {
 
 #[test]
 fn canary_nothing_lost_meets_a_zero_rpo() {
-    let out = project(&runbook("0s", "", "sleep 0.4", "cp primary.log replica.log"))
-        .args(LIVE)
-        .run()
-        .code(0);
+    let out = project(&runbook(
+        "0s",
+        "",
+        "sleep 0.4",
+        "cp primary.log replica.log",
+    ))
+    .args(LIVE)
+    .run()
+    .code(0);
     let dir = run_dir(&out);
     let ev = events(&dir);
     let written = of(&ev, "canary_written");
@@ -88,13 +93,19 @@ fn canary_nothing_lost_meets_a_zero_rpo() {
     for (i, w) in written.iter().enumerate() {
         assert_eq!(w["canary_seq"], i as u64 + 1);
     }
-    let last = written.last().expect("a write")["canary_seq"].as_u64().expect("seq");
+    let last = written.last().expect("a write")["canary_seq"]
+        .as_u64()
+        .expect("seq");
     let stopped = of(&ev, "canary_stopped");
     assert_eq!(stopped.len(), 1, "{stopped:?}");
     assert_eq!(stopped[0]["why"], "stop_phase_finished");
     assert_eq!(stopped[0]["last_seq"], last);
     let primary = read(&out.root, "primary.log");
-    assert_eq!(primary.lines().count() as u64, last, "every write is acknowledged once");
+    assert_eq!(
+        primary.lines().count() as u64,
+        last,
+        "every write is acknowledged once"
+    );
     let r = rpo(&dir);
     assert_eq!(r["target_s"], 0.0);
     assert_eq!(r["last_ack_seq"], last);
@@ -104,7 +115,10 @@ fn canary_nothing_lost_meets_a_zero_rpo() {
     assert_eq!(r["met"], true);
     assert_eq!(summary(&dir)["outcome"], "passed");
     let md = read(&dir, "report.md");
-    assert!(md.contains("## RPO: data lost, measured by the canary"), "{md}");
+    assert!(
+        md.contains("## RPO: data lost, measured by the canary"),
+        "{md}"
+    );
     assert_intact(&dir);
 }
 
@@ -125,7 +139,10 @@ fn canary_the_write_before_the_stop_phase_is_journalled_before_its_first_step() 
         .iter()
         .position(|e| e["event"] == "step_started" && e["step"] == "db.stop.1")
         .expect("stop started");
-    assert!(before < stop, "the stop step started before the canary's write");
+    assert!(
+        before < stop,
+        "the stop step started before the canary's write"
+    );
     // The writer began once the precheck passed, not before.
     let precheck = ev
         .iter()
@@ -154,14 +171,21 @@ fn canary_the_write_before_the_stop_phase_is_journalled_before_its_first_step() 
 /// Replication cut after write 3: every later acknowledged write is lost.
 #[test]
 fn canary_replication_cut_short_loses_the_writes_after_it_and_breaches_a_zero_rpo() {
-    let out = project(&runbook("0s", "", "sleep 0.6", "head -n 3 primary.log > replica.log"))
-        .args(LIVE)
-        .run()
-        .code(3);
+    let out = project(&runbook(
+        "0s",
+        "",
+        "sleep 0.6",
+        "head -n 3 primary.log > replica.log",
+    ))
+    .args(LIVE)
+    .run()
+    .code(3);
     let dir = run_dir(&out);
     let ev = events(&dir);
     let written = of(&ev, "canary_written");
-    let last = written.last().expect("writes")["canary_seq"].as_u64().expect("seq");
+    let last = written.last().expect("writes")["canary_seq"]
+        .as_u64()
+        .expect("seq");
     assert!(last > 3, "too few writes to lose any: {last}");
     let r = rpo(&dir);
     assert_eq!(r["read_seq"], 3);
@@ -175,7 +199,11 @@ fn canary_replication_cut_short_loses_the_writes_after_it_and_breaches_a_zero_rp
     assert_eq!(r["met"], false);
     let s = summary(&dir);
     assert_eq!(s["outcome"], "rpo_breached");
-    assert!(out.stdout.contains("rpo_breached: evidence in"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("rpo_breached: evidence in"),
+        "{}",
+        out.stdout
+    );
     let junit = read(&dir, "junit.xml");
     assert!(junit.contains("RPO MISSED"), "{junit}");
     let html = read(&dir, "report.html");
@@ -195,16 +223,24 @@ fn canary_replication_cut_short_loses_the_writes_after_it_and_breaches_a_zero_rp
             .args(&["report", ".", "--format", format])
             .run()
             .code(0);
-        assert!(again.stdout == read(&dir, file), "{file} differs when rebuilt");
+        assert!(
+            again.stdout == read(&dir, file),
+            "{file} differs when rebuilt"
+        );
     }
 }
 
 #[test]
 fn canary_a_target_longer_than_the_loss_is_met_despite_lost_writes() {
-    let out = project(&runbook("1h", "", "sleep 0.5", "head -n 2 primary.log > replica.log"))
-        .args(LIVE)
-        .run()
-        .code(0);
+    let out = project(&runbook(
+        "1h",
+        "",
+        "sleep 0.5",
+        "head -n 2 primary.log > replica.log",
+    ))
+    .args(LIVE)
+    .run()
+    .code(0);
     let dir = run_dir(&out);
     let r = rpo(&dir);
     assert!(r["lost_writes"].as_u64().expect("lost") > 0, "{r}");
@@ -219,7 +255,10 @@ fn canary_a_hanging_write_is_stopped_by_its_timeout_and_ends_the_writer() {
         .replace("echo {{canary.seq}} >> primary.log", "sleep 30");
     let started = std::time::Instant::now();
     let out = project(&body).args(LIVE).run().code(0);
-    assert!(started.elapsed().as_secs() < 20, "the hanging write held the run");
+    assert!(
+        started.elapsed().as_secs() < 20,
+        "the hanging write held the run"
+    );
     let dir = run_dir(&out);
     let ev = events(&dir);
     assert!(of(&ev, "canary_written").is_empty());
@@ -228,22 +267,33 @@ fn canary_a_hanging_write_is_stopped_by_its_timeout_and_ends_the_writer() {
     assert_eq!(stopped[0]["why"], "write_failed");
     assert_eq!(stopped[0]["failed_seq"], 1);
     let message = stopped[0]["message"].as_str().expect("message");
-    assert!(message.contains("node-a") && message.contains("timed out"), "{message}");
+    assert!(
+        message.contains("node-a") && message.contains("timed out"),
+        "{message}"
+    );
     // Not a step failure: every step passed.
     assert_eq!(summary(&dir)["outcome"], "passed");
 }
 
 #[test]
 fn canary_a_hanging_read_leaves_the_rpo_unknown_and_missed() {
-    let body = runbook("1h", "timeout = \"300ms\"", "true", "cp primary.log replica.log")
-        .replace("tail -n 1 replica.log 2>/dev/null || echo 0", "sleep 30");
+    let body = runbook(
+        "1h",
+        "timeout = \"300ms\"",
+        "true",
+        "cp primary.log replica.log",
+    )
+    .replace("tail -n 1 replica.log 2>/dev/null || echo 0", "sleep 30");
     let out = project(&body).args(LIVE).run().code(3);
     let dir = run_dir(&out);
     let ev = events(&dir);
     let read_ev = of(&ev, "canary_read");
     assert_eq!(read_ev.len(), 1);
     let message = read_ev[0]["message"].as_str().expect("message");
-    assert!(message.contains("node-b") && message.contains("timed out"), "{message}");
+    assert!(
+        message.contains("node-b") && message.contains("timed out"),
+        "{message}"
+    );
     let r = rpo(&dir);
     assert_eq!(r["read_seq"], Value::Null);
     assert_eq!(r["met"], false);
@@ -261,7 +311,10 @@ fn canary_a_read_that_prints_no_number_is_recorded_as_unknown() {
         .as_str()
         .expect("message")
         .to_string();
-    assert!(message.contains("node-b") && message.contains("\"nope\""), "{message}");
+    assert!(
+        message.contains("node-b") && message.contains("\"nope\""),
+        "{message}"
+    );
 }
 
 #[test]
@@ -290,10 +343,25 @@ fn canary_plan_shows_both_commands() {
         .args(&["plan", "runbooks/test.toml", "--to", "b"])
         .run()
         .code(0);
-    assert!(out.stdout.contains("echo {{canary.seq}} >> primary.log"), "{}", out.stdout);
-    assert!(out.stdout.contains("tail -n 1 replica.log"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("echo {{canary.seq}} >> primary.log"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("tail -n 1 replica.log"),
+        "{}",
+        out.stdout
+    );
     let json = project(&body)
-        .args(&["plan", "runbooks/test.toml", "--to", "b", "--format", "json"])
+        .args(&[
+            "plan",
+            "runbooks/test.toml",
+            "--to",
+            "b",
+            "--format",
+            "json",
+        ])
         .run()
         .code(0)
         .json();
@@ -306,7 +374,12 @@ fn canary_plan_shows_both_commands() {
 
 #[test]
 fn canary_run_id_is_the_run_folders_name() {
-    let body = runbook("1h", "", "echo {{run.id}} > run-id.txt", "cp primary.log replica.log");
+    let body = runbook(
+        "1h",
+        "",
+        "echo {{run.id}} > run-id.txt",
+        "cp primary.log replica.log",
+    );
     let out = project(&body).args(LIVE).run().code(0);
     let dir = run_dir(&out);
     let id = std::fs::read_to_string(out.root.join("run-id.txt")).expect("run-id.txt");

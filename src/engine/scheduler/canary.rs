@@ -66,7 +66,10 @@ pub(super) struct Canaries {
 }
 
 impl Canaries {
-    pub(super) fn new(prepared: Vec<Prepared>, carried: &[(String, Vec<Ack>, bool)]) -> (Canaries, mpsc::UnboundedReceiver<Report>) {
+    pub(super) fn new(
+        prepared: Vec<Prepared>,
+        carried: &[(String, Vec<Ack>, bool)],
+    ) -> (Canaries, mpsc::UnboundedReceiver<Report>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let writers = prepared
             .into_iter()
@@ -77,7 +80,11 @@ impl Canaries {
                 Writer {
                     next_seq: acks.last().map_or(1, |a| a.seq + 1),
                     acks,
-                    state: if stopped { State::Stopped } else { State::NotStarted },
+                    state: if stopped {
+                        State::Stopped
+                    } else {
+                        State::NotStarted
+                    },
                     in_flight: None,
                     due: None,
                     held: Vec::new(),
@@ -127,7 +134,10 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
         for w in &self.canaries.writers {
             let r = &self.settings.redactor;
             let hosts = |s: &[canary::Shot]| {
-                s.iter().map(|s| s.host.as_str()).collect::<Vec<_>>().join(", ")
+                s.iter()
+                    .map(|s| s.host.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             };
             self.sink.emit(Event::Notice {
                 message: r.redact(&format!(
@@ -182,7 +192,12 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
             return false;
         }
         let svc = self.plan.steps[job.step].service;
-        let Some(w) = self.canaries.writers.iter_mut().find(|w| w.p.service == svc) else {
+        let Some(w) = self
+            .canaries
+            .writers
+            .iter_mut()
+            .find(|w| w.p.service == svc)
+        else {
             return false;
         };
         if w.state != State::Writing || w.stop_write_done {
@@ -208,7 +223,11 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
             w.next_seq += 1;
             w.in_flight = Some(seq);
             w.due = Some(now + w.p.interval);
-            let (p, tx, cancel) = (w.p.clone(), self.canaries.tx.clone(), self.canaries.cancel.clone());
+            let (p, tx, cancel) = (
+                w.p.clone(),
+                self.canaries.tx.clone(),
+                self.canaries.cancel.clone(),
+            );
             tokio::spawn(async move { canary::write(&p, i, seq, cancel, tx).await });
         }
     }
@@ -249,7 +268,10 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
                 });
             }
             Err(why) => {
-                let message = self.settings.redactor.redact(&format!("canary write {seq}: {why}"));
+                let message = self
+                    .settings
+                    .redactor
+                    .redact(&format!("canary write {seq}: {why}"));
                 if stopping.take().is_some() {
                     // It was stopping anyway; the failure is what the journal says.
                     self.canary_stopped(i, CanaryStop::WriteFailed, Some(seq), Some(message));
@@ -283,9 +305,17 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
     }
 
     /// Stops writer `i` (once), saying why in the journal.
-    fn canary_stop(&mut self, i: usize, why: CanaryStop, failed_seq: Option<u64>, message: Option<String>) {
+    fn canary_stop(
+        &mut self,
+        i: usize,
+        why: CanaryStop,
+        failed_seq: Option<u64>,
+        message: Option<String>,
+    ) {
         let w = &mut self.canaries.writers[i];
-        if w.state == State::Stopped || (w.state == State::NotStarted && why == CanaryStop::RunStopped) {
+        if w.state == State::Stopped
+            || (w.state == State::NotStarted && why == CanaryStop::RunStopped)
+        {
             w.state = State::Stopped;
             if !w.held.is_empty() && w.in_flight.is_none() {
                 self.canary_release(i);
@@ -328,7 +358,12 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
     pub(super) fn canary_after(&mut self, j: usize) {
         let job = &self.jobs[j];
         let svc = self.plan.steps[job.step].service;
-        let Some(i) = self.canaries.writers.iter().position(|w| w.p.service == svc) else {
+        let Some(i) = self
+            .canaries
+            .writers
+            .iter()
+            .position(|w| w.p.service == svc)
+        else {
             return;
         };
         if self.canaries.writers[i].state != State::Writing {
@@ -336,7 +371,8 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
         }
         let stops: Vec<usize> = (0..self.jobs.len())
             .filter(|&k| {
-                self.jobs[k].phase == Phase::Stop && self.plan.steps[self.jobs[k].step].service == svc
+                self.jobs[k].phase == Phase::Stop
+                    && self.plan.steps[self.jobs[k].step].service == svc
             })
             .collect();
         if stops.is_empty() {
@@ -353,7 +389,12 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
         if !self.executor.runs_canary() {
             return;
         }
-        let Some(i) = self.canaries.writers.iter().position(|w| w.p.service == svc) else {
+        let Some(i) = self
+            .canaries
+            .writers
+            .iter()
+            .position(|w| w.p.service == svc)
+        else {
             return;
         };
         let w = &mut self.canaries.writers[i];
@@ -361,7 +402,11 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
             return;
         }
         w.reading = true;
-        let (p, tx, cancel) = (w.p.clone(), self.canaries.tx.clone(), self.canaries.cancel.clone());
+        let (p, tx, cancel) = (
+            w.p.clone(),
+            self.canaries.tx.clone(),
+            self.canaries.cancel.clone(),
+        );
         tokio::spawn(async move { canary::read(&p, i, cancel, tx).await });
     }
 
@@ -370,7 +415,14 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
         w.reading = false;
         let (read_seq, message) = match result {
             Ok(n) => (Some(n), None),
-            Err(why) => (None, Some(self.settings.redactor.redact(&format!("canary read: {why}")))),
+            Err(why) => (
+                None,
+                Some(
+                    self.settings
+                        .redactor
+                        .redact(&format!("canary read: {why}")),
+                ),
+            ),
         };
         let rpo = canary::measure(&w.acks, read_seq, w.p.target);
         w.missed = !rpo.met;

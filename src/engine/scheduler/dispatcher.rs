@@ -29,8 +29,8 @@ use super::progress::Progress;
 use super::running::Running;
 use super::types::{Carry, Io, Pass, Pending, Settings, Stop, failure};
 
-/// Carries out every job of `plan` that `carry` does not mark done. `rollback_pass`:
-/// this pass switches back after a failed switchover.
+/// Carries out every job of `plan` that `carry` does not mark done. `role`: the
+/// switchover (with its services' RPO canaries), or the rollback after a failed one.
 pub async fn pass<E: Executor>(
     plan: &Plan<'_>,
     jobs: Vec<Job>,
@@ -38,9 +38,12 @@ pub async fn pass<E: Executor>(
     settings: &Settings,
     carry: &Carry,
     io: &mut Io<'_>,
-    rollback_pass: bool,
-    canaries: Vec<crate::engine::canary::Prepared>,
+    role: Role,
 ) -> Pass {
+    let (rollback_pass, canaries) = match role {
+        Role::Switchover(canaries) => (false, canaries),
+        Role::Rollback => (true, Vec::new()),
+    };
     let (tx, attempts) = mpsc::unbounded_channel();
     let (canaries, canary) = Canaries::new(canaries, &carry.canary);
     let mut inbox = Inbox {
@@ -68,6 +71,14 @@ pub async fn pass<E: Executor>(
         rpo_missed,
         halts: d.halts,
     }
+}
+
+/// Which pass this is.
+pub enum Role {
+    /// The switchover, with the canaries of its services (SPEC §8).
+    Switchover(Vec<crate::engine::canary::Prepared>),
+    /// Switching back after a failed switchover: no canary runs.
+    Rollback,
 }
 
 /// Where the pass's internal events come from, apart from its own jobs.

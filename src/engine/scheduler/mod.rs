@@ -21,7 +21,7 @@ mod running;
 mod stopping;
 mod types;
 
-pub use dispatcher::pass;
+pub use dispatcher::{Role, pass};
 pub use types::{Carry, Halted, Io, Pass, Settings, Stop};
 
 #[cfg(test)]

@@ -288,8 +288,7 @@ fn run_pass_into<E: Executor>(
             &settings,
             carry,
             &mut io,
-            false,
-            Vec::new(),
+            super::Role::Switchover(Vec::new()),
         )
         .await
     });

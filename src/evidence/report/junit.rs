@@ -52,7 +52,10 @@ fn service_suites(r: &Record, suites: &mut String, count: &mut impl FnMut(&[Case
                 s.recovered_s,
             ));
         }
-        if let Some(row) = super::rpo::rows(r).into_iter().find(|row| row.service == s.name) {
+        if let Some(row) = super::rpo::rows(r)
+            .into_iter()
+            .find(|row| row.service == s.name)
+        {
             cases.push(rpo_case(&row));
         }
         let time = mine.iter().map(|x| x.end.duration_s).sum::<f64>();

@@ -165,12 +165,16 @@ fn rpo(out: &mut String, r: &Record) {
     if rows.is_empty() {
         return;
     }
-    out.push_str("## RPO: data lost, measured by the canary
+    out.push_str(
+        "## RPO: data lost, measured by the canary
 
-");
-    out.push_str("| Service | Target | Last write acknowledged | Read back | Lost writes | Lost | Result |
+",
+    );
+    out.push_str(
+        "| Service | Target | Last write acknowledged | Read back | Lost writes | Lost | Result |
 |---|---:|---|---:|---:|---:|---|
-");
+",
+    );
     for row in &rows {
         let result = if row.missed {
             format!("**{}**", row.result)

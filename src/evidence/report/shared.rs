@@ -205,7 +205,9 @@ fn site_sentence(r: &Record) -> String {
             format!("{tally}: {timed}, so the site's target was missed.")
         }
         Outcome::RtoBreached => format!("{tally}: {timed}, but a service's target was missed."),
-        Outcome::RpoBreached => format!("{tally}: {timed}, but a service lost more data than its RPO accepts."),
+        Outcome::RpoBreached => {
+            format!("{tally}: {timed}, but a service lost more data than its RPO accepts.")
+        }
         Outcome::Failed => format!(
             "{tally}. {failed} step execution(s) failed; the systems that do not require \
              a failed one went on."

@@ -148,8 +148,16 @@ fn write_canaries(o: &mut String, plan: &Plan<'_>) {
             dur(c.interval),
             dur(c.timeout)
         );
-        write_execution(o, &format!("write on {}", c.write.hosts.join(", ")), &c.write.does);
-        write_execution(o, &format!("read on {}", c.read.hosts.join(", ")), &c.read.does);
+        write_execution(
+            o,
+            &format!("write on {}", c.write.hosts.join(", ")),
+            &c.write.does,
+        );
+        write_execution(
+            o,
+            &format!("read on {}", c.read.hosts.join(", ")),
+            &c.read.does,
+        );
     }
 }
 
