@@ -416,3 +416,92 @@ fn canary_resume_after_sigkill_keeps_the_acknowledged_writes() {
     assert_eq!(r["lost_writes"], 0);
     assert_intact(&dir);
 }
+
+/// The source refuses write 4 (as a stopping database would): the writer stops there,
+/// recorded, and writes 1–3 are the acknowledged ones.
+#[test]
+fn canary_a_refused_write_stops_the_writer_and_is_not_a_step_failure() {
+    let body = runbook("0s", "", "sleep 0.6", "cp primary.log replica.log").replace(
+        "echo {{canary.seq}} >> primary.log",
+        "test {{canary.seq}} -le 3 && echo {{canary.seq}} >> primary.log",
+    );
+    let out = project(&body).args(LIVE).run().code(0);
+    let dir = run_dir(&out);
+    let ev = events(&dir);
+    let seqs: Vec<u64> = of(&ev, "canary_written")
+        .iter()
+        .map(|w| w["canary_seq"].as_u64().expect("seq"))
+        .collect();
+    assert_eq!(seqs, [1, 2, 3]);
+    let stopped = of(&ev, "canary_stopped");
+    assert_eq!(stopped.len(), 1);
+    assert_eq!(stopped[0]["why"], "write_failed");
+    assert_eq!(stopped[0]["failed_seq"], 4);
+    assert_eq!(stopped[0]["last_seq"], 3);
+    assert!(
+        stopped[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("node-a") && m.contains("exited with 1")),
+        "{}",
+        stopped[0]
+    );
+    let r = rpo(&dir);
+    assert_eq!(
+        (r["last_ack_seq"].as_u64(), r["read_seq"].as_u64()),
+        (Some(3), Some(3))
+    );
+    assert_eq!(r["met"], true);
+}
+
+/// Without a stop step the writer stops when the service's first start step begins.
+#[test]
+fn canary_without_a_stop_phase_stops_writing_when_the_start_phase_begins() {
+    let body = runbook("0s", "", "true", "cp primary.log replica.log").replace(
+        "[[services.db.stop]]\nname = \"stop primary\"\nrun = \"true\"\n",
+        "",
+    );
+    assert!(!body.contains("services.db.stop"), "{body}");
+    let out = project(&body).args(LIVE).run().code(0);
+    let dir = run_dir(&out);
+    let ev = events(&dir);
+    let stopped = ev
+        .iter()
+        .position(|e| e["event"] == "canary_stopped")
+        .expect("stopped");
+    assert_eq!(ev[stopped]["why"], "no_stop_phase");
+    let start = ev
+        .iter()
+        .position(|e| e["event"] == "step_started" && e["step"] == "db.start.1")
+        .expect("start");
+    assert!(start < stopped);
+    assert!(!of(&ev, "canary_written").is_empty());
+    assert_eq!(rpo(&dir)["met"], true);
+}
+
+#[test]
+fn canary_secrets_are_redacted_in_what_it_shows() {
+    let body = format!(
+        "[secrets]\ntoken = {{ env = \"CANARY_TOKEN\" }}\n{}",
+        runbook("1h", "", "true", "cp primary.log replica.log").replace(
+            "echo {{canary.seq}} >> primary.log",
+            "test {{secrets.token}} = hunter2-secret && echo {{canary.seq}} >> primary.log",
+        )
+    );
+    let dry = project(&body)
+        .env("CANARY_TOKEN", "hunter2-secret")
+        .args(&["--no-progress", "run", "runbooks/test.toml", "--to", "b"])
+        .run()
+        .code(0);
+    assert!(dry.stderr.contains("[REDACTED:token]"), "{}", dry.stderr);
+    let live = project(&body)
+        .env("CANARY_TOKEN", "hunter2-secret")
+        .args(LIVE)
+        .run()
+        .code(0);
+    let dir = run_dir(&live);
+    // The secret reached the host: the writes were acknowledged.
+    assert!(!of(&events(&dir), "canary_written").is_empty());
+    for text in [dry.stderr, live.stderr, read(&dir, "journal.jsonl")] {
+        assert!(!text.contains("hunter2-secret"), "{text}");
+    }
+}
