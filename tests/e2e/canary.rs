@@ -505,3 +505,22 @@ fn canary_secrets_are_redacted_in_what_it_shows() {
         assert!(!text.contains("hunter2-secret"), "{text}");
     }
 }
+
+#[test]
+fn canary_a_failed_precheck_starts_no_writer() {
+    let body = runbook("0s", "", "true", "cp primary.log replica.log").replace(
+        "[[services.db.precheck]]\nrun = \"true\"",
+        "[[services.db.precheck]]\nrun = \"false\"",
+    );
+    let out = project(&body).args(LIVE).run();
+    assert_ne!(out.code, 0, "{}", out.stderr);
+    let dir = run_dir(&out);
+    assert!(!out.root.join("primary.log").exists(), "the canary wrote");
+    let ev = events(&dir);
+    assert!(of(&ev, "canary_written").is_empty() && of(&ev, "canary_stopped").is_empty());
+    let r = rpo(&dir);
+    assert_eq!(
+        (r["last_ack_seq"].as_u64(), r["met"].as_bool()),
+        (Some(0), Some(false))
+    );
+}

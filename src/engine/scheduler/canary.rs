@@ -22,7 +22,6 @@ use crate::engine::canary::{self, Ack, Prepared, Report};
 use crate::engine::event::{CanaryStop, Event};
 use crate::engine::executor::Executor;
 use crate::engine::stopwatch::{secs, timestamp};
-use crate::transport::Cancel;
 
 use super::dispatcher::Dispatcher;
 
@@ -60,7 +59,6 @@ enum State {
 pub(super) struct Canaries {
     pub(super) writers: Vec<Writer>,
     pub(super) tx: mpsc::UnboundedSender<Report>,
-    cancel: Cancel,
     /// Every precheck passed: the writers have been started (or had nothing to do).
     begun: bool,
 }
@@ -101,7 +99,6 @@ impl Canaries {
             Canaries {
                 writers,
                 tx,
-                cancel: Cancel::default(),
                 begun: false,
             },
             rx,
@@ -163,6 +160,15 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
             }
             return;
         }
+        // A writer whose stop phase is over without a job of this pass ending it (the
+        // stop steps were done before a resume), or whose runbook a site cut.
+        for i in 0..self.canaries.writers.len() {
+            if self.canaries.writers[i].state == State::Writing
+                && let Some(why) = self.canary_over(i, None)
+            {
+                self.canary_stop(i, why, None, None);
+            }
+        }
         if self.canaries.begun || self.canaries.writers.is_empty() {
             return;
         }
@@ -205,9 +211,12 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
         }
         w.held.push(j);
         if w.hold_for.is_none() {
-            // The next write to begin; it begins now unless one is under way.
-            w.hold_for = Some(w.next_seq);
-            w.due = Some(tokio::time::Instant::now());
+            // The write under way, or else one that begins now: the step waits for one
+            // write at most.
+            w.hold_for = Some(w.in_flight.unwrap_or(w.next_seq));
+            if w.in_flight.is_none() {
+                w.due = Some(tokio::time::Instant::now());
+            }
         }
         true
     }
@@ -223,11 +232,7 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
             w.next_seq += 1;
             w.in_flight = Some(seq);
             w.due = Some(now + w.p.interval);
-            let (p, tx, cancel) = (
-                w.p.clone(),
-                self.canaries.tx.clone(),
-                self.canaries.cancel.clone(),
-            );
+            let (p, tx, cancel) = (w.p.clone(), self.canaries.tx.clone(), self.cancel.clone());
             tokio::spawn(async move { canary::write(&p, i, seq, cancel, tx).await });
         }
     }
@@ -299,7 +304,9 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
         w.stop_write_done = true;
         w.hold_for = None;
         let held = std::mem::take(&mut w.held);
-        if !held.is_empty() {
+        // After the run stopped, a held step never starts: it is recorded as not run,
+        // and its service's stop phase has not begun.
+        if !held.is_empty() && self.stop.is_none() {
             self.launch(held);
         }
     }
@@ -369,18 +376,47 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
         if self.canaries.writers[i].state != State::Writing {
             return;
         }
-        let stops: Vec<usize> = (0..self.jobs.len())
-            .filter(|&k| {
-                self.jobs[k].phase == Phase::Stop
-                    && self.plan.steps[self.jobs[k].step].service == svc
-            })
-            .collect();
-        if stops.is_empty() {
-            if matches!(job.phase, Phase::Start | Phase::Verify) {
-                self.canary_stop(i, CanaryStop::NoStopPhase, None, None);
+        if let Some(why) = self.canary_over(i, Some(j)) {
+            self.canary_stop(i, why, None, None);
+        }
+    }
+
+    /// Why writer `i` must stop now, if it must: its service's stop phase has finished
+    /// (or, without one, its start or verify phase has begun — with job `j`, say), or a
+    /// site cut its runbook.
+    fn canary_over(&self, i: usize, j: Option<usize>) -> Option<CanaryStop> {
+        let svc = self.canaries.writers[i].p.service;
+        if self.is_cut(self.plan.runbook.services[svc].origin) {
+            return Some(CanaryStop::RunStopped);
+        }
+        let mine = |k: &usize| self.plan.steps[self.jobs[*k].step].service == svc;
+        let mut stops = (0..self.jobs.len())
+            .filter(mine)
+            .filter(|&k| self.jobs[k].phase == Phase::Stop)
+            .peekable();
+        if stops.peek().is_some() {
+            let mut stops = stops;
+            return stops
+                .all(|k| self.progress.ended[k])
+                .then_some(CanaryStop::StopPhaseFinished);
+        }
+        let begun = |k: usize| {
+            matches!(self.jobs[k].phase, Phase::Start | Phase::Verify)
+                && (Some(k) == j || self.progress.started[k].is_some() || self.progress.ended[k])
+        };
+        (0..self.jobs.len())
+            .filter(mine)
+            .any(begun)
+            .then_some(CanaryStop::NoStopPhase)
+    }
+
+    /// After the pass's loop: a writer still writing (its service never got to the end
+    /// of its stop phase) stops with the run.
+    pub(super) fn canary_finish(&mut self) {
+        for i in 0..self.canaries.writers.len() {
+            if self.canaries.writers[i].state == State::Writing {
+                self.canary_stop(i, CanaryStop::RunStopped, None, None);
             }
-        } else if stops.iter().all(|&k| self.progress.ended[k]) {
-            self.canary_stop(i, CanaryStop::StopPhaseFinished, None, None);
         }
     }
 
@@ -402,11 +438,7 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
             return;
         }
         w.reading = true;
-        let (p, tx, cancel) = (
-            w.p.clone(),
-            self.canaries.tx.clone(),
-            self.canaries.cancel.clone(),
-        );
+        let (p, tx, cancel) = (w.p.clone(), self.canaries.tx.clone(), self.cancel.clone());
         tokio::spawn(async move { canary::read(&p, i, cancel, tx).await });
     }
 

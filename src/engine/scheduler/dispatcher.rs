@@ -256,6 +256,7 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
                 break;
             }
         }
+        self.canary_finish();
         self.skip_the_rest();
     }
 
