@@ -45,6 +45,10 @@ run = "test -s replica.log"
     )
 }
 
+/// Replication after a pause: a write still under way when the writer stopped (the
+/// file "database" never refuses one, as a stopped server would) lands first.
+const SETTLED: &str = "sleep 0.3 && cp primary.log replica.log";
+
 fn project(body: &str) -> Test {
     Test::new()
         .file("inventory/site.toml", LOCAL_INVENTORY)
@@ -76,15 +80,10 @@ fn rpo(dir: &Path) -> Value {
 
 #[test]
 fn canary_nothing_lost_meets_a_zero_rpo() {
-    let out = project(&runbook(
-        "0s",
-        "",
-        "sleep 0.4",
-        "cp primary.log replica.log",
-    ))
-    .args(LIVE)
-    .run()
-    .code(0);
+    let out = project(&runbook("0s", "", "sleep 0.4", SETTLED))
+        .args(LIVE)
+        .run()
+        .code(0);
     let dir = run_dir(&out);
     let ev = events(&dir);
     let written = of(&ev, "canary_written");
@@ -391,7 +390,7 @@ fn canary_run_id_is_the_run_folders_name() {
 
 #[test]
 fn canary_resume_after_sigkill_keeps_the_acknowledged_writes() {
-    let t = project(&runbook("1h", "", "sleep 3", "cp primary.log replica.log"));
+    let t = project(&runbook("1h", "", "sleep 3", SETTLED));
     // Killed while the writer writes during the stop phase, after a few writes.
     let dir = kill_when(&t, LIVE, "db.stop.1", |j| {
         j.matches("\"canary_written\"").count() >= 4
@@ -456,7 +455,7 @@ fn canary_a_refused_write_stops_the_writer_and_is_not_a_step_failure() {
 /// Without a stop step the writer stops when the service's first start step begins.
 #[test]
 fn canary_without_a_stop_phase_stops_writing_when_the_start_phase_begins() {
-    let body = runbook("0s", "", "true", "cp primary.log replica.log").replace(
+    let body = runbook("0s", "", "true", SETTLED).replace(
         "[[services.db.stop]]\nname = \"stop primary\"\nrun = \"true\"\n",
         "",
     );
