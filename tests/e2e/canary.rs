@@ -523,3 +523,83 @@ fn canary_a_failed_precheck_starts_no_writer() {
         (Some(0), Some(false))
     );
 }
+
+/// In a site, each runbook's canary is its own: a loss in one makes the site
+/// `rpo_breached` and names that runbook's service, while the other's RPO is met.
+#[test]
+fn canary_in_a_site_each_runbook_measures_its_own_service() {
+    let rb = |name: &str, replicate: &str| {
+        format!(
+            r#"[runbook]
+name = "{name}"
+rto = "1h"
+inventory = ["../inventory/site.toml"]
+
+[services.db]
+hosts = ["tag:node"]
+rpo = "0s"
+[services.db.canary]
+write = "echo {{{{canary.seq}}}} >> {{{{runbook}}}}-primary.log"
+read = "tail -n 1 {{{{runbook}}}}-replica.log"
+interval = "100ms"
+[[services.db.precheck]]
+run = "true"
+[[services.db.stop]]
+run = "sleep 0.5"
+[[services.db.start]]
+on = "target"
+run = "{replicate}"
+[[services.db.verify]]
+on = "target"
+run = "true"
+"#
+        )
+    };
+    let out = Test::new()
+        .file("inventory/site.toml", LOCAL_INVENTORY)
+        .file(
+            "runbooks/ledger.toml",
+            rb("ledger", "sleep 0.3 && cp ledger-primary.log ledger-replica.log"),
+        )
+        .file(
+            "runbooks/shop.toml",
+            rb("shop", "head -n 1 shop-primary.log > shop-replica.log"),
+        )
+        .file(
+            "sites/town.toml",
+            "[site]\nname = \"town\"\nrto = \"1h\"\nrunbooks = [\"../runbooks/*.toml\"]\n[systems.ledger]\n[systems.shop]\n",
+        )
+        .args(&[
+            "--no-progress",
+            "run",
+            "sites/town.toml",
+            "--to",
+            "b",
+            "--live",
+            "--yes",
+        ])
+        .run()
+        .code(3);
+    let dir = run_dir(&out);
+    let s = summary(&dir);
+    assert_eq!(s["outcome"], "rpo_breached", "{s}");
+    let rpo_of = |runbook: &str| {
+        let r = s["runbooks"]
+            .as_array()
+            .expect("runbooks")
+            .iter()
+            .find(|r| r["runbook"] == runbook)
+            .expect("runbook");
+        r["services"][0]["rpo"].clone()
+    };
+    assert_eq!(rpo_of("ledger")["met"], true, "{s}");
+    assert_eq!(rpo_of("ledger")["lost_writes"], 0);
+    assert_eq!(rpo_of("shop")["met"], false);
+    assert_eq!(rpo_of("shop")["read_seq"], 1);
+    let md = read(&dir, "report.md");
+    assert!(
+        md.contains("| shop/db | 0.00 s |") && md.contains("**MISSED**"),
+        "{md}"
+    );
+    assert_intact(&dir);
+}
