@@ -603,3 +603,40 @@ run = "true"
     );
     assert_intact(&dir);
 }
+
+/// A write that hangs holds the first stop step back for one `interval` at most, not
+/// for the write's `timeout`.
+#[test]
+fn canary_a_hanging_write_delays_the_stop_phase_by_one_interval_at_most() {
+    let body = runbook("1h", "timeout = \"4s\"", "true", "echo 0 > replica.log")
+        .replace("interval = \"100ms\"", "interval = \"300ms\"")
+        .replace("echo {{canary.seq}} >> primary.log", "sleep 30");
+    let out = project(&body).args(LIVE).run().code(0);
+    let dir = run_dir(&out);
+    let s = summary(&dir);
+    let ev = events(&dir);
+    let end = |id: &str| {
+        ev.iter()
+            .filter(|e| e["event"] == "step_finished")
+            .find(|e| e["step"] == id)
+            .expect("step_finished")
+            .clone()
+    };
+    let (stop, precheck) = (end("db.stop.1"), end("db.precheck.1"));
+    let waited = stop["start_s"].as_f64().expect("start_s")
+        - (precheck["start_s"].as_f64().expect("start_s")
+            + precheck["duration_s"].as_f64().expect("duration_s"));
+    assert!(
+        (0.25..2.0).contains(&waited),
+        "the stop step waited {waited} s"
+    );
+    // Recovered long before the hanging write's timeout ended it.
+    assert!(
+        s["rto"]["achieved_s"].as_f64().expect("achieved") < 3.0,
+        "{s}"
+    );
+    let ev = events(&dir);
+    let stopped = of(&ev, "canary_stopped");
+    assert_eq!(stopped[0]["why"], "write_failed");
+    assert!(of(&ev, "canary_written").is_empty());
+}

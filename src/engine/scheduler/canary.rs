@@ -38,6 +38,9 @@ pub(super) struct Writer {
     /// Stop jobs that wait for the write numbered so (or a later one) to come back.
     held: Vec<usize>,
     hold_for: Option<u64>,
+    /// The held jobs start then at the latest: one `interval` (or `timeout`, if
+    /// shorter) after they became ready, whether or not the write came back.
+    hold_until: Option<tokio::time::Instant>,
     /// The extra write before the stop phase has been made.
     stop_write_done: bool,
     reading: bool,
@@ -87,6 +90,7 @@ impl Canaries {
                     due: None,
                     held: Vec::new(),
                     hold_for: None,
+                    hold_until: None,
                     stop_write_done: stopped,
                     reading: false,
                     stopping: None,
@@ -105,13 +109,19 @@ impl Canaries {
         )
     }
 
-    /// The earliest write due.
+    /// The earliest write due, or the end of a hold.
     pub(super) fn due(&self) -> Option<tokio::time::Instant> {
-        self.writers
+        let writes = self
+            .writers
             .iter()
             .filter(|w| w.state == State::Writing && w.in_flight.is_none())
-            .filter_map(|w| w.due)
-            .min()
+            .filter_map(|w| w.due);
+        let holds = self
+            .writers
+            .iter()
+            .filter(|w| !w.held.is_empty())
+            .filter_map(|w| w.hold_until);
+        writes.chain(holds).min()
     }
 
     /// A write or the read is under way, or a stop job waits for one.
@@ -214,6 +224,7 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
             // The write under way, or else one that begins now: the step waits for one
             // write at most.
             w.hold_for = Some(w.in_flight.unwrap_or(w.next_seq));
+            w.hold_until = Some(tokio::time::Instant::now() + w.p.interval.min(w.p.timeout));
             if w.in_flight.is_none() {
                 w.due = Some(tokio::time::Instant::now());
             }
@@ -221,9 +232,15 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
         true
     }
 
-    /// Begins every write that is due.
+    /// Begins every write that is due; held jobs whose hold is over start.
     pub(super) fn canary_due(&mut self) {
         let now = tokio::time::Instant::now();
+        for i in 0..self.canaries.writers.len() {
+            let w = &self.canaries.writers[i];
+            if !w.held.is_empty() && w.hold_until.is_some_and(|t| t <= now) {
+                self.canary_release(i);
+            }
+        }
         for (i, w) in self.canaries.writers.iter_mut().enumerate() {
             if w.state != State::Writing || w.in_flight.is_some() || w.due.is_none_or(|d| d > now) {
                 continue;
@@ -303,6 +320,7 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
         let w = &mut self.canaries.writers[i];
         w.stop_write_done = true;
         w.hold_for = None;
+        w.hold_until = None;
         let held = std::mem::take(&mut w.held);
         // After the run stopped, a held step never starts: it is recorded as not run,
         // and its service's stop phase has not begun.
