@@ -155,7 +155,7 @@ pub fn jobs(
                 },
                 Action::Sleep(d) => Work::Sleep(*d),
             };
-            let does = crate::plan::render::describe(plan, step, host);
+            let does = crate::plan::render::describe_in(plan, step, host, run_id);
             Job {
                 step,
                 host,

@@ -382,9 +382,12 @@ fn canary_run_id_is_the_run_folders_name() {
     let out = project(&body).args(LIVE).run().code(0);
     let dir = run_dir(&out);
     let id = std::fs::read_to_string(out.root.join("run-id.txt")).expect("run-id.txt");
-    assert_eq!(
-        id.trim(),
-        dir.file_name().expect("name").to_str().expect("utf8")
+    let name = dir.file_name().expect("name").to_str().expect("utf8");
+    assert_eq!(id.trim(), name);
+    // The evidence shows the command as it ran.
+    assert!(
+        read(&dir, "journal.jsonl").contains(&format!("echo {name} > run-id.txt")),
+        "the journal does not show the run id"
     );
 }
 

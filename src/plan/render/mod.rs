@@ -8,7 +8,7 @@ mod text;
 mod warnings;
 
 pub use canary::{CanaryShown, canary};
-pub use describe::{describe, executions};
+pub use describe::{describe, describe_in, executions};
 pub use graph::{dot, mermaid};
 pub use json::{json, json_predicted};
 pub use text::{text, text_predicted};
