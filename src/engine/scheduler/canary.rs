@@ -170,13 +170,13 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
             }
             return;
         }
-        // A writer whose stop phase is over without a job of this pass ending it (the
-        // stop steps were done before a resume), or whose runbook a site cut.
+        // A writer whose runbook a site cut.
         for i in 0..self.canaries.writers.len() {
-            if self.canaries.writers[i].state == State::Writing
-                && let Some(why) = self.canary_over(i, None)
+            let w = &self.canaries.writers[i];
+            if w.state == State::Writing
+                && self.is_cut(self.plan.runbook.services[w.p.service].origin)
             {
-                self.canary_stop(i, why, None, None);
+                self.canary_stop(i, CanaryStop::RunStopped, None, None);
             }
         }
         if self.canaries.begun || self.canaries.writers.is_empty() {
@@ -191,10 +191,16 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
         }
         self.canaries.begun = true;
         let now = tokio::time::Instant::now();
-        for w in &mut self.canaries.writers {
-            if w.state == State::NotStarted {
-                w.state = State::Writing;
-                w.due = Some(now);
+        for i in 0..self.canaries.writers.len() {
+            let w = &mut self.canaries.writers[i];
+            if w.state != State::NotStarted {
+                continue;
+            }
+            w.state = State::Writing;
+            w.due = Some(now);
+            // Resumed after its stop phase was over: it writes no more.
+            if let Some(why) = self.canary_over(i, None) {
+                self.canary_stop(i, why, None, None);
             }
         }
     }
