@@ -31,6 +31,9 @@ pub(super) fn rows(r: &Record) -> Vec<Row> {
             let planned = s.status == ServiceStatus::Planned;
             let (result, missed) = if planned {
                 ("dry run: not measured".to_string(), false)
+            } else if c.rpo.is_none() && s.status != ServiceStatus::Recovered {
+                // Its RTO row already says so; the canary had nothing to read back.
+                ("not measured: not recovered".to_string(), false)
             } else if c.rpo.is_none() {
                 ("not measured (never read back)".to_string(), true)
             } else if rpo.read_seq.is_none() {
