@@ -108,11 +108,15 @@ fn runbook_suites(r: &Record, suites: &mut String, count: &mut impl FnMut(&[Case
             },
             None => rto_case(r, &name, target, achieved),
         };
+        let rpo = super::rpo::rows(r);
         for s in r.services.iter().filter(|s| rb.owns(&s.name)) {
             if let Some(target) = s.target_s {
                 let own = own_id(rb, &s.name);
                 let name = format!("RTO of {own}: {}", secs(target));
                 cases.push(target_case(name, target, s.recovered_s));
+            }
+            if let Some(row) = rpo.iter().find(|row| row.service == s.name) {
+                cases.push(rpo_case(row));
             }
         }
         let name = format!("RTO of the runbook: {}", secs(rb.target_s));

@@ -64,3 +64,63 @@ pub(super) fn rows(r: &Record) -> Vec<Row> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::canary::{Ack, measure};
+    use crate::evidence::record::CanaryRecord;
+    use crate::evidence::report::fixtures::site_record;
+
+    fn acks(n: u64) -> Vec<Ack> {
+        (1..=n)
+            .map(|seq| Ack {
+                seq,
+                at: format!("t{seq}"),
+                at_s: seq as f64,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn canary_rows_only_for_services_with_a_canary_and_a_miss_is_marked() {
+        let mut r = site_record();
+        assert!(rows(&r).is_empty(), "no canary, no RPO section");
+        let recovered = r
+            .services
+            .iter()
+            .position(|s| s.status == ServiceStatus::Recovered)
+            .expect("a recovered service");
+        let target = Some(std::time::Duration::ZERO);
+        r.services[recovered].canary = Some(CanaryRecord {
+            target_s: Some(0.0),
+            acks: acks(5),
+            rpo: Some(measure(&acks(5), Some(3), target)),
+            ..CanaryRecord::default()
+        });
+        let all = rows(&r);
+        assert_eq!(all.len(), 1);
+        let row = &all[0];
+        assert_eq!((row.lost.as_str(), row.read.as_str()), ("2", "3"));
+        assert_eq!(row.last_ack, "5 at t5");
+        assert!(row.missed && row.result == "MISSED");
+        let md = crate::evidence::report::markdown::render(&r);
+        assert!(
+            md.contains("## RPO: data lost") && md.contains("**MISSED**"),
+            "{md}"
+        );
+        let xml = crate::evidence::report::junit::render(&r);
+        assert!(
+            xml.contains("RPO MISSED: 2 acknowledged write(s) lost"),
+            "{xml}"
+        );
+        // Nothing read back: unknown, and a miss.
+        r.services[recovered].canary = Some(CanaryRecord {
+            acks: acks(2),
+            rpo: Some(measure(&acks(2), None, target)),
+            ..CanaryRecord::default()
+        });
+        let row = &rows(&r)[0];
+        assert!(row.missed && row.result.starts_with("unknown"));
+    }
+}
