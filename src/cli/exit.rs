@@ -7,7 +7,8 @@ pub const PASSED: u8 = 0;
 pub const FAILED: u8 = 1;
 /// Invalid input or usage: a bad file, an unknown hall, a missing argument.
 pub const INVALID: u8 = 2;
-/// Every step succeeded, but an RTO target was missed.
+/// Every step succeeded, but an RTO target was missed, or an RPO target
+/// (`rpo_breached`).
 pub const RTO_MISSED: u8 = 3;
 /// Interrupted by Ctrl-C or SIGTERM.
 pub const INTERRUPTED: u8 = 130;

@@ -29,7 +29,7 @@ pub struct RunEntry {
     pub to: String,
     pub mode: String,
     pub dry_run: bool,
-    /// `passed`, `failed`, `rto_breached`, `aborted`, `rolled_back`, `interrupted`.
+    /// `passed`, `failed`, `rpo_breached`, `rto_breached`, `aborted`, `rolled_back`, `interrupted`.
     pub outcome: String,
     pub rto_target_s: f64,
     pub recovered_s: Option<f64>,
@@ -181,7 +181,16 @@ pub fn entry(name: &str, folder: &Path, record: &Record, problems: &[String]) ->
     e.rto_target_s = r.target_s;
     e.recovered_s = r.recovered_s;
     e.plan_hash = target.plan_hash.clone();
+    // A service of this runbook whose canary missed its RPO (SPEC §8), which ranks
+    // above a missed RTO.
+    let rpo_missed = record
+        .services
+        .iter()
+        .filter(|v| r.owns(&v.name))
+        .filter_map(|v| v.canary.as_ref())
+        .any(|c| !c.rpo().met);
     e.outcome = match r.status {
+        RunbookStatus::Recovered if rpo_missed => "rpo_breached".into(),
         RunbookStatus::Recovered if r.rto().is_some_and(|t| !t.met) => "rto_breached".into(),
         RunbookStatus::Recovered => "passed".into(),
         RunbookStatus::Failed | RunbookStatus::Blocked => "failed".into(),

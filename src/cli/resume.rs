@@ -130,6 +130,7 @@ pub fn run(g: &Global, a: &ResumeArgs) -> Result<u8, Error> {
         settings,
         kind,
         signer,
+        run_id: super::run::folder_name_of(&a.run_dir),
     };
     let code = run
         .execute(g, recorder, Start::Resumed(Box::new(carry)), Some(resumed))
@@ -193,6 +194,31 @@ fn carry(entries: &[Entry]) -> Carry {
                 ..
             } => {
                 c.recovered.insert(service.clone(), *achieved_s);
+            }
+            // A canary's acknowledged writes carry over: a writer that had not stopped
+            // goes on after the last of them.
+            Event::CanaryWritten {
+                service,
+                canary_seq: seq,
+                at,
+                at_s,
+                ..
+            } => {
+                let ack = crate::engine::canary::Ack {
+                    seq: *seq,
+                    at: at.clone(),
+                    at_s: *at_s,
+                };
+                match c.canary.iter_mut().find(|(s, ..)| s == service) {
+                    Some((_, acks, _)) => acks.push(ack),
+                    None => c.canary.push((service.clone(), vec![ack], false)),
+                }
+            }
+            Event::CanaryStopped { service, .. } => {
+                match c.canary.iter_mut().find(|(s, ..)| s == service) {
+                    Some((.., stopped)) => *stopped = true,
+                    None => c.canary.push((service.clone(), Vec::new(), true)),
+                }
             }
             // The switchover pass is over: none of its steps runs again, not even the
             // one whose failure called for the rollback.

@@ -102,6 +102,7 @@ pub fn execute(g: &Global, a: &RunArgs) -> Result<(u8, PathBuf), Error> {
         settings,
         kind,
         signer,
+        run_id: folder_name_of(&dir),
     };
     let code = run.execute(g, recorder, Start::Fresh { hosts }, None);
     drop(lock);
@@ -176,6 +177,8 @@ pub(super) struct Execution<'p, 'r> {
     pub kind: RunKind,
     /// Signs the run folder once the reports are written (`--sign-with`).
     pub signer: Option<Signer>,
+    /// The run folder's name: `{{run.id}}`.
+    pub run_id: String,
 }
 
 impl Execution<'_, '_> {
@@ -254,7 +257,7 @@ impl Execution<'_, '_> {
         let code = match outcome {
             _ if broken.is_some() || unsigned => exit::FAILED,
             Outcome::Passed => exit::PASSED,
-            Outcome::RtoBreached => exit::RTO_MISSED,
+            Outcome::RtoBreached | Outcome::RpoBreached => exit::RTO_MISSED,
             Outcome::Interrupted => exit::INTERRUPTED,
             Outcome::Failed | Outcome::Aborted | Outcome::RolledBack => exit::FAILED,
         };
@@ -273,14 +276,21 @@ impl Execution<'_, '_> {
     ) -> Outcome {
         let jobs_of = |p: &Plan<'_>| -> Vec<job::Job> {
             (0..p.steps.len())
-                .flat_map(|i| job::jobs(p, i, &self.transports, &self.secrets))
+                .flat_map(|i| job::jobs(p, i, &self.transports, &self.secrets, Some(&self.run_id)))
                 .chain(crate::engine::invariants::jobs(
                     p,
                     &self.transports,
                     &self.secrets,
+                    Some(&self.run_id),
                 ))
                 .collect()
         };
+        let canaries = crate::engine::canary::prepare(
+            self.plan,
+            &self.transports,
+            &self.secrets,
+            Some(&self.run_id),
+        );
         let executor = Arc::new(executor);
         runtime.block_on(drill::run(
             self.plan,
@@ -289,6 +299,7 @@ impl Execution<'_, '_> {
             &self.settings,
             start,
             io,
+            canaries,
         ))
     }
 }
@@ -437,4 +448,11 @@ fn systems(r: &crate::evidence::record::Record) -> String {
         );
     }
     out
+}
+
+/// The name of a run folder, which `{{run.id}}` stands for.
+pub(super) fn folder_name_of(dir: &std::path::Path) -> String {
+    dir.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }

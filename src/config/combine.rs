@@ -138,6 +138,9 @@ fn moved_service(
             }
         }
     }
+    for h in moved.canary.iter_mut().flat_map(|c| &mut c.hosts) {
+        *h = hosts[*h];
+    }
     moved
 }
 

@@ -7,6 +7,7 @@
 //! executed.
 
 pub mod action_kind;
+pub mod canary;
 pub mod combine;
 pub mod diagnostic;
 pub mod duration;

@@ -190,6 +190,10 @@ pub struct RawService {
     pub hosts: Option<Strings>,
     pub depends_on: Option<Strings>,
     pub phases: [Vec<RawStep>; 4],
+    /// `rpo`: the data loss the business accepts (SPEC §8).
+    pub rpo: Option<Sp<Duration>>,
+    /// `[services.NAME.canary]`, which measures it.
+    pub canary: Option<super::canary::RawCanary>,
     /// The service's own keys were read without a problem.
     pub clean: bool,
 }
@@ -480,10 +484,16 @@ fn read_service(cx: &mut Cx<'_>, name: Sp<String>, mut f: Fields<'_, '_>) -> Raw
         hosts: f.strings(cx, "hosts"),
         depends_on: f.strings(cx, "depends_on"),
         phases: Default::default(),
+        rpo: f.duration(cx, "rpo", true),
+        canary: None,
         name,
         clean: true,
     };
     svc.clean = cx.diags.error_count() == before;
+    let what = format!("`[services.{}.canary]`", svc.name.value);
+    svc.canary = f
+        .table(cx, "canary", what)
+        .map(|c| super::canary::read(cx, c));
     for phase in Phase::ALL {
         for (i, value) in f.tables(cx, phase.as_str()).into_iter().enumerate() {
             let id = format!("{}.{}.{}", svc.name.value, phase, i + 1);

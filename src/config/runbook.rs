@@ -108,6 +108,10 @@ pub struct Service {
     pub depends_on: Vec<usize>,
     pub phases: [Vec<Step>; 4],
     pub span: Span,
+    /// `rpo`: the data loss accepted; only with a canary.
+    pub rpo: Option<Duration>,
+    /// `[services.NAME.canary]`: measures the data lost (SPEC §8).
+    pub canary: Option<super::canary::Canary>,
 }
 
 impl Service {

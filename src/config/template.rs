@@ -27,6 +27,11 @@ pub enum Placeholder {
     Service,
     Runbook,
     Mode,
+    /// `{{run.id}}`: the run folder's name; valid in every step string.
+    RunId,
+    /// `{{canary.seq}}`: the sequence number of a canary write; valid only in a
+    /// canary's `write` (see [`Template::parse_canary_write`]).
+    CanarySeq,
     Var(String),
     Secret(String),
 }
@@ -51,7 +56,9 @@ impl Placeholder {
             | Placeholder::Target
             | Placeholder::Service
             | Placeholder::Runbook
-            | Placeholder::Mode => None,
+            | Placeholder::Mode
+            | Placeholder::RunId
+            | Placeholder::CanarySeq => None,
             Placeholder::Var(name) => {
                 let why = match vars.get(name)? {
                     v if v.is_empty() => "is empty".to_string(),
@@ -90,6 +97,8 @@ const FIXED: &[(&str, Placeholder)] = &[
     ("service", Placeholder::Service),
     ("runbook", Placeholder::Runbook),
     ("mode", Placeholder::Mode),
+    ("run.id", Placeholder::RunId),
+    ("canary.seq", Placeholder::CanarySeq),
 ];
 
 #[derive(Clone, Debug)]
@@ -132,6 +141,15 @@ pub trait Resolve {
 impl Template {
     /// Parses `s`, pushing an error for each malformed or unknown placeholder.
     pub fn parse(cx: &mut Cx<'_>, s: &Sp<String>) -> Template {
+        Template::parse_with(cx, s, false)
+    }
+
+    /// Parses a canary's `write`, the one string where `{{canary.seq}}` is valid.
+    pub fn parse_canary_write(cx: &mut Cx<'_>, s: &Sp<String>) -> Template {
+        Template::parse_with(cx, s, true)
+    }
+
+    fn parse_with(cx: &mut Cx<'_>, s: &Sp<String>, canary_write: bool) -> Template {
         let map = SpanMap::new(cx.text, &s.span, &s.value);
         let text = s.value.as_str();
         let mut parts = Vec::new();
@@ -156,7 +174,7 @@ impl Template {
                 };
                 let inner = &after[..close];
                 let span = map.span(i..i + close + 4);
-                if let Some(p) = placeholder(cx, inner.trim(), &span) {
+                if let Some(p) = placeholder(cx, inner.trim(), &span, canary_write) {
                     if !literal.is_empty() {
                         parts.push(Part::Text(std::mem::take(&mut literal)));
                     }
@@ -240,8 +258,24 @@ impl Template {
     }
 }
 
-fn placeholder(cx: &mut Cx<'_>, name: &str, span: &Span) -> Option<Placeholder> {
+fn placeholder(
+    cx: &mut Cx<'_>,
+    name: &str,
+    span: &Span,
+    canary_write: bool,
+) -> Option<Placeholder> {
     if let Some((_, p)) = FIXED.iter().find(|(n, _)| *n == name) {
+        if *p == Placeholder::CanarySeq && !canary_write {
+            cx.error(
+                Diagnostic::error(
+                    span.clone(),
+                    "`{{canary.seq}}` is valid only in a canary's `write`",
+                )
+                .with_label("there is no canary write here to number")
+                .with_help("use it in `write` of `[services.NAME.canary]`"),
+            );
+            return None;
+        }
         return Some(p.clone());
     }
     for (prefix, make) in [
@@ -257,6 +291,7 @@ fn placeholder(cx: &mut Cx<'_>, name: &str, span: &Span) -> Option<Placeholder> 
     let known: Vec<&str> = FIXED
         .iter()
         .map(|(n, _)| *n)
+        .filter(|n| canary_write || *n != "canary.seq")
         .chain(["vars.NAME", "secrets.NAME"])
         .collect();
     cx.error(

@@ -34,6 +34,7 @@ pub async fn run<E: Executor>(
     settings: &Settings,
     start: Start,
     io: &mut Io<'_>,
+    canaries: Vec<super::canary::Prepared>,
 ) -> Outcome {
     let rb = plan.runbook;
     let jobs = jobs_of(plan);
@@ -63,7 +64,18 @@ pub async fn run<E: Executor>(
     }
     let main = match &carry.rollback {
         Some(services) => switchover_over(rb, &carry, services, io),
-        None => scheduler::pass(plan, jobs, executor.clone(), settings, &carry, io, false).await,
+        None => {
+            scheduler::pass(
+                plan,
+                jobs,
+                executor.clone(),
+                settings,
+                &carry,
+                io,
+                scheduler::Role::Switchover(canaries),
+            )
+            .await
+        }
     };
     let mut human_wait = main.human_wait;
     let mut outcome_of_rollback = None;
@@ -93,7 +105,13 @@ pub async fn run<E: Executor>(
         .unwrap_or_else(|| secs(settings.clock.since_origin().saturating_sub(human_wait)));
     let met = executor.dry_run() || (all_recovered && achieved <= target);
     let breached = !executor.dry_run() && (!met || missed_a_target(rb, &main.recovered));
-    let outcome = outcome(&main, outcome_of_rollback, unreachable, breached);
+    let outcome = match outcome(&main, outcome_of_rollback, unreachable, breached) {
+        // A missed RPO ranks above a missed RTO (SPEC §8).
+        Outcome::Passed | Outcome::RtoBreached if main.rpo_missed.contains(&true) => {
+            Outcome::RpoBreached
+        }
+        o => o,
+    };
     io.sink.emit(Event::RunFinished {
         outcome,
         finished_at: timestamp(settings.clock.now()),
@@ -180,6 +198,7 @@ fn switchover_over(
                 halted.map(Halted::stop)
             })
             .collect(),
+        rpo_missed: vec![false; rb.services.len()],
     }
 }
 
@@ -271,7 +290,16 @@ async fn rollback<E: Executor>(
             carry.done.insert((job.id.clone(), job.host_name.clone()));
         }
     }
-    let pass = scheduler::pass(&back, jobs, executor, settings, &carry, io, true).await;
+    let pass = scheduler::pass(
+        &back,
+        jobs,
+        executor,
+        settings,
+        &carry,
+        io,
+        scheduler::Role::Rollback,
+    )
+    .await;
     let outcome = match pass.stop {
         None => Outcome::RolledBack,
         Some(Stop::Interrupted) => Outcome::Interrupted,
@@ -308,6 +336,8 @@ fn run_started(plan: &Plan<'_>, jobs: &[Job], dry_run: bool, settings: &Settings
                 name: s.name.to_string(),
                 title: s.title.clone(),
                 rto_target_s: s.rto.map(secs),
+                rpo_target_s: s.canary.as_ref().and(s.rpo).map(secs),
+                canary: s.canary.is_some(),
             })
             .collect(),
         critical_path: plan
@@ -357,6 +387,7 @@ mod tests {
 
     fn pass(stop: Option<Stop>, halts: Vec<Option<Stop>>) -> Pass {
         Pass {
+            rpo_missed: Vec::new(),
             stop,
             recovered: Vec::new(),
             stop_begun: Vec::new(),

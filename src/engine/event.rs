@@ -27,6 +27,9 @@ pub enum StepStatus {
 pub enum Outcome {
     Passed,
     Failed,
+    /// A service's canary measured more data lost than its `rpo` accepts (or could not
+    /// tell how much): ranks above `rto_breached`.
+    RpoBreached,
     RtoBreached,
     Aborted,
     RolledBack,
@@ -38,6 +41,7 @@ impl Outcome {
         match self {
             Outcome::Passed => "passed",
             Outcome::Failed => "failed",
+            Outcome::RpoBreached => "rpo_breached",
             Outcome::RtoBreached => "rto_breached",
             Outcome::Aborted => "aborted",
             Outcome::RolledBack => "rolled_back",
@@ -63,12 +67,49 @@ pub struct Rto {
     pub met: bool,
 }
 
+/// A service's measured RPO (SPEC §8), as `summary.json` shows it in `services[].rpo`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Rpo {
+    /// The service's `rpo`; `None` when it has a canary but no target.
+    pub target_s: Option<f64>,
+    /// The last write acknowledged (0: none) and when.
+    pub last_ack_seq: u64,
+    pub last_ack_at: Option<String>,
+    /// The highest sequence number read back on the target; `None` when the read failed.
+    pub read_seq: Option<u64>,
+    /// Acknowledged writes missing from the target.
+    pub lost_writes: u64,
+    /// From the first lost write's acknowledgement to the last acknowledged one.
+    pub lost_s: f64,
+    pub met: bool,
+}
+
+/// Why a service's canary writer stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CanaryStop {
+    /// Every stop step of the service ended.
+    StopPhaseFinished,
+    /// The service has no stop step in this plan: its first start or verify step began.
+    NoStopPhase,
+    /// A write was not acknowledged (recorded, not a step failure).
+    WriteFailed,
+    /// The run stopped (a failure, an abort, an interruption) before either.
+    RunStopped,
+}
+
 /// A service of the run and its own RTO target, as the plan had it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ServiceTarget {
     pub name: String,
     pub title: String,
     pub rto_target_s: Option<f64>,
+    /// Its `rpo`, when it has a canary with a target (absent in older journals).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpo_target_s: Option<f64>,
+    /// It has a canary (absent in older journals: none).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub canary: bool,
 }
 
 /// A file of the run folder (an input as copied, a step's output) with the hash of its
@@ -175,6 +216,38 @@ pub enum Event {
         service: String,
         achieved_s: f64,
         rto: Option<Rto>,
+    },
+    /// A canary write was acknowledged by every source host of the service's canary.
+    CanaryWritten {
+        service: String,
+        /// The write's `{{canary.seq}}` (named apart from the journal's own `seq`).
+        canary_seq: u64,
+        /// When it was acknowledged, and that in seconds since the RTO clock's origin.
+        at: String,
+        at_s: f64,
+        /// It is the write made just before the service's stop phase, which waited for it.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        before_stop: bool,
+    },
+    /// A service's canary writer stopped; `last_seq` is the last write acknowledged.
+    CanaryStopped {
+        service: String,
+        why: CanaryStop,
+        last_seq: u64,
+        /// A failed write: its sequence number, and why, naming the host.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        failed_seq: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+    },
+    /// After the service's last verify step: what the canary read back on the target,
+    /// and the RPO measured from it.
+    CanaryRead {
+        service: String,
+        /// Why the read gave no sequence number, naming host and cause.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+        rpo: Rpo,
     },
     RunFinished {
         outcome: Outcome,

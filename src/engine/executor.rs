@@ -59,6 +59,12 @@ pub trait Executor: Send + Sync + 'static {
         self.kind().is_dry_run()
     }
 
+    /// Whether the services' RPO canaries write and read (SPEC §8): a dry run runs
+    /// neither command, and shows both instead.
+    fn runs_canary(&self) -> bool {
+        !self.kind().is_dry_run()
+    }
+
     /// Whether `job` is done by a person, who confirms it (the scheduler asks), rather
     /// than by this executor: a manual step.
     fn needs_person(&self, job: &Job) -> bool {

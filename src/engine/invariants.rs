@@ -86,6 +86,7 @@ pub fn jobs(
     plan: &Plan<'_>,
     transports: &Transports,
     secrets: &crate::engine::secrets::Values,
+    run_id: Option<&str>,
 ) -> Vec<Job> {
     let rb = plan.runbook;
     let mut out = Vec::new();
@@ -104,6 +105,7 @@ pub fn jobs(
                 target: plan.to.as_str(),
                 mode: plan.mode,
                 secrets,
+                run_id,
             };
             let (real, shown) = (bind(Some(&secrets[o])), bind(None));
             let work = work_of(&inv.step, &real, &shown, transports, rb, Some(h));

@@ -101,6 +101,7 @@ pub fn jobs(
     step: usize,
     transports: &Transports,
     secrets: &crate::engine::secrets::Values,
+    run_id: Option<&str>,
 ) -> Vec<Job> {
     let s = &plan.steps[step];
     let hosts: Vec<Option<HostIdx>> = if s.hosts.is_empty() {
@@ -121,11 +122,12 @@ pub fn jobs(
                 target: plan.to.as_str(),
                 mode: plan.mode,
                 secrets,
+                run_id,
             };
             let own = &secrets[rb.services[s.service].origin];
             let (real, shown) = (bind(Some(own)), bind(None));
             let work = work_of(s.step, &real, &shown, transports, rb, host);
-            let does = crate::plan::render::describe(plan, step, host);
+            let does = crate::plan::render::describe_in(plan, step, host, run_id);
             Job {
                 step,
                 host,

@@ -2,6 +2,7 @@
 //! single jobs ([`executor`]: live or dry run), and the typed [`event`]s it emits.
 //! Knows nothing of terminals or files.
 
+pub mod canary;
 pub mod drill;
 pub mod event;
 pub mod executor;

@@ -64,6 +64,32 @@ pub struct ServiceRecord {
     pub target_s: Option<f64>,
     /// Seconds from the clock's origin to the end of its last verify step.
     pub recovered_s: Option<f64>,
+    /// Its RPO canary, when it has one.
+    pub canary: Option<CanaryRecord>,
+}
+
+/// What a service's canary did: its acknowledged writes, how its writer stopped, and
+/// the RPO measured after the read.
+#[derive(Clone, Debug, Default)]
+pub struct CanaryRecord {
+    pub target_s: Option<f64>,
+    pub acks: Vec<crate::engine::canary::Ack>,
+    pub stopped: Option<crate::engine::event::CanaryStop>,
+    /// Why a write or the read failed.
+    pub messages: Vec<String>,
+    pub rpo: Option<crate::engine::event::Rpo>,
+}
+
+impl CanaryRecord {
+    /// The RPO as `summary.json` shows it: measured, or — when the run never read the
+    /// canary back — what was acknowledged, with nothing read and the target not met.
+    pub fn rpo(&self) -> crate::engine::event::Rpo {
+        self.rpo.clone().unwrap_or_else(|| {
+            let mut r = crate::engine::canary::measure(&self.acks, None, None);
+            r.target_s = self.target_s;
+            r
+        })
+    }
 }
 
 impl ServiceRecord {
@@ -215,6 +241,10 @@ impl Record {
                         ServiceStatus::NotRecovered
                     },
                     target_s: s.rto_target_s,
+                    canary: s.canary.then(|| CanaryRecord {
+                        target_s: s.rpo_target_s,
+                        ..CanaryRecord::default()
+                    }),
                     recovered_s: None,
                 })
                 .collect(),
@@ -363,6 +393,44 @@ impl Record {
                     {
                         s.status = ServiceStatus::Recovered;
                         s.recovered_s = Some(*achieved_s);
+                    }
+                }
+                Event::CanaryWritten {
+                    service,
+                    canary_seq: seq,
+                    at,
+                    at_s,
+                    ..
+                } => {
+                    if let Some(c) = canary_of(&mut r.services, service) {
+                        // A resumed writer goes on after the last acknowledged write.
+                        c.acks.retain(|a| a.seq < *seq);
+                        c.acks.push(crate::engine::canary::Ack {
+                            seq: *seq,
+                            at: at.clone(),
+                            at_s: *at_s,
+                        });
+                    }
+                }
+                Event::CanaryStopped {
+                    service,
+                    why,
+                    message,
+                    ..
+                } => {
+                    if let Some(c) = canary_of(&mut r.services, service) {
+                        c.stopped = Some(*why);
+                        c.messages.extend(message.clone());
+                    }
+                }
+                Event::CanaryRead {
+                    service,
+                    message,
+                    rpo,
+                } => {
+                    if let Some(c) = canary_of(&mut r.services, service) {
+                        c.rpo = Some(rpo.clone());
+                        c.messages.extend(message.clone());
                     }
                 }
                 Event::RunFinished {
@@ -574,4 +642,12 @@ fn unended<'e>(
         .collect();
     out.sort_by_key(|(seq, _)| *seq);
     out.into_iter().map(|(_, s)| s).collect()
+}
+
+/// The canary record of service `name`, if it has a canary.
+fn canary_of<'r>(services: &'r mut [ServiceRecord], name: &str) -> Option<&'r mut CanaryRecord> {
+    services
+        .iter_mut()
+        .find(|s| s.name == name)
+        .and_then(|s| s.canary.as_mut())
 }

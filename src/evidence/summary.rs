@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::config::model::{Mode, Phase};
-use crate::engine::event::{FileHash, Outcome, Rto, StepFinished, StepStatus};
+use crate::engine::event::{FileHash, Outcome, Rpo, Rto, StepFinished, StepStatus};
 
 use super::record::{Record, RunbookRecord, RunbookStatus, ServiceStatus};
 
@@ -46,6 +46,8 @@ pub struct ServiceSummary {
     pub name: String,
     pub status: ServiceStatus,
     pub rto: Option<Rto>,
+    /// Its measured RPO (SPEC §8); null without a canary, and in a dry run.
+    pub rpo: Option<Rpo>,
     /// Seconds from the clock's origin to the end of its last verify step.
     pub recovered_s: Option<f64>,
 }
@@ -295,6 +297,11 @@ impl ServiceSummary {
             name: s.name.clone(),
             status: s.status,
             rto: s.rto(),
+            rpo: s
+                .canary
+                .as_ref()
+                .filter(|_| s.status != super::record::ServiceStatus::Planned)
+                .map(super::record::CanaryRecord::rpo),
             recovered_s: s.recovered_s,
         }
     }

@@ -22,6 +22,28 @@ pub struct Bindings<'a> {
     pub mode: Mode,
     /// Secret values by name; `None` renders every secret as `[REDACTED:NAME]`.
     pub secrets: Option<&'a BTreeMap<String, String>>,
+    /// The run folder's name; `None` (a plan, which belongs to no run) shows
+    /// `{{run.id}}` as written.
+    pub run_id: Option<&'a str>,
+}
+
+/// What `{{canary.seq}}` renders as until a write is numbered: digits and letters
+/// only, so shell quoting leaves it alone and [`number`] can replace it.
+pub const CANARY_SEQ: &str = "SWITCHYARDCANARYSEQ";
+
+/// What `{{run.id}}` renders as where there is no run (a plan): see [`shown`].
+const RUN_ID: &str = "SWITCHYARDRUNID";
+
+/// A rendered text as people read it before a run: `{{canary.seq}}` and, without a
+/// run, `{{run.id}}` as written (unquoted: their values never need quoting).
+pub fn shown(text: &str) -> String {
+    text.replace(CANARY_SEQ, "{{canary.seq}}")
+        .replace(RUN_ID, "{{run.id}}")
+}
+
+/// A rendered canary `write` with its sequence number put in.
+pub fn number(line: &str, seq: u64) -> String {
+    line.replace(CANARY_SEQ, &seq.to_string())
 }
 
 impl Bindings<'_> {
@@ -43,6 +65,8 @@ impl Resolve for Bindings<'_> {
             Placeholder::Service => text(self.runbook.local_name(self.service)),
             Placeholder::Runbook => text(&self.origin().name),
             Placeholder::Mode => text(self.mode.as_str()),
+            Placeholder::RunId => text(self.run_id.unwrap_or(RUN_ID)),
+            Placeholder::CanarySeq => text(CANARY_SEQ),
             Placeholder::Var(name) => text(self.origin().vars.get(name).map_or("", String::as_str)),
             Placeholder::Secret(name) => match self.secrets.and_then(|s| s.get(name)) {
                 Some(v) => Resolved::Text(Cow::Borrowed(v)),

@@ -59,6 +59,49 @@ pub fn line(elapsed_s: f64, event: &Event) -> Option<String> {
             )
         }
         Event::AttemptFinished { .. } => return None,
+        Event::CanaryWritten {
+            service,
+            canary_seq: seq,
+            before_stop,
+            ..
+        } => format!(
+            "{at} canary  {service}: write {seq} acknowledged{}",
+            if *before_stop {
+                " (before the stop phase)"
+            } else {
+                ""
+            }
+        ),
+        Event::CanaryStopped {
+            service,
+            why,
+            last_seq,
+            message,
+            ..
+        } => format!(
+            "{at} canary  {service}: writer stopped ({}) after write {last_seq}{}",
+            serde_json::to_value(why)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            message.as_ref().map_or(String::new(), |m| format!(": {m}"))
+        ),
+        Event::CanaryRead {
+            service,
+            message,
+            rpo,
+        } => format!(
+            "{at} canary  {service}: read {} of {} acknowledged, {} lost ({:.1}s){}{}",
+            rpo.read_seq
+                .map_or("nothing".to_string(), |n| n.to_string()),
+            rpo.last_ack_seq,
+            rpo.lost_writes,
+            rpo.lost_s,
+            if rpo.met { "" } else { ": RPO MISSED" },
+            message
+                .as_ref()
+                .map_or(String::new(), |m| format!(" — {m}"))
+        ),
         Event::StepFinished(f) => {
             let word = match f.status {
                 StepStatus::Ok => "ok     ",
@@ -169,7 +212,7 @@ pub fn line(elapsed_s: f64, event: &Event) -> Option<String> {
             rto: Some(rto),
             ..
         } => match outcome {
-            Outcome::Passed | Outcome::RtoBreached => format!(
+            Outcome::Passed | Outcome::RtoBreached | Outcome::RpoBreached => format!(
                 "{at} {}: RTO {:.0}s, achieved {:.1}s ({})",
                 outcome.as_str(),
                 rto.target_s,

@@ -9,6 +9,7 @@
 //! and `requires` (`systems`), and what the runbooks must agree on (`shared`).
 
 mod action;
+mod canary;
 mod context;
 mod hosts;
 mod invariant;

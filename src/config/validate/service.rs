@@ -124,6 +124,8 @@ pub(super) fn validate_service(
         depends_on,
         phases,
         span: raw.span.clone(),
+        rpo: raw.rpo.as_ref().map(|r| r.value),
+        canary: super::canary::validate(diags, cx, raw, service_hosts.as_ref()),
     }
 }
 

@@ -190,7 +190,7 @@ pub(super) fn check_templates(
     }
 }
 
-fn check_template(
+pub(super) fn check_template(
     diags: &mut Diagnostics,
     cx: &StepCx<'_>,
     t: &Template,

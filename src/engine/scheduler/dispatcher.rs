@@ -24,13 +24,14 @@ use crate::engine::stopwatch::{secs, timestamp};
 use crate::plan::Plan;
 use crate::transport::Cancel;
 
+use super::canary::Canaries;
 use super::invariants::{CheckResults, Checks, check_ended};
 use super::progress::Progress;
 use super::running::Running;
 use super::types::{Carry, Io, Pass, Pending, Settings, Stop, failure};
 
-/// Carries out every job of `plan` that `carry` does not mark done. `rollback_pass`:
-/// this pass switches back after a failed switchover.
+/// Carries out every job of `plan` that `carry` does not mark done. `role`: the
+/// switchover (with its services' RPO canaries), or the rollback after a failed one.
 pub async fn pass<E: Executor>(
     plan: &Plan<'_>,
     jobs: Vec<Job>,
@@ -38,11 +39,17 @@ pub async fn pass<E: Executor>(
     settings: &Settings,
     carry: &Carry,
     io: &mut Io<'_>,
-    rollback_pass: bool,
+    role: Role,
 ) -> Pass {
+    let (rollback_pass, canaries) = match role {
+        Role::Switchover(canaries) => (false, canaries),
+        Role::Rollback => (true, Vec::new()),
+    };
     let (tx, attempts) = mpsc::unbounded_channel();
+    let (canaries, canary) = Canaries::new(canaries, &carry.canary);
     let mut inbox = Inbox {
         attempts,
+        canary,
         input: io.input.take(),
         sigint: signal(SignalKind::interrupt()).ok(),
         sigterm: signal(SignalKind::terminate()).ok(),
@@ -54,8 +61,11 @@ pub async fn pass<E: Executor>(
     d.checks = Checks::new(checks);
     d.times_nothing = rollback_pass || d.executor.dry_run();
     d.rollback_pass = rollback_pass;
+    d.canaries = canaries;
+    d.canary_plan();
     d.keep_rolling_back();
     d.run(&mut inbox).await;
+    let rpo_missed = d.rpo_missed();
     // The terminal stays for the next pass (the rollback).
     io.input = inbox.input;
     Pass {
@@ -63,13 +73,24 @@ pub async fn pass<E: Executor>(
         recovered: d.recovered,
         stop_begun: d.stop_begun,
         human_wait: d.human_wait,
+        rpo_missed,
         halts: d.halts,
     }
+}
+
+/// Which pass this is.
+pub enum Role {
+    /// The switchover, with the canaries of its services (SPEC §8).
+    Switchover(Vec<crate::engine::canary::Prepared>),
+    /// Switching back after a failed switchover: no canary runs.
+    Rollback,
 }
 
 /// Where the pass's internal events come from, apart from its own jobs.
 struct Inbox {
     attempts: mpsc::UnboundedReceiver<AttemptReport>,
+    /// What the canaries' writes and reads came back with.
+    canary: mpsc::UnboundedReceiver<crate::engine::canary::Report>,
     /// Lines the operator types; `None` when nobody can answer.
     input: Option<mpsc::UnboundedReceiver<String>>,
     sigint: Option<Signal>,
@@ -93,6 +114,10 @@ enum Internal {
     GraceOver,
     /// The safety invariants' check under way came back.
     CheckEnded(CheckResults),
+    /// A canary write is due.
+    CanaryDue,
+    /// A canary write or read came back.
+    Canary(crate::engine::canary::Report),
 }
 
 /// How a job ends, for [`Dispatcher::end`].
@@ -154,6 +179,8 @@ pub(super) struct Dispatcher<'a, 'p, E: Executor> {
     pub(super) grace_ends: Option<tokio::time::Instant>,
     /// The safety invariants' checks (`invariants.rs`).
     pub(super) checks: Checks,
+    /// The services' RPO canaries (`canary.rs`).
+    pub(super) canaries: Canaries,
 }
 
 impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
@@ -203,6 +230,7 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
             interrupted: false,
             grace_ends: None,
             checks: Checks::default(),
+            canaries: Canaries::new(Vec::new(), &[]).0,
         }
     }
 
@@ -216,6 +244,7 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
             }
             self.checks_due(false);
             self.start_check();
+            self.canary_tick();
             if self.stop.is_none() && !self.paused && !self.checks.holding() {
                 self.start_ready();
             }
@@ -229,6 +258,7 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
                 && self.open.is_none()
                 && self.questions.is_empty()
                 && !self.checks.holding()
+                && !self.canaries.busy()
             {
                 // The pass is over once its last check has come back.
                 if self.checks_due(true) {
@@ -243,15 +273,19 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
                 break;
             }
         }
+        self.canary_finish();
         self.skip_the_rest();
     }
 
     async fn next_event(&mut self, inbox: &mut Inbox) -> Internal {
         let expiry = at(self.open_deadline);
         let grace = at(self.grace_ends);
+        let canary_due = at(self.canaries.due());
         let jobs = &self.jobs;
         tokio::select! {
             () = expiry => Internal::QuestionExpired,
+            () = canary_due => Internal::CanaryDue,
+            Some(r) = inbox.canary.recv() => Internal::Canary(r),
             Some((j, finished)) = self.running.next(|j| jobs[j].place()) => {
                 let mut before = Vec::new();
                 while let Ok(a) = inbox.attempts.try_recv() {
@@ -290,6 +324,8 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
                 self.job_ended(j, finished);
             }
             Internal::Attempt(a) => self.attempt(a),
+            Internal::CanaryDue => self.canary_due(),
+            Internal::Canary(r) => self.canary_report(r),
             Internal::Line(line) => self.answer_line(&line),
             Internal::InputClosed => {}
             Internal::Interrupt => match (self.interrupted, self.cancel.is_set()) {
@@ -330,6 +366,18 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
             self.settings.max_parallel,
             &self.settings.clock,
         );
+        // A service's first stop step waits for the canary's write before the stop phase.
+        let started: Vec<usize> = started
+            .into_iter()
+            .filter(|&j| !self.canary_holds(j))
+            .collect();
+        // Due at once: the writes the held steps wait for.
+        self.canary_due();
+        self.launch(started);
+    }
+
+    /// Announces and starts jobs that `take_ready` took.
+    pub(super) fn launch(&mut self, started: Vec<usize>) {
         if started.is_empty() {
             return;
         }
@@ -366,6 +414,7 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
             } else {
                 self.spawn(j);
             }
+            self.canary_after(j);
         }
     }
 
@@ -445,6 +494,7 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
             return;
         }
         self.record(j, f, rerun, ended);
+        self.canary_after(j);
         stop_for(self);
         if how.ran() {
             self.note_recovery(j);
@@ -523,6 +573,8 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
                 met: achieved <= secs(t),
             }),
         });
+        // Timed above, so the read adds nothing to the recovery time.
+        self.canary_read(svc);
     }
 
     /// The run stops to switch back. The switchover pass says so in the journal at

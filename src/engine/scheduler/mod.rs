@@ -12,6 +12,7 @@
 //! - `running`: the jobs under way, a panicking one included;
 //! - `types`: what a pass is given and gives back (a leaf).
 
+mod canary;
 mod containment;
 mod dispatcher;
 mod invariants;
@@ -21,7 +22,7 @@ mod running;
 mod stopping;
 mod types;
 
-pub use dispatcher::pass;
+pub use dispatcher::{Role, pass};
 pub use types::{Carry, Halted, Io, Pass, Settings, Stop};
 
 #[cfg(test)]

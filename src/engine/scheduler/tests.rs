@@ -65,7 +65,7 @@ fn settings() -> Settings {
 fn jobs_of(plan: &Plan<'_>) -> Vec<Job> {
     let transports = Transports::new(plan.runbook).expect("transports");
     (0..plan.steps.len())
-        .flat_map(|i| job::jobs(plan, i, &transports, &vec![Default::default()]))
+        .flat_map(|i| job::jobs(plan, i, &transports, &vec![Default::default()], None))
         .collect()
 }
 
@@ -288,7 +288,7 @@ fn run_pass_into<E: Executor>(
             &settings,
             carry,
             &mut io,
-            false,
+            super::Role::Switchover(Vec::new()),
         )
         .await
     });

@@ -59,6 +59,9 @@ pub struct Carry {
     /// In a site: the runbooks the switchover pass had stopped, as the journal said last
     /// (since the last resume). When only the rollback goes on, they stay as they were.
     pub halted: Vec<Halted>,
+    /// Per service with a canary, by name: its acknowledged writes as journalled, and
+    /// whether its writer had stopped.
+    pub canary: Vec<(String, Vec<crate::engine::canary::Ack>, bool)>,
 }
 
 /// A site's runbook that stopped on its own, as its `runbook_stopped` event said.
@@ -111,6 +114,8 @@ pub struct Pass {
     pub human_wait: Duration,
     /// Per origin (a site's runbook): why it stopped on its own, if it did.
     pub halts: Vec<Option<Stop>>,
+    /// Per service of the runbook: its canary measured a missed RPO (or could not tell).
+    pub rpo_missed: Vec<bool>,
 }
 
 /// What a pass reads from outside and writes to.

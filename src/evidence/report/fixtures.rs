@@ -84,6 +84,7 @@ fn service(
         status,
         target_s,
         recovered_s: at,
+        canary: None,
     }
 }
 

@@ -24,6 +24,7 @@ pub fn render(r: &Record) -> String {
     header(&mut out, r);
     systems(&mut out, r);
     rto(&mut out, r);
+    rpo(&mut out, r);
     timeline::timeline(&mut out, r);
     steps(&mut out, r);
     super::invariants::html(&mut out, r);
@@ -187,7 +188,7 @@ fn verdict_class(r: &Record) -> &'static str {
         Outcome::Passed if r.start.dry_run => "v-dry",
         Outcome::Passed => "v-pass",
         Outcome::Failed => "v-fail",
-        Outcome::RtoBreached | Outcome::RolledBack => "v-rto",
+        Outcome::RtoBreached | Outcome::RpoBreached | Outcome::RolledBack => "v-rto",
         Outcome::Aborted | Outcome::Interrupted => "v-stop",
     }
 }
@@ -383,6 +384,48 @@ fn rto(out: &mut String, r: &Record) {
         scale,
     );
     out.push_str("</tbody>\n</table>\n</section>\n");
+}
+
+/// The measured RPO beside the RTO, when a service has a canary.
+fn rpo(out: &mut String, r: &Record) {
+    let rows = super::rpo::rows(r);
+    if rows.is_empty() {
+        return;
+    }
+    out.push_str(
+        "<section>\n<h2>RPO: data lost, measured by the canary</h2>\n<table>\n<thead><tr><th>Service</th>\
+         <th class=\"num\">Target</th><th>Last write acknowledged</th><th class=\"num\">Read back</th>\
+         <th class=\"num\">Lost writes</th><th class=\"num\">Lost</th><th>Result</th></tr></thead>\n<tbody>\n",
+    );
+    for row in &rows {
+        let result = if row.missed {
+            format!("<span class=\"pill k-down\">{}</span>", esc(&row.result))
+        } else {
+            esc(&row.result).to_string()
+        };
+        let _ = writeln!(
+            out,
+            "<tr><td><code>{}</code></td><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{result}</td></tr>",
+            esc(&row.service),
+            esc(&row.target),
+            esc(&row.last_ack),
+            esc(&row.read),
+            esc(&row.lost),
+            esc(&row.lost_s),
+        );
+    }
+    out.push_str("</tbody>\n</table>\n");
+    for row in &rows {
+        for m in &row.messages {
+            let _ = writeln!(
+                out,
+                "<p class=\"note\"><code>{}</code>: {}</p>",
+                esc(&row.service),
+                esc(m)
+            );
+        }
+    }
+    out.push_str("</section>\n");
 }
 
 fn rto_row(

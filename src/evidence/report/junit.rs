@@ -53,6 +53,12 @@ fn service_suites(r: &Record, suites: &mut String, count: &mut impl FnMut(&[Case
                 s.recovered_s,
             ));
         }
+        if let Some(row) = super::rpo::rows(r)
+            .into_iter()
+            .find(|row| row.service == s.name)
+        {
+            cases.push(rpo_case(&row));
+        }
         let time = mine.iter().map(|x| x.end.duration_s).sum::<f64>();
         suite(
             suites,
@@ -103,11 +109,15 @@ fn runbook_suites(r: &Record, suites: &mut String, count: &mut impl FnMut(&[Case
             },
             None => rto_case(r, &name, target, achieved),
         };
+        let rpo = super::rpo::rows(r);
         for s in r.services.iter().filter(|s| rb.owns(&s.name)) {
             if let Some(target) = s.target_s {
                 let own = own_id(rb, &s.name);
                 let name = format!("RTO of {own}: {}", secs(target));
                 cases.push(target_case(name, target, s.recovered_s));
+            }
+            if let Some(row) = rpo.iter().find(|row| row.service == s.name) {
+                cases.push(rpo_case(row));
             }
         }
         let name = format!("RTO of the runbook: {}", secs(rb.target_s));
@@ -249,6 +259,29 @@ fn rto_case(r: &Record, name: &str, target: f64, achieved: Option<f64>) -> Case 
     Case {
         name: name.to_string(),
         time: achieved.unwrap_or(0.0),
+        verdict,
+    }
+}
+
+/// A service's measured RPO: a miss (or a loss that could not be measured) fails it.
+fn rpo_case(row: &super::rpo::Row) -> Case {
+    let name = format!("RPO of {}: {}", row.service, row.target);
+    let verdict = if row.result.starts_with("dry run") {
+        Verdict::Skip("dry run: the canary does not run".into())
+    } else if row.missed {
+        Verdict::Fail {
+            message: format!(
+                "RPO {}: {} acknowledged write(s) lost ({}), read back {}",
+                row.result, row.lost, row.lost_s, row.read
+            ),
+            text: row.messages.join("\n"),
+        }
+    } else {
+        Verdict::Pass
+    };
+    Case {
+        name,
+        time: 0.0,
         verdict,
     }
 }

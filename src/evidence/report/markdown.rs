@@ -16,6 +16,7 @@ pub fn render(r: &Record) -> String {
     header(&mut out, r);
     systems(&mut out, r);
     rto(&mut out, r);
+    rpo(&mut out, r);
     steps(&mut out, r);
     super::invariants::markdown(&mut out, r, cell);
     failures(&mut out, r);
@@ -157,6 +158,51 @@ fn rto(out: &mut String, r: &Record) {
         achieved.map_or("—".into(), secs),
         result(Some(r.rto.target_s), achieved)
     );
+}
+
+/// The measured RPO beside the RTO, when a service has a canary.
+fn rpo(out: &mut String, r: &Record) {
+    let rows = super::rpo::rows(r);
+    if rows.is_empty() {
+        return;
+    }
+    out.push_str(
+        "## RPO: data lost, measured by the canary
+
+",
+    );
+    out.push_str(
+        "| Service | Target | Last write acknowledged | Read back | Lost writes | Lost | Result |
+|---|---:|---|---:|---:|---:|---|
+",
+    );
+    for row in &rows {
+        let result = if row.missed {
+            format!("**{}**", row.result)
+        } else {
+            row.result.clone()
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            cell(&row.service),
+            row.target,
+            cell(&row.last_ack),
+            row.read,
+            row.lost,
+            row.lost_s,
+            result
+        );
+    }
+    out.push('\n');
+    for row in &rows {
+        for m in &row.messages {
+            let _ = writeln!(out, "- {}: {}", cell(&row.service), cell(m));
+        }
+    }
+    if rows.iter().any(|row| !row.messages.is_empty()) {
+        out.push('\n');
+    }
 }
 
 fn steps(out: &mut String, r: &Record) {

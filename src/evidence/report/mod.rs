@@ -13,6 +13,7 @@ mod html;
 mod invariants;
 mod junit;
 mod markdown;
+mod rpo;
 mod shared;
 
 pub use format::{Format, render};

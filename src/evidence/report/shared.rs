@@ -11,6 +11,7 @@ pub fn verdict(r: &Record) -> &'static str {
         (Outcome::Passed, false) => "PASSED",
         (Outcome::Failed, _) => "FAILED",
         (Outcome::RtoBreached, _) => "RTO MISSED",
+        (Outcome::RpoBreached, _) => "RPO MISSED",
         (Outcome::Aborted, _) => "ABORTED",
         (Outcome::RolledBack, _) => "ROLLED BACK",
         (Outcome::Interrupted, _) => "INTERRUPTED",
@@ -69,6 +70,29 @@ pub fn verdict_sentence(r: &Record) -> String {
                 _ => "the run stopped",
             };
             format!("{breach} No further step started; {then}.")
+        }
+        Outcome::RpoBreached => {
+            let lost: Vec<String> = r
+                .services
+                .iter()
+                .filter_map(|s| Some((s, s.canary.as_ref()?.rpo())))
+                .filter(|(_, rpo)| !rpo.met)
+                .map(|(s, rpo)| match rpo.read_seq {
+                    Some(_) => format!(
+                        "{} lost {} acknowledged write(s) ({})",
+                        s.name,
+                        rpo.lost_writes,
+                        secs(rpo.lost_s)
+                    ),
+                    None => format!("{}'s data loss could not be measured", s.name),
+                })
+                .collect();
+            format!(
+                "{every_step}, but an RPO target was missed: {}. Recovered in {} against a target of {}.",
+                lost.join("; "),
+                secs(r.rto.achieved_s),
+                secs(r.rto.target_s)
+            )
         }
         Outcome::Failed => format!("{failed} step execution(s) failed and the run stopped."),
         Outcome::Aborted => "The operator aborted the run.".into(),
@@ -193,6 +217,9 @@ fn site_sentence(r: &Record) -> String {
             format!("{tally}: {timed}, so the site's target was missed.")
         }
         Outcome::RtoBreached => format!("{tally}: {timed}, but a service's target was missed."),
+        Outcome::RpoBreached => {
+            format!("{tally}: {timed}, but a service lost more data than its RPO accepts.")
+        }
         Outcome::Failed => format!(
             "{tally}. {failed} step execution(s) failed; the systems that do not require \
              a failed one went on."

@@ -8,6 +8,21 @@ use crate::plan::bindings::Bindings;
 
 /// What one execution of a step does, fully resolved, secrets redacted.
 pub fn describe(plan: &Plan<'_>, step: usize, host: Option<usize>) -> String {
+    describe_in(plan, step, host, None)
+}
+
+/// As [`describe`], in the run named `run_id` (`{{run.id}}`); without one (a plan),
+/// `{{run.id}}` is shown as written.
+pub fn describe_in(
+    plan: &Plan<'_>,
+    step: usize,
+    host: Option<usize>,
+    run_id: Option<&str>,
+) -> String {
+    crate::plan::bindings::shown(&resolved(plan, step, host, run_id))
+}
+
+fn resolved(plan: &Plan<'_>, step: usize, host: Option<usize>, run_id: Option<&str>) -> String {
     let s = &plan.steps[step];
     let rb = plan.runbook;
     let b = Bindings {
@@ -18,6 +33,7 @@ pub fn describe(plan: &Plan<'_>, step: usize, host: Option<usize>) -> String {
         target: plan.to.as_str(),
         mode: plan.mode,
         secrets: None,
+        run_id,
     };
     describe_action(&s.step.action, &b)
 }

@@ -77,6 +77,7 @@ pub fn docs<'a>(plan: &Plan<'a>) -> Vec<InvariantDoc<'a>> {
                             target: plan.to.as_str(),
                             mode: plan.mode,
                             secrets: None,
+                            run_id: None,
                         };
                         InvariantExecution {
                             host: host.name.as_str(),

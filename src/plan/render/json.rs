@@ -80,6 +80,24 @@ struct ServiceDoc<'a> {
     rto: Rto,
     #[serde(skip_serializing_if = "Option::is_none")]
     predicted_s: Option<f64>,
+    /// Its RPO canary (SPEC §8), when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    canary: Option<CanaryDoc<'a>>,
+}
+
+#[derive(Serialize)]
+struct CanaryDoc<'a> {
+    rpo_s: Option<f64>,
+    interval_s: f64,
+    timeout_s: f64,
+    write: CanaryCommand<'a>,
+    read: CanaryCommand<'a>,
+}
+
+#[derive(Serialize)]
+struct CanaryCommand<'a> {
+    hosts: Vec<&'a str>,
+    does: String,
 }
 
 #[derive(Serialize)]
@@ -236,6 +254,19 @@ pub fn json_predicted(plan: &Plan<'_>, prediction: Option<&Prediction>) -> Strin
                     exceeded: t.exceeded(),
                 },
                 predicted_s: prediction.and_then(|p| p.services[i]).map(secs),
+                canary: super::canary(plan, i).map(|c| CanaryDoc {
+                    rpo_s: c.rpo.map(secs),
+                    interval_s: secs(c.interval),
+                    timeout_s: secs(c.timeout),
+                    write: CanaryCommand {
+                        hosts: c.write.hosts,
+                        does: c.write.does,
+                    },
+                    read: CanaryCommand {
+                        hosts: c.read.hosts,
+                        does: c.read.does,
+                    },
+                }),
             })
             .collect(),
         waves: plan

@@ -1,5 +1,6 @@
 //! The plan as people and programs read it: text, JSON, DOT and Mermaid.
 
+mod canary;
 mod describe;
 mod graph;
 mod invariants;
@@ -7,7 +8,8 @@ mod json;
 mod text;
 mod warnings;
 
-pub use describe::{describe, describe_action, executions};
+pub use canary::{CanaryShown, canary};
+pub use describe::{describe, describe_action, describe_in, executions};
 pub use graph::{dot, mermaid};
 pub use json::{json, json_predicted};
 pub use text::{text, text_predicted};

@@ -82,6 +82,7 @@ pub fn text_predicted(plan: &Plan<'_>, prediction: Option<&Prediction>) -> Strin
     }
     super::invariants::text(&mut o, plan);
     write_rto(&mut o, plan, prediction);
+    write_canaries(&mut o, plan);
     let mut w = warnings(plan);
     w.extend(prediction.map(|p| predicted(plan, p)).unwrap_or_default());
     if !w.is_empty() {
@@ -126,6 +127,38 @@ fn write_execution(o: &mut String, on: &str, what: &str) {
     let _ = writeln!(o, "      [{on}] {}", lines.next().unwrap_or(""));
     for line in lines {
         let _ = writeln!(o, "        {line}");
+    }
+}
+
+/// Each service's RPO canary: what it writes where, and what it reads where.
+fn write_canaries(o: &mut String, plan: &Plan<'_>) {
+    let rb = plan.runbook;
+    let all: Vec<_> = (0..rb.services.len())
+        .filter_map(|i| Some((i, super::canary(plan, i)?)))
+        .collect();
+    if all.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "\nRPO canaries (live runs only)");
+    for (i, c) in all {
+        let _ = writeln!(
+            o,
+            "  {}  RPO target {}; writes every {} from the last precheck to the end of the stop phase, reads after the last verify step (timeout {})",
+            rb.services[i].name,
+            c.rpo.map_or("none".to_string(), dur),
+            dur(c.interval),
+            dur(c.timeout)
+        );
+        write_execution(
+            o,
+            &format!("write on {}", c.write.hosts.join(", ")),
+            &c.write.does,
+        );
+        write_execution(
+            o,
+            &format!("read on {}", c.read.hosts.join(", ")),
+            &c.read.does,
+        );
     }
 }
 
