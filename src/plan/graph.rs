@@ -346,12 +346,19 @@ fn gate(g: &mut DiGraph<Node, ()>, kind: Node, after: &[NodeIndex]) -> NodeIndex
     n
 }
 
-/// Waves, the critical path and worst cases, in one pass in topological order.
-fn analyse(plan: &mut Plan<'_>, prechecks: &[Vec<usize>], work: &[Vec<usize>]) {
+/// Every node's finish when each step takes `weight(step)` (gates take no time), its
+/// depth in steps, and the step indices of the longest path: back from the step that ends
+/// last (the first of equals), each node reached through the predecessor it waited for
+/// longest. `None` when the graph has a cycle (validation rejects those).
+pub(super) struct Longest {
+    pub finish: Vec<Duration>,
+    pub depth: Vec<usize>,
+    pub path: Vec<usize>,
+}
+
+pub(super) fn longest(plan: &Plan<'_>, weight: impl Fn(usize) -> Duration) -> Option<Longest> {
     let g = &plan.graph;
-    let Ok(order) = toposort(g, None) else {
-        return;
-    };
+    let order = toposort(g, None).ok()?;
     let n = g.node_count();
     let mut depth = vec![0usize; n];
     let mut finish = vec![Duration::ZERO; n];
@@ -366,13 +373,44 @@ fn analyse(plan: &mut Plan<'_>, prechecks: &[Vec<usize>], work: &[Vec<usize>]) {
                 via[v.index()] = Some(p);
             }
         }
-        let (extra, weight) = match g[v] {
-            Node::Step(i) => (1, plan.steps[i].worst_case),
+        let (extra, w) = match g[v] {
+            Node::Step(i) => (1, weight(i)),
             _ => (0, Duration::ZERO),
         };
         depth[v.index()] = d + extra;
-        finish[v.index()] = start.saturating_add(weight);
+        finish[v.index()] = start.saturating_add(w);
     }
+    let end_of = |i: usize| finish[plan.steps[i].node.index()];
+    let mut path = Vec::new();
+    if let Some(end) =
+        (0..plan.steps.len()).max_by(|&a, &b| end_of(a).cmp(&end_of(b)).then(b.cmp(&a)))
+    {
+        let mut at = Some(plan.steps[end].node);
+        while let Some(v) = at {
+            if let Node::Step(i) = g[v] {
+                path.push(i);
+            }
+            at = via[v.index()];
+        }
+        path.reverse();
+    }
+    Some(Longest {
+        finish,
+        depth,
+        path,
+    })
+}
+
+/// Waves, the critical path and worst cases, from the longest path by worst case.
+fn analyse(plan: &mut Plan<'_>, prechecks: &[Vec<usize>], work: &[Vec<usize>]) {
+    let Some(Longest {
+        finish,
+        depth,
+        path,
+    }) = longest(plan, |i| plan.steps[i].worst_case)
+    else {
+        return;
+    };
     let waves = plan
         .steps
         .iter()
@@ -411,19 +449,5 @@ fn analyse(plan: &mut Plan<'_>, prechecks: &[Vec<usize>], work: &[Vec<usize>]) {
         .map(|s| s.worst_case)
         .max()
         .unwrap_or_default();
-    let Some(end) =
-        (0..plan.steps.len()).max_by(|&a, &b| end_of(a).cmp(&end_of(b)).then(b.cmp(&a)))
-    else {
-        return;
-    };
-    let mut path = Vec::new();
-    let mut at = Some(plan.steps[end].node);
-    while let Some(v) = at {
-        if let Node::Step(i) = g[v] {
-            path.push(i);
-        }
-        at = via[v.index()];
-    }
-    path.reverse();
     plan.critical_path = path;
 }

@@ -13,11 +13,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use petgraph::Direction as Dir;
-use petgraph::algo::toposort;
-use petgraph::graph::NodeIndex;
-
-use super::{Node, Plan};
+use super::Plan;
+use super::graph::{Longest, longest};
 
 /// How many of a step's latest measurements its median is taken over.
 pub const LAST_RUNS: usize = 5;
@@ -95,7 +92,11 @@ pub fn predict(plan: &Plan<'_>, measurements: &[Vec<Measurement>]) -> Option<Pre
             .collect::<BTreeSet<_>>()
             .len()
     };
-    let (finish, critical_path) = longest(plan, &weights);
+    let Longest {
+        finish,
+        path: critical_path,
+        ..
+    } = longest(plan, |i| weights[i])?;
     let rb = plan.runbook;
     let services: Vec<Option<Duration>> = plan
         .services
@@ -130,47 +131,6 @@ pub fn predict(plan: &Plan<'_>, measurements: &[Vec<Measurement>]) -> Option<Pre
         origin_runs,
         critical_path,
     })
-}
-
-/// Every node's finish by `weights` (per step; gates take no time), and the step indices
-/// of the path to the latest step, as `graph::analyse` finds them by worst case.
-fn longest(plan: &Plan<'_>, weights: &[Duration]) -> (Vec<Duration>, Vec<usize>) {
-    let g = &plan.graph;
-    let mut finish = vec![Duration::ZERO; g.node_count()];
-    let Ok(order) = toposort(g, None) else {
-        return (finish, Vec::new());
-    };
-    let mut via: Vec<Option<NodeIndex>> = vec![None; g.node_count()];
-    for &v in &order {
-        let mut start = Duration::ZERO;
-        for p in g.neighbors_directed(v, Dir::Incoming) {
-            if via[v.index()].is_none() || finish[p.index()] > start {
-                start = finish[p.index()];
-                via[v.index()] = Some(p);
-            }
-        }
-        let weight = match g[v] {
-            Node::Step(i) => weights[i],
-            _ => Duration::ZERO,
-        };
-        finish[v.index()] = start.saturating_add(weight);
-    }
-    let end_of = |i: usize| finish[plan.steps[i].node.index()];
-    let Some(end) =
-        (0..plan.steps.len()).max_by(|&a, &b| end_of(a).cmp(&end_of(b)).then(b.cmp(&a)))
-    else {
-        return (finish, Vec::new());
-    };
-    let mut path = Vec::new();
-    let mut at = Some(plan.steps[end].node);
-    while let Some(v) = at {
-        if let Node::Step(i) = g[v] {
-            path.push(i);
-        }
-        at = via[v.index()];
-    }
-    path.reverse();
-    (finish, path)
 }
 
 #[cfg(test)]
