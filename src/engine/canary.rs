@@ -61,16 +61,7 @@ pub fn prepare(
             continue;
         }
         let own = &secrets[svc.origin];
-        let bind = |host: Option<HostIdx>, secrets| Bindings {
-            runbook: rb,
-            service: si,
-            host: host.map(|h| &rb.inventory.hosts[h]),
-            source: plan.from.as_str(),
-            target: plan.to.as_str(),
-            mode: plan.mode,
-            secrets,
-            run_id,
-        };
+        let bind = |host: Option<HostIdx>, secrets| Bindings::of(plan, si, host, secrets, run_id);
         let in_hall = |hall: &str| -> Vec<HostIdx> {
             c.hosts
                 .iter()

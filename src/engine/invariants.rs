@@ -97,16 +97,7 @@ pub fn jobs(
         };
         for &h in &inv.step.hosts {
             let host = &rb.inventory.hosts[h];
-            let bind = |secrets| Bindings {
-                runbook: rb,
-                service,
-                host: Some(host),
-                source: plan.from.as_str(),
-                target: plan.to.as_str(),
-                mode: plan.mode,
-                secrets,
-                run_id,
-            };
+            let bind = |secrets| Bindings::of(plan, service, Some(h), secrets, run_id);
             let (real, shown) = (bind(Some(&secrets[o])), bind(None));
             let work = work_of(&inv.step, &real, &shown, transports, rb, Some(h));
             let does = crate::plan::render::describe_action(&inv.step.action, &shown);

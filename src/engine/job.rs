@@ -114,16 +114,7 @@ pub fn jobs(
         .map(|host| {
             let rb = plan.runbook;
             let host_ref = host.map(|h| &rb.inventory.hosts[h]);
-            let bind = |secrets| Bindings {
-                runbook: rb,
-                service: s.service,
-                host: host_ref,
-                source: plan.from.as_str(),
-                target: plan.to.as_str(),
-                mode: plan.mode,
-                secrets,
-                run_id,
-            };
+            let bind = |secrets| Bindings::of(plan, s.service, host, secrets, run_id);
             let own = &secrets[rb.services[s.service].origin];
             let (real, shown) = (bind(Some(own)), bind(None));
             let work = work_of(s.step, &real, &shown, transports, rb, host);

@@ -46,6 +46,30 @@ pub fn number(line: &str, seq: u64) -> String {
     line.replace(CANARY_SEQ, &seq.to_string())
 }
 
+impl<'a> Bindings<'a> {
+    /// The bindings of service `service` of `plan` on `host` (an index into its
+    /// inventory), with `secrets` and `run_id` as the fields say.
+    pub fn of(
+        plan: &'a crate::plan::Plan<'_>,
+        service: usize,
+        host: Option<crate::config::inventory::HostIdx>,
+        secrets: Option<&'a BTreeMap<String, String>>,
+        run_id: Option<&'a str>,
+    ) -> Bindings<'a> {
+        let rb = plan.runbook;
+        Bindings {
+            runbook: rb,
+            service,
+            host: host.map(|h| &rb.inventory.hosts[h]),
+            source: plan.from.as_str(),
+            target: plan.to.as_str(),
+            mode: plan.mode,
+            secrets,
+            run_id,
+        }
+    }
+}
+
 impl Bindings<'_> {
     /// The runbook the service was written in: its name and variables are the ones meant.
     fn origin(&self) -> &crate::config::runbook::Origin {

@@ -35,16 +35,7 @@ pub fn canary<'p>(plan: &'p Plan<'_>, svc: usize) -> Option<CanaryShown<'p>> {
             .copied()
             .filter(|&h| rb.inventory.hosts[h].hall.as_str() == hall)
             .collect();
-        let b = Bindings {
-            runbook: rb,
-            service: svc,
-            host: hosts.first().map(|&h| &rb.inventory.hosts[h]),
-            source: plan.from.as_str(),
-            target: plan.to.as_str(),
-            mode: plan.mode,
-            secrets: None,
-            run_id: None,
-        };
+        let b = Bindings::of(plan, svc, hosts.first().copied(), None, None);
         Shown {
             hosts: hosts
                 .iter()

@@ -24,17 +24,7 @@ pub fn describe_in(
 
 fn resolved(plan: &Plan<'_>, step: usize, host: Option<usize>, run_id: Option<&str>) -> String {
     let s = &plan.steps[step];
-    let rb = plan.runbook;
-    let b = Bindings {
-        runbook: rb,
-        service: s.service,
-        host: host.map(|h| &rb.inventory.hosts[h]),
-        source: plan.from.as_str(),
-        target: plan.to.as_str(),
-        mode: plan.mode,
-        secrets: None,
-        run_id,
-    };
+    let b = Bindings::of(plan, s.service, host, None, run_id);
     describe_action(&s.step.action, &b)
 }
 

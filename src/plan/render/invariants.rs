@@ -69,16 +69,7 @@ pub fn docs<'a>(plan: &Plan<'a>) -> Vec<InvariantDoc<'a>> {
                     .iter()
                     .map(|&h| {
                         let host = &rb.inventory.hosts[h];
-                        let b = Bindings {
-                            runbook: rb,
-                            service,
-                            host: Some(host),
-                            source: plan.from.as_str(),
-                            target: plan.to.as_str(),
-                            mode: plan.mode,
-                            secrets: None,
-                            run_id: None,
-                        };
+                        let b = Bindings::of(plan, service, Some(h), None, None);
                         InvariantExecution {
                             host: host.name.as_str(),
                             hall: host.hall.as_str(),
