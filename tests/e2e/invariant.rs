@@ -479,36 +479,6 @@ run = "touch {}/web-started"
     assert_eq!(s["invariants"][0]["runbook"], "pg");
 }
 
-/// The recovery time of `db` in a clean switchover, with or without the invariant.
-fn recovery(with_invariant: bool) -> f64 {
-    let (t, dir) = setup("abort", true);
-    let mut body = runbook(&dir, "abort", true, "");
-    body.push_str("[[services.db.verify]]\nrun = \"sleep 0.05\"\n");
-    if !with_invariant {
-        let start = body.find("[[invariants]]").expect("invariant");
-        let end = body.find("[services.db]").expect("service");
-        body.replace_range(start..end, "");
-    }
-    let out = t.file("runbooks/test.toml", body).args(LIVE).run().code(0);
-    let s = summary(&run_dir(&out));
-    let db = s["services"]
-        .as_array()
-        .expect("services")
-        .iter()
-        .find(|x| x["name"] == "db")
-        .expect("db")
-        .clone();
-    db["recovered_s"].as_f64().expect("recovered")
-}
-
-#[test]
-fn invariant_checks_add_less_than_one_interval_to_a_recovery() {
-    let with = recovery(true);
-    let without = recovery(false);
-    eprintln!("db recovered in {with:.3}s with the invariant, {without:.3}s without");
-    assert!(with - without < 1.0, "{with} against {without}");
-}
-
 #[test]
 fn invariant_a_resumed_run_checks_again_at_once() {
     let (t, dir) = setup("abort", true);
