@@ -280,6 +280,7 @@ fn run_pass_into<E: Executor>(
         let mut io = Io {
             sink: &mut sink,
             input,
+            hangup: crate::engine::hangup::Hangup::none(),
         };
         pass(
             &plan,
