@@ -71,6 +71,9 @@ fn init_logging(g: &Global) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // A closed stderr (a dropped terminal, a closed pipe) would make it panic with
+        // `eprintln!` mid-run: a diagnostic that cannot be written is dropped.
+        .log_internal_errors(false)
         .with_ansi(use_color(g.color));
     let _ = match g.log_format {
         LogFormat::Text => builder.try_init(),

@@ -23,6 +23,8 @@ pub struct Reporter {
     bars: Option<ui::progress::Progress>,
     quiet: bool,
     broken: Option<String>,
+    /// The terminal hung up: nothing more is drawn or written to it.
+    lost: bool,
 }
 
 impl Reporter {
@@ -40,6 +42,7 @@ impl Reporter {
             bars,
             quiet: g.quiet,
             broken: None,
+            lost: false,
         }
     }
 
@@ -50,6 +53,17 @@ impl Reporter {
     }
 
     fn show(&mut self, e: &Event) {
+        if self.lost {
+            return;
+        }
+        if let Event::TerminalLost { .. } = e {
+            // Its bars are hidden without a last draw; later lines go nowhere.
+            self.lost = true;
+            if let Some(bars) = self.bars.take() {
+                bars.hide();
+            }
+            return;
+        }
         let line = ui::lines::line(self.clock.since_origin().as_secs_f64(), e);
         match &mut self.bars {
             Some(bars) => bars.on_event(e, line),
@@ -69,7 +83,9 @@ impl Reporter {
                 "cannot write the journal in `{}`: {err}",
                 self.recorder.dir().display()
             );
-            ui::terminal::to_stderr(&format!("error: {why}\n"));
+            if !self.lost {
+                ui::terminal::to_stderr(&format!("error: {why}\n"));
+            }
             self.broken = Some(why);
         }
     }

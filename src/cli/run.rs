@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 use crate::engine::drill::{self, Start};
 use crate::engine::event::{FileHash, RunStarted};
 use crate::engine::executor::{DryRun, Executor, Live};
+use crate::engine::hangup::Hangup;
 use crate::engine::job;
 use crate::engine::kind::{Effect, RunKind};
 use crate::engine::scheduler::{Io, Settings};
@@ -195,6 +196,12 @@ impl Execution<'_, '_> {
             .enable_all()
             .build()
             .map_err(|e| Error::Setup(format!("cannot start the runtime: {e}")))?;
+        // Before any host is contacted: from here on a hangup (SIGHUP) does not end the
+        // process, which would leave its remote commands to their watchdogs halfway.
+        let hangup = {
+            let _entered = runtime.enter();
+            Hangup::listen()
+        };
         let settings = &self.settings;
         let interactive =
             self.kind.is_live() && !settings.assume_yes && std::io::stdin().is_terminal();
@@ -205,6 +212,7 @@ impl Execution<'_, '_> {
         let mut io = Io {
             sink: &mut reporter,
             input: interactive.then(terminal_lines),
+            hangup,
         };
         let mode = self.kind.mode;
         let outcome = match self.kind.effect {

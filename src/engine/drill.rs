@@ -53,6 +53,7 @@ pub async fn run<E: Executor>(
                 io.sink.emit(Event::Notice { message });
             }
             unreachable = !check_hosts(plan, executor.as_ref(), hosts, settings, io).await;
+            hung_up(io);
             Carry::default()
         }
         Start::Resumed(carry) => *carry,
@@ -112,6 +113,7 @@ pub async fn run<E: Executor>(
         }
         o => o,
     };
+    hung_up(io);
     io.sink.emit(Event::RunFinished {
         outcome,
         finished_at: timestamp(settings.clock.now()),
@@ -123,6 +125,15 @@ pub async fn run<E: Executor>(
         human_wait_s: secs(human_wait),
     });
     outcome
+}
+
+/// Records a hangup that arrived outside a pass (during the host checks, between the
+/// passes), at once: a pass listens for its own.
+fn hung_up(io: &mut Io<'_>) {
+    if io.hangup.arrived() {
+        io.sink.emit(super::hangup::Hangup::event());
+        io.sink.flush();
+    }
 }
 
 /// Logs in to every host the run touches before any step, and records each; `false`

@@ -138,6 +138,9 @@ pub enum Event {
     /// Something the operator and the auditor must see: `insecure_tls`, an on_failure
     /// mode that acts as abort, a manual step confirmed by `--yes`.
     Notice { message: String },
+    /// The operator's terminal hung up (`SIGHUP`): the run goes on, nothing running is
+    /// touched, and nothing more is written to the terminal.
+    TerminalLost { signal: String },
     StepStarted {
         step: String,
         service: String,

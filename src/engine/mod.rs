@@ -6,6 +6,7 @@ pub mod canary;
 pub mod drill;
 pub mod event;
 pub mod executor;
+pub mod hangup;
 pub mod invariants;
 pub mod job;
 pub mod kind;

@@ -337,6 +337,9 @@ impl Record {
                     message: message.clone(),
                 }),
                 Event::Notice { message } => r.notices.push(message.clone()),
+                Event::TerminalLost { signal } => r.notices.push(format!(
+                    "the operator's terminal was lost ({signal}); the run went on without it"
+                )),
                 Event::StepStarted { step, host, .. } => {
                     started.insert((step.clone(), host.clone()), entry);
                 }

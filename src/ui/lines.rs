@@ -24,6 +24,9 @@ pub fn line(elapsed_s: f64, event: &Event) -> Option<String> {
             r.executions
         ),
         Event::Notice { message } => format!("{at} note: {message}"),
+        Event::TerminalLost { signal } => {
+            format!("{at} terminal lost ({signal}): the run goes on, recorded in the journal")
+        }
         Event::HostChecked { host, ok: true, .. } => format!("{at} reached {host}"),
         Event::HostChecked { host, message, .. } => {
             format!(

@@ -67,6 +67,16 @@ impl Progress {
         }
     }
 
+    /// Stops drawing at once (the terminal is gone): the bars are hidden, not cleared,
+    /// as clearing would write to the terminal.
+    pub fn hide(self) {
+        self.multi.set_draw_target(ProgressDrawTarget::hidden());
+        for bar in self.running.values() {
+            bar.disable_steady_tick();
+        }
+        self.overall.disable_steady_tick();
+    }
+
     /// Updates the display for `event`; `line` is what the plain display would print.
     pub fn on_event(&mut self, event: &Event, line: Option<String>) {
         match event {

@@ -9,6 +9,7 @@ mod evidence;
 mod faults;
 mod fuzz;
 mod http_body;
+mod hup;
 mod incident;
 mod invalid;
 mod invalid_sites;

@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 use crate::config::model::{OnFailure, Phase};
 use crate::engine::event::{Event, Rto, StepFinished, StepStatus};
 use crate::engine::executor::{AttemptReport, Executor, Finished};
+use crate::engine::hangup::Hangup;
 use crate::engine::job::Job;
 use crate::engine::operator::{self, Choice, Kind};
 use crate::engine::sink::Sink;
@@ -53,6 +54,7 @@ pub async fn pass<E: Executor>(
         input: io.input.take(),
         sigint: signal(SignalKind::interrupt()).ok(),
         sigterm: signal(SignalKind::terminate()).ok(),
+        hangup: std::mem::take(&mut io.hangup),
     };
     // A safety invariant's jobs are not steps of the plan: the checks run them.
     let (checks, jobs): (Vec<Job>, Vec<Job>) =
@@ -68,6 +70,7 @@ pub async fn pass<E: Executor>(
     let rpo_missed = d.rpo_missed();
     // The terminal stays for the next pass (the rollback).
     io.input = inbox.input;
+    io.hangup = inbox.hangup;
     Pass {
         stop: d.stop,
         recovered: d.recovered,
@@ -95,6 +98,8 @@ struct Inbox {
     input: Option<mpsc::UnboundedReceiver<String>>,
     sigint: Option<Signal>,
     sigterm: Option<Signal>,
+    /// SIGHUP: the terminal is gone, the run goes on.
+    hangup: Hangup,
 }
 
 /// What the pass waits for.
@@ -108,6 +113,8 @@ enum Internal {
     InputClosed,
     Interrupt,
     Terminate,
+    /// The terminal hung up (SIGHUP).
+    Hangup,
     /// The open question's time ran out (a manual step's `timeout`).
     QuestionExpired,
     /// The grace period after Ctrl-C or SIGTERM is over.
@@ -303,6 +310,7 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
             },
             Some(()) = recv(&mut inbox.sigint) => Internal::Interrupt,
             Some(()) = recv(&mut inbox.sigterm) => Internal::Terminate,
+            () = inbox.hangup.recv() => Internal::Hangup,
             () = grace => Internal::GraceOver,
             results = check_ended(&mut self.checks.rx) => Internal::CheckEnded(results),
         }
@@ -343,6 +351,12 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
                 } else if !self.cancel.is_set() {
                     self.stop_running("SIGTERM again");
                 }
+            }
+            // Said at once, on disk; nothing else changes: no step is stopped, no
+            // question answered (a closed terminal's stdin answers by its own EOF).
+            Internal::Hangup => {
+                self.sink.emit(Hangup::event());
+                self.sink.flush();
             }
             Internal::CheckEnded(results) => self.check_done(results),
             Internal::GraceOver => {

@@ -280,6 +280,8 @@ fn run_pass_into<E: Executor>(
         let mut io = Io {
             sink: &mut sink,
             input,
+            // A pass listens as a run does (one pass at a time: the signal is its own).
+            hangup: crate::engine::hangup::Hangup::listen(),
         };
         pass(
             &plan,
@@ -579,6 +581,48 @@ fn ctrl_c_once_started(fake: &Arc<Fake>, job: &str) -> std::thread::JoinHandle<(
         nix::sys::signal::kill(nix::unistd::getpid(), nix::sys::signal::Signal::SIGINT)
             .expect("SIGINT");
     })
+}
+
+/// Sends this process SIGHUP twice, as a dropped terminal does, once `fake` has started
+/// `job`.
+fn hang_up_once_started(fake: &Arc<Fake>, job: &str) -> std::thread::JoinHandle<()> {
+    let (fake, line) = (fake.clone(), format!("start {job}"));
+    std::thread::spawn(move || {
+        while !fake.log().contains(&line) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        for _ in 0..2 {
+            nix::sys::signal::kill(nix::unistd::getpid(), nix::sys::signal::Signal::SIGHUP)
+                .expect("SIGHUP");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    })
+}
+
+#[test]
+fn a_hangup_is_recorded_once_and_the_pass_goes_on_untouched() {
+    let (_d, rb) = load("abort", &inventory(""), SLOW_THEN_NEXT);
+    let slow = HashMap::from([("s.start.1@b1".to_string(), Duration::from_millis(400))]);
+    let fake = Arc::new(Fake {
+        slow,
+        ..Fake::default()
+    });
+    let signal = hang_up_once_started(&fake, "s.start.1@b1");
+    let (done, events) = run_pass_with(&rb, fake.clone(), &Carry::default(), &[], settings());
+    signal.join().expect("signal");
+    assert_eq!(done.stop, None);
+    assert_eq!(ends(&events, "s.start.1", "b1"), [(StepStatus::Ok, false)]);
+    assert_eq!(ends(&events, "t.start.1", "b1"), [(StepStatus::Ok, false)]);
+    let lost: Vec<usize> = (0..events.len())
+        .filter(|&i| matches!(&events[i], Event::TerminalLost { signal } if signal == "SIGHUP"))
+        .collect();
+    assert_eq!(lost.len(), 1, "{events:?}");
+    let ended = events
+        .iter()
+        .position(|e| matches!(e, Event::StepFinished(f) if f.step == "s.start.1"))
+        .expect("s.start.1 ended");
+    assert!(lost[0] < ended, "recorded while the step ran: {events:?}");
+    assert!(!events.iter().any(|e| matches!(e, Event::Notice { .. })));
 }
 
 const SLOW_THEN_NEXT: &str = "[services.s]\nhosts = [\"tag:n\"]\n[[services.s.start]]\nrun = \"x\"\n[services.t]\nhosts = [\"tag:n\"]\ndepends_on = [\"s\"]\n[[services.t.start]]\nrun = \"x\"\n";

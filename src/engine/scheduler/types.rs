@@ -123,6 +123,8 @@ pub struct Io<'a> {
     pub sink: &'a mut dyn Sink,
     /// Lines the operator typed; `None` when nobody can answer.
     pub input: Option<mpsc::UnboundedReceiver<String>>,
+    /// The SIGHUP listener: a hangup is recorded, and the run goes on.
+    pub hangup: crate::engine::hangup::Hangup,
 }
 
 /// A person's answer the pass waits for.
