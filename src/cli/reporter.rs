@@ -20,39 +20,40 @@ use super::args::Global;
 pub struct Reporter {
     clock: Stopwatch,
     recorder: Recorder,
+    display: Display,
+    broken: Option<String>,
+}
+
+/// What the operator sees of a run's events: progress bars on a terminal, plain lines
+/// otherwise. `run` and `resume` show the events as they happen, `watch` as it reads
+/// them from the journal: the same display either way.
+pub struct Display {
     bars: Option<ui::progress::Progress>,
     quiet: bool,
-    broken: Option<String>,
     /// The terminal hung up: nothing more is drawn or written to it.
     lost: bool,
 }
 
-impl Reporter {
-    /// Bars on a terminal unless `--no-progress` or `-q`; plain lines otherwise.
-    pub fn new(g: &Global, clock: Stopwatch, rto: Duration, recorder: Recorder) -> Reporter {
-        let bars = (std::io::stderr().is_terminal() && !g.no_progress && !g.quiet).then(|| {
-            let origin = Instant::now()
-                .checked_sub(clock.since_origin())
-                .unwrap_or_else(Instant::now);
-            ui::progress::Progress::new(origin, rto)
-        });
-        Reporter {
-            clock,
-            recorder,
+impl Display {
+    /// Bars on a terminal unless `--no-progress` or `-q` (or `plain`); plain lines
+    /// otherwise. `since_origin`: how long ago the RTO clock started; `rto`: the target.
+    pub fn new(g: &Global, plain: bool, since_origin: Duration, rto: Duration) -> Display {
+        let bars =
+            (std::io::stderr().is_terminal() && !g.no_progress && !g.quiet && !plain).then(|| {
+                let origin = Instant::now()
+                    .checked_sub(since_origin)
+                    .unwrap_or_else(Instant::now);
+                ui::progress::Progress::new(origin, rto)
+            });
+        Display {
             bars,
             quiet: g.quiet,
-            broken: None,
             lost: false,
         }
     }
 
-    /// The recorder, to finish the evidence, and why the journal broke, if it did.
-    pub fn finish(mut self) -> (Recorder, Option<String>) {
-        self.flush();
-        (self.recorder, self.broken)
-    }
-
-    fn show(&mut self, e: &Event) {
+    /// Shows `e`, which happened `elapsed_s` seconds after the RTO clock's origin.
+    pub fn show(&mut self, elapsed_s: f64, e: &Event) {
         if self.lost {
             return;
         }
@@ -64,7 +65,7 @@ impl Reporter {
             }
             return;
         }
-        let line = ui::lines::line(self.clock.since_origin().as_secs_f64(), e);
+        let line = ui::lines::line(elapsed_s, e);
         match &mut self.bars {
             Some(bars) => bars.on_event(e, line),
             None => {
@@ -75,6 +76,34 @@ impl Reporter {
         }
     }
 
+    /// Whether the terminal hung up.
+    fn lost(&self) -> bool {
+        self.lost
+    }
+}
+
+impl Reporter {
+    /// Bars on a terminal unless `--no-progress` or `-q`; plain lines otherwise.
+    pub fn new(g: &Global, clock: Stopwatch, rto: Duration, recorder: Recorder) -> Reporter {
+        Reporter {
+            display: Display::new(g, false, clock.since_origin(), rto),
+            clock,
+            recorder,
+            broken: None,
+        }
+    }
+
+    /// The recorder, to finish the evidence, and why the journal broke, if it did.
+    pub fn finish(mut self) -> (Recorder, Option<String>) {
+        self.flush();
+        (self.recorder, self.broken)
+    }
+
+    fn show(&mut self, e: &Event) {
+        self.display
+            .show(self.clock.since_origin().as_secs_f64(), e);
+    }
+
     /// Records the outcome of a write: the first failure breaks the journal, and is said.
     fn check(&mut self, written: std::io::Result<()>) {
         // Said once: on a full disk every later event fails the same way.
@@ -83,7 +112,7 @@ impl Reporter {
                 "cannot write the journal in `{}`: {err}",
                 self.recorder.dir().display()
             );
-            if !self.lost {
+            if !self.display.lost() {
                 ui::terminal::to_stderr(&format!("error: {why}\n"));
             }
             self.broken = Some(why);

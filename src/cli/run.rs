@@ -254,23 +254,38 @@ impl Execution<'_, '_> {
                 "error: the evidence is incomplete: the journal could not be written to its end\n",
             );
         }
-        crate::ui::terminal::to_stdout(&format!(
-            "{}: evidence in {}\n",
-            outcome.as_str(),
-            dir.display()
-        ));
-        if let Some(r) = &record {
-            crate::ui::terminal::to_stdout(&systems(r));
-        }
-        let code = match outcome {
-            _ if broken.is_some() || unsigned => exit::FAILED,
-            Outcome::Passed => exit::PASSED,
-            Outcome::RtoBreached | Outcome::RpoBreached => exit::RTO_MISSED,
-            Outcome::Interrupted => exit::INTERRUPTED,
-            Outcome::Failed | Outcome::Aborted | Outcome::RolledBack => exit::FAILED,
+        crate::ui::terminal::to_stdout(&summary_lines(outcome, &dir, record.as_ref()));
+        let code = if broken.is_some() || unsigned {
+            exit::FAILED
+        } else {
+            code_of(outcome)
         };
         Ok((code, dir))
     }
+}
+
+/// The exit code of a run that ended `outcome` with its evidence whole.
+pub(super) fn code_of(outcome: Outcome) -> u8 {
+    match outcome {
+        Outcome::Passed => exit::PASSED,
+        Outcome::RtoBreached | Outcome::RpoBreached => exit::RTO_MISSED,
+        Outcome::Interrupted => exit::INTERRUPTED,
+        Outcome::Failed | Outcome::Aborted | Outcome::RolledBack => exit::FAILED,
+    }
+}
+
+/// What `run` prints on stdout at its end: the outcome, the run folder, and a site
+/// run's systems.
+pub(super) fn summary_lines(
+    outcome: Outcome,
+    dir: &Path,
+    record: Option<&crate::evidence::record::Record>,
+) -> String {
+    let mut text = format!("{}: evidence in {}\n", outcome.as_str(), dir.display());
+    if let Some(r) = record {
+        text.push_str(&systems(r));
+    }
+    text
 }
 
 impl Execution<'_, '_> {

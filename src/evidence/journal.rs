@@ -153,8 +153,15 @@ pub struct Read {
 
 /// Checks every line's chain and reads each line as an event.
 pub fn read(text: &str) -> Result<Read, Broken> {
+    read_after(text, 0, GENESIS)
+}
+
+/// As [`read`], for the whole lines that follow the first `after` lines of a journal,
+/// whose last hash is `prev` (a reader following a journal as it grows). Line numbers
+/// and `seq` count on from `after`.
+pub fn read_after(text: &str, after: u64, prev: &str) -> Result<Read, Broken> {
     let mut entries = Vec::new();
-    let last_hash = walk(text, |line, value| {
+    let last_hash = walk(text, after as usize, prev, |line, value| {
         let ts = value.get("ts").and_then(Value::as_str).unwrap_or_default();
         let ts = ts.to_string();
         let event = serde_json::from_value::<Event>(value).map_err(|e| Broken {
@@ -162,7 +169,7 @@ pub fn read(text: &str) -> Result<Read, Broken> {
             reason: format!("not an event this switchyard knows: {e}"),
         })?;
         entries.push(Entry {
-            seq: entries.len() as u64 + 1,
+            seq: after + entries.len() as u64 + 1,
             ts,
             event,
         });
@@ -174,27 +181,31 @@ pub fn read(text: &str) -> Result<Read, Broken> {
 /// Checks every line's chain; returns the number of events and the last hash.
 pub fn verify(text: &str) -> Result<(u64, String), Broken> {
     let mut n = 0;
-    let last = walk(text, |_, _| {
+    let last = walk(text, 0, GENESIS, |_, _| {
         n += 1;
         Ok(())
     })?;
     Ok((n, last))
 }
 
-/// Walks the chain line by line, handing each intact line's JSON to `each`.
+/// Walks the chain line by line, handing each intact line's JSON to `each`; the text
+/// follows `after` lines whose last hash is `prev`.
 fn walk(
     text: &str,
+    after: usize,
+    prev: &str,
     mut each: impl FnMut(usize, Value) -> Result<(), Broken>,
 ) -> Result<String, Broken> {
-    let mut prev = GENESIS.to_string();
+    let mut prev = prev.to_string();
     if !text.is_empty() && !text.ends_with('\n') {
-        let line = text.lines().count();
+        let line = after + text.lines().count();
         return Err(Broken {
             line,
             reason: "the last line is incomplete (the writer stopped in the middle of it)".into(),
         });
     }
     for (i, line) in text.lines().enumerate() {
+        let i = after + i;
         let broken = |reason: String| Broken {
             line: i + 1,
             reason,
@@ -302,5 +313,20 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         let without = format!("{}\n{}\n", lines[0], lines[2]);
         assert_eq!(verify(&without).expect_err("deleted").line, 2);
+    }
+
+    #[test]
+    fn a_journal_read_in_pieces_reads_as_a_whole_and_an_edit_is_found_by_its_line() {
+        let (_d, text) = journal();
+        let whole = read(&text).expect("whole");
+        let split = text.find('\n').expect("a line") + 1;
+        let first = read(&text[..split]).expect("first");
+        let rest = read_after(&text[split..], 1, &first.last_hash).expect("rest");
+        assert_eq!(rest.last_hash, whole.last_hash);
+        assert_eq!(rest.entries.len(), 2);
+        assert_eq!(rest.entries[0].seq, 2);
+        let edited = text[split..].replacen("n1", "nX", 1);
+        let broken = read_after(&edited, 1, &first.last_hash).expect_err("edited");
+        assert_eq!(broken.line, 2, "{}", broken.reason);
     }
 }
