@@ -68,6 +68,10 @@ pub enum Command {
     /// Check that a run folder is what the run wrote: journal chain and end, inputs and
     /// output files, summary and reports.
     VerifyEvidence(VerifyEvidenceArgs),
+    /// Show a run's progress (as `run` shows it) from its journal, live until the run
+    /// ends, from any terminal; exit with the run's exit code. For a finished run, print
+    /// its record.
+    Watch(WatchArgs),
     /// Every run of a runbook in the evidence folders, oldest first, each checked as
     /// verify-evidence checks it.
     History(HistoryArgs),
@@ -161,6 +165,12 @@ pub struct VerifyEvidenceArgs {
     /// without a signature then fails.
     #[arg(long, value_name = "FILE")]
     pub allowed_signers: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct WatchArgs {
+    /// The run folder (of a running or a finished run).
+    pub run_dir: PathBuf,
 }
 
 #[derive(Args, Debug)]

@@ -11,7 +11,7 @@ use crate::config::diagnostic::render_all;
 use super::args::{Cli, Color, Command, Global, LogFormat};
 use super::{
     Error, check_inventory, demo, exit, history, plan, report, resume, run, status, validate,
-    verify_evidence,
+    verify_evidence, watch,
 };
 
 /// Runs switchyard with the process's arguments.
@@ -35,6 +35,7 @@ pub fn main() -> ExitCode {
         Command::Resume(a) => resume::run(&cli.global, a),
         Command::Report(a) => report::run(a),
         Command::VerifyEvidence(a) => verify_evidence::run(a),
+        Command::Watch(a) => watch::run(&cli.global, a),
         Command::History(a) => history::run(a),
         Command::Status(a) => status::run(&cli.global, a),
         Command::CheckInventory(a) => check_inventory::run(&cli.global, a),

@@ -21,6 +21,7 @@ mod status;
 mod subject;
 mod validate;
 mod verify_evidence;
+mod watch;
 
 pub use args::Cli;
 pub use dispatch::main;

@@ -32,3 +32,4 @@ mod status;
 mod status_formats;
 mod support;
 mod verify;
+mod watch;
