@@ -210,3 +210,39 @@ impl Follow {
         Ok(read.entries)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    #[test]
+    fn only_whole_lines_are_taken_and_a_partial_last_line_is_waited_for() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let source = dir.path().join("source.jsonl");
+        let mut j = journal::Journal::create(&source).expect("create");
+        for i in 0..2 {
+            j.append(
+                "2026-11-27T10:00:00.000Z",
+                serde_json::json!({"event": "notice", "message": format!("n{i}")}),
+            )
+            .expect("append");
+        }
+        let text = std::fs::read(&source).expect("read");
+        let first = text.iter().position(|b| *b == b'\n').expect("a line") + 1;
+        let path = dir.path().join("journal.jsonl");
+        let mut writer = File::create(&path).expect("create");
+        let mut follow = Follow::new(File::open(&path).expect("open"));
+        assert!(follow.more().expect("empty").is_empty());
+        writer.write_all(&text[..first + 10]).expect("write");
+        let read = follow.more().expect("first line");
+        assert_eq!(read.len(), 1);
+        assert!(follow.more().expect("nothing whole").is_empty());
+        writer.write_all(&text[first + 10..]).expect("write");
+        let read = follow.more().expect("second line");
+        assert_eq!(read.len(), 1);
+        assert_eq!(read[0].seq, 2);
+        assert_eq!(follow.prev, j.last_hash());
+    }
+}

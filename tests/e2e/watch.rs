@@ -220,3 +220,46 @@ fn watch_of_a_folder_that_is_no_run_exits_2() {
         .code(2)
         .stderr_has("not a run folder");
 }
+
+#[test]
+fn watch_follows_a_killed_run_through_its_resume_to_the_resumed_end() {
+    let t = gated("true");
+    let dir = kill_when(&t, LIVE, "db.start.1", |_| true);
+    let file = |name: &str| std::fs::File::create(t.path().join(name)).expect("output file");
+    // The resumed run holds the lock in the project's lock folder, where watch looks.
+    let locks = t.path().join(".locks");
+    let mut resumed = Test::reuse(&dir)
+        .env("SWITCHYARD_LOCK_DIR", &locks.display().to_string())
+        .start(
+            &["--no-progress", "resume", ".", "--yes"],
+            Stdio::null(),
+            file(".resume.stdout").into(),
+            file(".resume.stderr").into(),
+        );
+    wait_until("the resumed run to start db.start.1 again", || {
+        std::fs::read_to_string(dir.join("journal.jsonl")).is_ok_and(|j| {
+            j.contains(r#""event":"resumed""#)
+                && j.matches(r#""event":"step_started","step":"db.start.1""#)
+                    .count()
+                    == 2
+        })
+    });
+    let mut watching = watch(&t, &dir);
+    wait_until("watch to show the resume", || {
+        read(&t, ".watch.stderr").contains("resumed")
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        watching.try_wait().expect("wait").is_none(),
+        "watch ended while the resumed run goes on:\n{}",
+        read(&t, ".watch.stderr")
+    );
+    std::fs::write(t.path().join("go"), "").expect("go");
+    let ran = wait_bounded(&mut resumed, Duration::from_secs(60));
+    assert_eq!(ran.code(), Some(0), "{}", read(&t, ".resume.stderr"));
+    let watched = wait_bounded(&mut watching, Duration::from_secs(30));
+    let stderr = read(&t, ".watch.stderr");
+    assert_eq!(watched.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("ok      db.verify.1"), "{stderr}");
+    assert!(read(&t, ".watch.stdout").starts_with("passed: evidence in "));
+}
