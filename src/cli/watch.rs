@@ -11,7 +11,8 @@
 //! run is followed until its `run_finished`.
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::time::Duration;
 
@@ -173,7 +174,9 @@ fn running(start: &RunStarted) -> bool {
 /// A journal followed as it grows: whole lines only, each checked against the chain.
 struct Follow {
     file: File,
-    /// Bytes read that do not end a line yet.
+    /// Bytes of the whole lines taken.
+    whole: u64,
+    /// Bytes read after them that do not end a line yet.
     partial: Vec<u8>,
     lines: u64,
     prev: String,
@@ -183,6 +186,7 @@ impl Follow {
     fn new(file: File) -> Follow {
         Follow {
             file,
+            whole: 0,
             partial: Vec::new(),
             lines: 0,
             prev: GENESIS.to_string(),
@@ -193,6 +197,27 @@ impl Follow {
     fn more(&mut self) -> Result<Vec<Entry>, Broken> {
         let line = self.lines as usize + 1;
         let unreadable = |reason: String| Broken { line, reason };
+        let len = self
+            .file
+            .metadata()
+            .map_err(|e| unreadable(format!("cannot read it: {e}")))?
+            .len();
+        if len < self.whole {
+            return Err(unreadable(format!(
+                "the journal got shorter ({len} bytes, {} read): lines were removed",
+                self.whole
+            )));
+        }
+        let mut now = vec![0; self.partial.len()];
+        let same = self.file.read_exact_at(&mut now, self.whole).is_ok() && now == self.partial;
+        if !same {
+            // A torn last line was cut off (`resume` does, before it goes on): the line
+            // that replaces it is read from where it begins.
+            self.partial.clear();
+            self.file
+                .seek(SeekFrom::Start(self.whole))
+                .map_err(|e| unreadable(format!("cannot read it: {e}")))?;
+        }
         let mut bytes = Vec::new();
         self.file
             .read_to_end(&mut bytes)
@@ -203,6 +228,7 @@ impl Follow {
         };
         let rest = self.partial.split_off(end + 1);
         let whole = std::mem::replace(&mut self.partial, rest);
+        self.whole += whole.len() as u64;
         let text = String::from_utf8(whole).map_err(|_| unreadable("not UTF-8".into()))?;
         let read = journal::read_after(&text, self.lines, &self.prev)?;
         self.lines += read.entries.len() as u64;
@@ -244,5 +270,31 @@ mod tests {
         assert_eq!(read.len(), 1);
         assert_eq!(read[0].seq, 2);
         assert_eq!(follow.prev, j.last_hash());
+    }
+
+    #[test]
+    fn a_torn_last_line_cut_off_and_written_again_is_read_from_where_it_begins() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("journal.jsonl");
+        let mut j = journal::Journal::create(&path).expect("create");
+        let notice = |m: &str| serde_json::json!({"event": "notice", "message": m});
+        j.append("2026-11-27T10:00:00.000Z", notice("first"))
+            .expect("append");
+        let intact = std::fs::metadata(&path).expect("meta").len();
+        let mut follow = Follow::new(File::open(&path).expect("open"));
+        assert_eq!(follow.more().expect("first").len(), 1);
+        let mut torn = File::options().append(true).open(&path).expect("open");
+        torn.write_all(b"{\"seq\":2,\"ts\":\"2026-11-27T09:59:59.9")
+            .expect("torn");
+        assert!(follow.more().expect("nothing whole").is_empty());
+        let (mut again, cut) =
+            journal::Journal::reopen(&path, 1, &follow.prev, intact).expect("reopen");
+        assert!(cut);
+        again
+            .append("2026-11-27T10:00:01.000Z", notice("second"))
+            .expect("append");
+        let read = follow.more().expect("the line written again");
+        assert_eq!(read.len(), 1);
+        assert_eq!(read[0].seq, 2);
     }
 }
