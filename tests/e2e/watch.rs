@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
 use crate::support::runs::{kill_when, run_folder, wait_bounded};
 use crate::support::util::{LIVE, LOCAL_INVENTORY, Test, run_dir, wait_until};
 
@@ -56,10 +59,18 @@ fn untimed(text: &str) -> Vec<String> {
 /// Starts a live run of `gated(last)`, and `watch` once `db.start.1` has started;
 /// lets the step end and returns the run's and the watch's exit codes and the test.
 fn follow(last: &str) -> (i32, i32, Test) {
+    follow_then(last, &[], |t, _| {
+        std::fs::write(t.path().join("go"), "").expect("go")
+    })
+}
+
+/// As [`follow`], with further arguments for the run, doing `then` (given the run's
+/// pid) instead of letting the step end.
+fn follow_then(last: &str, args: &[&str], then: impl FnOnce(&Test, u32)) -> (i32, i32, Test) {
     let t = gated(last);
     let file = |name: &str| std::fs::File::create(t.path().join(name)).expect("output file");
     let mut run = t.start(
-        LIVE,
+        &[LIVE, args].concat(),
         Stdio::null(),
         file(".run.stdout").into(),
         file(".run.stderr").into(),
@@ -85,7 +96,7 @@ fn follow(last: &str) -> (i32, i32, Test) {
     );
     let before = read(&t, ".watch.stderr");
     assert!(!before.contains("db.verify.1"), "{before}");
-    std::fs::write(t.path().join("go"), "").expect("go");
+    then(&t, run.id());
     let ran = wait_bounded(&mut run, Duration::from_secs(60));
     let watched = wait_bounded(&mut watching, Duration::from_secs(30));
     (ran.code().unwrap_or(-1), watched.code().unwrap_or(-1), t)
@@ -120,6 +131,17 @@ fn watch_follows_a_failing_run_and_exits_1_with_it() {
     assert!(stderr.contains("FAILED  db.verify.1"), "{stderr}");
     assert!(stderr.contains("disk full"), "{stderr}");
     assert!(read(&t, ".watch.stdout").starts_with("failed: evidence in "));
+}
+
+#[test]
+fn watch_of_a_run_interrupted_by_ctrl_c_exits_130_with_it() {
+    let (ran, watched, t) = follow_then("true", &["--grace", "0s"], |_, pid| {
+        kill(Pid::from_raw(pid as i32), Signal::SIGINT).expect("signal the run")
+    });
+    assert_eq!(ran, 130, "{}", read(&t, ".run.stderr"));
+    let stderr = read(&t, ".watch.stderr");
+    assert_eq!(watched, 130, "{stderr}");
+    assert!(read(&t, ".watch.stdout").starts_with("interrupted: evidence in "));
 }
 
 #[test]
