@@ -75,7 +75,7 @@ pub fn run(g: &Global, a: &WatchArgs) -> Result<u8, Error> {
         Ok(more) => entries.extend(more),
         Err(why) => return Ok(broken(dir, &why)),
     }
-    if !live && ended(&entries).is_some() {
+    if finished(dir, live, &entries, &journal) {
         // A finished run: its record, as plain lines, and its end.
         let mut display = Display::new(g, true, Duration::ZERO, rto);
         for e in &entries {
@@ -91,7 +91,7 @@ pub fn run(g: &Global, a: &WatchArgs) -> Result<u8, Error> {
         show(&mut display, since(&e.ts), &e.event);
     }
     loop {
-        if !live && ended(&entries).is_some() {
+        if finished(dir, live, &entries, &journal) {
             return Ok(finish(dir, &entries, &journal));
         }
         if !live && !start.dry_run {
@@ -137,6 +137,20 @@ fn ended(entries: &[Entry]) -> Option<Outcome> {
         Some(Event::RunFinished { outcome, .. }) => Some(*outcome),
         _ => None,
     }
+}
+
+/// Whether the run has ended: its journal ends with `run_finished`, and either no live
+/// process holds its lock or its `summary.json` pins that very end (the run wrote its
+/// reports; the lock may be another run's of the same runbook).
+fn finished(dir: &Path, live: bool, entries: &[Entry], journal: &Follow) -> bool {
+    ended(entries).is_some() && (!live || pinned(dir).as_deref() == Some(journal.prev.as_str()))
+}
+
+/// The last hash of the journal that `summary.json` was written for.
+fn pinned(dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join("summary.json")).ok()?;
+    let summary: serde_json::Value = serde_json::from_str(&text).ok()?;
+    summary["journal"]["last_hash"].as_str().map(str::to_string)
 }
 
 /// What `run` prints at its end; returns the run's exit code.

@@ -285,3 +285,39 @@ fn watch_follows_a_killed_run_through_its_resume_to_the_resumed_end() {
     assert!(stderr.contains("ok      db.verify.1"), "{stderr}");
     assert!(read(&t, ".watch.stdout").starts_with("passed: evidence in "));
 }
+
+#[test]
+fn watch_of_a_finished_run_ends_at_once_while_another_run_of_its_runbook_holds_the_lock() {
+    let t = gated("true").file("go", "");
+    let first = run_dir(&Test::reuse(t.path()).args(LIVE).run().code(0));
+    std::fs::remove_file(t.path().join("go")).expect("close the gate");
+    let file = |name: &str| std::fs::File::create(t.path().join(name)).expect("output file");
+    let mut second = t.start(
+        LIVE,
+        Stdio::null(),
+        file(".run.stdout").into(),
+        file(".run.stderr").into(),
+    );
+    wait_until("the second run to start db.start.1", || {
+        std::fs::read_dir(t.path().join("evidence"))
+            .expect("evidence")
+            .map(|e| e.expect("entry").path())
+            .filter(|d| *d != first)
+            .any(|d| {
+                std::fs::read_to_string(d.join("journal.jsonl"))
+                    .is_ok_and(|j| j.contains(r#""event":"step_started","step":"db.start.1""#))
+            })
+    });
+    let begun = Instant::now();
+    let mut watching = watch(&t, &first);
+    let watched = wait_bounded(&mut watching, Duration::from_secs(30));
+    let waited = begun.elapsed();
+    std::fs::write(t.path().join("go"), "").expect("go");
+    assert_eq!(
+        wait_bounded(&mut second, Duration::from_secs(60)).code(),
+        Some(0)
+    );
+    assert_eq!(watched.code(), Some(0), "{}", read(&t, ".watch.stderr"));
+    assert!(waited < Duration::from_secs(5), "watch waited {waited:?}");
+    assert!(read(&t, ".watch.stdout").starts_with("passed: evidence in "));
+}
