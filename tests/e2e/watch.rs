@@ -10,7 +10,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 use crate::support::runs::{kill_when, run_folder, wait_bounded};
-use crate::support::util::{LIVE, LOCAL_INVENTORY, Test, run_dir, wait_until};
+use crate::support::util::{LIVE, LOCAL_INVENTORY, SWITCHYARD, Test, run_dir, wait_until};
 
 /// A runbook of three steps on the local hosts: `db.stop.1`, then `db.start.1`, which
 /// waits until the file `go` exists, then `db.verify.1`, which runs `last`.
@@ -320,4 +320,53 @@ fn watch_of_a_finished_run_ends_at_once_while_another_run_of_its_runbook_holds_t
     assert_eq!(watched.code(), Some(0), "{}", read(&t, ".watch.stderr"));
     assert!(waited < Duration::from_secs(5), "watch waited {waited:?}");
     assert!(read(&t, ".watch.stdout").starts_with("passed: evidence in "));
+}
+
+#[test]
+fn watch_on_a_terminal_shows_the_progress_bars_and_exits_with_the_runs_code() {
+    for (last, code) in [("true", 0), ("exit 1", 1)] {
+        let t = gated(last);
+        let file = |name: &str| std::fs::File::create(t.path().join(name)).expect("output file");
+        let mut run = t.start(
+            LIVE,
+            Stdio::null(),
+            file(".run.stdout").into(),
+            file(".run.stderr").into(),
+        );
+        let mut dir = PathBuf::new();
+        wait_until("the run to start db.start.1", || {
+            let Some(d) = run_folder(&t.path().join("evidence")) else {
+                return false;
+            };
+            dir = d;
+            std::fs::read_to_string(dir.join("journal.jsonl"))
+                .is_ok_and(|j| j.contains(r#""event":"step_started","step":"db.start.1""#))
+        });
+        // On a pseudo-terminal (`script`, which exits with watch's code); what it shows
+        // goes to a file.
+        let cmd = format!("{SWITCHYARD} watch {}", dir.display());
+        let mut script = std::process::Command::new("script")
+            .args(["-q", "-e", "-c", &cmd, "/dev/null"])
+            .current_dir(t.path())
+            .env("SWITCHYARD_LOCK_DIR", t.path().join(".locks"))
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::piped())
+            .stdout(file(".shown"))
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("script (util-linux) runs");
+        wait_until("the bars to be drawn", || {
+            read(&t, ".shown").contains("steps  RTO 1h")
+        });
+        std::fs::write(t.path().join("go"), "").expect("go");
+        assert_eq!(
+            wait_bounded(&mut run, Duration::from_secs(60)).code(),
+            Some(code)
+        );
+        let watched = wait_bounded(&mut script, Duration::from_secs(30));
+        let shown = read(&t, ".shown");
+        assert_eq!(watched.code(), Some(code), "{shown}");
+        assert!(shown.contains("db.verify.1"), "{shown}");
+        assert!(shown.contains("evidence in "), "{shown}");
+    }
 }
