@@ -13,6 +13,8 @@
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
@@ -47,6 +49,40 @@ struct Reply {
 #[derive(Debug)]
 pub(super) struct Socket {
     path: PathBuf,
+    /// The connections being answered.
+    sessions: Arc<AtomicUsize>,
+}
+
+impl Socket {
+    /// Waits (briefly) for the replies under way to be written, once the run has
+    /// stopped taking answers: the answer that ended the run is told it was taken.
+    pub(super) fn drain(&self, runtime: &tokio::runtime::Runtime) {
+        let sessions = self.sessions.clone();
+        runtime.block_on(async move {
+            for _ in 0..200 {
+                if sessions.load(Ordering::SeqCst) == 0 {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        });
+    }
+}
+
+/// Counts a connection while it is answered.
+struct Session(Arc<AtomicUsize>);
+
+impl Session {
+    fn new(count: &Arc<AtomicUsize>) -> Session {
+        count.fetch_add(1, Ordering::SeqCst);
+        Session(count.clone())
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Drop for Socket {
@@ -66,19 +102,31 @@ pub(super) fn listen(dir: &Path) -> Result<(Socket, mpsc::UnboundedReceiver<Remo
     }
     let listener = UnixListener::bind(&path)
         .map_err(|e| format!("cannot listen on `{}`: {e}", path.display()))?;
-    let socket = Socket { path: path.clone() };
+    let socket = Socket {
+        path: path.clone(),
+        sessions: Arc::new(AtomicUsize::new(0)),
+    };
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
         .map_err(|e| format!("cannot restrict `{}`: {e}", path.display()))?;
     let (tx, rx) = mpsc::unbounded_channel();
-    tokio::spawn(serve(listener, tx));
+    tokio::spawn(serve(listener, tx, socket.sessions.clone()));
     Ok((socket, rx))
 }
 
-async fn serve(listener: UnixListener, tx: mpsc::UnboundedSender<Remote>) {
+async fn serve(
+    listener: UnixListener,
+    tx: mpsc::UnboundedSender<Remote>,
+    sessions: Arc<AtomicUsize>,
+) {
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {
-                tokio::spawn(session(stream, tx.clone()));
+                let counted = Session::new(&sessions);
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    session(stream, tx).await;
+                    drop(counted);
+                });
             }
             Err(e) => {
                 tracing::warn!("answer socket: {e}");
@@ -92,20 +140,17 @@ async fn serve(listener: UnixListener, tx: mpsc::UnboundedSender<Remote>) {
 async fn session(stream: UnixStream, tx: mpsc::UnboundedSender<Remote>) {
     let peer = stream.peer_cred().map(|c| c.uid());
     let (rd, mut wr) = stream.into_split();
-    let reply = match peer {
-        Err(e) => Err(format!("cannot tell who is answering: {e}")),
-        Ok(uid) => match allowed(uid) {
-            Err(why) => Err(why),
-            Ok(by) => {
-                let mut line = String::new();
-                let mut rd = tokio::io::BufReader::new(rd.take(MAX_REQUEST));
-                let read =
-                    tokio::time::timeout(Duration::from_secs(10), rd.read_line(&mut line)).await;
-                match read {
-                    Ok(Ok(_)) => take(&line, by, &tx).await,
-                    _ => Err("no request was read".into()),
-                }
-            }
+    // The request is read before the peer is judged (so that the refusal reaches it),
+    // and reaches the engine only once the peer may answer.
+    let mut line = String::new();
+    let mut rd = tokio::io::BufReader::new(rd.take(MAX_REQUEST));
+    let read = tokio::time::timeout(Duration::from_secs(10), rd.read_line(&mut line)).await;
+    let reply = match (peer, read) {
+        (Err(e), _) => Err(format!("cannot tell who is answering: {e}")),
+        (Ok(uid), read) => match (allowed(uid), read) {
+            (Err(why), _) => Err(why),
+            (Ok(by), Ok(Ok(_))) => take(&line, by, &tx).await,
+            (Ok(_), _) => Err("no request was read".into()),
         },
     };
     let reply = match reply {
@@ -241,13 +286,17 @@ fn ask(dir: &Path, request: &Request) -> Result<Reply, String> {
     let _ = stream.set_write_timeout(timeout);
     let mut text = serde_json::to_string(request).map_err(|e| e.to_string())?;
     text.push('\n');
-    stream
-        .write_all(text.as_bytes())
-        .map_err(|e| format!("cannot send the answer: {e}"))?;
+    // A refusal may come before the request is read: the reply says why.
+    let sent = stream.write_all(text.as_bytes());
     let mut line = String::new();
-    BufReader::new(stream)
-        .read_line(&mut line)
-        .map_err(|e| format!("no reply from the run: {e}"))?;
+    let read = BufReader::new(stream).read_line(&mut line);
+    if line.trim().is_empty() {
+        return Err(match (sent, read) {
+            (Err(e), _) => format!("cannot send the answer: {e}"),
+            (_, Err(e)) => format!("no reply from the run: {e}"),
+            _ => "no reply from the run (it may have ended)".into(),
+        });
+    }
     serde_json::from_str(line.trim()).map_err(|_| {
         format!(
             "no reply from the run (it may have ended): `{}`",

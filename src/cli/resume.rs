@@ -106,16 +106,18 @@ pub fn run(g: &Global, a: &ResumeArgs) -> Result<u8, Error> {
     if torn {
         notices.push("the journal's last line was torn (switchyard was killed while writing it) and was cut off".into());
     }
-    let settings = settings(
-        Recorded::of(st),
-        Stopwatch::start(Some(origin)),
-        &secret_values,
-        a.yes,
-        a.wait_for_answer,
-        a.grace,
-        notices,
-        signer.as_ref().map(Signer::fingerprint),
-    );
+    let settings = crate::engine::scheduler::Settings {
+        wait_for_answer: a.wait_for_answer,
+        ..settings(
+            Recorded::of(st),
+            Stopwatch::start(Some(origin)),
+            &secret_values,
+            a.yes,
+            a.grace,
+            notices,
+            signer.as_ref().map(Signer::fingerprint),
+        )
+    };
     let resumed = Event::Resumed {
         at: timestamp(settings.clock.now()),
         operator: settings.operator.clone(),

@@ -83,16 +83,18 @@ pub fn execute(g: &Global, a: &RunArgs) -> Result<(u8, PathBuf), Error> {
         inventory_files: g.inventory.iter().map(|p| absolute(p)).collect(),
         only: a.only.clone(),
     };
-    let settings = settings(
-        recorded,
-        clock,
-        &secret_values,
-        a.yes,
-        a.wait_for_answer,
-        a.grace,
-        takeover_notice(&lock),
-        signer.as_ref().map(Signer::fingerprint),
-    );
+    let settings = Settings {
+        wait_for_answer: a.wait_for_answer,
+        ..settings(
+            recorded,
+            clock,
+            &secret_values,
+            a.yes,
+            a.grace,
+            takeover_notice(&lock),
+            signer.as_ref().map(Signer::fingerprint),
+        )
+    };
     let transports = Transports::new(rb).map_err(Error::Setup)?;
     let hosts = transports.ssh_hosts(
         &rb.inventory,
@@ -138,14 +140,13 @@ impl Recorded {
 }
 
 /// The scheduler's settings for a run, fresh or resumed. `assume_yes` and `grace` are
-/// this invocation's `--yes` and `--grace`; `notices` go into the evidence as the run
+/// this invocation's `--yes` and `--grace` (`--wait-for-answer` is set by the caller); `notices` go into the evidence as the run
 /// starts.
 pub(super) fn settings(
     recorded: Recorded,
     clock: Stopwatch,
     secrets: &secrets::Values,
     assume_yes: bool,
-    wait_for_answer: Option<Duration>,
     grace: Duration,
     notices: Vec<String>,
     signed_by: Option<String>,
@@ -158,7 +159,7 @@ pub(super) fn settings(
         plan_hash: recorded.plan_hash,
         inputs: recorded.inputs,
         assume_yes,
-        wait_for_answer,
+        wait_for_answer: None,
         grace,
         runbook_file: recorded.runbook_file,
         inventory_files: recorded.inventory_files,
@@ -240,6 +241,12 @@ impl Execution<'_, '_> {
             Effect::Live => self.drive(&runtime, Live { mode }, start, &mut io),
             Effect::DryRun => self.drive(&runtime, DryRun { mode }, start, &mut io),
         };
+        // No more answers are taken; those under way are told so, and the one that
+        // ended the run that it was taken.
+        io.answers = None;
+        if let Some(s) = &socket {
+            s.drain(&runtime);
+        }
         // Blocked terminal reads must not keep the process alive.
         runtime.shutdown_background();
         // Gone before the folder is signed: nothing answers any more.
