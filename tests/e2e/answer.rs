@@ -29,10 +29,21 @@ run = "echo after >> {dir}/log"
 }
 
 fn waiting(on_failure: &str, body: impl Fn(&Test) -> String, wait: &str) -> (Test, Child) {
+    waiting_with(on_failure, body, wait, |_| Vec::new())
+}
+
+/// A live run of `body` that waits `wait` for answers, with `more` arguments.
+fn waiting_with(
+    on_failure: &str,
+    body: impl Fn(&Test) -> String,
+    wait: &str,
+    more: impl Fn(&Test) -> Vec<String>,
+) -> (Test, Child) {
     let t = project(LOCAL_INVENTORY, on_failure, "");
     let body = body(&t);
     let t = crate::support::runs::runbook(t, on_failure, &body);
-    let args = [
+    let more = more(&t);
+    let mut args = vec![
         "--no-progress",
         "run",
         "runbooks/test.toml",
@@ -42,6 +53,7 @@ fn waiting(on_failure: &str, body: impl Fn(&Test) -> String, wait: &str) -> (Tes
         "--wait-for-answer",
         wait,
     ];
+    args.extend(more.iter().map(String::as_str));
     let child = spawn(&t, &args);
     (t, child)
 }
@@ -304,4 +316,57 @@ fn a_question_nobody_answers_within_the_wait_acts_as_abort() {
         "{d:?}"
     );
     assert!(!t.path().join("log").exists());
+}
+
+#[test]
+fn with_yes_a_manual_step_is_confirmed_and_a_failure_waits_for_answer_in_a_signed_run() {
+    let body = |t: &Test| {
+        format!(
+            "{}[[services.db.start]]\nmanual = \"map the LUN\"\n",
+            failing_once(t)
+        )
+    };
+    let sign = |t: &Test| {
+        let key = t.path().join("signer");
+        let public = crate::support::sshd::keygen(&key, "ed25519");
+        std::fs::write(
+            t.path().join("allowed"),
+            format!("auditor@example.org namespaces=\"switchyard-evidence\" {public}\n"),
+        )
+        .expect("allowed signers");
+        vec![
+            "--yes".to_string(),
+            "--sign-with".into(),
+            key.display().to_string(),
+        ]
+    };
+    let (t, child) = waiting_with("pause", body, "30s", sign);
+    let dir = question(&t);
+    std::fs::write(t.path().join("flag"), "").expect("flag");
+    let ok = answer(&dir, &["retry"]);
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    finish(child, &t, &dir).code(0);
+    let d = decisions(&dir);
+    assert_eq!(d.len(), 2, "{d:?}");
+    assert_eq!(
+        (&d[0]["choice"], &d[0]["from"]),
+        (&"retry".into(), &"answer".into())
+    );
+    assert_eq!(
+        (&d[1]["choice"], &d[1]["by"]),
+        (&"done".into(), &"--yes".into())
+    );
+    // The socket is gone before the folder is signed, and the signature holds.
+    let manifest = std::fs::read_to_string(dir.join("manifest.txt")).expect("manifest");
+    assert!(!manifest.contains("answer.sock"), "{manifest}");
+    let allowed = t.path().join("allowed");
+    Test::reuse(&dir)
+        .args(&[
+            "verify-evidence",
+            ".",
+            "--allowed-signers",
+            &allowed.display().to_string(),
+        ])
+        .run()
+        .code(0);
 }
