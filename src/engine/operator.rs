@@ -3,9 +3,11 @@
 //! The engine knows no terminal. When it needs a person — a manual step to confirm, a
 //! failed step under `on_failure = "pause"` — it emits a `question` event (the display
 //! shows it) and reads the answer as a line from a channel that the command line feeds
-//! from the terminal. Without that channel (`--yes`, or no terminal) the answer is
-//! given by policy instead, and the evidence says by whom: `--yes` confirms manual
-//! steps; a pause becomes an abort, since nobody is there to decide.
+//! from the terminal, or as a [`Remote`] answer that `switchyard answer` sent (the
+//! first answer wins). With nobody to ask (`--yes`, or no terminal without
+//! `--wait-for-answer`) the answer is given by policy instead, and the evidence says by
+//! whom: `--yes` confirms manual steps; a pause becomes an abort, since nobody is there
+//! to decide — as does a question nobody answered within `--wait-for-answer`.
 
 use crate::engine::job::Job;
 
