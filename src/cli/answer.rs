@@ -100,8 +100,8 @@ pub(super) fn listen(dir: &Path) -> Result<(Socket, mpsc::UnboundedReceiver<Remo
         std::fs::remove_file(&path)
             .map_err(|e| format!("cannot remove the old `{}`: {e}", path.display()))?;
     }
-    let listener = UnixListener::bind(&path)
-        .map_err(|e| format!("cannot listen on `{}`: {e}", path.display()))?;
+    let listener =
+        bind(dir, &path).map_err(|e| format!("cannot listen on `{}`: {e}", path.display()))?;
     let socket = Socket {
         path: path.clone(),
         sessions: Arc::new(AtomicUsize::new(0)),
@@ -111,6 +111,20 @@ pub(super) fn listen(dir: &Path) -> Result<(Socket, mpsc::UnboundedReceiver<Remo
     let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(serve(listener, tx, socket.sessions.clone()));
     Ok((socket, rx))
+}
+
+/// Binds `path` (`dir/answer.sock`). A path too long for a socket address is reached
+/// through the folder's open descriptor instead (`/proc/self/fd/N/answer.sock`).
+fn bind(dir: &Path, path: &Path) -> std::io::Result<UnixListener> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    // sun_path holds 108 bytes, its terminating NUL included.
+    if path.as_os_str().as_bytes().len() < 100 {
+        return UnixListener::bind(path);
+    }
+    let folder = std::fs::File::open(dir)?;
+    let short = format!("/proc/self/fd/{}/{SOCKET}", folder.as_raw_fd());
+    UnixListener::bind(short)
 }
 
 async fn serve(

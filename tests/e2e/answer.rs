@@ -370,3 +370,29 @@ fn with_yes_a_manual_step_is_confirmed_and_a_failure_waits_for_answer_in_a_signe
         .run()
         .code(0);
 }
+
+#[test]
+fn answer_reaches_a_run_folder_whose_path_is_too_long_for_a_socket_address() {
+    let long = format!("evidence-{}", "x".repeat(110));
+    let manual = |_: &Test| {
+        "[services.db]\nhosts = [\"node-a\", \"node-b\"]\n[[services.db.start]]\nmanual = \"map the LUN\"\n"
+            .to_string()
+    };
+    let evidence = long.clone();
+    let (t, child) = waiting_with("abort", manual, "30s", move |_| {
+        vec!["--evidence-dir".into(), evidence.clone()]
+    });
+    let mut dir = PathBuf::new();
+    wait_until("the run to ask", || {
+        let Some(d) = run_folder(&t.path().join(&long)) else {
+            return false;
+        };
+        dir = d;
+        std::fs::read_to_string(dir.join("journal.jsonl"))
+            .is_ok_and(|j| j.contains(r#""event":"question""#))
+    });
+    assert!(dir.join("answer.sock").as_os_str().len() > 108);
+    let ok = answer(&dir, &["confirm"]);
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    finish(child, &t, &dir).code(0);
+}
