@@ -63,6 +63,10 @@ pub enum Command {
     Run(RunArgs),
     /// Continue an interrupted run in its own evidence folder.
     Resume(ResumeArgs),
+    /// Answer the open question of a live run in progress on this machine, from another
+    /// terminal: retry, skip, abort or rollback a paused failure; confirm a manual step.
+    /// Only the run's OS user, or root, may answer; the first answer wins.
+    Answer(AnswerArgs),
     /// Rebuild a run's report (HTML, Markdown, JUnit or summary JSON) from its journal.
     Report(ReportArgs),
     /// Check that a run folder is what the run wrote: journal chain and end, inputs and
@@ -121,6 +125,11 @@ pub struct ResumeArgs {
     /// Do not ask: no typed confirmation, manual steps confirmed.
     #[arg(long)]
     pub yes: bool,
+    /// For a live run without a terminal: consent to start (instead of --yes), and each
+    /// question waits this long for `switchyard answer` (or the terminal) before acting
+    /// as `abort`. With --yes, manual steps are confirmed and failures still wait.
+    #[arg(long, value_name = "DURATION", value_parser = crate::config::duration::parse)]
+    pub wait_for_answer: Option<std::time::Duration>,
     /// Accept runbook or inventory files that changed since the run started.
     #[arg(long)]
     pub force: bool,
@@ -132,6 +141,32 @@ pub struct ResumeArgs {
     /// `agent:PUBKEYFILE`, that key held by ssh-agent (`$SSH_AUTH_SOCK`).
     #[arg(long, value_name = "KEY")]
     pub sign_with: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct AnswerArgs {
+    /// The run folder of the run in progress.
+    pub run_dir: PathBuf,
+    #[arg(value_enum)]
+    pub choice: AnswerChoice,
+    /// Why, for the evidence.
+    #[arg(long, value_name = "TEXT")]
+    pub comment: Option<String>,
+}
+
+/// What `switchyard answer` may answer.
+#[derive(Copy, Clone, Debug, ValueEnum)]
+pub enum AnswerChoice {
+    /// Run the failed step again.
+    Retry,
+    /// Go on without the failed step.
+    Skip,
+    /// Stop the run.
+    Abort,
+    /// Stop the run and switch back what had begun to switch.
+    Rollback,
+    /// A manual step was done.
+    Confirm,
 }
 
 #[derive(Copy, Clone, Debug, ValueEnum)]
@@ -296,6 +331,11 @@ pub struct RunArgs {
     /// Do not ask: no typed confirmation of a live run, manual steps confirmed.
     #[arg(long)]
     pub yes: bool,
+    /// For a live run without a terminal: consent to start (instead of --yes), and each
+    /// question waits this long for `switchyard answer` (or the terminal) before acting
+    /// as `abort`. With --yes, manual steps are confirmed and failures still wait.
+    #[arg(long, value_name = "DURATION", value_parser = crate::config::duration::parse)]
+    pub wait_for_answer: Option<std::time::Duration>,
     /// Only these services (comma-separated); the order among them still holds.
     #[arg(long, value_delimiter = ',', value_name = "SVC,...")]
     pub only: Vec<String>,

@@ -10,8 +10,8 @@ use crate::config::diagnostic::render_all;
 
 use super::args::{Cli, Color, Command, Global, LogFormat};
 use super::{
-    Error, check_inventory, demo, exit, history, plan, report, resume, run, status, validate,
-    verify_evidence, watch,
+    Error, answer, check_inventory, demo, exit, history, plan, report, resume, run, status,
+    validate, verify_evidence, watch,
 };
 
 /// Runs switchyard with the process's arguments.
@@ -33,6 +33,7 @@ pub fn main() -> ExitCode {
         Command::Plan(a) => plan::run(&cli.global, a),
         Command::Run(a) => run::run(&cli.global, a),
         Command::Resume(a) => resume::run(&cli.global, a),
+        Command::Answer(a) => answer::run(a),
         Command::Report(a) => report::run(a),
         Command::VerifyEvidence(a) => verify_evidence::run(a),
         Command::Watch(a) => watch::run(&cli.global, a),

@@ -65,6 +65,9 @@ pub enum Error {
     RunFolder(String),
     #[error("{0}")]
     Setup(String),
+    /// `switchyard answer` was refused, or found no run to answer.
+    #[error("{0}")]
+    Refused(String),
 }
 
 /// A `--to` or `--from` naming a hall the runbook does not switch between.
@@ -105,7 +108,7 @@ impl Error {
             | Error::Evidence(_)
             | Error::RunFolder(_)
             | Error::Setup(_) => exit::INVALID,
-            Error::NotConfirmed | Error::Locked(_) => exit::FAILED,
+            Error::NotConfirmed | Error::Locked(_) | Error::Refused(_) => exit::FAILED,
         }
     }
 }

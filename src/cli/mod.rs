@@ -2,6 +2,7 @@
 //! terminal and that maps every outcome to an exit code (see [`exit`]); [`main`] is
 //! the entry point.
 
+mod answer;
 mod args;
 mod atomic_file;
 mod check_inventory;

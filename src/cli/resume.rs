@@ -86,7 +86,7 @@ pub fn run(g: &Global, a: &ResumeArgs) -> Result<u8, Error> {
     let (from, to) = (find_hall(&st.from)?, find_hall(&st.to)?);
     let plan = plan::build_only(rb, &from, &to, st.mode, &loaded.included);
     let kind = RunKind::new(!st.dry_run, st.mode);
-    if kind.is_live() && !a.yes {
+    if kind.is_live() && !a.yes && a.wait_for_answer.is_none() {
         confirm(&plan)?;
     }
     let lock = take_locks(kind, &loaded.lock_names())?;
@@ -106,15 +106,18 @@ pub fn run(g: &Global, a: &ResumeArgs) -> Result<u8, Error> {
     if torn {
         notices.push("the journal's last line was torn (switchyard was killed while writing it) and was cut off".into());
     }
-    let settings = settings(
-        Recorded::of(st),
-        Stopwatch::start(Some(origin)),
-        &secret_values,
-        a.yes,
-        a.grace,
-        notices,
-        signer.as_ref().map(Signer::fingerprint),
-    );
+    let settings = crate::engine::scheduler::Settings {
+        wait_for_answer: a.wait_for_answer,
+        ..settings(
+            Recorded::of(st),
+            Stopwatch::start(Some(origin)),
+            &secret_values,
+            a.yes,
+            a.grace,
+            notices,
+            signer.as_ref().map(Signer::fingerprint),
+        )
+    };
     let resumed = Event::Resumed {
         at: timestamp(settings.clock.now()),
         operator: settings.operator.clone(),

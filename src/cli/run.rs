@@ -53,7 +53,8 @@ pub fn execute(g: &Global, a: &RunArgs) -> Result<(u8, PathBuf), Error> {
     // A key that cannot sign is refused before anything runs.
     let signer = load_signer(a.sign_with.as_deref().or(rb.inventory.sign_with.as_deref()))?;
     let kind = RunKind::new(a.live, mode);
-    if kind.is_live() && !a.yes {
+    // `--wait-for-answer` is the consent of a run with nobody at its terminal.
+    if kind.is_live() && !a.yes && a.wait_for_answer.is_none() {
         confirm(&plan)?;
     }
     let lock = take_locks(kind, &subject.lock_names())?;
@@ -82,15 +83,18 @@ pub fn execute(g: &Global, a: &RunArgs) -> Result<(u8, PathBuf), Error> {
         inventory_files: g.inventory.iter().map(|p| absolute(p)).collect(),
         only: a.only.clone(),
     };
-    let settings = settings(
-        recorded,
-        clock,
-        &secret_values,
-        a.yes,
-        a.grace,
-        takeover_notice(&lock),
-        signer.as_ref().map(Signer::fingerprint),
-    );
+    let settings = Settings {
+        wait_for_answer: a.wait_for_answer,
+        ..settings(
+            recorded,
+            clock,
+            &secret_values,
+            a.yes,
+            a.grace,
+            takeover_notice(&lock),
+            signer.as_ref().map(Signer::fingerprint),
+        )
+    };
     let transports = Transports::new(rb).map_err(Error::Setup)?;
     let hosts = transports.ssh_hosts(
         &rb.inventory,
@@ -136,7 +140,7 @@ impl Recorded {
 }
 
 /// The scheduler's settings for a run, fresh or resumed. `assume_yes` and `grace` are
-/// this invocation's `--yes` and `--grace`; `notices` go into the evidence as the run
+/// this invocation's `--yes` and `--grace` (`--wait-for-answer` is set by the caller); `notices` go into the evidence as the run
 /// starts.
 pub(super) fn settings(
     recorded: Recorded,
@@ -155,6 +159,7 @@ pub(super) fn settings(
         plan_hash: recorded.plan_hash,
         inputs: recorded.inputs,
         assume_yes,
+        wait_for_answer: None,
         grace,
         runbook_file: recorded.runbook_file,
         inventory_files: recorded.inventory_files,
@@ -202,6 +207,22 @@ impl Execution<'_, '_> {
             let _entered = runtime.enter();
             Hangup::listen()
         };
+        // A live run takes answers from `switchyard answer` for as long as it runs.
+        let socket = if self.kind.is_live() {
+            let _entered = runtime.enter();
+            match super::answer::listen(recorder.dir()) {
+                Ok(listening) => Some(listening),
+                Err(why) => {
+                    crate::ui::terminal::to_stderr(&format!(
+                        "warning: `switchyard answer` cannot reach this run: {why}\n"
+                    ));
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let (socket, answers) = socket.unzip();
         let settings = &self.settings;
         let interactive =
             self.kind.is_live() && !settings.assume_yes && std::io::stdin().is_terminal();
@@ -213,14 +234,23 @@ impl Execution<'_, '_> {
             sink: &mut reporter,
             input: interactive.then(terminal_lines),
             hangup,
+            answers,
         };
         let mode = self.kind.mode;
         let outcome = match self.kind.effect {
             Effect::Live => self.drive(&runtime, Live { mode }, start, &mut io),
             Effect::DryRun => self.drive(&runtime, DryRun { mode }, start, &mut io),
         };
+        // No more answers are taken; those under way are told so, and the one that
+        // ended the run that it was taken.
+        io.answers = None;
+        if let Some(s) = &socket {
+            s.drain(&runtime);
+        }
         // Blocked terminal reads must not keep the process alive.
         runtime.shutdown_background();
+        // Gone before the folder is signed: nothing answers any more.
+        drop(socket);
         // Every host's connection is closed before the reports are written, so that a
         // large run's memory peaks once, not twice at the same time.
         drop(io);

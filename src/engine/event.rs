@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::model::{Mode, Phase};
 
-use super::operator::{Choice, Kind};
+use super::operator::{AnswerFrom, Choice, Kind};
 
 /// How a step execution ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -212,6 +212,10 @@ pub enum Event {
         at: String,
         comment: Option<String>,
         wait_s: f64,
+        /// Where the answer came from: `terminal` or `answer` (`switchyard answer`);
+        /// absent when nobody answered (the policy, `--yes`) and in older journals.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<AnswerFrom>,
     },
     /// A safety invariant was checked (see `engine/invariants.rs`).
     InvariantChecked(crate::engine::invariants::InvariantChecked),

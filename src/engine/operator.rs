@@ -3,9 +3,11 @@
 //! The engine knows no terminal. When it needs a person — a manual step to confirm, a
 //! failed step under `on_failure = "pause"` — it emits a `question` event (the display
 //! shows it) and reads the answer as a line from a channel that the command line feeds
-//! from the terminal. Without that channel (`--yes`, or no terminal) the answer is
-//! given by policy instead, and the evidence says by whom: `--yes` confirms manual
-//! steps; a pause becomes an abort, since nobody is there to decide.
+//! from the terminal, or as a [`Remote`] answer that `switchyard answer` sent (the
+//! first answer wins). With nobody to ask (`--yes`, or no terminal without
+//! `--wait-for-answer`) the answer is given by policy instead, and the evidence says by
+//! whom: `--yes` confirms manual steps; a pause becomes an abort, since nobody is there
+//! to decide — as does a question nobody answered within `--wait-for-answer`.
 
 use crate::engine::job::Job;
 
@@ -37,6 +39,15 @@ impl Choice {
     }
 }
 
+/// The word for `choice` on the command line of `switchyard answer`: `confirm` for a
+/// manual step (`done` at the terminal), otherwise its own name.
+pub fn word(choice: Choice) -> &'static str {
+    match choice {
+        Choice::Done => "confirm",
+        c => c.as_str(),
+    }
+}
+
 /// Why the run waits for a person.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -59,6 +70,26 @@ impl Kind {
             Kind::Failed => &[Choice::Retry, Choice::Skip, Choice::Abort, Choice::Rollback],
         }
     }
+}
+
+/// Where a person's answer came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnswerFrom {
+    /// Typed at the run's own terminal.
+    Terminal,
+    /// Sent by `switchyard answer` over the run folder's socket.
+    Answer,
+}
+
+/// An answer sent by `switchyard answer`, as its socket received it: the peer's
+/// credentials are checked before it is sent on. `reply` says whether it was taken.
+#[derive(Debug)]
+pub struct Remote {
+    pub answer: Answer,
+    /// `user@host` of the peer.
+    pub by: String,
+    pub reply: tokio::sync::oneshot::Sender<Result<String, String>>,
 }
 
 /// An answer: the choice and an optional comment for the evidence.

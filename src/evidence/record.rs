@@ -372,6 +372,7 @@ impl Record {
                     at,
                     comment,
                     wait_s,
+                    ..
                 } => r.decisions.push(DecisionRecord {
                     step: step.clone(),
                     host: host.clone(),

@@ -168,7 +168,8 @@ pub fn manifest(dir: &Path, last_hash: &str) -> Result<String, String> {
     Ok(text)
 }
 
-/// Every file of the folder but the manifest and its signature, relative, sorted.
+/// Every file of the folder but the manifest and its signature (and a socket, which
+/// holds nothing), relative, sorted.
 fn files(dir: &Path) -> Result<Vec<String>, String> {
     let mut out = Vec::new();
     let mut todo = vec![(dir.to_path_buf(), String::new())];
@@ -184,6 +185,9 @@ fn files(dir: &Path) -> Result<Vec<String>, String> {
                 .map_err(|e| format!("{rel}: cannot read: {e}"))?;
             if kind.is_dir() {
                 todo.push((entry.path(), format!("{rel}/")));
+            } else if std::os::unix::fs::FileTypeExt::is_socket(&kind) {
+                // `answer.sock` of a run in progress (or killed) is no evidence.
+                continue;
             } else if rel != MANIFEST && rel != SIGNATURE {
                 out.push(rel);
             }

@@ -160,8 +160,12 @@ fn a_real_terminal_that_hangs_up_under_the_progress_bars_does_not_stop_the_run()
     script.kill().expect("kill script");
     script.wait().expect("wait for script");
     let dir = journal.parent().expect("run folder").to_path_buf();
-    // switchyard is no child of the test's: the run's end is its summary.json.
-    wait_until("the run to end", || dir.join("summary.json").exists());
+    // switchyard is no child of the test's: the run has ended once it gave its lock
+    // back (emptied), which it does after the summary and every report are written.
+    let lock = t.path().join(".locks/test.lock");
+    wait_until("the run to end", || {
+        dir.join("summary.json").exists() && std::fs::metadata(&lock).is_ok_and(|m| m.len() == 0)
+    });
     // Its exit code went with the terminal.
     assert_went_on(&dir, None, &marker);
 }

@@ -1,5 +1,6 @@
 //! End-to-end tests: the real `switchyard` binary run on files in temporary directories.
 
+mod answer;
 mod canary;
 mod contrib;
 mod demo;

@@ -52,6 +52,7 @@ pub async fn pass<E: Executor>(
         attempts,
         canary,
         input: io.input.take(),
+        answers: io.answers.take(),
         sigint: signal(SignalKind::interrupt()).ok(),
         sigterm: signal(SignalKind::terminate()).ok(),
         hangup: std::mem::take(&mut io.hangup),
@@ -70,6 +71,7 @@ pub async fn pass<E: Executor>(
     let rpo_missed = d.rpo_missed();
     // The terminal stays for the next pass (the rollback).
     io.input = inbox.input;
+    io.answers = inbox.answers;
     io.hangup = inbox.hangup;
     Pass {
         stop: d.stop,
@@ -96,6 +98,8 @@ struct Inbox {
     canary: mpsc::UnboundedReceiver<crate::engine::canary::Report>,
     /// Lines the operator types; `None` when nobody can answer.
     input: Option<mpsc::UnboundedReceiver<String>>,
+    /// Answers from `switchyard answer`; `None` without its socket.
+    answers: Option<mpsc::UnboundedReceiver<operator::Remote>>,
     sigint: Option<Signal>,
     sigterm: Option<Signal>,
     /// SIGHUP: the terminal is gone, the run goes on.
@@ -109,6 +113,10 @@ enum Internal {
     Attempt(AttemptReport),
     /// A line the operator typed.
     Line(String),
+    /// An answer sent by `switchyard answer`.
+    Remote(operator::Remote),
+    /// The open question waited `--wait-for-answer` without an answer.
+    AnswerTimedOut,
     /// The terminal closed: nobody can answer any more.
     InputClosed,
     Interrupt,
@@ -165,6 +173,10 @@ pub(super) struct Dispatcher<'a, 'p, E: Executor> {
     pub(super) open: Option<(Pending, Instant)>,
     /// When the open question's step fails unanswered (a manual step's `timeout`).
     pub(super) open_deadline: Option<tokio::time::Instant>,
+    /// Whether a person is asked the open question (else the policy answers it).
+    pub(super) asking: bool,
+    /// When the open question acts as `abort` unanswered (`--wait-for-answer`).
+    pub(super) answer_deadline: Option<tokio::time::Instant>,
     /// While a failed step waits for its answer, no new job starts.
     pub(super) paused: bool,
     /// How long each manual job waited for its person.
@@ -221,6 +233,8 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
             questions: VecDeque::new(),
             open: None,
             open_deadline: None,
+            asking: false,
+            answer_deadline: None,
             paused: false,
             waits: HashMap::new(),
             human_wait: carry.human_wait,
@@ -255,10 +269,14 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
             if self.stop.is_none() && !self.paused && !self.checks.holding() {
                 self.start_ready();
             }
-            self.open_next_question(inbox.input.is_some());
-            if self.open.is_some() && inbox.input.is_none() {
+            // Someone may answer: at the terminal, or with `switchyard answer` when the
+            // run waits for it (`--wait-for-answer`).
+            let someone_there = inbox.input.is_some()
+                || (inbox.answers.is_some() && self.settings.wait_for_answer.is_some());
+            self.open_next_question(someone_there);
+            if self.open.is_some() && !(someone_there && self.asking) {
                 let (answer, by) = self.by_policy();
-                self.resolve(answer, by);
+                self.resolve(answer, by, None);
                 continue;
             }
             if self.running.is_empty()
@@ -286,11 +304,13 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
 
     async fn next_event(&mut self, inbox: &mut Inbox) -> Internal {
         let expiry = at(self.open_deadline);
+        let unanswered = at(self.answer_deadline);
         let grace = at(self.grace_ends);
         let canary_due = at(self.canaries.due());
         let jobs = &self.jobs;
         tokio::select! {
             () = expiry => Internal::QuestionExpired,
+            () = unanswered => Internal::AnswerTimedOut,
             () = canary_due => Internal::CanaryDue,
             Some(r) = inbox.canary.recv() => Internal::Canary(r),
             Some((j, finished)) = self.running.next(|j| jobs[j].place()) => {
@@ -305,6 +325,13 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
                 Some(line) => Internal::Line(line),
                 None => {
                     inbox.input = None;
+                    Internal::InputClosed
+                }
+            },
+            remote = recv_remote(&mut inbox.answers) => match remote {
+                Some(r) => Internal::Remote(r),
+                None => {
+                    inbox.answers = None;
                     Internal::InputClosed
                 }
             },
@@ -335,6 +362,8 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
             Internal::CanaryDue => self.canary_due(),
             Internal::Canary(r) => self.canary_report(r),
             Internal::Line(line) => self.answer_line(&line),
+            Internal::Remote(r) => self.answer_remote(r),
+            Internal::AnswerTimedOut => self.unanswered(),
             Internal::InputClosed => {}
             Internal::Interrupt => match (self.interrupted, self.cancel.is_set()) {
                 (false, _) => self.interrupt("Ctrl-C"),
@@ -640,7 +669,11 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
         match operator::parse(p.kind, line) {
             Ok(answer) => {
                 let settings = self.settings;
-                self.resolve(answer, &settings.operator);
+                self.resolve(
+                    answer,
+                    &settings.operator,
+                    Some(operator::AnswerFrom::Terminal),
+                );
             }
             Err(help) => self.sink.emit(Event::Notice { message: help }),
         }
@@ -685,6 +718,15 @@ async fn at(t: Option<tokio::time::Instant>) {
 async fn recv(s: &mut Option<Signal>) -> Option<()> {
     match s {
         Some(s) => s.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn recv_remote(
+    answers: &mut Option<mpsc::UnboundedReceiver<operator::Remote>>,
+) -> Option<operator::Remote> {
+    match answers {
+        Some(rx) => rx.recv().await,
         None => std::future::pending().await,
     }
 }

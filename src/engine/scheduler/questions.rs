@@ -6,7 +6,7 @@ use std::time::Instant;
 use crate::engine::event::{Event, StepStatus};
 use crate::engine::executor::{Executor, Finished};
 use crate::engine::job::Work;
-use crate::engine::operator::{self, Answer, Choice, Kind};
+use crate::engine::operator::{self, Answer, AnswerFrom, Choice, Kind, Remote};
 use crate::engine::stopwatch::{secs, timestamp};
 
 use super::dispatcher::{Dispatcher, Ending};
@@ -30,10 +30,18 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
             Some(Work::Manual { limit: Some(l), .. }) if p.kind == Kind::Manual => Some(*l),
             _ => None,
         };
-        if someone_there {
+        // `--yes` confirms a manual step even when questions wait for an answer.
+        let by_yes = p.kind == Kind::Manual && p.breach.is_none() && self.settings.assume_yes;
+        self.asking = someone_there && !by_yes;
+        if self.asking {
             let event = self.question(&p);
             self.sink.emit(event);
         }
+        self.answer_deadline = self
+            .settings
+            .wait_for_answer
+            .filter(|_| self.asking)
+            .map(|w| tokio::time::Instant::now() + w);
         self.open_deadline = limit.map(|l| tokio::time::Instant::now() + l);
         self.open = Some((p, Instant::now()));
     }
@@ -98,12 +106,14 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
         (answer, by)
     }
 
-    /// Carries out `answer` to the open question, given `by` someone (or the policy).
-    pub(super) fn resolve(&mut self, answer: Answer, by: &str) {
+    /// Carries out `answer` to the open question, given `by` someone (or the policy),
+    /// `from` where a person answered.
+    pub(super) fn resolve(&mut self, answer: Answer, by: &str, from: Option<AnswerFrom>) {
         let Some((p, asked)) = self.open.take() else {
             return;
         };
         self.open_deadline = None;
+        self.answer_deadline = None;
         let waited = asked.elapsed();
         self.human_wait += waited;
         if p.kind == Kind::Manual {
@@ -118,6 +128,7 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
                 at: timestamp(self.settings.clock.now()),
                 comment: answer.comment.clone(),
                 wait_s: secs(waited),
+                from,
             });
             self.paused = false;
             self.breach_answered(b, answer.choice, by != POLICY);
@@ -133,6 +144,7 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
             at: timestamp(self.settings.clock.now()),
             comment: answer.comment.clone(),
             wait_s: secs(waited),
+            from,
         };
         self.sink.emit(event);
         let note = answer
@@ -183,11 +195,67 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
         }
     }
 
+    /// An answer from `switchyard answer`: carried out if it fits the open question;
+    /// its sender is told whether it was taken, and if not, why.
+    pub(super) fn answer_remote(&mut self, r: Remote) {
+        let taken = self.take_remote(r.answer, &r.by);
+        // The sender may have given up waiting: the answer stands all the same.
+        let _ = r.reply.send(taken);
+    }
+
+    fn take_remote(&mut self, answer: Answer, by: &str) -> Result<String, String> {
+        let Some((p, _)) = self.open.as_ref().filter(|_| self.asking) else {
+            return Err("no open question: the run is not waiting for an answer".into());
+        };
+        let what = match (&p.breach, p.kind) {
+            (Some(b), _) => format!("the breached invariant {}", b.id),
+            (None, kind) => {
+                let job = &self.jobs[p.job];
+                let place = job.place();
+                match kind {
+                    Kind::Manual => format!("{place}, a manual step"),
+                    Kind::Failed => format!("{place}, which failed"),
+                }
+            }
+        };
+        let word = operator::word(answer.choice);
+        if !p.kind.choices().contains(&answer.choice) {
+            let fits: Vec<&str> = p
+                .kind
+                .choices()
+                .iter()
+                .map(|c| operator::word(*c))
+                .collect();
+            return Err(format!(
+                "`{word}` does not answer the open question ({what}): answer {}",
+                fits.join(", ")
+            ));
+        }
+        self.resolve(answer, by, Some(AnswerFrom::Answer));
+        Ok(format!("answered: {word} ({what})"))
+    }
+
+    /// The open question waited `--wait-for-answer` in vain: it is answered as `abort`.
+    pub(super) fn unanswered(&mut self) {
+        let Some(wait) = self.settings.wait_for_answer else {
+            return;
+        };
+        let answer = Answer {
+            choice: Choice::Abort,
+            comment: Some(format!(
+                "nobody answered within {} (--wait-for-answer): abort",
+                crate::config::duration::format(wait)
+            )),
+        };
+        self.resolve(answer, POLICY, None);
+    }
+
     /// A manual step's `timeout` passed without an answer: it fails, and `on_failure`
     /// decides what follows, as after any failed step.
     pub(super) fn expire(&mut self) -> Option<(usize, Finished)> {
         let (p, asked) = self.open.take()?;
         self.open_deadline = None;
+        self.answer_deadline = None;
         self.human_wait += asked.elapsed();
         let job = &self.jobs[p.job];
         let limit = match &job.work {
@@ -205,6 +273,7 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
     /// Questions nobody will answer now: their jobs end as failed.
     pub(super) fn cancel_questions(&mut self, why: &str) {
         let open = self.open.take().map(|(p, _)| p);
+        self.answer_deadline = None;
         let waiting = std::mem::take(&mut self.questions);
         for p in open.into_iter().chain(waiting) {
             if p.breach.is_some() {

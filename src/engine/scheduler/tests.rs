@@ -54,6 +54,7 @@ fn settings() -> Settings {
         inputs: Vec::new(),
         assume_yes: false,
         grace: Duration::from_secs(1),
+        wait_for_answer: None,
         runbook_file: String::new(),
         inventory_files: Vec::new(),
         only: Vec::new(),
@@ -282,6 +283,7 @@ fn run_pass_into<E: Executor>(
             input,
             // A pass listens as a run does (one pass at a time: the signal is its own).
             hangup: crate::engine::hangup::Hangup::listen(),
+            answers: None,
         };
         pass(
             &plan,

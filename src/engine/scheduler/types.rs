@@ -28,6 +28,9 @@ pub struct Settings {
     pub assume_yes: bool,
     /// After the first Ctrl-C or SIGTERM, how long running steps may go on.
     pub grace: Duration,
+    /// `--wait-for-answer`: with nobody at a terminal, each question waits this long
+    /// for `switchyard answer` (with a terminal, for either) before acting as `abort`.
+    pub wait_for_answer: Option<Duration>,
     /// What `resume` needs to load the run again (see [`crate::engine::event::RunStarted`]).
     pub runbook_file: String,
     pub inventory_files: Vec<String>,
@@ -125,6 +128,9 @@ pub struct Io<'a> {
     pub input: Option<mpsc::UnboundedReceiver<String>>,
     /// The SIGHUP listener: a hangup is recorded, and the run goes on.
     pub hangup: crate::engine::hangup::Hangup,
+    /// Answers sent by `switchyard answer` (a live run's socket); `None` when there is
+    /// no such socket.
+    pub answers: Option<mpsc::UnboundedReceiver<crate::engine::operator::Remote>>,
 }
 
 /// A person's answer the pass waits for.
