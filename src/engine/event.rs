@@ -141,6 +141,21 @@ pub enum Event {
     /// The operator's terminal hung up (`SIGHUP`): the run goes on, nothing running is
     /// touched, and nothing more is written to the terminal.
     TerminalLost { signal: String },
+    /// A live run's projected recovery first went past a target (SPEC §10 "RTO at
+    /// risk"): the elapsed time plus the rest of the critical path, measured durations
+    /// where the evidence had them, worst cases otherwise. Said once per service and
+    /// once per runbook (`service` is then `None`); it changes nothing in the run.
+    RtoAtRisk {
+        /// The runbook: in a site, the service's own runbook.
+        runbook: String,
+        service: Option<String>,
+        projected_s: f64,
+        target_s: f64,
+        /// When, on the RTO clock.
+        at_s: f64,
+        /// What pushes it: the longest-running step, or the next one to start.
+        because: String,
+    },
     StepStarted {
         step: String,
         service: String,
