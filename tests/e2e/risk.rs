@@ -67,3 +67,48 @@ fn generous_targets_are_never_at_risk() {
     assert!(!read(&dir, "journal.jsonl").contains("rto_at_risk"));
     assert!(!format!("{}{}", out.stdout, out.stderr).contains("RTO AT RISK"));
 }
+
+#[test]
+fn a_step_running_past_its_measured_duration_puts_its_service_at_risk_as_it_runs() {
+    let t = Test::new();
+    let dur = t.path().join("dur");
+    let body = format!(
+        "[services.db]\nhosts = [\"tag:node\"]\nrto = \"2s\"\n[[services.db.start]]\nrun = \"sleep $(cat {})\"\ntimeout = \"10s\"\n",
+        dur.display()
+    );
+    let t = t
+        .file("inventory/site.toml", LOCAL_INVENTORY)
+        .runbook(&body);
+    let dir = t.path().to_path_buf();
+    let run = || {
+        Test::reuse(&dir)
+            .args(&["run", "runbooks/test.toml", "--to", "b", "--live", "--yes"])
+            .run()
+    };
+    // A first run measures the step at a tenth of a second: it passes.
+    std::fs::write(&dur, "0.1").expect("dur");
+    let first = run().code(0);
+    assert_eq!(summary(&run_dir(&first))["outcome"], "passed");
+    // The second expects that much, so its projection starts well under 2s; the step
+    // now takes 3s, and past 2s of it the service is at risk while it still runs.
+    std::fs::write(&dur, "3").expect("dur");
+    let second = run().code(3);
+    let ev = events(&run_dir(&second));
+    let risk: Vec<&Value> = ev.iter().filter(|e| e["event"] == "rto_at_risk").collect();
+    assert_eq!(risk.len(), 1, "{risk:#?}");
+    let r = risk[0];
+    assert_eq!(r["service"], "db");
+    let at = r["at_s"].as_f64().unwrap();
+    let end = ev
+        .iter()
+        .filter(|e| e["event"] == "step_finished" && e["step"] == "db.start.1")
+        .map(|e| e["start_s"].as_f64().unwrap() + e["duration_s"].as_f64().unwrap())
+        .fold(0.0, f64::max);
+    assert!(at >= 2.0 && at < end, "at {at}, the step ended at {end}");
+    assert!(
+        r["because"]
+            .as_str()
+            .unwrap()
+            .starts_with("step db.start.1 running")
+    );
+}
