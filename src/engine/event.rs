@@ -409,3 +409,36 @@ impl StepFinished {
         }
     }
 }
+
+impl Event {
+    /// What an `rto_at_risk` event says, for the display and the reports: "RTO AT RISK: db
+    /// projected 12m 30s against 10m at 3m 10s (step db.start.1 running 6m 2s)".
+    pub fn at_risk(&self) -> Option<String> {
+        let Event::RtoAtRisk {
+            runbook,
+            service,
+            projected_s,
+            target_s,
+            at_s,
+            because,
+        } = self
+        else {
+            return None;
+        };
+        let d = |s: f64| {
+            crate::config::duration::format(std::time::Duration::from_secs(
+                s.max(0.0).round() as u64
+            ))
+        };
+        let who = match service {
+            Some(s) => s.clone(),
+            None => format!("runbook {runbook}"),
+        };
+        Some(format!(
+            "RTO AT RISK: {who} projected {} against {} at {} ({because})",
+            d(*projected_s),
+            d(*target_s),
+            d(*at_s)
+        ))
+    }
+}

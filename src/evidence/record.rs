@@ -341,7 +341,7 @@ impl Record {
                     "the operator's terminal was lost ({signal}); the run went on without it"
                 )),
                 Event::RtoAtRisk { .. } => {
-                    if let Some(line) = crate::ui::lines::rto_at_risk(&entry.event) {
+                    if let Some(line) = entry.event.at_risk() {
                         r.notices.push(line);
                     }
                 }

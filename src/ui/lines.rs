@@ -24,7 +24,7 @@ pub fn line(elapsed_s: f64, event: &Event) -> Option<String> {
             r.executions
         ),
         Event::Notice { message } => format!("{at} note: {message}"),
-        Event::RtoAtRisk { .. } => format!("{at} {}", rto_at_risk(event)?),
+        Event::RtoAtRisk { .. } => format!("{at} {}", event.at_risk()?),
         Event::TerminalLost { signal } => {
             format!("{at} terminal lost ({signal}): the run goes on, recorded in the journal")
         }
@@ -230,33 +230,4 @@ pub fn line(elapsed_s: f64, event: &Event) -> Option<String> {
             ),
         },
     })
-}
-
-/// What an `rto_at_risk` event says, for the display and the reports: "RTO AT RISK: db
-/// projected 12m 30s against 10m at 3m 10s (step db.start.1 running 6m 02s)".
-pub fn rto_at_risk(event: &Event) -> Option<String> {
-    let Event::RtoAtRisk {
-        runbook,
-        service,
-        projected_s,
-        target_s,
-        at_s,
-        because,
-    } = event
-    else {
-        return None;
-    };
-    let d = |s: f64| {
-        crate::config::duration::format(std::time::Duration::from_secs(s.max(0.0).round() as u64))
-    };
-    let who = match service {
-        Some(s) => s.clone(),
-        None => format!("runbook {runbook}"),
-    };
-    Some(format!(
-        "RTO AT RISK: {who} projected {} against {} at {} ({because})",
-        d(*projected_s),
-        d(*target_s),
-        d(*at_s)
-    ))
 }
