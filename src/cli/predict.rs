@@ -16,6 +16,20 @@ use crate::plan::predict::Measurement;
 
 use super::history::{self, Scanned};
 
+/// Per step of `plan`: what a live run expects it to take, for its RTO-at-risk projection
+/// (SPEC §10): the median of its last measurements in the evidence folders under
+/// `evidence_dir`, else its worst case. Evidence that cannot be read leaves the worst
+/// cases; scanned once, before the run.
+pub fn expected(plan: &Plan<'_>, evidence_dir: &std::path::Path) -> Vec<Duration> {
+    let measured = history::scan(&[evidence_dir.to_path_buf()], None)
+        .ok()
+        .and_then(|scanned| crate::plan::predict::predict(plan, &measurements(plan, &scanned)));
+    match measured {
+        Some(p) => p.weights,
+        None => plan.steps.iter().map(|s| s.worst_case).collect(),
+    }
+}
+
 /// Per step of `plan`: its measurements in the runs that count, oldest run first; a run
 /// is told apart by its place in `scanned`.
 pub fn measurements(plan: &Plan<'_>, scanned: &[Scanned]) -> Vec<Vec<Measurement>> {

@@ -106,8 +106,14 @@ pub fn run(g: &Global, a: &ResumeArgs) -> Result<u8, Error> {
     if torn {
         notices.push("the journal's last line was torn (switchyard was killed while writing it) and was cut off".into());
     }
+    // For RTO at risk: the evidence folder the run's own folder is in.
+    let expected = match a.run_dir.parent() {
+        Some(dir) if kind.is_live() => super::predict::expected(&plan, dir),
+        _ => Vec::new(),
+    };
     let settings = crate::engine::scheduler::Settings {
         wait_for_answer: a.wait_for_answer,
+        expected,
         ..settings(
             Recorded::of(st),
             Stopwatch::start(Some(origin)),

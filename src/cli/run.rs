@@ -58,6 +58,12 @@ pub fn execute(g: &Global, a: &RunArgs) -> Result<(u8, PathBuf), Error> {
         confirm(&plan)?;
     }
     let lock = take_locks(kind, &subject.lock_names())?;
+    // A live run's expected step durations, for RTO at risk: read before its own folder.
+    let expected = if kind.is_live() {
+        super::predict::expected(&plan, &a.evidence_dir)
+    } else {
+        Vec::new()
+    };
     let clock = Stopwatch::start(origin);
     // A site's folder says so: `site-NAME-…`, beside its runbooks' own `NAME-…`.
     let folder_name = if rb.site {
@@ -85,6 +91,7 @@ pub fn execute(g: &Global, a: &RunArgs) -> Result<(u8, PathBuf), Error> {
     };
     let settings = Settings {
         wait_for_answer: a.wait_for_answer,
+        expected,
         ..settings(
             recorded,
             clock,
@@ -166,6 +173,7 @@ pub(super) fn settings(
         only: recorded.only,
         notices,
         signed_by,
+        expected: Vec::new(),
     }
 }
 

@@ -141,6 +141,21 @@ pub enum Event {
     /// The operator's terminal hung up (`SIGHUP`): the run goes on, nothing running is
     /// touched, and nothing more is written to the terminal.
     TerminalLost { signal: String },
+    /// A live run's projected recovery first went past a target (SPEC §10 "RTO at
+    /// risk"): the elapsed time plus the rest of the critical path, measured durations
+    /// where the evidence had them, worst cases otherwise. Said once per service and
+    /// once per runbook (`service` is then `None`); it changes nothing in the run.
+    RtoAtRisk {
+        /// The runbook: in a site, the service's own runbook.
+        runbook: String,
+        service: Option<String>,
+        projected_s: f64,
+        target_s: f64,
+        /// When, on the RTO clock.
+        at_s: f64,
+        /// What pushes it: the longest-running step, or the next one to start.
+        because: String,
+    },
     StepStarted {
         step: String,
         service: String,
@@ -392,5 +407,38 @@ impl StepFinished {
             human_wait_s: 0.0,
             rerun: false,
         }
+    }
+}
+
+impl Event {
+    /// What an `rto_at_risk` event says, for the display and the reports: "RTO AT RISK: db
+    /// projected 12m 30s against 10m at 3m 10s (step db.start.1 running 6m 2s)".
+    pub fn at_risk(&self) -> Option<String> {
+        let Event::RtoAtRisk {
+            runbook,
+            service,
+            projected_s,
+            target_s,
+            at_s,
+            because,
+        } = self
+        else {
+            return None;
+        };
+        let d = |s: f64| {
+            crate::config::duration::format(std::time::Duration::from_secs(
+                s.max(0.0).round() as u64
+            ))
+        };
+        let who = match service {
+            Some(s) => s.clone(),
+            None => format!("runbook {runbook}"),
+        };
+        Some(format!(
+            "RTO AT RISK: {who} projected {} against {} at {} ({because})",
+            d(*projected_s),
+            d(*target_s),
+            d(*at_s)
+        ))
     }
 }

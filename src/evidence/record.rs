@@ -340,6 +340,11 @@ impl Record {
                 Event::TerminalLost { signal } => r.notices.push(format!(
                     "the operator's terminal was lost ({signal}); the run went on without it"
                 )),
+                Event::RtoAtRisk { .. } => {
+                    if let Some(line) = entry.event.at_risk() {
+                        r.notices.push(line);
+                    }
+                }
                 Event::StepStarted { step, host, .. } => {
                     started.insert((step.clone(), host.clone()), entry);
                 }

@@ -133,6 +133,73 @@ pub fn predict(plan: &Plan<'_>, measurements: &[Vec<Measurement>]) -> Option<Pre
     })
 }
 
+/// Where a step of a live run stands, for [`project`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Standing {
+    /// Ended (or not to run): it weighs nothing any more.
+    Ended,
+    /// Running for this long: it weighs what is left of its expected duration.
+    Running(Duration),
+    /// Not started: it weighs its expected duration.
+    Waiting,
+}
+
+/// The projected recoveries of a live run (SPEC §10 "RTO at risk"), on the RTO clock.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Projection {
+    /// Per service: `now` plus the rest of the longest path to its recovery step;
+    /// `None` when it has no recovery step in the plan.
+    pub services: Vec<Option<Duration>>,
+    /// Per origin (a site's runbook, or the runbook): its latest service's.
+    pub origins: Vec<Duration>,
+}
+
+/// Each service's projected recovery at `now` (time on the RTO clock, less human wait):
+/// `now` plus the longest path to its recovery step, ended steps weighing nothing, a
+/// running step what is left of its `expected` duration (none once past it), a waiting
+/// step all of it. `recovered` (per service, seconds) stands for itself. Pure.
+pub fn project(
+    plan: &Plan<'_>,
+    expected: &[Duration],
+    standing: &[Standing],
+    recovered: &[Option<f64>],
+    now: Duration,
+) -> Option<Projection> {
+    let weight = |i: usize| {
+        let e = expected.get(i).copied().unwrap_or(plan.steps[i].worst_case);
+        match standing.get(i).copied().unwrap_or(Standing::Waiting) {
+            Standing::Ended => Duration::ZERO,
+            Standing::Running(ran) => e.saturating_sub(ran),
+            Standing::Waiting => e,
+        }
+    };
+    let Longest { finish, .. } = longest(plan, weight)?;
+    let rb = plan.runbook;
+    let services: Vec<Option<Duration>> = plan
+        .services
+        .iter()
+        .enumerate()
+        .map(|(s, t)| match recovered.get(s).copied().flatten() {
+            Some(r) => Some(Duration::from_secs_f64(r.max(0.0))),
+            None => t
+                .recovery_step
+                .map(|i| now + finish[plan.steps[i].node.index()]),
+        })
+        .collect();
+    let origins = (0..rb.origins.len())
+        .map(|o| {
+            rb.services
+                .iter()
+                .zip(&services)
+                .filter(|(s, _)| s.origin == o)
+                .filter_map(|(_, p)| *p)
+                .max()
+                .unwrap_or_default()
+        })
+        .collect();
+    Some(Projection { services, origins })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,5 +314,42 @@ timeout = "60s"
         let plan = crate::plan::build(&rb, &HallId::new("a"), &HallId::new("b"), Mode::Switchover);
         assert_eq!(predict(&plan, &[]), None);
         assert_eq!(predict(&plan, &vec![Vec::new(); plan.steps.len()]), None);
+    }
+
+    #[test]
+    fn projection_weighs_what_is_left() {
+        let rb = accepted(RUNBOOK);
+        let plan = crate::plan::build(&rb, &HallId::new("a"), &HallId::new("b"), Mode::Switchover);
+        let idx = |id: &str| plan.steps.iter().position(|s| s.id == id).expect(id);
+        let svc = |name: &str| {
+            rb.services
+                .iter()
+                .position(|v| v.name.as_str() == name)
+                .unwrap()
+        };
+        let expected: Vec<Duration> = plan.steps.iter().map(|s| s.worst_case).collect();
+        let mut standing = vec![Standing::Waiting; plan.steps.len()];
+        let none = vec![None; rb.services.len()];
+        // Nothing started: the worst cases from now.
+        let p = project(&plan, &expected, &standing, &none, s(10)).unwrap();
+        assert_eq!(p.services[svc("db")], Some(s(10 + 180)));
+        assert_eq!(p.services[svc("cache")], Some(s(10 + 300)));
+        assert_eq!(p.services[svc("app")], Some(s(10 + 420)));
+        assert_eq!(p.origins, vec![s(430)]);
+        // At 100s: db.stop ended, db.start 30s in (30 left); cache.start 400s in, past
+        // its 300s: it weighs nothing, yet app still has its 120s from now.
+        standing[idx("db.stop.1")] = Standing::Ended;
+        standing[idx("db.start.1")] = Standing::Running(s(30));
+        standing[idx("cache.start.1")] = Standing::Running(s(400));
+        let p = project(&plan, &expected, &standing, &none, s(100)).unwrap();
+        assert_eq!(p.services[svc("db")], Some(s(100 + 30 + 60)));
+        assert_eq!(p.services[svc("cache")], Some(s(100)));
+        assert_eq!(p.services[svc("app")], Some(s(100 + 90 + 120)));
+        // A recovered service stands for its recovery time.
+        let mut rec = none.clone();
+        rec[svc("cache")] = Some(42.0);
+        let p = project(&plan, &expected, &standing, &rec, s(100)).unwrap();
+        assert_eq!(p.services[svc("cache")], Some(s(42)));
+        assert_eq!(p.origins, vec![s(310)]);
     }
 }

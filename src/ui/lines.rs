@@ -24,6 +24,7 @@ pub fn line(elapsed_s: f64, event: &Event) -> Option<String> {
             r.executions
         ),
         Event::Notice { message } => format!("{at} note: {message}"),
+        Event::RtoAtRisk { .. } => format!("{at} {}", event.at_risk()?),
         Event::TerminalLost { signal } => {
             format!("{at} terminal lost ({signal}): the run goes on, recorded in the journal")
         }

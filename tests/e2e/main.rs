@@ -22,6 +22,7 @@ mod plan_predict;
 mod postgres;
 mod postgres_safety;
 mod report_html;
+mod risk;
 mod run;
 mod run_ssh;
 mod signing;

@@ -28,6 +28,7 @@ use crate::transport::Cancel;
 use super::canary::Canaries;
 use super::invariants::{CheckResults, Checks, check_ended};
 use super::progress::Progress;
+use super::risk::Risk;
 use super::running::Running;
 use super::types::{Carry, Io, Pass, Pending, Settings, Stop, failure};
 
@@ -131,6 +132,8 @@ enum Internal {
     CheckEnded(CheckResults),
     /// A canary write is due.
     CanaryDue,
+    /// Time to project the recoveries again (RTO at risk).
+    RiskDue,
     /// A canary write or read came back.
     Canary(crate::engine::canary::Report),
 }
@@ -189,9 +192,9 @@ pub(super) struct Dispatcher<'a, 'p, E: Executor> {
     /// Per origin: the stopped runbook it requires, which blocks it.
     pub(super) blocked_by: Vec<Option<usize>>,
     /// Per service of the runbook: its recovery time (s), once recovered.
-    recovered: Vec<Option<f64>>,
+    pub(super) recovered: Vec<Option<f64>>,
     /// A dry run and a rollback pass recover nothing: one plans, the other undoes.
-    times_nothing: bool,
+    pub(super) times_nothing: bool,
     /// This pass is the rollback: a failure in it cannot start another.
     pub(super) rollback_pass: bool,
     pub(super) interrupted: bool,
@@ -200,6 +203,8 @@ pub(super) struct Dispatcher<'a, 'p, E: Executor> {
     pub(super) checks: Checks,
     /// The services' RPO canaries (`canary.rs`).
     pub(super) canaries: Canaries,
+    /// What the RTO-at-risk projection has said (`risk.rs`).
+    pub(super) risk: Risk,
 }
 
 impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
@@ -252,6 +257,7 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
             grace_ends: None,
             checks: Checks::default(),
             canaries: Canaries::new(Vec::new(), &[]).0,
+            risk: Risk::default(),
         }
     }
 
@@ -291,6 +297,7 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
                 }
                 break;
             }
+            self.rto_watch();
             // Nothing stays off the disk while the pass waits.
             self.sink.flush();
             let event = self.next_event(inbox).await;
@@ -307,11 +314,13 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
         let unanswered = at(self.answer_deadline);
         let grace = at(self.grace_ends);
         let canary_due = at(self.canaries.due());
+        let risk_due = at(self.risk.due);
         let jobs = &self.jobs;
         tokio::select! {
             () = expiry => Internal::QuestionExpired,
             () = unanswered => Internal::AnswerTimedOut,
             () = canary_due => Internal::CanaryDue,
+            () = risk_due => Internal::RiskDue,
             Some(r) = inbox.canary.recv() => Internal::Canary(r),
             Some((j, finished)) = self.running.next(|j| jobs[j].place()) => {
                 let mut before = Vec::new();
@@ -364,7 +373,8 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
             Internal::Line(line) => self.answer_line(&line),
             Internal::Remote(r) => self.answer_remote(r),
             Internal::AnswerTimedOut => self.unanswered(),
-            Internal::InputClosed => {}
+            // The loop projects again before it waits.
+            Internal::InputClosed | Internal::RiskDue => {}
             Internal::Interrupt => match (self.interrupted, self.cancel.is_set()) {
                 (false, _) => self.interrupt("Ctrl-C"),
                 (true, false) => self.stop_running("Ctrl-C again"),

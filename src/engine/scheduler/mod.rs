@@ -9,6 +9,7 @@
 //!   that require it);
 //! - `questions` and `stopping`: the dispatcher's handling of a person's answers and
 //!   of Ctrl-C/SIGTERM;
+//! - `risk`: the RTO-at-risk projection of a live run (SPEC §10);
 //! - `running`: the jobs under way, a panicking one included;
 //! - `types`: what a pass is given and gives back (a leaf).
 
@@ -18,6 +19,7 @@ mod dispatcher;
 mod invariants;
 mod progress;
 mod questions;
+mod risk;
 mod running;
 mod stopping;
 mod types;

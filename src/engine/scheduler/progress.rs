@@ -202,6 +202,14 @@ impl Progress {
     }
 
     /// When the last job of `step` to end ended.
+    /// When the first of `step`'s jobs started, if any has.
+    pub(super) fn first_start(&self, step: usize) -> Option<Instant> {
+        self.step_jobs[step]
+            .iter()
+            .filter_map(|&k| self.started[k].map(|(_, t)| t))
+            .min()
+    }
+
     pub(super) fn last_end(&self, step: usize) -> Option<Instant> {
         self.last_end[step]
     }

@@ -60,6 +60,7 @@ fn settings() -> Settings {
         only: Vec::new(),
         notices: Vec::new(),
         signed_by: None,
+        expected: Vec::new(),
     }
 }
 

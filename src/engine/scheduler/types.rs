@@ -39,6 +39,10 @@ pub struct Settings {
     pub notices: Vec<String>,
     /// The fingerprint of the key that signs the run folder at the end (`--sign-with`).
     pub signed_by: Option<String>,
+    /// Per step of the plan: what it is expected to take (its median measured duration
+    /// in the evidence, else its worst case), for the RTO-at-risk projection; empty for
+    /// no projection.
+    pub expected: Vec<Duration>,
 }
 
 /// What a pass starts from: jobs already done (by an earlier process, or not to run),
