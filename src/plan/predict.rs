@@ -106,17 +106,7 @@ pub fn predict(plan: &Plan<'_>, measurements: &[Vec<Measurement>]) -> Option<Pre
     let service_runs = (0..rb.services.len())
         .map(|s| runs_of(&mut (0..n).filter(|&i| plan.steps[i].service == s)))
         .collect();
-    let origins = (0..rb.origins.len())
-        .map(|o| {
-            rb.services
-                .iter()
-                .zip(&services)
-                .filter(|(s, _)| s.origin == o)
-                .filter_map(|(_, p)| *p)
-                .max()
-                .unwrap_or_default()
-        })
-        .collect();
+    let origins = per_origin(rb, &services);
     let origin_runs = (0..rb.origins.len())
         .map(|o| runs_of(&mut (0..n).filter(|&i| rb.services[plan.steps[i].service].origin == o)))
         .collect();
@@ -180,24 +170,30 @@ pub fn project(
         .iter()
         .enumerate()
         .map(|(s, t)| match recovered.get(s).copied().flatten() {
-            Some(r) => Some(Duration::from_secs_f64(r.max(0.0))),
+            // A recovery time read back from a journal: never trusted to be finite.
+            Some(r) => Some(Duration::try_from_secs_f64(r.max(0.0)).unwrap_or(Duration::MAX)),
             None => t
                 .recovery_step
-                .map(|i| now + finish[plan.steps[i].node.index()]),
+                .map(|i| now.saturating_add(finish[plan.steps[i].node.index()])),
         })
         .collect();
-    let origins = (0..rb.origins.len())
+    let origins = per_origin(rb, &services);
+    Some(Projection { services, origins })
+}
+
+/// Per origin (a site's runbook): the latest of its services' figures.
+fn per_origin(rb: &crate::config::Runbook, services: &[Option<Duration>]) -> Vec<Duration> {
+    (0..rb.origins.len())
         .map(|o| {
             rb.services
                 .iter()
-                .zip(&services)
+                .zip(services)
                 .filter(|(s, _)| s.origin == o)
                 .filter_map(|(_, p)| *p)
                 .max()
                 .unwrap_or_default()
         })
-        .collect();
-    Some(Projection { services, origins })
+        .collect()
 }
 
 #[cfg(test)]
