@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::evidence::{assert_intact, read};
+use crate::support::evidence::{assert_intact, assert_rebuilds, read};
 use crate::support::runs::{kill_when, resume};
 use crate::support::util::{LIVE, LOCAL_INVENTORY, Test, run_dir, summary};
 
@@ -210,23 +210,7 @@ fn canary_replication_cut_short_loses_the_writes_after_it_and_breaches_a_zero_rp
     assert!(read(&dir, "report.md").contains("RPO MISSED"));
     assert_intact(&dir);
     // Every report is rebuilt byte for byte from the journal alone.
-    let copy = tempfile::tempdir().expect("tempdir");
-    std::fs::copy(dir.join("journal.jsonl"), copy.path().join("journal.jsonl")).expect("copy");
-    for (format, file) in [
-        ("html", "report.html"),
-        ("md", "report.md"),
-        ("junit", "junit.xml"),
-        ("json", "summary.json"),
-    ] {
-        let again = Test::reuse(copy.path())
-            .args(&["report", ".", "--format", format])
-            .run()
-            .code(0);
-        assert!(
-            again.stdout == read(&dir, file),
-            "{file} differs when rebuilt"
-        );
-    }
+    assert_rebuilds(&dir);
 }
 
 #[test]

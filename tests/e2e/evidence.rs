@@ -1,7 +1,7 @@
 //! The evidence people read: reports rebuilt from the journal alone, and their
 //! snapshots. (`verify-evidence` has its own module, `verify`.)
 
-use crate::support::evidence::{RUNBOOK, failed_run, read, verify};
+use crate::support::evidence::{REPORTS, RUNBOOK, failed_run, read, verify};
 use crate::support::util::{LOCAL_INVENTORY, Test, run_dir, summary};
 
 #[test]
@@ -10,12 +10,7 @@ fn report_rebuilds_every_file_byte_for_byte_from_the_journal_alone() {
     // A copy holding nothing but the journal: the reports come from it alone.
     let copy = tempfile::tempdir().expect("tempdir");
     std::fs::copy(dir.join("journal.jsonl"), copy.path().join("journal.jsonl")).expect("copy");
-    for (format, file) in [
-        ("html", "report.html"),
-        ("md", "report.md"),
-        ("junit", "junit.xml"),
-        ("json", "summary.json"),
-    ] {
+    for (format, file) in REPORTS {
         let out = Test::reuse(copy.path())
             .args(&["report", ".", "--format", format])
             .run()

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use crate::support::evidence::assert_rebuilds;
 use crate::support::util::{LIVE, LOCAL_INVENTORY, Test, run_dir, step, step_on, summary};
 
 /// A runbook whose `db` promotes the target (and, with `stop`, first demotes the
@@ -188,19 +189,7 @@ fn invariant_a_breach_is_in_every_report_and_report_rebuilds_them_byte_for_byte(
     assert_eq!(breach["after"], "db.start.1");
     assert_eq!(breach["hosts"][0]["result"], "holds");
     let folder = run.to_str().expect("UTF-8");
-    for (format, file) in [
-        ("html", "report.html"),
-        ("md", "report.md"),
-        ("junit", "junit.xml"),
-        ("json", "summary.json"),
-    ] {
-        let rebuilt = switchyard(&run, &["report", folder, "--format", format]);
-        assert_eq!(
-            String::from_utf8_lossy(&rebuilt.stdout),
-            std::fs::read_to_string(run.join(file)).expect("report"),
-            "{format}"
-        );
-    }
+    assert_rebuilds(&run);
     let verified = switchyard(&run, &["verify-evidence", folder]);
     assert!(
         verified.status.success(),

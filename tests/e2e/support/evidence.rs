@@ -79,6 +79,33 @@ pub fn read(dir: &Path, name: &str) -> String {
     std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
+/// The reports and summary `switchyard report` rebuilds from `dir`'s journal alone, in a
+/// folder holding nothing else: each format's stdout, next to the file the run wrote.
+pub const REPORTS: [(&str, &str); 4] = [
+    ("html", "report.html"),
+    ("md", "report.md"),
+    ("junit", "junit.xml"),
+    ("json", "summary.json"),
+];
+
+/// `switchyard report` rebuilds every report of `dir` byte for byte from a copy of its
+/// journal alone.
+#[track_caller]
+pub fn assert_rebuilds(dir: &Path) {
+    let copy = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(dir.join("journal.jsonl"), copy.path().join("journal.jsonl")).expect("copy");
+    for (format, file) in REPORTS {
+        let again = Test::reuse(copy.path())
+            .args(&["report", ".", "--format", format])
+            .run()
+            .code(0);
+        assert!(
+            again.stdout == read(dir, file),
+            "{file} differs when rebuilt"
+        );
+    }
+}
+
 /// `verify-evidence` finds the run folder `dir` intact.
 #[track_caller]
 pub fn assert_intact(dir: &Path) {
