@@ -33,6 +33,29 @@ run = "{last}"
     ))
 }
 
+/// Starts `switchyard ARGS` in `t`'s project (stdout and stderr in `.run.stdout` and
+/// `.run.stderr`) and waits until its journal says `db.start.1` started; the run and its
+/// folder.
+fn started(t: &Test, args: &[&str]) -> (Child, PathBuf) {
+    let file = |name: &str| std::fs::File::create(t.path().join(name)).expect("output file");
+    let run = t.start(
+        args,
+        Stdio::null(),
+        file(".run.stdout").into(),
+        file(".run.stderr").into(),
+    );
+    let mut dir = PathBuf::new();
+    wait_until("the run to start db.start.1", || {
+        let Some(d) = run_folder(&t.path().join("evidence")) else {
+            return false;
+        };
+        dir = d;
+        std::fs::read_to_string(dir.join("journal.jsonl"))
+            .is_ok_and(|j| j.contains(r#""event":"step_started","step":"db.start.1""#))
+    });
+    (run, dir)
+}
+
 /// `switchyard watch DIR --no-progress` in `t`'s project, its stdout and stderr in
 /// files (`.watch.stdout`, `.watch.stderr`).
 fn watch(t: &Test, dir: &Path) -> Child {
@@ -68,22 +91,7 @@ fn follow(last: &str) -> (i32, i32, Test) {
 /// pid) instead of letting the step end.
 fn follow_then(last: &str, args: &[&str], then: impl FnOnce(&Test, u32)) -> (i32, i32, Test) {
     let t = gated(last);
-    let file = |name: &str| std::fs::File::create(t.path().join(name)).expect("output file");
-    let mut run = t.start(
-        &[LIVE, args].concat(),
-        Stdio::null(),
-        file(".run.stdout").into(),
-        file(".run.stderr").into(),
-    );
-    let mut dir = PathBuf::new();
-    wait_until("the run to start db.start.1", || {
-        let Some(d) = run_folder(&t.path().join("evidence")) else {
-            return false;
-        };
-        dir = d;
-        std::fs::read_to_string(dir.join("journal.jsonl"))
-            .is_ok_and(|j| j.contains(r#""event":"step_started","step":"db.start.1""#))
-    });
+    let (mut run, dir) = started(&t, &[LIVE, args].concat());
     let mut watching = watch(&t, &dir);
     wait_until("watch to show what the journal holds so far", || {
         read(&t, ".watch.stderr").contains("start   db.start.1")
@@ -326,22 +334,7 @@ fn watch_of_a_finished_run_ends_at_once_while_another_run_of_its_runbook_holds_t
 fn watch_on_a_terminal_shows_the_progress_bars_and_exits_with_the_runs_code() {
     for (last, code) in [("true", 0), ("exit 1", 1)] {
         let t = gated(last);
-        let file = |name: &str| std::fs::File::create(t.path().join(name)).expect("output file");
-        let mut run = t.start(
-            LIVE,
-            Stdio::null(),
-            file(".run.stdout").into(),
-            file(".run.stderr").into(),
-        );
-        let mut dir = PathBuf::new();
-        wait_until("the run to start db.start.1", || {
-            let Some(d) = run_folder(&t.path().join("evidence")) else {
-                return false;
-            };
-            dir = d;
-            std::fs::read_to_string(dir.join("journal.jsonl"))
-                .is_ok_and(|j| j.contains(r#""event":"step_started","step":"db.start.1""#))
-        });
+        let (mut run, dir) = started(&t, LIVE);
         // On a pseudo-terminal (`script`, which exits with watch's code); what it shows
         // goes to a file.
         let cmd = format!("{SWITCHYARD} watch {}", dir.display());
@@ -351,7 +344,7 @@ fn watch_on_a_terminal_shows_the_progress_bars_and_exits_with_the_runs_code() {
             .env("SWITCHYARD_LOCK_DIR", t.path().join(".locks"))
             .env("NO_COLOR", "1")
             .stdin(Stdio::piped())
-            .stdout(file(".shown"))
+            .stdout(std::fs::File::create(t.path().join(".shown")).expect("output file"))
             .stderr(Stdio::null())
             .spawn()
             .expect("script (util-linux) runs");
