@@ -67,6 +67,11 @@ pub(super) struct Canaries {
 }
 
 impl Canaries {
+    /// The index of service `svc`'s writer, if it has a canary.
+    fn of_service(&self, svc: usize) -> Option<usize> {
+        self.writers.iter().position(|w| w.p.service == svc)
+    }
+
     pub(super) fn new(
         prepared: Vec<Prepared>,
         carried: &[(String, Vec<Ack>, bool)],
@@ -214,14 +219,10 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
             return false;
         }
         let svc = self.plan.steps[job.step].service;
-        let Some(w) = self
-            .canaries
-            .writers
-            .iter_mut()
-            .find(|w| w.p.service == svc)
-        else {
+        let Some(i) = self.canaries.of_service(svc) else {
             return false;
         };
+        let w = &mut self.canaries.writers[i];
         if w.state != State::Writing || w.stop_write_done {
             return false;
         }
@@ -389,12 +390,7 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
     pub(super) fn canary_after(&mut self, j: usize) {
         let job = &self.jobs[j];
         let svc = self.plan.steps[job.step].service;
-        let Some(i) = self
-            .canaries
-            .writers
-            .iter()
-            .position(|w| w.p.service == svc)
-        else {
+        let Some(i) = self.canaries.of_service(svc) else {
             return;
         };
         if self.canaries.writers[i].state != State::Writing {
@@ -449,12 +445,7 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
         if !self.executor.runs_canary() {
             return;
         }
-        let Some(i) = self
-            .canaries
-            .writers
-            .iter()
-            .position(|w| w.p.service == svc)
-        else {
+        let Some(i) = self.canaries.of_service(svc) else {
             return;
         };
         let w = &mut self.canaries.writers[i];
