@@ -119,34 +119,27 @@ impl<E: Executor> Dispatcher<'_, '_, E> {
         if p.kind == Kind::Manual {
             self.waits.insert(p.job, waited);
         }
+        let decision = |step: String, host: Option<String>, at: String| Event::Decision {
+            step,
+            host,
+            choice: answer.choice,
+            by: by.to_string(),
+            at,
+            comment: answer.comment.clone(),
+            wait_s: secs(waited),
+            from,
+        };
+        let at = timestamp(self.settings.clock.now());
         if let Some(b) = p.breach {
-            self.sink.emit(Event::Decision {
-                step: b.id.clone(),
-                host: None,
-                choice: answer.choice,
-                by: by.to_string(),
-                at: timestamp(self.settings.clock.now()),
-                comment: answer.comment.clone(),
-                wait_s: secs(waited),
-                from,
-            });
+            self.sink.emit(decision(b.id.clone(), None, at));
             self.paused = false;
             self.breach_answered(b, answer.choice, by != POLICY);
             return;
         }
         let job = &self.jobs[p.job];
         let place = job.place();
-        let event = Event::Decision {
-            step: job.id.clone(),
-            host: job.host_name.clone(),
-            choice: answer.choice,
-            by: by.to_string(),
-            at: timestamp(self.settings.clock.now()),
-            comment: answer.comment.clone(),
-            wait_s: secs(waited),
-            from,
-        };
-        self.sink.emit(event);
+        self.sink
+            .emit(decision(job.id.clone(), job.host_name.clone(), at));
         let note = answer
             .comment
             .as_ref()
