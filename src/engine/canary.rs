@@ -216,6 +216,29 @@ pub struct Ack {
     pub at_s: f64,
 }
 
+impl Ack {
+    /// The service and acknowledged write a journal's `canary_written` records.
+    pub fn written(event: &crate::engine::event::Event) -> Option<(&str, Ack)> {
+        match event {
+            crate::engine::event::Event::CanaryWritten {
+                service,
+                canary_seq,
+                at,
+                at_s,
+                ..
+            } => Some((
+                service.as_str(),
+                Ack {
+                    seq: *canary_seq,
+                    at: at.clone(),
+                    at_s: *at_s,
+                },
+            )),
+            _ => None,
+        }
+    }
+}
+
 /// What was lost: the acknowledged writes above `read_seq` (none known when the read
 /// failed), and the time from the first lost write's acknowledgement to the last one's.
 /// `met` is `lost_s <= target`, except that any lost write misses a target of zero; an

@@ -404,21 +404,13 @@ impl Record {
                         s.recovered_s = Some(*achieved_s);
                     }
                 }
-                Event::CanaryWritten {
-                    service,
-                    canary_seq: seq,
-                    at,
-                    at_s,
-                    ..
-                } => {
-                    if let Some(c) = canary_of(&mut r.services, service) {
+                Event::CanaryWritten { .. } => {
+                    if let Some((service, ack)) = crate::engine::canary::Ack::written(&entry.event)
+                        && let Some(c) = canary_of(&mut r.services, service)
+                    {
                         // A resumed writer goes on after the last acknowledged write.
-                        c.acks.retain(|a| a.seq < *seq);
-                        c.acks.push(crate::engine::canary::Ack {
-                            seq: *seq,
-                            at: at.clone(),
-                            at_s: *at_s,
-                        });
+                        c.acks.retain(|a| a.seq < ack.seq);
+                        c.acks.push(ack);
                     }
                 }
                 Event::CanaryStopped {
