@@ -195,7 +195,9 @@ fn carry(entries: &[Entry]) -> Carry {
                 if *choice == Choice::Skip {
                     skipped_by_operator.insert((step.clone(), host.clone()));
                 }
-                c.human_wait += std::time::Duration::from_secs_f64(*wait_s);
+                // Read back from a journal: a wait that is not a finite, positive number
+                // of seconds counts as none rather than stopping the resume.
+                c.human_wait += std::time::Duration::try_from_secs_f64(*wait_s).unwrap_or_default();
             }
             Event::ServiceRecovered {
                 service,
@@ -206,21 +208,13 @@ fn carry(entries: &[Entry]) -> Carry {
             }
             // A canary's acknowledged writes carry over: a writer that had not stopped
             // goes on after the last of them.
-            Event::CanaryWritten {
-                service,
-                canary_seq: seq,
-                at,
-                at_s,
-                ..
-            } => {
-                let ack = crate::engine::canary::Ack {
-                    seq: *seq,
-                    at: at.clone(),
-                    at_s: *at_s,
+            Event::CanaryWritten { .. } => {
+                let Some((service, ack)) = crate::engine::canary::Ack::written(&e.event) else {
+                    continue;
                 };
                 match c.canary.iter_mut().find(|(s, ..)| s == service) {
                     Some((_, acks, _)) => acks.push(ack),
-                    None => c.canary.push((service.clone(), vec![ack], false)),
+                    None => c.canary.push((service.to_string(), vec![ack], false)),
                 }
             }
             Event::CanaryStopped { service, .. } => {
@@ -327,4 +321,36 @@ fn unsign(dir: &Path, resigned: bool) -> Result<(), Error> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::operator::Choice;
+
+    fn decision(wait_s: f64) -> Entry {
+        Entry {
+            seq: 1,
+            ts: String::new(),
+            event: Event::Decision {
+                step: "db.start.1".into(),
+                host: None,
+                choice: Choice::Retry,
+                by: "ops@host".into(),
+                at: String::new(),
+                comment: None,
+                wait_s,
+                from: None,
+            },
+        }
+    }
+
+    #[test]
+    fn a_wait_that_is_no_duration_counts_as_none() {
+        let waits = [2.5, -1.0, f64::NAN, f64::INFINITY, 1e300].map(decision);
+        assert_eq!(
+            carry(&waits).human_wait,
+            std::time::Duration::from_millis(2500)
+        );
+    }
 }
