@@ -7,7 +7,7 @@ standard library only and short enough to read in ten minutes, makes the checks 
 
 - journal.jsonl: every line's hash chain (SHA-256 of the previous line's hash followed by
   the line up to `,"hash":…`, closed with `}`), `seq` counting from 1, `prev` linking each
-  line to the one before, and the last event `run_finished`;
+  line to the one before, and the last event `run_finished` (only `notified` results may follow it);
 - every file of inputs/ and output/ against the SHA-256 the journal recorded for it
   (`run_started.inputs`, `step_finished.files`; the last event naming a file counts), and
   no file there that the journal does not name;
@@ -146,7 +146,9 @@ def verify(run):
     problems = []
     events, last_hash = read_journal(os.path.join(run, "journal.jsonl"), problems)
     if not problems:
-        if not events or events[-1].get("event") != "run_finished":
+        # The results of the run's last notifications may follow its end.
+        run_events = [e for e in events if e.get("event") != "notified"]
+        if not run_events or run_events[-1].get("event") != "run_finished":
             problems.append("journal.jsonl: does not end with run_finished (cut, or a run never finished)")
         check_files(run, recorded_files(events), problems)
         check_summary(run, events, last_hash, problems)

@@ -15,11 +15,13 @@
 //! - [`evidence`]: the run folder, the hash-chained journal, the summary and the
 //!   reports: consumers of engine events.
 //! - [`ui`]: progress bars and plain lines on the terminal: consumers of engine events.
+//! - [`notify`]: webhooks told of a run's events (`[[notify]]`): consumers of engine
+//!   events, delivered off the run's critical path.
 //! - [`demo`]: the self-contained lab behind `switchyard demo`.
 //! - [`local_user`]: who runs switchyard (name, home), for SSH and for signing.
 //!
 //! Arrows point one way: `cli` uses everything; `engine` uses `plan`, `config` and
-//! `transport`; `evidence` and `ui` read engine events; nothing points back at `cli`,
+//! `transport`; `evidence`, `ui` and `notify` read engine events; nothing points back at `cli`,
 //! and `config` and `plan` never import `engine`.
 
 pub mod cli;
@@ -28,6 +30,7 @@ pub mod demo;
 pub mod engine;
 pub mod evidence;
 pub mod local_user;
+pub mod notify;
 pub mod plan;
 pub mod transport;
 pub mod ui;

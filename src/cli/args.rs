@@ -130,6 +130,9 @@ pub struct ResumeArgs {
     /// as `abort`. With --yes, manual steps are confirmed and failures still wait.
     #[arg(long, value_name = "DURATION", value_parser = crate::config::duration::parse)]
     pub wait_for_answer: Option<std::time::Duration>,
+    /// Tell the `[[notify]]` webhooks of a dry run too (a live run always notifies).
+    #[arg(long)]
+    pub notify_dry_run: bool,
     /// Accept runbook or inventory files that changed since the run started.
     #[arg(long)]
     pub force: bool,
@@ -336,6 +339,9 @@ pub struct RunArgs {
     /// as `abort`. With --yes, manual steps are confirmed and failures still wait.
     #[arg(long, value_name = "DURATION", value_parser = crate::config::duration::parse)]
     pub wait_for_answer: Option<std::time::Duration>,
+    /// Tell the `[[notify]]` webhooks of a dry run too (a live run always notifies).
+    #[arg(long)]
+    pub notify_dry_run: bool,
     /// Only these services (comma-separated); the order among them still holds.
     #[arg(long, value_delimiter = ',', value_name = "SVC,...")]
     pub only: Vec<String>,

@@ -40,6 +40,7 @@ pub fn run(g: &Global, a: &DemoArgs) -> Result<u8, Error> {
         live: true,
         yes: true,
         wait_for_answer: None,
+        notify_dry_run: false,
         only: Vec::new(),
         max_parallel: None,
         evidence_dir: a.evidence_dir.clone(),

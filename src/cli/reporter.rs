@@ -1,23 +1,35 @@
 //! The one consumer of a run's events in the command line, shared by `run` and
 //! `resume`: each event goes to the display (progress bars on a terminal, else plain
-//! lines) and to the evidence recorder. It is the engine's [`Sink`].
+//! lines), to the evidence recorder and, when the run has `[[notify]]` webhooks, to the
+//! notifier. It is the engine's [`Sink`].
+//!
+//! The notifier's delivery tasks journal their results as they come, between the
+//! engine's events: the display and the recorder sit behind one lock that both take.
 //!
 //! A journal that cannot be written (a full disk, a vanished folder) is said on stderr
 //! and reported to the engine as broken, which starts no new step: a switchover must not
 //! go on without its evidence.
 
 use std::io::IsTerminal;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::engine::Event;
 use crate::engine::sink::Sink;
 use crate::engine::stopwatch::{Stopwatch, timestamp};
 use crate::evidence::Recorder;
+use crate::notify::Notifier;
 use crate::ui;
 
 use super::args::Global;
 
 pub struct Reporter {
+    shared: Arc<Mutex<Shared>>,
+    notifier: Option<Notifier>,
+}
+
+/// What the engine and the delivery tasks both write to.
+struct Shared {
     clock: Stopwatch,
     recorder: Recorder,
     display: Display,
@@ -85,23 +97,74 @@ impl Display {
 impl Reporter {
     /// Bars on a terminal unless `--no-progress` or `-q`; plain lines otherwise.
     pub fn new(g: &Global, clock: Stopwatch, rto: Duration, recorder: Recorder) -> Reporter {
-        Reporter {
+        let shared = Shared {
             display: Display::new(g, false, clock.since_origin(), rto),
             clock,
             recorder,
             broken: None,
+        };
+        Reporter {
+            shared: Arc::new(Mutex::new(shared)),
+            notifier: None,
+        }
+    }
+
+    /// The run folder.
+    pub fn dir(&self) -> std::path::PathBuf {
+        lock(&self.shared).recorder.dir().to_path_buf()
+    }
+
+    /// Records an event outside the engine's own, synced at once: what the notifier's
+    /// delivery tasks journal.
+    pub fn journal(&self) -> crate::notify::Journal {
+        let shared = self.shared.clone();
+        Arc::new(move |e: Event| {
+            let mut s = lock(&shared);
+            s.emit(e);
+            s.flush();
+        })
+    }
+
+    /// From now on, the webhooks of `notifier` are told of the run's events.
+    pub fn notify(&mut self, notifier: Notifier) {
+        self.notifier = Some(notifier);
+    }
+
+    /// Gives the last notifications their time (see [`Notifier::finish`]).
+    pub fn finish_notifications(&mut self, runtime: &tokio::runtime::Runtime) {
+        if let Some(n) = self.notifier.take() {
+            n.finish(runtime);
         }
     }
 
     /// The recorder, to finish the evidence, and why the journal broke, if it did.
     pub fn finish(mut self) -> (Recorder, Option<String>) {
         self.flush();
-        (self.recorder, self.broken)
+        // The delivery tasks, which held the other handles, have ended.
+        drop(self.notifier.take());
+        let shared = match Arc::try_unwrap(self.shared) {
+            Ok(m) => m.into_inner().unwrap_or_else(PoisonError::into_inner),
+            Err(_) => unreachable!("a delivery task outlived the run's notifier"),
+        };
+        (shared.recorder, shared.broken)
+    }
+}
+
+fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
+    shared.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Shared {
+    fn emit(&mut self, event: Event) {
+        self.display
+            .show(self.clock.since_origin().as_secs_f64(), &event);
+        let written = self.recorder.record(&timestamp(self.clock.now()), event);
+        self.check(written);
     }
 
-    fn show(&mut self, e: &Event) {
-        self.display
-            .show(self.clock.since_origin().as_secs_f64(), e);
+    fn flush(&mut self) {
+        let synced = self.recorder.sync();
+        self.check(synced);
     }
 
     /// Records the outcome of a write: the first failure breaks the journal, and is said.
@@ -122,18 +185,21 @@ impl Reporter {
 
 impl Sink for Reporter {
     fn emit(&mut self, event: Event) {
-        self.show(&event);
-        let written = self.recorder.record(&timestamp(self.clock.now()), event);
-        self.check(written);
+        let message = self.notifier.as_ref().and_then(|n| n.message(&event));
+        lock(&self.shared).emit(event);
+        // Queued after the event is recorded: a message that finds its queue full is
+        // journaled after the event it was about.
+        if let (Some(n), Some(m)) = (&self.notifier, message) {
+            n.send(&m);
+        }
     }
 
     fn flush(&mut self) {
-        let synced = self.recorder.sync();
-        self.check(synced);
+        lock(&self.shared).flush();
     }
 
-    fn broken(&self) -> Option<&str> {
-        self.broken.as_deref()
+    fn broken(&self) -> Option<String> {
+        lock(&self.shared).broken.clone()
     }
 }
 

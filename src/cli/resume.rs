@@ -26,7 +26,8 @@ use crate::transport::Transports;
 use super::Error;
 use super::args::{Global, ResumeArgs};
 use super::run::{
-    Execution, Recorded, confirm, load_signer, settings, take_locks, takeover_notice,
+    Execution, Recorded, confirm, load_signer, redactor, settings, take_locks, takeover_notice,
+    webhooks,
 };
 use super::subject::Subject;
 
@@ -92,6 +93,7 @@ pub fn run(g: &Global, a: &ResumeArgs) -> Result<u8, Error> {
     let lock = take_locks(kind, &loaded.lock_names())?;
     let origin = parse_timestamp(&st.clock_origin).map_err(Error::RunFolder)?;
     let secret_values = secrets::resolve_all(rb).map_err(Error::Secret)?;
+    let webhooks = webhooks(rb, kind.is_live() || a.notify_dry_run)?;
     unsign(&a.run_dir, signer.is_some())?;
     let (recorder, torn) =
         Recorder::reopen(&a.run_dir, &read, intact.len() as u64).map_err(Error::Evidence)?;
@@ -117,7 +119,7 @@ pub fn run(g: &Global, a: &ResumeArgs) -> Result<u8, Error> {
         ..settings(
             Recorded::of(st),
             Stopwatch::start(Some(origin)),
-            &secret_values,
+            redactor(&secret_values, &webhooks),
             a.yes,
             a.grace,
             notices,
@@ -140,6 +142,7 @@ pub fn run(g: &Global, a: &ResumeArgs) -> Result<u8, Error> {
         kind,
         signer,
         run_id: super::run::folder_name_of(&a.run_dir),
+        webhooks: webhooks.hooks,
     };
     let code = run
         .execute(g, recorder, Start::Resumed(Box::new(carry)), Some(resumed))

@@ -22,6 +22,8 @@ use crate::engine::stopwatch::{Stopwatch, parse_timestamp, timestamp};
 use crate::engine::{Event, Outcome};
 use crate::evidence::sign::Signer;
 use crate::evidence::{Recorder, folder};
+use crate::notify::webhook::Prepared;
+use crate::notify::{self, Notifier, Webhook};
 use crate::plan::{self, Plan};
 use crate::transport::Transports;
 
@@ -53,6 +55,7 @@ pub fn execute(g: &Global, a: &RunArgs) -> Result<(u8, PathBuf), Error> {
     // A key that cannot sign is refused before anything runs.
     let signer = load_signer(a.sign_with.as_deref().or(rb.inventory.sign_with.as_deref()))?;
     let kind = RunKind::new(a.live, mode);
+    let webhooks = webhooks(rb, kind.is_live() || a.notify_dry_run)?;
     // `--wait-for-answer` is the consent of a run with nobody at its terminal.
     if kind.is_live() && !a.yes && a.wait_for_answer.is_none() {
         confirm(&plan)?;
@@ -95,7 +98,7 @@ pub fn execute(g: &Global, a: &RunArgs) -> Result<(u8, PathBuf), Error> {
         ..settings(
             recorded,
             clock,
-            &secret_values,
+            redactor(&secret_values, &webhooks),
             a.yes,
             a.grace,
             takeover_notice(&lock),
@@ -115,6 +118,7 @@ pub fn execute(g: &Global, a: &RunArgs) -> Result<(u8, PathBuf), Error> {
         kind,
         signer,
         run_id: folder_name_of(&dir),
+        webhooks: webhooks.hooks,
     };
     let code = run.execute(g, recorder, Start::Fresh { hosts }, None);
     drop(lock);
@@ -147,12 +151,13 @@ impl Recorded {
 }
 
 /// The scheduler's settings for a run, fresh or resumed. `assume_yes` and `grace` are
-/// this invocation's `--yes` and `--grace` (`--wait-for-answer` is set by the caller); `notices` go into the evidence as the run
+/// this invocation's `--yes` and `--grace` (`--wait-for-answer` is set by the caller);
+/// `redactor` cleans what the run writes of secrets; `notices` go into the evidence as the run
 /// starts.
 pub(super) fn settings(
     recorded: Recorded,
     clock: Stopwatch,
-    secrets: &secrets::Values,
+    redactor: Redactor,
     assume_yes: bool,
     grace: Duration,
     notices: Vec<String>,
@@ -162,7 +167,7 @@ pub(super) fn settings(
         max_parallel: recorded.max_parallel,
         operator: operator(),
         clock,
-        redactor: Redactor::new(secrets.iter().flatten()),
+        redactor,
         plan_hash: recorded.plan_hash,
         inputs: recorded.inputs,
         assume_yes,
@@ -175,6 +180,32 @@ pub(super) fn settings(
         signed_by,
         expected: Vec::new(),
     }
+}
+
+/// The webhooks of the inventory's and the runbooks' `[[notify]]` tables, when the run
+/// `notifies`, and the secret values read for them; a secret that cannot be read or a
+/// webhook that is no URL is refused before anything runs (exit 2).
+pub(super) fn webhooks(
+    rb: &crate::config::runbook::Runbook,
+    notifies: bool,
+) -> Result<Prepared, Error> {
+    if !notifies {
+        return Ok(Prepared::default());
+    }
+    let all: Vec<_> = rb
+        .inventory
+        .notify
+        .iter()
+        .chain(rb.origins.iter().flat_map(|o| o.notify.iter()))
+        .collect();
+    notify::webhook::prepare(&all).map_err(Error::Secret)
+}
+
+/// What every byte the run prints or writes is cleaned of: the runbooks' secrets and
+/// those of the webhooks.
+pub(super) fn redactor(values: &secrets::Values, webhooks: &Prepared) -> Redactor {
+    let extra = webhooks.secrets.iter().map(|(k, v)| (k, v));
+    Redactor::new(values.iter().flatten().chain(extra))
 }
 
 /// Loads and checks `--sign-with`'s key; `Err` (exit 2) says why it cannot sign.
@@ -193,13 +224,16 @@ pub(super) struct Execution<'p, 'r> {
     pub signer: Option<Signer>,
     /// The run folder's name: `{{run.id}}`.
     pub run_id: String,
+    /// The `[[notify]]` webhooks told of the run's events (none for a dry run without
+    /// `--notify-dry-run`).
+    pub webhooks: Vec<Webhook>,
 }
 
 impl Execution<'_, '_> {
     /// Runs it, records every event, writes the reports and returns the exit code.
     /// `first` is an event to record before the run's own (`resumed`).
     pub fn execute(
-        self,
+        mut self,
         g: &Global,
         recorder: Recorder,
         start: Start,
@@ -235,6 +269,8 @@ impl Execution<'_, '_> {
         let interactive =
             self.kind.is_live() && !settings.assume_yes && std::io::stdin().is_terminal();
         let mut reporter = Reporter::new(g, settings.clock, self.plan.runbook.rto, recorder);
+        let webhooks = std::mem::take(&mut self.webhooks);
+        self.start_notifier(&runtime, webhooks, &mut reporter);
         if let Some(e) = first {
             reporter.emit(e);
         }
@@ -251,17 +287,19 @@ impl Execution<'_, '_> {
         };
         // No more answers are taken; those under way are told so, and the one that
         // ended the run that it was taken.
-        io.answers = None;
+        let Io { input, hangup, .. } = io;
         if let Some(s) = &socket {
             s.drain(&runtime);
         }
+        // The run's last events are told to its webhooks (at most 5 s more).
+        reporter.finish_notifications(&runtime);
         // Blocked terminal reads must not keep the process alive.
         runtime.shutdown_background();
         // Gone before the folder is signed: nothing answers any more.
         drop(socket);
         // Every host's connection is closed before the reports are written, so that a
         // large run's memory peaks once, not twice at the same time.
-        drop(io);
+        drop((input, hangup));
         drop(self.transports);
         let (recorder, broken) = reporter.finish();
         let dir = recorder.dir().to_path_buf();
@@ -299,6 +337,42 @@ impl Execution<'_, '_> {
             code_of(outcome)
         };
         Ok((code, dir))
+    }
+}
+
+impl Execution<'_, '_> {
+    /// Tells `webhooks` of the run's events from now on. A notifier that cannot start
+    /// costs the run nothing but its notifications, and the evidence says so.
+    fn start_notifier(
+        &self,
+        runtime: &tokio::runtime::Runtime,
+        webhooks: Vec<Webhook>,
+        reporter: &mut Reporter,
+    ) {
+        if webhooks.is_empty() {
+            return;
+        }
+        let dir = reporter.dir();
+        let ctx = notify::Context {
+            runbook: self.plan.runbook.name.clone(),
+            from: self.plan.from.as_str().to_string(),
+            to: self.plan.to.as_str().to_string(),
+            mode: self.plan.mode,
+            live: self.kind.is_live(),
+            run_dir: std::path::absolute(&dir)
+                .unwrap_or(dir)
+                .display()
+                .to_string(),
+            rto_target_s: self.plan.runbook.rto.as_secs_f64(),
+        };
+        let redactor = Arc::new(self.settings.redactor.clone());
+        let journal = reporter.journal();
+        match Notifier::start(runtime.handle(), ctx, webhooks, redactor, journal) {
+            Ok(n) => reporter.notify(n),
+            Err(why) => reporter.emit(Event::Notice {
+                message: format!("no notifications are sent: {why}"),
+            }),
+        }
     }
 }
 

@@ -130,10 +130,11 @@ fn show(display: &mut Display, elapsed_s: f64, e: &Event) {
     }
 }
 
-/// The outcome of the journal's last event, if it is the run's end. A run resumed after
-/// its end (`resumed` follows `run_finished`) has not ended until its next one.
+/// The outcome of the journal's last event, if it is the run's end (the results of the
+/// last notifications may follow it). A run resumed after its end (`resumed` follows
+/// `run_finished`) has not ended until its next one.
 fn ended(entries: &[Entry]) -> Option<Outcome> {
-    match entries.last().map(|e| &e.event) {
+    match Event::last_of_run(entries.iter().map(|e| &e.event)) {
         Some(Event::RunFinished { outcome, .. }) => Some(*outcome),
         _ => None,
     }

@@ -8,7 +8,9 @@ use std::time::Duration;
 use super::diagnostic::{Diagnostic, Diagnostics, did_you_mean};
 use super::ids::{HallId, HostId, is_address, is_host_name, is_simple_name};
 use super::model::{HostKeyChecking, Transport};
-use super::raw::{RawInventory, RawSsh};
+use super::notify::{self, Notify};
+use super::raw::{RawInventory, RawSecret, RawSsh};
+use super::runbook::SecretSource;
 use super::source::{Sp, Span};
 
 #[derive(Clone, Debug)]
@@ -70,6 +72,8 @@ pub struct Inventory {
     /// (`agent:PUBKEYFILE` likewise): of an `--inventory` file if one sets it, else of
     /// the first of the runbook's own files that does.
     pub sign_with: Option<String>,
+    /// Every file's `[[notify]]`, file after file.
+    pub notify: Vec<Notify>,
 }
 
 struct Defined<T> {
@@ -186,6 +190,24 @@ fn sign_with(files: &[InventoryFile]) -> Option<String> {
     })
 }
 
+/// A file's validated `[[notify]]`, its webhooks' secrets read from its `[secrets]`.
+fn notify_of(diags: &mut Diagnostics, f: &InventoryFile) -> Vec<Notify> {
+    let secrets = f
+        .raw
+        .secrets
+        .iter()
+        .filter_map(|(name, s)| {
+            let source = match s {
+                RawSecret::Env(e) => SecretSource::Env(e.value.clone()),
+                RawSecret::File(p) => SecretSource::File(expand_path(&f.path, &p.value)),
+                RawSecret::Invalid => return None,
+            };
+            Some((name.value.clone(), source))
+        })
+        .collect();
+    notify::validate(diags, &f.raw.notify, &secrets)
+}
+
 impl Inventory {
     /// Merges and validates inventory files, pushing every problem into `diags`.
     pub fn build(files: &[InventoryFile], diags: &mut Diagnostics) -> Inventory {
@@ -223,6 +245,7 @@ impl Inventory {
         let mut inv = Inventory {
             halls: halls.values().map(|d| d.item.clone()).collect(),
             sign_with: sign_with(files),
+            notify: files.iter().flat_map(|f| notify_of(diags, f)).collect(),
             ..Inventory::default()
         };
         for (name, def) in &hosts {
@@ -408,6 +431,7 @@ impl Inventory {
             halls,
             hosts: hosts.into_values().cloned().collect(),
             sign_with: parts.iter().find_map(|inv| inv.sign_with.clone()),
+            notify: parts.iter().flat_map(|inv| inv.notify.clone()).collect(),
             ..Inventory::default()
         };
         for (i, host) in merged.hosts.iter().enumerate() {

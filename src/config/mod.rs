@@ -16,6 +16,7 @@ pub mod invariant;
 pub mod inventory;
 pub mod load;
 pub mod model;
+pub mod notify;
 pub mod raw;
 pub mod raw_site;
 pub mod reader;

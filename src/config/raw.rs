@@ -62,6 +62,10 @@ pub struct RawInventory {
     pub groups: Vec<(Sp<String>, Strings)>,
     /// `[evidence] sign_with`: the key that signs run folders, as `--sign-with` takes it.
     pub sign_with: Option<Sp<String>>,
+    /// `[secrets]`: what this file's `[[notify]]` webhooks may name.
+    pub secrets: Vec<(Sp<String>, RawSecret)>,
+    /// `[[notify]]` (see [`super::notify`]).
+    pub notify: Vec<super::notify::RawNotify>,
 }
 
 #[derive(Debug)]
@@ -207,6 +211,8 @@ pub struct RawRunbook {
     pub services: Vec<RawService>,
     /// `[[invariants]]` (see [`super::invariant`]).
     pub invariants: Vec<super::invariant::RawInvariant>,
+    /// `[[notify]]` (see [`super::notify`]).
+    pub notify: Vec<super::notify::RawNotify>,
     /// Where the document starts, for errors about a missing `[runbook]`.
     pub top: Span,
 }
@@ -275,6 +281,8 @@ pub fn read_inventory(cx: &mut Cx<'_>, doc: &Spanned<DeTable<'_>>) -> RawInvento
         hosts: Vec::new(),
         groups: Vec::new(),
         sign_with: None,
+        secrets: Vec::new(),
+        notify: Vec::new(),
     };
     if let Some(halls) = top.table(cx, "halls", "[halls]") {
         for (key, value) in halls.entries() {
@@ -296,6 +304,9 @@ pub fn read_inventory(cx: &mut Cx<'_>, doc: &Spanned<DeTable<'_>>) -> RawInvento
         inv.sign_with = f.string(cx, "sign_with");
         f.finish(cx);
     }
+    inv.secrets = read_secrets(cx, &mut top);
+    let tables = top.tables(cx, "notify");
+    inv.notify = super::notify::read(cx, tables);
     if let Some(hosts) = top.table(cx, "hosts", "[hosts]") {
         for (key, value) in hosts.entries() {
             let name = key_sp(cx, key);
@@ -409,14 +420,7 @@ pub fn read_runbook(
             vars.push((name, v));
         }
     }
-    let mut secrets = Vec::new();
-    if let Some(f) = top.table(cx, "secrets", "[secrets]") {
-        for (key, value) in f.entries() {
-            let name = key_sp(cx, key);
-            let s = read_secret(cx, &name, value).unwrap_or(RawSecret::Invalid);
-            secrets.push((name, s));
-        }
-    }
+    let secrets = read_secrets(cx, &mut top);
     let mut services = Vec::new();
     if let Some(f) = top.table(cx, "services", "[services]") {
         for (key, value) in f.entries() {
@@ -428,6 +432,8 @@ pub fn read_runbook(
     }
     let tables = top.tables(cx, "invariants");
     let invariants = super::invariant::read_invariants(cx, tables);
+    let tables = top.tables(cx, "notify");
+    let notify = super::notify::read(cx, tables);
     if header.is_none() && !top.has("runbook") {
         cx.error(
             Diagnostic::error(cx.span(0..0), "this runbook has no `[runbook]` table")
@@ -441,8 +447,22 @@ pub fn read_runbook(
         secrets,
         services,
         invariants,
+        notify,
         top: cx.span(0..0),
     }
+}
+
+/// A file's `[secrets]` table: each secret's name and source.
+fn read_secrets(cx: &mut Cx<'_>, top: &mut Fields<'_, '_>) -> Vec<(Sp<String>, RawSecret)> {
+    let mut secrets = Vec::new();
+    if let Some(f) = top.table(cx, "secrets", "[secrets]") {
+        for (key, value) in f.entries() {
+            let name = key_sp(cx, key);
+            let s = read_secret(cx, &name, value).unwrap_or(RawSecret::Invalid);
+            secrets.push((name, s));
+        }
+    }
+    secrets
 }
 
 fn read_secret(

@@ -142,6 +142,8 @@ pub struct Origin {
     pub plan_hash: Option<String>,
     /// Its `[[invariants]]`, checked during its part of a run.
     pub invariants: Vec<super::invariant::Invariant>,
+    /// Its `[[notify]]` webhooks.
+    pub notify: Vec<super::notify::Notify>,
 }
 
 #[derive(Debug)]

@@ -271,6 +271,24 @@ pub enum Event {
         message: Option<String>,
         rpo: Rpo,
     },
+    /// A webhook (`[[notify]]`) was told of an event, or could not be. Recorded when
+    /// the delivery ended, off the run's critical path: the deliveries of the run's last
+    /// events follow its `run_finished`.
+    Notified {
+        /// The webhook's scheme and host (`https://chat.example/…`); its path may hold a
+        /// token and is never written.
+        webhook: String,
+        /// The event it was told of (`question`, `run_finished`, …).
+        about: String,
+        ok: bool,
+        /// The webhook's HTTP status, when it answered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<u16>,
+        /// Why it was not delivered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+        duration_s: f64,
+    },
     RunFinished {
         outcome: Outcome,
         finished_at: String,
@@ -411,6 +429,20 @@ impl StepFinished {
 }
 
 impl Event {
+    /// Whether the event may follow the run's `run_finished`: the results of the
+    /// notifications of the run's last events come in after it.
+    pub fn may_trail_the_end(&self) -> bool {
+        matches!(self, Event::Notified { .. })
+    }
+
+    /// The run's last event, not counting those that may trail its end.
+    pub fn last_of_run<'e, I>(events: I) -> Option<&'e Event>
+    where
+        I: DoubleEndedIterator<Item = &'e Event>,
+    {
+        events.rev().find(|e| !e.may_trail_the_end())
+    }
+
     /// What an `rto_at_risk` event says, for the display and the reports: "RTO AT RISK: db
     /// projected 12m 30s against 10m at 3m 10s (step db.start.1 running 6m 2s)".
     pub fn at_risk(&self) -> Option<String> {

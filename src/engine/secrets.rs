@@ -29,7 +29,9 @@ pub fn resolve_all(rb: &Runbook) -> Result<Values, String> {
 }
 
 /// Reads every secret of a runbook; an error names the secret and where it was looked for.
-fn resolve(secrets: &BTreeMap<String, SecretSource>) -> Result<BTreeMap<String, String>, String> {
+pub fn resolve(
+    secrets: &BTreeMap<String, SecretSource>,
+) -> Result<BTreeMap<String, String>, String> {
     let mut out = BTreeMap::new();
     for (name, source) in secrets {
         let value = match source {
@@ -57,7 +59,7 @@ fn resolve(secrets: &BTreeMap<String, SecretSource>) -> Result<BTreeMap<String, 
 /// Replaces every secret value with `[REDACTED:NAME]`, in every form it can take in
 /// what switchyard writes: as read, shell-quoted (a substituted command), and escaped as
 /// Rust's `{:?}` and JSON escape it (a message that quotes an expected text).
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Redactor {
     /// Longest first, so a value that contains another is replaced whole.
     needles: Vec<(String, String)>,

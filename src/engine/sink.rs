@@ -19,5 +19,5 @@ pub trait Sink {
 
     /// Why events can no longer be recorded, once that happened. A run whose evidence
     /// cannot be written starts no new step.
-    fn broken(&self) -> Option<&str>;
+    fn broken(&self) -> Option<String>;
 }

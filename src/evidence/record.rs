@@ -337,6 +337,17 @@ impl Record {
                     message: message.clone(),
                 }),
                 Event::Notice { message } => r.notices.push(message.clone()),
+                Event::Notified {
+                    webhook,
+                    about,
+                    ok: false,
+                    message,
+                    ..
+                } => r.notices.push(format!(
+                    "the notification of {about} to {webhook} failed: {}",
+                    message.as_deref().unwrap_or("")
+                )),
+                Event::Notified { .. } => {}
                 Event::TerminalLost { signal } => r.notices.push(format!(
                     "the operator's terminal was lost ({signal}); the run went on without it"
                 )),

@@ -26,7 +26,8 @@ const HASHED: [&str; 2] = ["inputs", "output"];
 /// What a run folder holds, checked.
 #[derive(Debug)]
 pub struct Findings {
-    /// Whether the journal's last event is `run_finished`.
+    /// Whether the journal's last event is `run_finished` (notifications' results may
+    /// follow it).
     pub ended: bool,
     pub inputs: usize,
     pub outputs: usize,
@@ -53,7 +54,7 @@ pub fn verify(dir: &Path, allowed_signers: Option<&Path>) -> Result<Findings, St
     let record = Record::from_entries(&read.entries, &read.last_hash)
         .map_err(|e| format!("journal.jsonl: {e}"))?;
     let ended = matches!(
-        read.entries.last().map(|e| &e.event),
+        Event::last_of_run(read.entries.iter().map(|e| &e.event)),
         Some(Event::RunFinished { .. })
     );
     let recorded = recorded(&read.entries);

@@ -25,6 +25,17 @@ pub fn line(elapsed_s: f64, event: &Event) -> Option<String> {
         ),
         Event::Notice { message } => format!("{at} note: {message}"),
         Event::RtoAtRisk { .. } => format!("{at} {}", event.at_risk()?),
+        Event::Notified {
+            webhook,
+            about,
+            ok: false,
+            message,
+            ..
+        } => format!(
+            "{at} notification of {about} to {webhook} failed: {}",
+            message.as_deref().unwrap_or("")
+        ),
+        Event::Notified { .. } => return None,
         Event::TerminalLost { signal } => {
             format!("{at} terminal lost ({signal}): the run goes on, recorded in the journal")
         }

@@ -88,6 +88,7 @@ pub fn validate(
     }
     service::report_cycles(diags, &raw.services, &services);
     let invariants = super::invariant::validate_invariants(diags, &cx, &raw.invariants);
+    let notify = crate::config::notify::validate(diags, &raw.notify, &secrets);
     if diags.error_count() > errors_before {
         return None;
     }
@@ -113,6 +114,7 @@ pub fn validate(
         assumes: Vec::new(),
         plan_hash: None,
         invariants,
+        notify,
     };
     Some(Runbook {
         title,

@@ -267,7 +267,7 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
             if let Some(why) = self.sink.broken()
                 && self.stop.is_none()
             {
-                self.stop = Some(Stop::Failed(why.to_string()));
+                self.stop = Some(Stop::Failed(why));
             }
             self.checks_due(false);
             self.start_check();
@@ -450,7 +450,7 @@ impl<'a, 'p, E: Executor> Dispatcher<'a, 'p, E> {
             });
         }
         self.sink.flush();
-        let broken = self.sink.broken().map(str::to_string);
+        let broken = self.sink.broken();
         for j in started {
             // Its time runs from now, not from before the flush.
             self.progress.started[j] = Some((self.settings.clock.now(), Instant::now()));

@@ -124,7 +124,7 @@ impl Sink for Kept {
         disk.durable = disk.lines.len();
         disk.flushes += 1;
     }
-    fn broken(&self) -> Option<&str> {
+    fn broken(&self) -> Option<String> {
         None
     }
 }

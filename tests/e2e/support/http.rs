@@ -23,6 +23,8 @@ pub struct HttpServer {
     pub hits: Arc<AtomicU32>,
     /// The last request as received: request line, headers and body.
     pub last_request: Arc<std::sync::Mutex<String>>,
+    /// Every request as received, in order.
+    pub requests: Arc<std::sync::Mutex<Vec<String>>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -84,7 +86,13 @@ impl HttpServer {
         let stop = Arc::new(AtomicBool::new(false));
         let hits = Arc::new(AtomicU32::new(0));
         let last_request = Arc::new(std::sync::Mutex::new(String::new()));
-        let (s, h, last) = (stop.clone(), hits.clone(), last_request.clone());
+        let requests = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (s, h, last, all) = (
+            stop.clone(),
+            hits.clone(),
+            last_request.clone(),
+            requests.clone(),
+        );
         let thread = std::thread::spawn(move || {
             for conn in listener.incoming() {
                 if s.load(Ordering::SeqCst) {
@@ -101,8 +109,12 @@ impl HttpServer {
                         break;
                     }
                 }
+                let req = String::from_utf8_lossy(&req).into_owned();
+                if let Ok(mut all) = all.lock() {
+                    all.push(req.clone());
+                }
                 if let Ok(mut l) = last.lock() {
-                    *l = String::from_utf8_lossy(&req).into_owned();
+                    *l = req;
                 }
                 answer(n, &mut conn);
             }
@@ -111,6 +123,7 @@ impl HttpServer {
             addr,
             hits,
             last_request,
+            requests,
             stop,
             thread: Some(thread),
         }
