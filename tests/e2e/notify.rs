@@ -468,3 +468,42 @@ fn a_webhook_that_is_a_secret_must_still_be_an_http_url_and_is_never_shown() {
     assert!(!out.stderr.contains(TOKEN), "{}", out.stderr);
     assert!(run_folder(&out.root.join("evidence")).is_none());
 }
+
+#[test]
+fn a_webhook_that_never_answers_holds_at_most_a_full_queue_and_the_rest_is_journaled_as_not_sent() {
+    let hanging = TcpListener::bind((loopback().as_str(), 0)).expect("bind");
+    let silent = hanging.local_addr().expect("addr").to_string();
+    // 80 services, each recovered: 80 messages for a webhook that takes none.
+    let mut body = format!(
+        "{SECRETS}{}",
+        notify_to(&silent, "events = [\"service_recovered\"]")
+    );
+    for i in 0..80 {
+        body.push_str(&format!(
+            "\n[services.s{i}]\nhosts = [\"tag:node\"]\n[[services.s{i}.start]]\nrun = \"true\"\n"
+        ));
+    }
+    let t = project(&body);
+    let out = live(t);
+    let dir = run_dir(&out);
+    let _out = out.code(0);
+    let ev = events(&dir);
+    let results: Vec<&Value> = ev.iter().filter(|e| e["event"] == "notified").collect();
+    // Every message accounted for, none sent twice.
+    assert_eq!(results.len(), 80);
+    assert!(results.iter().all(|r| r["ok"] == false));
+    let full = results
+        .iter()
+        .filter(|r| {
+            r["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("not sent: 64 notifications already wait")
+        })
+        .count();
+    // At most one in flight and 64 queued: the others found the queue full (15, or 16
+    // when the task had not yet taken the first message when the queue filled).
+    assert!((15..=16).contains(&full), "{full} not sent: {results:#?}");
+    assert!(summary(&dir)["rto"]["achieved_s"].as_f64().unwrap() < 5.0);
+    assert_intact(&dir);
+}
