@@ -11,6 +11,7 @@ use serde_json::{Map, Value, json};
 use crate::config::duration::format as duration;
 use crate::config::model::Mode;
 use crate::config::notify::{NotifyEvent, NotifyFormat};
+use crate::engine::operator::{self, Kind};
 use crate::engine::{Event, StepStatus};
 
 /// The run a message is about, the same for all its events.
@@ -106,21 +107,29 @@ pub fn of(ctx: &Context, e: &Event) -> Option<Message> {
         Event::Question {
             step,
             host,
+            kind,
             text,
             choices,
-            ..
         } => {
-            let names: Vec<&str> = choices.iter().map(|c| c.as_str()).collect();
+            // As `switchyard answer` takes them: `confirm` for a manual step.
+            let words: Vec<&str> = choices.iter().map(|c| operator::word(*c)).collect();
+            let what = match kind {
+                Kind::Failed => first_line(text).to_string(),
+                Kind::Manual => format!(
+                    "manual step at {}: {}",
+                    at(step, host.as_deref()),
+                    first_line(text)
+                ),
+            };
             let text = format!(
-                "waiting for an answer at {}: {} — answer with `switchyard answer {} {}`",
-                at(step, host.as_deref()),
-                first_line(text),
+                "{what} — waiting for an answer: `switchyard answer {} {}`",
                 ctx.run_dir,
-                names.join("|")
+                words.join("|")
             );
             put("step", step.clone().into());
             put("host", host.clone().into());
-            put("choices", names.into());
+            put("kind", kind.as_str().into());
+            put("choices", words.into());
             (NotifyEvent::Question, text)
         }
         Event::Decision {

@@ -507,3 +507,47 @@ fn a_webhook_that_never_answers_holds_at_most_a_full_queue_and_the_rest_is_journ
     assert!(summary(&dir)["rto"]["achieved_s"].as_f64().unwrap() < 5.0);
     assert_intact(&dir);
 }
+
+#[test]
+fn a_manual_step_is_notified_with_the_words_switchyard_answer_takes() {
+    let hook = HttpServer::start(|_| (200, "ok".into()));
+    let body = format!(
+        "{SECRETS}{}\n[services.db]\nhosts = [\"tag:node\"]\n[[services.db.start]]\nmanual = \"map LUN 7 to the b hosts\"\n",
+        notify_to(&hook.addr.to_string(), "events = [\"question\"]")
+    );
+    let t = project(&body);
+    let child = spawn(
+        &t,
+        &[
+            "--no-progress",
+            "run",
+            "runbooks/test.toml",
+            "--to",
+            "b",
+            "--live",
+            "--wait-for-answer",
+            "60s",
+        ],
+    );
+    wait_until("the question's delivery", || !received(&hook).is_empty());
+    let q = received(&hook)[0].1.clone();
+    assert_eq!(q["kind"], "manual");
+    assert_eq!(q["choices"], serde_json::json!(["confirm", "abort"]));
+    let text = q["text"].as_str().unwrap();
+    assert!(text.starts_with("manual step at db.start.1: "), "{text}");
+    assert!(text.contains("map LUN 7 to the b hosts"), "{text}");
+    let dir = std::path::PathBuf::from(q["run_dir"].as_str().unwrap());
+    assert!(text.ends_with(&format!(
+        "`switchyard answer {} confirm|abort`",
+        dir.display()
+    )));
+    let answered = Command::new(SWITCHYARD)
+        .arg("answer")
+        .arg(&dir)
+        .arg("confirm")
+        .output()
+        .expect("answer");
+    assert!(answered.status.success(), "{answered:?}");
+    let fin = ended(child, &t, |_| dir.clone());
+    assert_eq!(fin.code, 0, "{}", fin.stderr);
+}
