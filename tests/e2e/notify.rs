@@ -64,6 +64,26 @@ fn project(body: &str) -> Test {
         .env("CHAT_TOKEN", TOKEN)
 }
 
+/// A receiver answering 200, and a project whose runbook tells it (with `keys`) of the
+/// events of `services`.
+fn hooked(keys: &str, services: &str) -> (HttpServer, Test) {
+    let hook = HttpServer::start(|_| (200, "ok".into()));
+    let body = format!(
+        "{SECRETS}{}{services}",
+        notify_to(&hook.addr.to_string(), keys)
+    );
+    (hook, project(&body))
+}
+
+/// A live run of `t` that waits a minute for each answer, in the background.
+fn waiting(t: &Test) -> std::process::Child {
+    let args = ["--no-progress", "run", "runbooks/test.toml", "--to", "b"];
+    spawn(
+        t,
+        &[&args[..], &["--live", "--wait-for-answer", "60s"]].concat(),
+    )
+}
+
 fn live(t: Test) -> crate::support::util::Output {
     t.args(&["run", "runbooks/test.toml", "--to", "b", "--live", "--yes"])
         .run()
@@ -92,16 +112,11 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 
 #[test]
 fn a_live_run_posts_each_chosen_event_to_the_webhook_and_journals_each_delivery() {
-    let hook = HttpServer::start(|_| (200, "ok".into()));
-    let addr = hook.addr.to_string();
-    let body = format!(
-        "{SECRETS}{}{TWO_SERVICES}",
-        notify_to(
-            &addr,
-            "events = [\"run_started\", \"service_recovered\", \"step_failed\", \"run_finished\"]"
-        )
+    let (hook, t) = hooked(
+        "events = [\"run_started\", \"service_recovered\", \"step_failed\", \"run_finished\"]",
+        TWO_SERVICES,
     );
-    let t = project(&body);
+    let addr = hook.addr.to_string();
     let out = live(t);
     let dir = run_dir(&out);
     let _out = out.code(0);
@@ -258,15 +273,10 @@ fn a_webhook_that_fails_fails_nothing_and_the_evidence_says_so() {
 
 #[test]
 fn slack_format_posts_a_text_field_only() {
-    let hook = HttpServer::start(|_| (200, "ok".into()));
-    let body = format!(
-        "{SECRETS}{}{TWO_SERVICES}",
-        notify_to(
-            &hook.addr.to_string(),
-            "format = \"slack\"\nevents = [\"run_finished\"]"
-        )
+    let (hook, t) = hooked(
+        "format = \"slack\"\nevents = [\"run_finished\"]",
+        TWO_SERVICES,
     );
-    let t = project(&body);
     let out = live(t);
     let dir = run_dir(&out);
     let _out = out.code(0);
@@ -283,15 +293,7 @@ fn slack_format_posts_a_text_field_only() {
 
 #[test]
 fn a_dry_run_notifies_only_with_notify_dry_run() {
-    let hook = HttpServer::start(|_| (200, "ok".into()));
-    let body = format!(
-        "{SECRETS}{}{TWO_SERVICES}",
-        notify_to(
-            &hook.addr.to_string(),
-            "events = [\"run_started\", \"run_finished\"]"
-        )
-    );
-    let t = project(&body);
+    let (hook, t) = hooked("events = [\"run_started\", \"run_finished\"]", TWO_SERVICES);
     let out = t.args(&["run", "runbooks/test.toml", "--to", "b"]).run();
     let dir = run_dir(&out);
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -349,36 +351,12 @@ fn an_inventory_webhook_with_its_own_secret_is_told_of_every_runbook_run_against
 
 #[test]
 fn a_question_is_notified_while_the_run_waits_and_so_is_the_answer() {
-    let hook = HttpServer::start(|_| (200, "ok".into()));
-    let body = format!(
-        "{SECRETS}{}\n[services.db]\nhosts = [\"tag:node\"]\n[[services.db.start]]\nrun = \"false\"\n",
-        notify_to(
-            &hook.addr.to_string(),
-            "events = [\"question\", \"decision\"]"
-        )
+    // `on_failure` is `pause` by default.
+    let (hook, t) = hooked(
+        "events = [\"question\", \"decision\"]",
+        "\n[services.db]\nhosts = [\"tag:node\"]\n[[services.db.start]]\nrun = \"false\"\n",
     );
-    let t = Test::new()
-        .file("inventory/site.toml", LOCAL_INVENTORY)
-        .file(
-            "runbooks/test.toml",
-            format!(
-                "[runbook]\nname = \"test\"\nrto = \"1h\"\ninventory = [\"../inventory/site.toml\"]\non_failure = \"pause\"\n{body}"
-            ),
-        )
-        .env("CHAT_TOKEN", TOKEN);
-    let child = spawn(
-        &t,
-        &[
-            "--no-progress",
-            "run",
-            "runbooks/test.toml",
-            "--to",
-            "b",
-            "--live",
-            "--wait-for-answer",
-            "60s",
-        ],
-    );
+    let child = waiting(&t);
     let mut dir = std::path::PathBuf::new();
     // Journaled as soon as delivered, while the run still waits for its answer.
     wait_until("the question's delivery in the journal", || {
@@ -426,12 +404,10 @@ fn a_question_is_notified_while_the_run_waits_and_so_is_the_answer() {
 
 #[test]
 fn rto_at_risk_is_notified_while_the_step_runs() {
-    let hook = HttpServer::start(|_| (200, "ok".into()));
-    let body = format!(
-        "{SECRETS}{}\n[services.db]\nhosts = [\"tag:node\"]\nrto = \"1s\"\n[[services.db.start]]\nrun = \"sleep 2\"\ntimeout = \"10s\"\n",
-        notify_to(&hook.addr.to_string(), "events = [\"rto_at_risk\"]")
+    let (hook, t) = hooked(
+        "events = [\"rto_at_risk\"]",
+        "\n[services.db]\nhosts = [\"tag:node\"]\nrto = \"1s\"\n[[services.db.start]]\nrun = \"sleep 2\"\ntimeout = \"10s\"\n",
     );
-    let t = project(&body);
     let out = live(t);
     let dir = run_dir(&out);
     let _out = out.code(3);
@@ -510,25 +486,11 @@ fn a_webhook_that_never_answers_holds_at_most_a_full_queue_and_the_rest_is_journ
 
 #[test]
 fn a_manual_step_is_notified_with_the_words_switchyard_answer_takes() {
-    let hook = HttpServer::start(|_| (200, "ok".into()));
-    let body = format!(
-        "{SECRETS}{}\n[services.db]\nhosts = [\"tag:node\"]\n[[services.db.start]]\nmanual = \"map LUN 7 to the b hosts\"\n",
-        notify_to(&hook.addr.to_string(), "events = [\"question\"]")
+    let (hook, t) = hooked(
+        "events = [\"question\"]",
+        "\n[services.db]\nhosts = [\"tag:node\"]\n[[services.db.start]]\nmanual = \"map LUN 7 to the b hosts\"\n",
     );
-    let t = project(&body);
-    let child = spawn(
-        &t,
-        &[
-            "--no-progress",
-            "run",
-            "runbooks/test.toml",
-            "--to",
-            "b",
-            "--live",
-            "--wait-for-answer",
-            "60s",
-        ],
-    );
+    let child = waiting(&t);
     wait_until("the question's delivery", || !received(&hook).is_empty());
     let q = received(&hook)[0].1.clone();
     assert_eq!(q["kind"], "manual");
