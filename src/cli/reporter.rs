@@ -31,7 +31,10 @@ pub struct Reporter {
 /// What the engine and the delivery tasks both write to.
 struct Shared {
     clock: Stopwatch,
-    recorder: Recorder,
+    /// Taken when the run's evidence is finished: a delivery task that outlived its
+    /// time then has nowhere to write, and its result is not recorded.
+    recorder: Option<Recorder>,
+    dir: std::path::PathBuf,
     display: Display,
     broken: Option<String>,
 }
@@ -100,7 +103,8 @@ impl Reporter {
         let shared = Shared {
             display: Display::new(g, false, clock.since_origin(), rto),
             clock,
-            recorder,
+            dir: recorder.dir().to_path_buf(),
+            recorder: Some(recorder),
             broken: None,
         };
         Reporter {
@@ -111,7 +115,7 @@ impl Reporter {
 
     /// The run folder.
     pub fn dir(&self) -> std::path::PathBuf {
-        lock(&self.shared).recorder.dir().to_path_buf()
+        lock(&self.shared).dir.clone()
     }
 
     /// Records an event outside the engine's own, synced at once: what the notifier's
@@ -140,13 +144,13 @@ impl Reporter {
     /// The recorder, to finish the evidence, and why the journal broke, if it did.
     pub fn finish(mut self) -> (Recorder, Option<String>) {
         self.flush();
-        // The delivery tasks, which held the other handles, have ended.
         drop(self.notifier.take());
-        let shared = match Arc::try_unwrap(self.shared) {
-            Ok(m) => m.into_inner().unwrap_or_else(PoisonError::into_inner),
-            Err(_) => unreachable!("a delivery task outlived the run's notifier"),
-        };
-        (shared.recorder, shared.broken)
+        let mut shared = lock(&self.shared);
+        let recorder = shared
+            .recorder
+            .take()
+            .expect("only finish, which takes the reporter, takes the recorder");
+        (recorder, shared.broken.take())
     }
 }
 
@@ -158,13 +162,18 @@ impl Shared {
     fn emit(&mut self, event: Event) {
         self.display
             .show(self.clock.since_origin().as_secs_f64(), &event);
-        let written = self.recorder.record(&timestamp(self.clock.now()), event);
-        self.check(written);
+        let ts = timestamp(self.clock.now());
+        if let Some(r) = &mut self.recorder {
+            let written = r.record(&ts, event);
+            self.check(written);
+        }
     }
 
     fn flush(&mut self) {
-        let synced = self.recorder.sync();
-        self.check(synced);
+        if let Some(r) = &mut self.recorder {
+            let synced = r.sync();
+            self.check(synced);
+        }
     }
 
     /// Records the outcome of a write: the first failure breaks the journal, and is said.
@@ -173,7 +182,7 @@ impl Shared {
         if let (Err(err), None) = (written, &self.broken) {
             let why = format!(
                 "cannot write the journal in `{}`: {err}",
-                self.recorder.dir().display()
+                self.dir.display()
             );
             if !self.display.lost() {
                 ui::terminal::to_stderr(&format!("error: {why}\n"));
