@@ -15,6 +15,8 @@
 //! - [`evidence`]: the run folder, the hash-chained journal, the summary and the
 //!   reports: consumers of engine events.
 //! - [`ui`]: progress bars and plain lines on the terminal: consumers of engine events.
+//! - [`import`]: inventories of other tools (Ansible) as switchyard inventory TOML;
+//!   pure, used by `cli`'s `import-inventory`.
 //! - [`demo`]: the self-contained lab behind `switchyard demo`.
 //! - [`local_user`]: who runs switchyard (name, home), for SSH and for signing.
 //!
@@ -27,6 +29,7 @@ pub mod config;
 pub mod demo;
 pub mod engine;
 pub mod evidence;
+pub mod import;
 pub mod local_user;
 pub mod plan;
 pub mod transport;

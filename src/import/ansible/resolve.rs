@@ -1,0 +1,278 @@
+//! From a parsed Ansible inventory to switchyard's hosts: each host's hall from the
+//! `--hall` groups it is in, its tags from all its groups, and `address`, `port` and
+//! `user` from `ansible_host`, `ansible_port` and `ansible_user` as Ansible would
+//! resolve them (`all`'s variables, then each group's by depth, then the host's own).
+//! Everything that cannot be carried over faithfully is a problem, never a guess.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::config::diagnostic::did_you_mean;
+use crate::config::ids::{is_address, is_host_name, is_tag_name};
+
+use super::groups::Tree;
+use super::model::{ALL, Inventory, UNGROUPED, Var};
+use super::problem::Problem;
+
+/// `--hall GROUP=HALL`: the hosts of an Ansible group are in a switchyard hall.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HallGroup {
+    pub group: String,
+    pub hall: String,
+}
+
+/// A switchyard host, as the inventory will say it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Host {
+    pub name: String,
+    pub hall: String,
+    pub address: String,
+    pub port: Option<u16>,
+    pub user: Option<String>,
+    pub tags: Vec<String>,
+}
+
+/// A host's variables, each with whose it is.
+type Resolved<'a> = BTreeMap<&'a str, (&'a Var, Owner<'a>)>;
+
+/// Whose variable a value is: where to look when it is wrong.
+#[derive(Clone, Copy)]
+enum Owner<'a> {
+    Host(&'a str),
+    Group(&'a str),
+}
+
+impl std::fmt::Display for Owner<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Owner::Host(h) => write!(f, "host `{h}`"),
+            Owner::Group(g) => write!(f, "group `{g}`"),
+        }
+    }
+}
+
+/// Every host of `inv`, by name, or every problem found.
+pub fn hosts(inv: &Inventory, halls: &[HallGroup]) -> Result<Vec<Host>, Vec<Problem>> {
+    let tree = Tree::new(inv).map_err(|p| vec![p])?;
+    let mut problems = vaulted(inv);
+    problems.extend(unknown_hall_groups(inv, halls));
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let mut bad_tags = BTreeSet::new();
+    let mut out = Vec::new();
+    for name in inv.hosts.keys() {
+        let groups = tree.groups_of(name);
+        for g in groups.iter().filter(|g| !is_tag_name(g)) {
+            bad_tags.insert(*g);
+        }
+        match host(inv, &tree, halls, name, &groups) {
+            Ok(h) => out.push(h),
+            Err(mut p) => problems.append(&mut p),
+        }
+    }
+    problems.extend(bad_tags.into_iter().filter(|g| ![ALL, UNGROUPED].contains(g)).map(|g| {
+        Problem::new(format!(
+            "group `{g}` cannot be a switchyard tag: a tag has only letters, digits, `_` and `-`; \
+             rename the group in the Ansible inventory (to `{}`, say)",
+            g.chars()
+                .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+                .collect::<String>()
+        ))
+    }));
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(problems)
+    }
+}
+
+/// Every vaulted variable, of groups then hosts: switchyard cannot decrypt it, and
+/// dropping it silently would hide that the inventory holds secrets it did not read.
+fn vaulted(inv: &Inventory) -> Vec<Problem> {
+    let groups = inv.groups.iter().map(|(n, g)| (Owner::Group(n), &g.vars));
+    let hosts = inv.hosts.iter().map(|(n, v)| (Owner::Host(n), v));
+    groups
+        .chain(hosts)
+        .flat_map(|(owner, vars)| {
+            vars.iter()
+                .filter(|(_, v)| **v == Var::Vaulted)
+                .map(move |(k, _)| {
+                    Problem::new(format!(
+                        "{owner}: variable `{k}` is encrypted with Ansible Vault, which switchyard \
+                     cannot decrypt; import an inventory without vaulted variables (keep \
+                     secrets in group_vars/ or host_vars/ files beside it)"
+                    ))
+                })
+        })
+        .collect()
+}
+
+fn unknown_hall_groups(inv: &Inventory, halls: &[HallGroup]) -> Vec<Problem> {
+    let known = inv.groups.keys().map(String::as_str);
+    let mut problems: Vec<Problem> = halls
+        .iter()
+        .filter(|h| !inv.groups.contains_key(&h.group))
+        .map(|h| {
+            let hint = did_you_mean(&h.group, known.clone())
+                .map(|g| format!(" (did you mean `{g}`?)"))
+                .unwrap_or_default();
+            Problem::new(format!(
+                "--hall {}={}: the inventory has no group `{}`{hint}",
+                h.group, h.hall, h.group
+            ))
+        })
+        .collect();
+    for (i, a) in halls.iter().enumerate() {
+        if let Some(b) = halls[..i]
+            .iter()
+            .find(|b| b.group == a.group && b.hall != a.hall)
+        {
+            problems.push(Problem::new(format!(
+                "--hall puts group `{}` in two halls, `{}` and `{}`",
+                a.group, b.hall, a.hall
+            )));
+        }
+    }
+    problems
+}
+
+fn host(
+    inv: &Inventory,
+    tree: &Tree<'_>,
+    halls: &[HallGroup],
+    name: &str,
+    groups: &BTreeSet<&str>,
+) -> Result<Host, Vec<Problem>> {
+    let mut problems = Vec::new();
+    if !is_host_name(name) {
+        problems.push(Problem::new(format!(
+            "host `{name}` cannot be a switchyard host name: it has only letters, digits, `.`, \
+             `-` and `_`, starting with a letter or digit; name it so in the Ansible inventory \
+             and set `ansible_host` to its address"
+        )));
+    }
+    let hall = hall(halls, name, groups).map_err(|p| problems.push(p)).ok();
+    let vars = resolved(inv, tree, name, groups);
+    let address = match mapped(&vars, name, "ansible_host") {
+        Ok(a) => a.unwrap_or_else(|| name.to_string()),
+        Err(p) => {
+            problems.push(p);
+            String::new()
+        }
+    };
+    if !address.is_empty() && !is_address(&address) {
+        let from = vars
+            .get("ansible_host")
+            .map_or(Owner::Host(name), |(_, o)| *o);
+        problems.push(Problem::new(format!(
+            "host `{name}`: its address `{address}` (`ansible_host` from {from}, or else the \
+             host's name) is not a DNS name or an IP address"
+        )));
+    }
+    let port = port(&vars, name)
+        .map_err(|p| problems.push(p))
+        .ok()
+        .flatten();
+    let user = mapped(&vars, name, "ansible_user")
+        .map_err(|p| problems.push(p))
+        .ok()
+        .flatten();
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    Ok(Host {
+        name: name.to_string(),
+        hall: hall.unwrap_or_default(),
+        address,
+        port,
+        user,
+        tags: groups
+            .iter()
+            .filter(|g| ![ALL, UNGROUPED].contains(*g))
+            .map(|g| (*g).to_string())
+            .collect(),
+    })
+}
+
+/// The one hall the host's `--hall` groups agree on.
+fn hall(halls: &[HallGroup], host: &str, groups: &BTreeSet<&str>) -> Result<String, Problem> {
+    let mine: Vec<&HallGroup> = halls
+        .iter()
+        .filter(|h| groups.contains(h.group.as_str()))
+        .collect();
+    let distinct: BTreeSet<&str> = mine.iter().map(|h| h.hall.as_str()).collect();
+    match (mine.first(), distinct.len()) {
+        (Some(h), 1) => Ok(h.hall.clone()),
+        (None, _) => Err(Problem::new(format!(
+            "host `{host}` is in no hall group ({}): add it to one of them, or name one of its \
+             groups with --hall",
+            halls
+                .iter()
+                .map(|h| format!("`{}`", h.group))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+        _ => Err(Problem::new(format!(
+            "host `{host}` is in hall groups of different halls: {}; a host is in one hall",
+            mine.iter()
+                .map(|h| format!("`{}` (hall `{}`)", h.group, h.hall))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+/// The host's variables as Ansible resolves them, each with whose it is.
+fn resolved<'a>(
+    inv: &'a Inventory,
+    tree: &Tree<'a>,
+    host: &'a str,
+    groups: &BTreeSet<&'a str>,
+) -> Resolved<'a> {
+    let mut out = BTreeMap::new();
+    for g in tree.precedence(groups) {
+        for (k, v) in inv.groups.get(g).into_iter().flat_map(|g| &g.vars) {
+            out.insert(k.as_str(), (v, Owner::Group(g)));
+        }
+    }
+    for (k, v) in inv.hosts.get(host).into_iter().flatten() {
+        out.insert(k.as_str(), (v, Owner::Host(host)));
+    }
+    out
+}
+
+/// A mapped text variable: absent, or text that is not a Jinja template.
+fn mapped(vars: &Resolved<'_>, host: &str, key: &str) -> Result<Option<String>, Problem> {
+    let Some((value, from)) = vars.get(key) else {
+        return Ok(None);
+    };
+    let wrong = |what: String| Problem::new(format!("host `{host}`: `{key}` (from {from}) {what}"));
+    match value {
+        Var::Text(s) if s.contains("{{") || s.contains("{%") => Err(wrong(format!(
+            "is a Jinja template, `{s}`, which switchyard cannot evaluate; write the value itself"
+        ))),
+        Var::Text(s) if s.trim().is_empty() => Err(wrong("is empty".into())),
+        Var::Text(s) => Ok(Some(s.clone())),
+        Var::Int(n) => Ok(Some(n.to_string())),
+        Var::Other(kind) => Err(wrong(format!("is {kind}, not text"))),
+        // Reported for every vaulted variable before hosts are resolved.
+        Var::Vaulted => Err(wrong("is vaulted".into())),
+    }
+}
+
+fn port(vars: &Resolved<'_>, host: &str) -> Result<Option<u16>, Problem> {
+    let Some(text) = mapped(vars, host, "ansible_port")? else {
+        return Ok(None);
+    };
+    match text.trim().parse::<u16>() {
+        Ok(p) if p > 0 => Ok(Some(p)),
+        _ => {
+            let from = vars
+                .get("ansible_port")
+                .map_or(Owner::Host(host), |(_, o)| *o);
+            Err(Problem::new(format!(
+                "host `{host}`: `ansible_port` (from {from}) is `{text}`, not a port from 1 to 65535"
+            )))
+        }
+    }
+}
