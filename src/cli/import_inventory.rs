@@ -1,0 +1,71 @@
+//! `switchyard import-inventory`: the file handling around the pure importers of
+//! `crate::import` — reading the source (and refusing a script before reading it),
+//! loading the TOML produced as switchyard loads any inventory, so that what is written
+//! validates as written, and writing it to stdout or atomically to `--output`.
+
+use std::path::Path;
+
+use crate::import::ansible::{self, Problem, Problems};
+
+use super::args::{AnsibleImportArgs, Global, ImportFrom, ImportInventoryArgs};
+use super::{Error, atomic_file, exit};
+
+pub fn run(g: &Global, a: &ImportInventoryArgs) -> Result<u8, Error> {
+    match &a.from {
+        ImportFrom::Ansible(a) => import_ansible(g, a),
+    }
+}
+
+fn import_ansible(g: &Global, a: &AnsibleImportArgs) -> Result<u8, Error> {
+    let file = a.file.display().to_string();
+    let fail = |p: Problem| Error::Import(Box::new(Problems::one(&file, p)));
+    if is_executable(&a.file) {
+        return Err(fail(ansible::dynamic(
+            &file,
+            "this is an executable file, a dynamic inventory script",
+        )));
+    }
+    let text = read(&a.file).map_err(fail)?;
+    let imported =
+        ansible::import(&file, &text, &a.halls).map_err(|p| Error::Import(Box::new(p)))?;
+    let written = a
+        .output
+        .as_deref()
+        .unwrap_or(Path::new("(standard output)"));
+    crate::config::inventory_from_text(written, imported.toml.clone())?;
+    match &a.output {
+        Some(path) => atomic_file::write(path, imported.toml.as_bytes()).map_err(|e| {
+            Error::Setup(format!("cannot write --output `{}`: {e}", path.display()))
+        })?,
+        None => crate::ui::terminal::to_stdout(&imported.toml),
+    }
+    if !g.quiet {
+        crate::ui::terminal::to_stderr(&format!(
+            "imported {} hosts from {file} ({})\n",
+            imported.hosts,
+            imported.format.name()
+        ));
+    }
+    Ok(exit::PASSED)
+}
+
+/// Ansible runs an executable inventory file as a script, whatever is in it.
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+fn read(path: &Path) -> Result<String, Problem> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        Problem::new(match e.kind() {
+            std::io::ErrorKind::NotFound => "cannot read it: no such file".to_string(),
+            _ => format!("cannot read it: {e}"),
+        })
+    })?;
+    String::from_utf8(bytes).map_err(|e| {
+        Problem::new(format!(
+            "it is not UTF-8 text (the first invalid byte is at offset {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })
+}
