@@ -1,5 +1,6 @@
 //! `switchyard import-inventory`: the file handling around the pure importers of
-//! `crate::import` — reading the source (and refusing a script before reading it),
+//! `crate::import` — reading the source (refusing a script before reading it, and an
+//! INI or YAML inventory with `group_vars/` or `host_vars/` beside it),
 //! loading the TOML produced as switchyard loads any inventory, so that what is written
 //! validates as written, and writing it to stdout or atomically to `--output`.
 
@@ -28,6 +29,14 @@ fn import_ansible(g: &Global, a: &AnsibleImportArgs) -> Result<u8, Error> {
     let text = read(&a.file).map_err(fail)?;
     let imported =
         ansible::import(&file, &text, &a.halls).map_err(|p| Error::Import(Box::new(p)))?;
+    // The JSON of `ansible-inventory` has those variables in it already.
+    if let Some(dir) = vars_dir(&a.file).filter(|_| imported.format != ansible::Format::Json) {
+        return Err(fail(Problem::new(format!(
+            "its folder has `{dir}/`, whose variables Ansible adds to this inventory and switchyard \
+             does not read; run `ansible-inventory -i {file} --list > inventory.json` and import \
+             inventory.json"
+        ))));
+    }
     let written = a
         .output
         .as_deref()
@@ -53,6 +62,20 @@ fn import_ansible(g: &Global, a: &AnsibleImportArgs) -> Result<u8, Error> {
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt as _;
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// `group_vars` or `host_vars` beside the inventory: Ansible reads them with it, and an
+/// `ansible_host` set there would otherwise be missed without a word.
+fn vars_dir(path: &Path) -> Option<&'static str> {
+    let dir = path.parent().unwrap_or(Path::new(""));
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    ["group_vars", "host_vars"]
+        .into_iter()
+        .find(|d| dir.join(d).is_dir())
 }
 
 fn read(path: &Path) -> Result<String, Problem> {

@@ -99,8 +99,8 @@ fn vaulted(inv: &Inventory) -> Vec<Problem> {
                 .map(move |(k, _)| {
                     Problem::new(format!(
                         "{owner}: variable `{k}` is encrypted with Ansible Vault, which switchyard \
-                     cannot decrypt; import an inventory without vaulted variables (keep \
-                     secrets in group_vars/ or host_vars/ files beside it)"
+                     cannot decrypt; import an inventory without vaulted variables (switchyard \
+                     reads only ansible_host, ansible_port and ansible_user)"
                     ))
                 })
         })
