@@ -27,46 +27,12 @@ impl<'a> Tree<'a> {
                 parents.entry(name).or_default().insert(ALL);
             }
         }
-        let mut tree = Tree {
+        let depth = depths(inv, &parents)?;
+        Ok(Tree {
             inv,
             parents,
-            depth: BTreeMap::new(),
-        };
-        for name in inv.groups.keys() {
-            tree.depth_of(name, &mut Vec::new())?;
-        }
-        Ok(tree)
-    }
-
-    /// The longest way from `all` down to `group`; `path` is the way being walked, to
-    /// find a cycle.
-    fn depth_of(&mut self, group: &'a str, path: &mut Vec<&'a str>) -> Result<usize, Problem> {
-        if let Some(&d) = self.depth.get(group) {
-            return Ok(d);
-        }
-        if let Some(at) = path.iter().position(|g| *g == group) {
-            // `path` goes up, from child to parent; the cycle is said downwards.
-            let mut cycle = vec![group];
-            cycle.extend(path[at + 1..].iter().rev());
-            cycle.push(group);
-            return Err(Problem::new(format!(
-                "groups are children of each other in a cycle: {}",
-                cycle.join(" -> ")
-            )));
-        }
-        path.push(group);
-        let parents: Vec<&'a str> = self
-            .parents
-            .get(group)
-            .map(|p| p.iter().copied().collect())
-            .unwrap_or_default();
-        let mut depth = 0;
-        for p in parents {
-            depth = depth.max(self.depth_of(p, path)? + 1);
-        }
-        path.pop();
-        self.depth.insert(group, depth);
-        Ok(depth)
+            depth,
+        })
     }
 
     /// Every group `host` is in, `all` included: those that list it, and their
@@ -115,6 +81,83 @@ impl<'a> Tree<'a> {
     }
 }
 
+/// Each group's longest way down from `all`, walking the groups parents first (without
+/// recursion: a chain of children as long as the file allows must not overflow the
+/// stack). A group never reached is on a cycle, or below one.
+fn depths<'a>(
+    inv: &'a Inventory,
+    parents: &BTreeMap<&'a str, BTreeSet<&'a str>>,
+) -> Result<BTreeMap<&'a str, usize>, Problem> {
+    let mut children: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (child, ps) in parents {
+        for p in ps {
+            children.entry(p).or_default().push(child);
+        }
+    }
+    let groups = inv.groups.keys().map(String::as_str).chain([ALL]);
+    let mut waiting: BTreeMap<&str, usize> = groups
+        .map(|g| (g, parents.get(g).map_or(0, BTreeSet::len)))
+        .collect();
+    let mut depth: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut ready: Vec<&str> = waiting
+        .iter()
+        .filter(|(_, n)| **n == 0)
+        .map(|(g, _)| *g)
+        .collect();
+    while let Some(g) = ready.pop() {
+        let d = parents
+            .get(g)
+            .into_iter()
+            .flatten()
+            .map(|p| depth[p] + 1)
+            .max()
+            .unwrap_or(0);
+        depth.insert(g, d);
+        for child in children.get(g).into_iter().flatten() {
+            if let Some(n) = waiting.get_mut(child) {
+                *n -= 1;
+                if *n == 0 {
+                    ready.push(child);
+                }
+            }
+        }
+    }
+    match waiting.keys().find(|g| !depth.contains_key(*g)) {
+        None => Ok(depth),
+        Some(start) => Err(cycle(parents, &depth, start)),
+    }
+}
+
+/// The cycle above `start`, a group no walk from `all` reached: up through parents not
+/// reached either, until a group comes round again.
+fn cycle(
+    parents: &BTreeMap<&str, BTreeSet<&str>>,
+    reached: &BTreeMap<&str, usize>,
+    start: &str,
+) -> Problem {
+    let mut path = vec![start];
+    loop {
+        let last = path[path.len() - 1];
+        let Some(up) = parents
+            .get(last)
+            .and_then(|p| p.iter().find(|p| !reached.contains_key(*p)))
+        else {
+            break;
+        };
+        if let Some(at) = path.iter().position(|g| g == up) {
+            // `path` goes up, from child to parent; the cycle is said downwards.
+            let mut cycle: Vec<&str> = path[at..].iter().rev().copied().collect();
+            cycle.insert(0, up);
+            return Problem::new(format!(
+                "groups are children of each other in a cycle: {}",
+                cycle.join(" -> ")
+            ));
+        }
+        path.push(up);
+    }
+    Problem::new(format!("group `{start}` is below a cycle of children"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,6 +198,17 @@ mod tests {
             t.precedence(&t.groups_of("w1")),
             ["all", "site", "legacy", "web", "web_new"]
         );
+    }
+
+    #[test]
+    fn a_long_chain_of_children_does_not_overflow_the_stack() {
+        let mut inv = Inventory::default();
+        for i in 0..50_000 {
+            inv.add_child(&format!("g{i}"), &format!("g{}", i + 1));
+        }
+        inv.add_host("g50000", "deep");
+        let t = Tree::new(&inv).expect("no cycle");
+        assert_eq!(t.groups_of("deep").len(), 50_002);
     }
 
     #[test]

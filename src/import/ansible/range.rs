@@ -3,6 +3,10 @@
 //! `db-a` to `db-c`, `[0:10:5]` steps by five, and several ranges in one name multiply.
 //! A begin with a leading zero pads every number to its width.
 
+/// The most host names one pattern may stand for: a typo like `[1:1000000000]` must be
+/// an error, not a machine out of memory.
+const MAX_HOSTS: u64 = 100_000;
+
 /// The host names `pattern` stands for: itself when it has no range.
 pub fn expand(pattern: &str) -> Result<Vec<String>, String> {
     let Some((head, inner, tail)) = split(pattern) else {
@@ -29,6 +33,11 @@ pub fn expand(pattern: &str) -> Result<Vec<String>, String> {
     let values = values(if beg.is_empty() { "0" } else { beg }, end, step)
         .map_err(|why| format!("host range `[{inner}]` {why}"))?;
     let tails = expand(tail)?;
+    if (values.len() as u64).saturating_mul(tails.len() as u64) > MAX_HOSTS {
+        return Err(format!(
+            "`{pattern}` stands for more than {MAX_HOSTS} hosts"
+        ));
+    }
     Ok(values
         .iter()
         .flat_map(|v| tails.iter().map(move |t| format!("{head}{v}{t}")))
@@ -57,6 +66,9 @@ fn values(beg: &str, end: &str, step: usize) -> Result<Vec<String>, String> {
         };
         if b > e {
             return Err("must not begin after it ends".into());
+        }
+        if (e - b) / step as u64 >= MAX_HOSTS {
+            return Err(format!("stands for more than {MAX_HOSTS} hosts"));
         }
         return Ok((b..=e)
             .step_by(step)
@@ -114,6 +126,8 @@ mod tests {
             ("w[a:10]", "numbers or single letters"),
             ("w[1:2:0]", "invalid step"),
             ("w[1:2:3:4]", "must be `[BEGIN:END]`"),
+            ("w[1:18446744073709551615]", "more than 100000 hosts"),
+            ("w[1:1000]-[1:1000]", "more than 100000 hosts"),
         ] {
             let e = expand(p).expect_err(p);
             assert!(e.contains(why), "{p}: {e}");

@@ -53,6 +53,9 @@ pub fn render(file: &str, format: Format, halls: &[HallGroup], hosts: &[Host]) -
             string(&h.address),
             string(&h.hall)
         );
+        if h.local {
+            out.push_str("transport = \"local\"\n");
+        }
         if let Some(port) = h.port {
             let _ = writeln!(out, "port = {port}");
         }

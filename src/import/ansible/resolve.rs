@@ -25,6 +25,8 @@ pub struct HallGroup {
 pub struct Host {
     pub name: String,
     pub hall: String,
+    /// `ansible_connection: local`: commands run on the machine running switchyard.
+    pub local: bool,
     pub address: String,
     pub port: Option<u16>,
     pub user: Option<String>,
@@ -151,47 +153,82 @@ fn host(
              and set `ansible_host` to its address"
         )));
     }
-    let hall = hall(halls, name, groups).map_err(|p| problems.push(p)).ok();
+    let hall = keep(&mut problems, hall(halls, name, groups));
     let vars = resolved(inv, tree, name, groups);
-    let address = match mapped(&vars, name, "ansible_host") {
-        Ok(a) => a.unwrap_or_else(|| name.to_string()),
-        Err(p) => {
-            problems.push(p);
-            String::new()
+    let var = |key| mapped(&vars, name, key);
+    let address = var("ansible_host").and_then(|v| address(name, v.as_ref()));
+    let port = var("ansible_port").and_then(|v| port(name, v.as_ref()));
+    let local = var("ansible_connection").and_then(|v| local(name, v.as_ref()));
+    let user = var("ansible_user");
+    let address = keep(&mut problems, address);
+    let port = keep(&mut problems, port);
+    let local = keep(&mut problems, local);
+    let user = keep(&mut problems, user);
+    match (hall, address, port, local, user) {
+        (Some(hall), Some(address), Some(port), Some(local), Some(user)) if problems.is_empty() => {
+            Ok(Host {
+                name: name.to_string(),
+                hall,
+                local,
+                address,
+                port,
+                user: user.map(|u| u.text),
+                tags: groups
+                    .iter()
+                    .filter(|g| ![ALL, UNGROUPED].contains(*g))
+                    .map(|g| (*g).to_string())
+                    .collect(),
+            })
         }
+        _ => Err(problems),
+    }
+}
+
+/// The value, or `None` with its problem kept.
+fn keep<T>(problems: &mut Vec<Problem>, r: Result<T, Problem>) -> Option<T> {
+    r.map_err(|p| problems.push(p)).ok()
+}
+
+/// `ansible_host`, or else the host's name, as Ansible connects to it.
+fn address(host: &str, var: Option<&Mapped<'_>>) -> Result<String, Problem> {
+    let Some(var) = var else {
+        return Ok(host.to_string());
     };
-    if !address.is_empty() && !is_address(&address) {
-        let from = vars
-            .get("ansible_host")
-            .map_or(Owner::Host(name), |(_, o)| *o);
-        problems.push(Problem::new(format!(
-            "host `{name}`: its address `{address}` (`ansible_host` from {from}, or else the \
-             host's name) is not a DNS name or an IP address"
-        )));
+    if is_address(&var.text) {
+        return Ok(var.text.clone());
     }
-    let port = port(&vars, name)
-        .map_err(|p| problems.push(p))
-        .ok()
-        .flatten();
-    let user = mapped(&vars, name, "ansible_user")
-        .map_err(|p| problems.push(p))
-        .ok()
-        .flatten();
-    if !problems.is_empty() {
-        return Err(problems);
+    Err(Problem::new(format!(
+        "host `{host}`: {} is `{}`, which is not a DNS name or an IP address",
+        var.said(),
+        var.text
+    )))
+}
+
+/// `ansible_connection`: SSH (`ssh`, `paramiko`, `smart`, or not set), or `local`.
+fn local(host: &str, var: Option<&Mapped<'_>>) -> Result<bool, Problem> {
+    match var.map(|v| v.text.as_str()) {
+        None | Some("ssh" | "paramiko" | "smart") => Ok(false),
+        Some("local") => Ok(true),
+        Some(other) => Err(Problem::new(format!(
+            "host `{host}`: {} is `{other}`; switchyard reaches hosts over SSH, or runs a \
+             `local` host's commands on its own machine",
+            var.map(Mapped::said).unwrap_or_default()
+        ))),
     }
-    Ok(Host {
-        name: name.to_string(),
-        hall: hall.unwrap_or_default(),
-        address,
-        port,
-        user,
-        tags: groups
-            .iter()
-            .filter(|g| ![ALL, UNGROUPED].contains(*g))
-            .map(|g| (*g).to_string())
-            .collect(),
-    })
+}
+
+fn port(host: &str, var: Option<&Mapped<'_>>) -> Result<Option<u16>, Problem> {
+    let Some(var) = var else {
+        return Ok(None);
+    };
+    match var.text.trim().parse::<u16>() {
+        Ok(p) if p > 0 => Ok(Some(p)),
+        _ => Err(Problem::new(format!(
+            "host `{host}`: {} is `{}`, not a port from 1 to 65535",
+            var.said(),
+            var.text
+        ))),
+    }
 }
 
 /// The one hall the host's `--hall` groups agree on.
@@ -241,38 +278,76 @@ fn resolved<'a>(
     out
 }
 
-/// A mapped text variable: absent, or text that is not a Jinja template.
-fn mapped(vars: &Resolved<'_>, host: &str, key: &str) -> Result<Option<String>, Problem> {
+/// A mapped variable's value as text, with which variable of whose it was.
+struct Mapped<'a> {
+    text: String,
+    key: &'static str,
+    from: Owner<'a>,
+}
+
+impl Mapped<'_> {
+    /// "`ansible_port` (from group `web`)".
+    fn said(&self) -> String {
+        format!("`{}` (from {})", self.key, self.from)
+    }
+}
+
+/// Ansible's older names of the mapped variables, which it still reads.
+const ALIASES: [(&str, &str); 3] = [
+    ("ansible_host", "ansible_ssh_host"),
+    ("ansible_port", "ansible_ssh_port"),
+    ("ansible_user", "ansible_ssh_user"),
+];
+
+/// `key`, or else its older name; both set to different values is a problem, since
+/// which one Ansible uses depends on its connection plugin.
+fn mapped<'a>(
+    vars: &Resolved<'a>,
+    host: &str,
+    key: &'static str,
+) -> Result<Option<Mapped<'a>>, Problem> {
+    let current = text(vars, host, key)?;
+    let Some((_, alias)) = ALIASES.iter().find(|(k, _)| *k == key) else {
+        return Ok(current);
+    };
+    match (current, text(vars, host, alias)?) {
+        (Some(c), Some(old)) if c.text != old.text => Err(Problem::new(format!(
+            "host `{host}`: {} is `{}` but {} is `{}`; they are the same setting: keep one",
+            c.said(),
+            c.text,
+            old.said(),
+            old.text
+        ))),
+        (c, old) => Ok(c.or(old)),
+    }
+}
+
+/// A mapped variable as text: absent, or text that is not a Jinja template.
+fn text<'a>(
+    vars: &Resolved<'a>,
+    host: &str,
+    key: &'static str,
+) -> Result<Option<Mapped<'a>>, Problem> {
     let Some((value, from)) = vars.get(key) else {
         return Ok(None);
     };
     let wrong = |what: String| Problem::new(format!("host `{host}`: `{key}` (from {from}) {what}"));
-    match value {
-        Var::Text(s) if s.contains("{{") || s.contains("{%") => Err(wrong(format!(
-            "is a Jinja template, `{s}`, which switchyard cannot evaluate; write the value itself"
-        ))),
-        Var::Text(s) if s.trim().is_empty() => Err(wrong("is empty".into())),
-        Var::Text(s) => Ok(Some(s.clone())),
-        Var::Int(n) => Ok(Some(n.to_string())),
-        Var::Other(kind) => Err(wrong(format!("is {kind}, not text"))),
-        // Reported for every vaulted variable before hosts are resolved.
-        Var::Vaulted => Err(wrong("is vaulted".into())),
-    }
-}
-
-fn port(vars: &Resolved<'_>, host: &str) -> Result<Option<u16>, Problem> {
-    let Some(text) = mapped(vars, host, "ansible_port")? else {
-        return Ok(None);
-    };
-    match text.trim().parse::<u16>() {
-        Ok(p) if p > 0 => Ok(Some(p)),
-        _ => {
-            let from = vars
-                .get("ansible_port")
-                .map_or(Owner::Host(host), |(_, o)| *o);
-            Err(Problem::new(format!(
-                "host `{host}`: `ansible_port` (from {from}) is `{text}`, not a port from 1 to 65535"
-            )))
+    let text = match value {
+        Var::Text(s) if s.contains("{{") || s.contains("{%") => {
+            return Err(wrong(format!(
+                "is a Jinja template, `{s}`, which switchyard cannot evaluate; write the value itself"
+            )));
         }
-    }
+        Var::Text(s) if s.trim().is_empty() => return Err(wrong("is empty".into())),
+        Var::Text(s) => s.clone(),
+        Var::Int(n) => n.to_string(),
+        Var::Other(kind) => return Err(wrong(format!("is {kind}, not text"))),
+        // Reported for every vaulted variable before hosts are resolved.
+        Var::Vaulted => return Err(wrong("is vaulted".into())),
+    };
+    Ok(Some(Mapped {
+        text,
+        key,
+        from: *from,
+    }))
 }

@@ -234,10 +234,62 @@ fn jinja_and_wrong_values_in_the_mapped_variables() {
         "host `h1`: `ansible_user` (from group `g`) is a Jinja template, `{{ user }}`",
         "host `h2`: `ansible_port` (from host `h2`) is `70000`, not a port from 1 to 65535",
         "host `h3`: `ansible_user` (from host `h3`) is a boolean, not text",
-        "host `h4`: its address `-oProxyCommand=x`",
+        "host `h4`: `ansible_host` (from host `h4`) is `-oProxyCommand=x`, which is not a DNS name",
     ] {
         assert!(p.contains(says), "{says}\nin:\n{p}");
     }
+}
+
+#[test]
+fn the_older_ssh_names_are_read_and_must_agree() {
+    let text = "[g]\nh1 ansible_ssh_host=192.0.2.1 ansible_ssh_port=2222 ansible_ssh_user=ops\n\
+                h2 ansible_host=192.0.2.2 ansible_ssh_host=192.0.2.2\n";
+    let toml = import("i.ini", text, &halls(&[("g", "a")]))
+        .expect("valid")
+        .toml;
+    assert!(
+        toml.contains(
+            "[hosts.h1]\naddress = \"192.0.2.1\"\nhall = \"a\"\nport = 2222\nuser = \"ops\"\n"
+        ),
+        "{toml}"
+    );
+    assert!(
+        toml.contains("[hosts.h2]\naddress = \"192.0.2.2\"\n"),
+        "{toml}"
+    );
+    let p = problems(
+        "i.ini",
+        "[g]\nh1 ansible_host=192.0.2.1\n[g:vars]\nansible_ssh_host=192.0.2.9\n",
+        &[("g", "a")],
+    );
+    assert!(
+        p.contains("host `h1`: `ansible_host` (from host `h1`) is `192.0.2.1` but `ansible_ssh_host` (from group `g`) is `192.0.2.9`"),
+        "{p}"
+    );
+}
+
+#[test]
+fn a_local_connection_is_a_local_host_and_others_are_refused() {
+    let text = "[g]\nlocalhost ansible_connection=local\nh1 ansible_connection=ssh\n";
+    let toml = import("i.ini", text, &halls(&[("g", "a")]))
+        .expect("valid")
+        .toml;
+    assert!(
+        toml.contains(
+            "[hosts.localhost]\naddress = \"localhost\"\nhall = \"a\"\ntransport = \"local\"\n"
+        ),
+        "{toml}"
+    );
+    assert!(
+        toml.contains("[hosts.h1]\naddress = \"h1\"\nhall = \"a\"\ntags"),
+        "{toml}"
+    );
+    let p = problems(
+        "i.ini",
+        "[g]\nwin1 ansible_connection=winrm\n",
+        &[("g", "a")],
+    );
+    assert!(p.contains("host `win1`: `ansible_connection` (from host `win1`) is `winrm`; switchyard reaches hosts over SSH"), "{p}");
 }
 
 #[test]
