@@ -6,14 +6,14 @@
 use serde_json::{Map, Value};
 
 use super::model::{Inventory, Var, Vars};
-use super::problem::Problem;
+use super::problem::{Problem, without_location};
 
 pub fn parse(text: &str) -> Result<Inventory, Vec<Problem>> {
     let doc: Value = serde_json::from_str(text).map_err(|e| {
         vec![Problem::at(
             e.line(),
             e.column(),
-            format!("invalid JSON: {e}"),
+            format!("invalid JSON: {}", without_location(&e.to_string())),
         )]
     })?;
     let Value::Object(top) = doc else {

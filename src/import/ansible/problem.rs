@@ -67,6 +67,21 @@ impl fmt::Display for Problems {
     }
 }
 
+/// A parser's message without the " at line L column C" it ends with, which the
+/// problem says in its own place.
+pub fn without_location(message: &str) -> &str {
+    let Some(i) = message.rfind(" at line ") else {
+        return message;
+    };
+    let rest = &message[i + " at line ".len()..];
+    let numbers = rest.split_once(" column ").is_some_and(|(l, c)| {
+        [l, c]
+            .iter()
+            .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    });
+    if numbers { &message[..i] } else { message }
+}
+
 /// The one answer to a dynamic inventory, a script or a plugin: switchyard runs nothing
 /// of Ansible's, and `ansible-inventory` can turn either into JSON that it reads.
 pub fn dynamic(file: &str, what: &str) -> Problem {
@@ -74,4 +89,22 @@ pub fn dynamic(file: &str, what: &str) -> Problem {
         "{what}: switchyard cannot run dynamic inventories; run \
          `ansible-inventory -i {file} --list > inventory.json` and import inventory.json"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_location;
+
+    #[test]
+    fn only_a_trailing_location_is_taken_off() {
+        assert_eq!(without_location("bad at line 3 column 4"), "bad");
+        assert_eq!(
+            without_location("bad at line 3 column 4, while parsing"),
+            "bad at line 3 column 4, while parsing"
+        );
+        assert_eq!(
+            without_location("bad at line x column 4"),
+            "bad at line x column 4"
+        );
+    }
 }

@@ -148,9 +148,9 @@ fn host(
     let mut problems = Vec::new();
     if !is_host_name(name) {
         problems.push(Problem::new(format!(
-            "host `{name}` cannot be a switchyard host name: it has only letters, digits, `.`, \
-             `-` and `_`, starting with a letter or digit; name it so in the Ansible inventory \
-             and set `ansible_host` to its address"
+            "host `{name}` cannot be a switchyard host name, which has only letters, digits, \
+             `.`, `-` and `_`, starting with a letter or digit; rename it in the Ansible \
+             inventory and set `ansible_host` to its address"
         )));
     }
     let hall = keep(&mut problems, hall(halls, name, groups));

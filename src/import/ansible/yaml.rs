@@ -7,14 +7,15 @@
 use serde_norway::{Mapping, Value};
 
 use super::model::{Inventory, Var, Vars};
-use super::problem::{Problem, dynamic};
+use super::problem::{Problem, dynamic, without_location};
 use super::range;
 
 pub fn parse(file: &str, text: &str) -> Result<Inventory, Vec<Problem>> {
     let doc: Value = serde_norway::from_str(text).map_err(|e| {
+        let message = format!("invalid YAML: {}", without_location(&e.to_string()));
         vec![match e.location() {
-            Some(l) => Problem::at(l.line(), l.column(), format!("invalid YAML: {e}")),
-            None => Problem::new(format!("invalid YAML: {e}")),
+            Some(l) => Problem::at(l.line(), l.column(), message),
+            None => Problem::new(message),
         }]
     })?;
     let mut inv = Inventory::default();
