@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::model::{ALL, Inventory};
+use super::model::{ALL, Inventory, UNGROUPED};
 use super::problem::Problem;
 
 pub struct Tree<'a> {
@@ -36,7 +36,7 @@ impl<'a> Tree<'a> {
     }
 
     /// Every group `host` is in, `all` included: those that list it, and their
-    /// ancestors.
+    /// ancestors; `ungrouped` when that is all.
     pub fn groups_of(&self, host: &str) -> BTreeSet<&'a str> {
         let mut out: BTreeSet<&str> = BTreeSet::from([ALL]);
         let mut todo: Vec<&str> = self
@@ -50,6 +50,9 @@ impl<'a> Tree<'a> {
             if out.insert(g) || g == ALL {
                 todo.extend(self.parents.get(g).into_iter().flatten().copied());
             }
+        }
+        if out.len() == 1 {
+            out.insert(UNGROUPED);
         }
         out
     }

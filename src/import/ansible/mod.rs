@@ -25,7 +25,7 @@ mod tests;
 mod yaml;
 
 pub use detect::Format;
-pub use problem::{At, Problem, Problems, dynamic};
+pub use problem::{Problem, Problems, dynamic};
 pub use resolve::HallGroup;
 
 /// An imported inventory: its TOML, and the format it was read as.

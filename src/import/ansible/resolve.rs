@@ -72,20 +72,35 @@ pub fn hosts(inv: &Inventory, halls: &[HallGroup]) -> Result<Vec<Host>, Vec<Prob
             Err(mut p) => problems.append(&mut p),
         }
     }
-    problems.extend(bad_tags.into_iter().filter(|g| ![ALL, UNGROUPED].contains(g)).map(|g| {
-        Problem::new(format!(
-            "group `{g}` cannot be a switchyard tag: a tag has only letters, digits, `_` and `-`; \
-             rename the group in the Ansible inventory (to `{}`, say)",
-            g.chars()
-                .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
-                .collect::<String>()
-        ))
-    }));
+    problems.extend(
+        bad_tags
+            .into_iter()
+            .filter(|g| ![ALL, UNGROUPED].contains(g))
+            .map(not_a_tag),
+    );
     if problems.is_empty() {
         Ok(out)
     } else {
         Err(problems)
     }
+}
+
+/// A group whose name switchyard rejects as a tag, with a name it would take.
+fn not_a_tag(group: &str) -> Problem {
+    let suggested: String = group
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    Problem::new(format!(
+        "group `{group}` cannot be a switchyard tag: a tag has only letters, digits, `_` and \
+         `-`; rename the group in the Ansible inventory (to `{suggested}`, say)"
+    ))
 }
 
 /// Every vaulted variable, of groups then hosts: switchyard cannot decrypt it, and
@@ -113,7 +128,10 @@ fn unknown_hall_groups(inv: &Inventory, halls: &[HallGroup]) -> Vec<Problem> {
     let known = inv.groups.keys().map(String::as_str);
     let mut problems: Vec<Problem> = halls
         .iter()
-        .filter(|h| !inv.groups.contains_key(&h.group))
+        // `all` and `ungrouped` are there even when the file never names them.
+        .filter(|h| {
+            !inv.groups.contains_key(&h.group) && ![ALL, UNGROUPED].contains(&h.group.as_str())
+        })
         .map(|h| {
             let hint = did_you_mean(&h.group, known.clone())
                 .map(|g| format!(" (did you mean `{g}`?)"))

@@ -241,6 +241,24 @@ fn jinja_and_wrong_values_in_the_mapped_variables() {
 }
 
 #[test]
+fn all_and_ungrouped_are_groups_even_when_never_named() {
+    let yaml = "all:\n  hosts:\n    loose:\n  children:\n    web:\n      hosts:\n        w1:\n";
+    let h = halls(&[("ungrouped", "a"), ("web", "b")]);
+    let toml = import("i.yml", yaml, &h).expect("valid").toml;
+    assert!(
+        toml.contains("[hosts.loose]\naddress = \"loose\"\nhall = \"a\"\ntags = []\n"),
+        "{toml}"
+    );
+    let toml = import("i.ini", "[web]\nw1\n", &halls(&[("all", "a")]))
+        .expect("valid")
+        .toml;
+    assert!(
+        toml.contains("[hosts.w1]\naddress = \"w1\"\nhall = \"a\"\ntags = [\"web\"]\n"),
+        "{toml}"
+    );
+}
+
+#[test]
 fn the_older_ssh_names_are_read_and_must_agree() {
     let text = "[g]\nh1 ansible_ssh_host=192.0.2.1 ansible_ssh_port=2222 ansible_ssh_user=ops\n\
                 h2 ansible_host=192.0.2.2 ansible_ssh_host=192.0.2.2\n";
