@@ -26,6 +26,14 @@ fn import_ansible(g: &Global, a: &AnsibleImportArgs) -> Result<u8, Error> {
             "this is an executable file, a dynamic inventory script",
         )));
     }
+    if a.output
+        .as_deref()
+        .is_some_and(|out| same_file(out, &a.file))
+    {
+        return Err(fail(Problem::new(
+            "--output names the Ansible inventory itself, which the import would replace",
+        )));
+    }
     let text = read(&a.file).map_err(fail)?;
     let imported =
         ansible::import(&file, &text, &a.halls).map_err(|p| Error::Import(Box::new(p)))?;
@@ -56,6 +64,13 @@ fn import_ansible(g: &Global, a: &AnsibleImportArgs) -> Result<u8, Error> {
         ));
     }
     Ok(exit::PASSED)
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
 }
 
 /// Ansible runs an executable inventory file as a script, whatever is in it.

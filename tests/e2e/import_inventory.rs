@@ -143,6 +143,19 @@ fn group_vars_beside_the_inventory_must_be_resolved_by_ansible_first() {
 }
 
 #[test]
+fn the_output_never_replaces_the_ansible_inventory() {
+    let out = Test::new()
+        .file("hosts", "[north]\ndb1\n")
+        .args(&["import-inventory", "ansible", "hosts", "--hall", "north=a"])
+        .args(&["--output", "./hosts"])
+        .run()
+        .code(2)
+        .stderr_has("hosts: --output names the Ansible inventory itself");
+    let kept = std::fs::read_to_string(out.root.join("hosts")).expect("hosts");
+    assert_eq!(kept, "[north]\ndb1\n");
+}
+
+#[test]
 fn usage_mistakes_are_exit_2() {
     for (args, says) in [
         (&["valid.ini"][..], "--hall <GROUP=HALL>"),
