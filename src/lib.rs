@@ -17,18 +17,21 @@
 //! - [`ui`]: progress bars and plain lines on the terminal: consumers of engine events.
 //! - [`notify`]: webhooks told of a run's events (`[[notify]]`): consumers of engine
 //!   events, delivered off the run's critical path.
+//! - [`import`]: inventories of other tools (Ansible) as switchyard inventory TOML;
+//!   pure, used by `cli`'s `import-inventory`.
 //! - [`demo`]: the self-contained lab behind `switchyard demo`.
 //! - [`local_user`]: who runs switchyard (name, home), for SSH and for signing.
 //!
 //! Arrows point one way: `cli` uses everything; `engine` uses `plan`, `config` and
-//! `transport`; `evidence`, `ui` and `notify` read engine events; nothing points back at `cli`,
-//! and `config` and `plan` never import `engine`.
+//! `transport`; `evidence`, `ui` and `notify` read engine events; nothing points back at
+//! `cli`, and `config` and `plan` never import `engine`.
 
 pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod engine;
 pub mod evidence;
+pub mod import;
 pub mod local_user;
 pub mod notify;
 pub mod plan;

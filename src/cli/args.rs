@@ -84,6 +84,8 @@ pub enum Command {
     Status(StatusArgs),
     /// Connect and authenticate to every host of the inventory.
     CheckInventory(CheckInventoryArgs),
+    /// Write a switchyard inventory from another tool's inventory (docs/ansible.md).
+    ImportInventory(ImportInventoryArgs),
     /// A full live drill on this machine, nothing to set up: a temporary two-hall lab,
     /// a switchover of the bundled runbook (or with --site, a site), and its evidence.
     Demo(DemoArgs),
@@ -274,6 +276,51 @@ pub enum ListFormat {
 pub struct CheckInventoryArgs {
     /// Inventory files (default: every inventory/*.toml).
     pub inventories: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct ImportInventoryArgs {
+    #[command(subcommand)]
+    pub from: ImportFrom,
+}
+
+/// The tools whose inventories `import-inventory` reads.
+#[derive(Subcommand, Debug)]
+pub enum ImportFrom {
+    /// An Ansible inventory: INI, YAML, or the JSON of `ansible-inventory --list`.
+    Ansible(AnsibleImportArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct AnsibleImportArgs {
+    /// The Ansible inventory file (its format is told by its content).
+    pub file: PathBuf,
+    /// The hosts of Ansible group GROUP (and of its children) are in switchyard hall
+    /// HALL; repeatable, at least once. Every host must be in exactly one hall.
+    #[arg(long = "hall", value_name = "GROUP=HALL", required = true, value_parser = hall_group)]
+    pub halls: Vec<crate::import::ansible::HallGroup>,
+    /// Write to this file (atomically) instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// `--hall GROUP=HALL`, the hall named as switchyard names halls.
+fn hall_group(s: &str) -> Result<crate::import::ansible::HallGroup, String> {
+    let Some((group, hall)) = s.split_once('=') else {
+        return Err("expected GROUP=HALL, like `dc_north=a`".into());
+    };
+    if group.is_empty() {
+        return Err("the group before `=` is empty".into());
+    }
+    if !crate::config::ids::is_simple_name(hall) {
+        return Err(format!(
+            "hall `{hall}` is not a valid hall name: expected lowercase letters, digits, `-` and `_`, starting with a letter or digit"
+        ));
+    }
+    Ok(crate::import::ansible::HallGroup {
+        group: group.to_string(),
+        hall: hall.to_string(),
+    })
 }
 
 #[derive(Args, Debug)]

@@ -10,8 +10,8 @@ use crate::config::diagnostic::render_all;
 
 use super::args::{Cli, Color, Command, Global, LogFormat};
 use super::{
-    Error, answer, check_inventory, demo, exit, history, plan, report, resume, run, status,
-    validate, verify_evidence, watch,
+    Error, answer, check_inventory, demo, exit, history, import_inventory, plan, report, resume,
+    run, status, validate, verify_evidence, watch,
 };
 
 /// Runs switchyard with the process's arguments.
@@ -40,6 +40,7 @@ pub fn main() -> ExitCode {
         Command::History(a) => history::run(a),
         Command::Status(a) => status::run(&cli.global, a),
         Command::CheckInventory(a) => check_inventory::run(&cli.global, a),
+        Command::ImportInventory(a) => import_inventory::run(&cli.global, a),
         Command::Demo(a) => demo::run(&cli.global, a),
         Command::ServeHttp(a) => demo::serve_http(a),
     };
@@ -56,6 +57,7 @@ pub fn main() -> ExitCode {
 pub(super) fn report_error(g: &Global, e: &Error) {
     let text = match e {
         Error::Load(load) => render_all(&load.sources, &load.diagnostics),
+        Error::Import(problems) => format!("{problems}\n"),
         other => format!("error: {other}\n"),
     };
     crate::ui::terminal::diagnostics_to_stderr(&text, use_color(g.color));

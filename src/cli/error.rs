@@ -65,6 +65,9 @@ pub enum Error {
     RunFolder(String),
     #[error("{0}")]
     Setup(String),
+    /// An inventory to import has problems, each naming the file and what is wrong.
+    #[error("{0}")]
+    Import(Box<crate::import::ansible::Problems>),
     /// `switchyard answer` was refused, or found no run to answer.
     #[error("{0}")]
     Refused(String),
@@ -107,7 +110,8 @@ impl Error {
             | Error::NeedsConfirmation
             | Error::Evidence(_)
             | Error::RunFolder(_)
-            | Error::Setup(_) => exit::INVALID,
+            | Error::Setup(_)
+            | Error::Import(_) => exit::INVALID,
             Error::NotConfirmed | Error::Locked(_) | Error::Refused(_) => exit::FAILED,
         }
     }

@@ -11,6 +11,7 @@ mod dispatch;
 mod error;
 pub mod exit;
 mod history;
+mod import_inventory;
 mod lock;
 mod plan;
 mod predict;

@@ -69,6 +69,11 @@ pub fn is_address(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || ".-_:%".contains(c))
 }
 
+/// Tags: letters, digits, `_` and `-`.
+pub fn is_tag_name(s: &str) -> bool {
+    is_var_name(&s.replace('-', "_"))
+}
+
 /// Variable and secret names, as templates refer to them.
 pub fn is_var_name(s: &str) -> bool {
     !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')

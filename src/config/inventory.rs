@@ -561,9 +561,7 @@ fn build_host(
     };
     let mut tags_ok = true;
     for t in &raw.tags {
-        tags_ok &= check_name(diags, "tag", t, |s| {
-            super::ids::is_var_name(&s.replace('-', "_"))
-        });
+        tags_ok &= check_name(diags, "tag", t, super::ids::is_tag_name);
     }
     let ssh = ssh_settings(&file.path, &file.raw.ssh, &raw.ssh);
     if !(name_ok && tags_ok) {

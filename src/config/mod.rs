@@ -30,8 +30,8 @@ pub mod validate;
 pub use action_kind::ActionKind;
 pub use diagnostic::{Diagnostic, Diagnostics};
 pub use load::{
-    Document, LoadError, Loaded, LoadedSite, is_site_file, load_any, load_inventory, load_runbook,
-    load_site,
+    Document, LoadError, Loaded, LoadedSite, inventory_from_text, is_site_file, load_any,
+    load_inventory, load_runbook, load_site,
 };
 pub use raw_site::is_site;
 pub use runbook::Runbook;

@@ -1,6 +1,7 @@
 //! The documentation cannot drift from the code: every TOML example in
-//! `docs/runbook-format.md` is loaded and must validate; and the repository stands
-//! alone: every relative link in `README.md` and `docs/*.md` leads to a file in it.
+//! `docs/runbook-format.md` is loaded and must validate; the worked example of
+//! `docs/ansible.md` prints what it shows; and the repository stands alone: every
+//! relative link in `README.md` and `docs/*.md` leads to a file in it.
 //!
 //! Fences say what they hold: ```` ```toml inventory ```` (the one complete inventory),
 //! ```` ```toml runbook ```` (complete runbooks) and ```` ```toml step ```` (step tables
@@ -8,11 +9,14 @@
 
 use crate::support::util::Test;
 
-fn blocks(doc: &str) -> Vec<(String, String, usize)> {
+/// The fenced blocks of `lang` (```` ```toml ````), each with the rest of its info string,
+/// its text and its line.
+fn fenced(doc: &str, lang: &str) -> Vec<(String, String, usize)> {
+    let fence = format!("```{lang}");
     let mut out = Vec::new();
     let mut lines = doc.lines().enumerate();
     while let Some((n, line)) = lines.next() {
-        let Some(info) = line.trim_start().strip_prefix("```toml") else {
+        let Some(info) = line.trim_start().strip_prefix(fence.as_str()) else {
             continue;
         };
         let body: Vec<&str> = lines
@@ -48,7 +52,7 @@ fn every_toml_example_in_the_format_reference_validates() {
         "/docs/runbook-format.md"
     ))
     .expect("docs/runbook-format.md");
-    let blocks = blocks(&doc);
+    let blocks = fenced(&doc, "toml");
     let inventories: Vec<&(String, String, usize)> =
         blocks.iter().filter(|b| b.0 == "inventory").collect();
     assert_eq!(
@@ -80,6 +84,47 @@ fn every_toml_example_in_the_format_reference_validates() {
         checked += 1;
     }
     assert!(checked >= 5, "only {checked} examples checked");
+}
+
+/// The one block of `lang` whose info string is `info`.
+fn block(doc: &str, lang: &str, info: &str) -> String {
+    let found: Vec<String> = fenced(doc, lang)
+        .into_iter()
+        .filter(|b| b.0 == info)
+        .map(|b| b.1)
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "docs/ansible.md: one ```{lang} {info} block"
+    );
+    found.into_iter().next().unwrap_or_default()
+}
+
+#[test]
+fn the_ansible_worked_example_prints_what_it_shows() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/ansible.md"))
+        .expect("docs/ansible.md");
+    let command = block(&doc, "sh", "example");
+    let args: Vec<&str> = command
+        .trim()
+        .strip_prefix("switchyard ")
+        .expect("the example runs switchyard")
+        .split_whitespace()
+        .collect();
+    let out = Test::new()
+        .file("hosts.ini", block(&doc, "ini", "hosts.ini"))
+        .args(&args)
+        .run()
+        .code(0)
+        .stderr_has("imported 5 hosts from hosts.ini (INI)");
+    // The first line names the version that wrote it; the rest is the same for every one.
+    let shown = block(&doc, "toml", "imported");
+    let (shown_first, shown_rest) = shown.split_once('\n').expect("lines");
+    let (first, rest) = out.stdout.split_once('\n').expect("lines");
+    assert_eq!(shown_rest, rest, "docs/ansible.md shows another output");
+    let version = |l: &str| l.rsplit_once(' ').map(|(head, _)| head.to_string());
+    assert_eq!(version(shown_first), version(first));
 }
 
 /// The relative link targets in a Markdown text, with the line each is on: inline links

@@ -1,12 +1,15 @@
 //! Property tests: random bytes and random mutations of the example runbooks and
-//! inventory must never panic the loader, the diagnostics renderer or the planner.
+//! inventory must never panic the loader, the diagnostics renderer or the planner; and
+//! mutated Ansible inventories never panic the importer, whose output, when it writes
+//! one, always loads.
 
 use std::path::Path;
 
 use proptest::prelude::*;
 use switchyard::config::diagnostic::render_all;
-use switchyard::config::load_runbook;
 use switchyard::config::model::Mode;
+use switchyard::config::{inventory_from_text, load_runbook};
+use switchyard::import::ansible::{self, HallGroup};
 use switchyard::plan;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
@@ -40,6 +43,28 @@ fn exercise(runbook: &[u8], inventory: &[u8]) {
                         plan::render::mermaid(&p),
                     );
                 }
+            }
+        }
+    }
+}
+
+/// Imports `text` as an Ansible inventory: a problem is said, and an inventory written
+/// loads as switchyard loads any.
+fn exercise_import(text: &[u8]) {
+    let text = String::from_utf8_lossy(text);
+    let halls = [("north", "a"), ("south", "b")].map(|(g, h)| HallGroup {
+        group: g.into(),
+        hall: h.into(),
+    });
+    match ansible::import("inv", &text, &halls) {
+        Err(problems) => assert!(problems.to_string().starts_with("error: inv")),
+        Ok(imported) => {
+            if let Err(e) = inventory_from_text(Path::new("out.toml"), imported.toml.clone()) {
+                panic!(
+                    "the import does not load:\n{}\n{}",
+                    render_all(&e.sources, &e.diagnostics),
+                    imported.toml
+                );
             }
         }
     }
@@ -123,5 +148,15 @@ proptest! {
     fn mutated_inventories_never_panic(muts in prop::collection::vec(mutation(), 1..6)) {
         let inventory = muts.iter().fold(example("inventory/site.toml"), apply);
         exercise(&example("runbooks/recruitment.toml"), &inventory);
+    }
+
+    #[test]
+    fn mutated_ansible_inventories_never_panic_and_import_to_what_loads(
+        which in 0usize..3,
+        muts in prop::collection::vec(mutation(), 1..6),
+    ) {
+        let name = ["inventory.ini", "inventory.yml", "inventory.json"][which];
+        let text = muts.iter().fold(example(&format!("tests/fixtures/ansible/same/{name}")), apply);
+        exercise_import(&text);
     }
 }

@@ -11,6 +11,7 @@ mod faults;
 mod fuzz;
 mod http_body;
 mod hup;
+mod import_inventory;
 mod incident;
 mod invalid;
 mod invalid_sites;

@@ -9,5 +9,5 @@ mod runbook;
 mod site;
 
 pub use any::{Document, is_site_file, load_any};
-pub use runbook::{LoadError, Loaded, load_inventory, load_runbook};
+pub use runbook::{LoadError, Loaded, inventory_from_text, load_inventory, load_runbook};
 pub use site::{LoadedSite, load_site};

@@ -200,7 +200,29 @@ pub fn load_inventory(paths: &[PathBuf]) -> Result<(Sources, Inventory), LoadErr
             });
         }
     }
-    let (files, more) = read_inventories(&sources, &pending);
+    build_inventory(sources, diags, &pending)
+}
+
+/// Validates inventory TOML that is not on disk (yet) as if it were the file `path`: what
+/// `import-inventory` writes must load.
+pub fn inventory_from_text(path: &Path, text: String) -> Result<(Sources, Inventory), LoadError> {
+    let mut sources = Sources::default();
+    let id = sources.add(path.to_path_buf(), text);
+    let pending = [Pending {
+        id,
+        path: path.to_path_buf(),
+        tier: 0,
+    }];
+    build_inventory(sources, Diagnostics::default(), &pending)
+}
+
+/// Parses and builds the inventory of files already read into `sources`.
+fn build_inventory(
+    sources: Sources,
+    mut diags: Diagnostics,
+    pending: &[Pending],
+) -> Result<(Sources, Inventory), LoadError> {
+    let (files, more) = read_inventories(&sources, pending);
     diags.extend(more);
     if diags.has_errors() {
         return Err(LoadError {
