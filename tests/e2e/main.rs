@@ -15,6 +15,7 @@ mod incident;
 mod invalid;
 mod invalid_sites;
 mod invariant;
+mod jump;
 mod numbers;
 mod order;
 mod plan;
