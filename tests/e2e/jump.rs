@@ -16,21 +16,23 @@ use crate::support::util::{LIVE, Output, Test, run_dir, summary};
 /// Prints the process ids from the owner of this SSH connection's client end up to
 /// pid 1, on one line after the host's name.
 const WHO_CONNECTED: &str = r#"
-port=${SSH_CONNECTION#* }; port=${port%% *}
-hex=$(printf ':%04X' "$port")
-inode=$(awk -v p="$hex" '$2 ~ p"$" && $3 ~ ":0016$" { print $10; exit }' /proc/net/tcp)
+name=$1
+set -- $SSH_CONNECTION
+near=$(printf ':%04X' "$2")
+far=$(echo "$3" | awk -F. '{ printf "%02X%02X%02X%02X:0016", $4, $3, $2, $1 }')
+# /proc can miss a line or a process while others change: look again until found.
 pid=
-for fd in /proc/[0-9]*/fd/*; do
-  if [ "$(readlink "$fd" 2>/dev/null)" = "socket:[$inode]" ]; then
-    pid=${fd#/proc/}; pid=${pid%%/*}; break
-  fi
+for try in 1 2 3 4 5 6 7 8 9 10; do
+  inode=$(awk -v n="$near" -v f="$far" '$2 ~ n"$" && $3 == f { print $10; exit }' /proc/net/tcp)
+  [ -n "$inode" ] && pid=$(find /proc/[0-9]*/fd -maxdepth 1 -lname "socket:\\[$inode\\]" 2>/dev/null | head -n 1 | cut -d/ -f3)
+  [ -n "$pid" ] && break
 done
 chain=
 while [ -n "$pid" ] && [ "$pid" != 0 ]; do
   chain="$chain $pid"
   pid=$(sed 's/.*) //' "/proc/$pid/stat" | cut -d' ' -f2)
 done
-echo "$1:$chain"
+echo "$name:$chain"
 "#;
 
 /// An inventory host for `sshd`, reached through `jump` when given.
@@ -300,4 +302,37 @@ run = "echo start >> {log}"
         "source_unreachable"
     );
     assert_eq!(s["outcome"], "passed");
+}
+
+#[test]
+fn fifty_hosts_behind_one_jump_share_its_one_login() {
+    let (a, jump) = (Sshd::start(), Sshd::start());
+    let targets: Vec<Sshd> = (0..50).map(|_| Sshd::start()).collect();
+    let names: Vec<String> = (1..=50).map(|i| format!("db-b{i:02}")).collect();
+    let mut parts = vec![
+        "[halls.b]\njump = \"jump-b\"\n".to_string(),
+        host(&a, "db-a1", "a", None),
+        jump_host(&jump, "jump-b", "b", None),
+    ];
+    parts.extend(
+        targets
+            .iter()
+            .zip(&names)
+            .map(|(sshd, name)| host(sshd, name, "b", None)),
+    );
+    let inv = inventory(&parts).replacen("[halls.b]\n[ssh]", "[ssh]", 1);
+    let t = Test::new().file("inventory/site.toml", inv);
+    let (t, log) = runbook(t);
+    // Besides who connected, a megabyte back from each host at once, through the one
+    // jump connection, whole and in order (its last line is read back).
+    let body = std::fs::read_to_string(t.path().join("runbooks/test.toml")).expect("runbook")
+        + "[[services.db.verify]]\nrun = \"head -c 1000000 /dev/zero | tr '\\\\0' x; echo; echo end-{{host.name}}\"\nexpect_stdout = \"xx\\nend-{{host.name}}\"\n";
+    let out = t.file("runbooks/test.toml", body).args(LIVE).run().code(0);
+    let expected: Vec<&str> = names.iter().map(String::as_str).collect();
+    assert_through(&log, &expected, &jump);
+    assert_eq!(jump.logins(), 1, "one login on the jump for 50 hosts");
+    for (sshd, name) in targets.iter().zip(&names) {
+        assert_eq!(sshd.logins(), 1, "{name}");
+    }
+    assert_eq!(summary(&run_dir(&out))["outcome"], "passed");
 }
