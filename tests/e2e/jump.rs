@@ -118,10 +118,17 @@ fn a_hall_behind_a_jump_host_is_reached_only_through_it() {
     ])
     .replacen("[halls.b]\n[ssh]", "[ssh]", 1);
     let (t, log) = runbook(Test::new().file("inventory/site.toml", inv));
-    let out = t.args(LIVE).run().code(0);
+    // A dry run logs in to every host it would touch, through the jump, and runs nothing.
+    let dry = t
+        .args(&["--no-progress", "run", "runbooks/test.toml", "--to", "b"])
+        .run()
+        .code(0);
+    assert!(!log.exists(), "the dry run ran a command");
+    assert_eq!((jump.logins(), b1.logins(), b2.logins()), (1, 1, 1));
+    let out = Test::reuse(&dry.root).args(LIVE).run().code(0);
     assert_through(&log, &["db-b1", "db-b2"], &jump);
     // One login on the jump for both hosts behind it, one on each of them.
-    assert_eq!((jump.logins(), b1.logins(), b2.logins()), (1, 1, 1));
+    assert_eq!((jump.logins(), b1.logins(), b2.logins()), (2, 2, 2));
     assert_eq!(summary(&run_dir(&out))["outcome"], "passed");
 }
 

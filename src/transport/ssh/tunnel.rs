@@ -284,7 +284,9 @@ impl Driver {
                         crate::config::duration::format(opening.within)
                     )));
                 }
-                waits.until(opening.by);
+                if opening.reply.is_some() {
+                    waits.until(opening.by);
+                }
                 return Ok(false);
             }
             Err(e) if session_lost(&e) => return Err(End::Lost(e.message().to_string())),
@@ -294,20 +296,20 @@ impl Driver {
             )),
             Ok(channel) => Bridge::new(channel).map_err(|e| format!("cannot bridge it: {e}")),
         };
-        let Some(to) = self.opening.take().and_then(|o| o.reply) else {
-            // Told it took too long: the channel closes with the bridge.
-            return Ok(true);
-        };
-        match reply {
-            Ok((bridge, local)) => {
-                // Should the caller have given up meanwhile, its end is dropped with
-                // the answer, and the bridge closes the channel.
-                let _ = to.send(Ok(local));
+        let to = self.opening.take().and_then(|o| o.reply);
+        match (reply, to) {
+            (Ok((bridge, local)), to) => {
+                // A caller told it took too long, or gone meanwhile, drops its end (with
+                // the answer): the bridge then sees it closed and closes the channel.
+                if let Some(to) = to {
+                    let _ = to.send(Ok(local));
+                }
                 self.bridges.push(bridge);
             }
-            Err(e) => {
+            (Err(e), Some(to)) => {
                 let _ = to.send(Err(e));
             }
+            (Err(_), None) => {}
         }
         Ok(true)
     }
@@ -407,20 +409,35 @@ struct Bridge {
     done: bool,
 }
 
-/// Bytes read on one side and not yet written on the other.
-#[derive(Default)]
+/// Bytes read on one side and not yet written on the other, in a buffer kept for the
+/// bridge's life.
 struct Pending {
     buf: Vec<u8>,
+    len: usize,
     at: usize,
 }
 
 impl Pending {
+    fn new() -> Pending {
+        Pending {
+            buf: vec![0; CHUNK],
+            len: 0,
+            at: 0,
+        }
+    }
+
     fn is_empty(&self) -> bool {
-        self.at >= self.buf.len()
+        self.at >= self.len
     }
 
     fn rest(&self) -> &[u8] {
-        &self.buf[self.at..]
+        &self.buf[self.at..self.len]
+    }
+
+    /// `n` bytes were read into the buffer.
+    fn filled(&mut self, n: usize) {
+        self.len = n;
+        self.at = 0;
     }
 }
 
@@ -432,8 +449,8 @@ impl Bridge {
         let bridge = Bridge {
             channel,
             local,
-            inbound: Pending::default(),
-            outbound: Pending::default(),
+            inbound: Pending::new(),
+            outbound: Pending::new(),
             far_ended: false,
             near_ended: false,
             wants_read: false,
@@ -482,13 +499,9 @@ impl Bridge {
     fn move_in(&mut self, waits: &mut Waits) -> Result<bool, String> {
         let mut moved = false;
         if self.inbound.is_empty() && !self.far_ended && !self.near_ended {
-            let mut buf = vec![0; CHUNK];
-            match self.channel.read(&mut buf) {
+            match self.channel.read(&mut self.inbound.buf) {
                 Ok(0) => self.far_ended = true,
-                Ok(n) => {
-                    buf.truncate(n);
-                    self.inbound = Pending { buf, at: 0 };
-                }
+                Ok(n) => self.inbound.filled(n),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => waits.session = true,
                 Err(e) => return self.channel_failed(&e).map(|()| true),
             }
@@ -514,15 +527,13 @@ impl Bridge {
     fn move_out(&mut self, waits: &mut Waits) -> Result<bool, String> {
         let mut moved = false;
         if self.outbound.is_empty() && !self.near_ended {
-            let mut buf = vec![0; CHUNK];
-            match (&self.local).read(&mut buf) {
+            match (&self.local).read(&mut self.outbound.buf) {
                 Ok(0) => {
                     self.near_ended = true;
                     moved = true;
                 }
                 Ok(n) => {
-                    buf.truncate(n);
-                    self.outbound = Pending { buf, at: 0 };
+                    self.outbound.filled(n);
                     moved = true;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.wants_read = true,
@@ -555,7 +566,7 @@ impl Bridge {
             return Err(e.to_string());
         }
         self.far_ended = true;
-        self.inbound = Pending::default();
+        self.inbound.filled(0);
         Ok(())
     }
 }
