@@ -323,17 +323,29 @@ impl SshHost {
             cause: Box::new(cause),
         };
         // Boxed: the jump's connection may itself go through a jump.
-        let tunnel = Box::pin(jump.tunnel()).await.map_err(hop)?;
+        let mut tunnel = Box::pin(jump.tunnel()).await.map_err(hop)?;
         let fail = |reason: String| {
             hop(TransportError::Connect {
                 address: self.endpoint(),
                 reason,
             })
         };
-        let local = tunnel
-            .open(&self.address, self.ssh.port, self.ssh.connect_timeout)
-            .await
-            .map_err(fail)?;
+        let mut retried = false;
+        let local = loop {
+            let opened = tunnel
+                .open(&self.address, self.ssh.port, self.ssh.connect_timeout)
+                .await;
+            match opened {
+                Ok(local) => break local,
+                // The jump's connection was found lost on the way (a rebooted jump host):
+                // nothing reached this host yet, so once more on a new connection.
+                Err(_) if !tunnel.is_alive() && !retried => {
+                    retried = true;
+                    tunnel = Box::pin(jump.tunnel()).await.map_err(hop)?;
+                }
+                Err(reason) => return Err(fail(reason)),
+            }
+        };
         Socket::Unix(local)
             .watchable()
             .map_err(|e| fail(format!("cannot watch the connection: {e}")))

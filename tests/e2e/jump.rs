@@ -343,3 +343,42 @@ fn fifty_hosts_behind_one_jump_share_its_one_login() {
     }
     assert_eq!(summary(&run_dir(&out))["outcome"], "passed");
 }
+
+#[test]
+fn a_lost_jump_connection_is_made_again_for_the_next_step() {
+    let (a, jump, b) = (Sshd::start(), Sshd::start(), Sshd::start());
+    let inv = inventory(&[
+        host(&a, "db-a1", "a", None),
+        jump_host(&jump, "jump-b", "b", None),
+        host(&b, "db-b1", "b", Some("jump-b")),
+    ]);
+    let t = Test::new().file("inventory/site.toml", inv);
+    // Between two steps on db-b1, the jump host's sshd loses every connection it
+    // serves (as when the jump host reboots): the processes below the test's own sshd.
+    let cut = t.path().join("cut.sh");
+    std::fs::write(
+        &cut,
+        format!(
+            "cut() {{ for c in $(cat /proc/$1/task/*/children); do cut $c; kill -9 $c; done; }}\ncut {}\n",
+            jump.pid()
+        ),
+    )
+    .expect("script");
+    let body = format!(
+        r#"
+[services.db]
+hosts = ["tag:db"]
+[[services.db.start]]
+run = "true"
+[[services.db.start]]
+local = "sh {}"
+[[services.db.start]]
+run = "true"
+"#,
+        cut.display()
+    );
+    let out = t.runbook(&body).args(LIVE).run().code(0);
+    assert_eq!(summary(&run_dir(&out))["outcome"], "passed");
+    // A new connection to the jump host, and through it a new one to db-b1.
+    assert_eq!((jump.logins(), b.logins()), (2, 2));
+}
