@@ -1,7 +1,10 @@
-//! `switchyard check-inventory`: can every host be reached and logged into, now?
+//! `switchyard check-inventory`: can every host be reached and logged into, now? Each
+//! line names the way to the host too: `via JUMP` for a host behind a jump host (the
+//! outermost jump first), so a wrong precedence of `jump` shows before a run.
 
 use std::path::PathBuf;
 
+use crate::config::inventory::{HostIdx, Inventory};
 use crate::config::load_inventory;
 use crate::config::model::Transport;
 use crate::transport::ssh::SshHost;
@@ -29,21 +32,42 @@ fn targets(a: &CheckInventoryArgs, g: &Global) -> Result<Vec<PathBuf>, Error> {
     Ok(files)
 }
 
+/// `ADDRESS:PORT`, and for a host behind jumps ` via JUMP → JUMP`, outermost first.
+fn way(inventory: &Inventory, h: HostIdx) -> String {
+    let host = &inventory.hosts[h];
+    let mut route = inventory.route(h);
+    route.pop();
+    let mut way = format!("{}:{}", host.address, host.ssh.port);
+    if !route.is_empty() {
+        let jumps: Vec<&str> = route
+            .iter()
+            .map(|&j| inventory.hosts[j].name.as_str())
+            .collect();
+        way.push_str(&format!(" via {}", jumps.join(" → ")));
+    }
+    way
+}
+
 pub fn run(g: &Global, a: &CheckInventoryArgs) -> Result<u8, Error> {
     let (_, inventory) = load_inventory(&targets(a, g)?)?;
+    // One pool per host, the hosts behind a jump sharing its connection.
+    let pools = SshHost::pools(&inventory);
+    let inventory = &inventory;
     // Every host at once: each check waits on the network, not on this machine.
     let results: Vec<(String, Result<String, String>)> = std::thread::scope(|s| {
         let handles: Vec<_> = inventory
             .hosts
             .iter()
-            .map(|h| {
+            .enumerate()
+            .map(|(i, h)| {
+                let pool = pools.get(&i).cloned();
                 s.spawn(move || {
-                    let r = match h.transport {
-                        Transport::Local => Ok("local".to_string()),
-                        Transport::Ssh => SshHost::new(h)
+                    let r = match (h.transport, pool) {
+                        (Transport::Ssh, Some(pool)) => pool
                             .check()
-                            .map(|()| format!("{}:{}", h.address, h.ssh.port))
+                            .map(|()| way(inventory, i))
                             .map_err(|e| e.to_string()),
+                        _ => Ok("local".to_string()),
                     };
                     (h.name.to_string(), r)
                 })

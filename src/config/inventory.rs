@@ -17,6 +17,8 @@ use super::source::{Sp, Span};
 pub struct Hall {
     pub name: HallId,
     pub description: Option<String>,
+    /// The jump host of the hall's hosts, as written (see [`super::jumps`]).
+    pub jump: Option<Sp<String>>,
 }
 
 /// How to reach a host over SSH, with the file's defaults and the host's overrides applied.
@@ -33,6 +35,9 @@ pub struct SshSettings {
     /// `None`: no keepalives (`keepalive = "0s"`).
     pub keepalive: Option<Duration>,
     pub max_sessions: u32,
+    /// The inventory host this one is reached through (see [`super::jumps`]); `None`:
+    /// directly.
+    pub jump: Option<HostId>,
 }
 
 #[derive(Clone, Debug)]
@@ -172,6 +177,8 @@ fn ssh_settings(file: &Path, defaults: &RawSsh, host: &RawSsh) -> SshSettings {
         max_sessions: pick!(max_sessions)
             .and_then(|n| u32::try_from(n).ok())
             .unwrap_or(4),
+        // Chosen and checked once every host is known.
+        jump: None,
     }
 }
 
@@ -220,6 +227,7 @@ impl Inventory {
                 let hall = Hall {
                     name: HallId::new(h.name.value.clone()),
                     description: h.description.as_ref().map(|d| d.value.clone()),
+                    jump: h.jump.clone(),
                 };
                 define(&mut halls, diags, "hall", &h.name, f.tier, hall);
             }
@@ -248,9 +256,21 @@ impl Inventory {
             notify: files.iter().flat_map(|f| notify_of(diags, f)).collect(),
             ..Inventory::default()
         };
+        let mut jumps = Vec::new();
         for (name, def) in &hosts {
             let (raw, file) = def.item;
             if let Some(host) = build_host(diags, &hall_names, raw, file) {
+                let levels = super::jumps::Levels {
+                    own: raw.ssh.jump.as_ref(),
+                    hall: halls
+                        .get(host.hall.as_str())
+                        .and_then(|h| h.item.jump.as_ref()),
+                    file: file.raw.ssh.jump.as_ref(),
+                };
+                if let Some(jump) = super::jumps::wanted(diags, &raw.name, host.transport, &levels)
+                {
+                    jumps.push((inv.hosts.len(), jump));
+                }
                 inv.by_name.insert(name.clone(), inv.hosts.len());
                 for tag in &host.tags {
                     inv.by_tag
@@ -261,6 +281,7 @@ impl Inventory {
                 inv.hosts.push(host);
             }
         }
+        super::jumps::resolve(diags, &mut inv.hosts, &jumps);
         let group_defs: BTreeMap<&str, _> =
             groups.iter().map(|(k, d)| (k.as_str(), d.item)).collect();
         for name in group_defs.keys() {
@@ -450,6 +471,11 @@ impl Inventory {
             moved.push(to);
         }
         (merged, moved)
+    }
+
+    /// The host called `name`.
+    pub fn host_named(&self, name: &str) -> Option<HostIdx> {
+        self.by_name.get(name).copied()
     }
 
     pub fn hall(&self, name: &str) -> Option<&Hall> {

@@ -14,6 +14,7 @@ pub mod duration;
 pub mod ids;
 pub mod invariant;
 pub mod inventory;
+pub mod jumps;
 pub mod load;
 pub mod model;
 pub mod notify;

@@ -30,12 +30,16 @@ pub struct RawSsh {
     pub connect_timeout: Option<Sp<Duration>>,
     pub keepalive: Option<Sp<Duration>>,
     pub max_sessions: Option<Sp<i64>>,
+    /// The inventory host to connect through (`jump`, see [`super::jumps`]).
+    pub jump: Option<Sp<String>>,
 }
 
 #[derive(Debug)]
 pub struct RawHall {
     pub name: Sp<String>,
     pub description: Option<Sp<String>>,
+    /// The jump host of the hall's hosts.
+    pub jump: Option<Sp<String>>,
 }
 
 #[derive(Debug)]
@@ -268,6 +272,7 @@ fn ssh_fields(cx: &mut Cx<'_>, f: &mut Fields<'_, '_>) -> RawSsh {
         connect_timeout: f.duration(cx, "connect_timeout", false),
         keepalive: f.duration(cx, "keepalive", true),
         max_sessions: f.integer(cx, "max_sessions", 1, 1024),
+        jump: f.string(cx, "jump"),
     }
 }
 
@@ -290,6 +295,7 @@ pub fn read_inventory(cx: &mut Cx<'_>, doc: &Spanned<DeTable<'_>>) -> RawInvento
             if let Some(mut f) = Fields::of(cx, value, format!("hall `{}`", name.value)) {
                 inv.halls.push(RawHall {
                     description: f.string(cx, "description"),
+                    jump: f.string(cx, "jump"),
                     name,
                 });
                 f.finish(cx);

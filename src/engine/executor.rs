@@ -387,7 +387,7 @@ fn judge_command(
         Err(e) => {
             // Only a host that could not be reached counts as unreachable (in a failover,
             // an expected outcome on the source side); a login or session failure does not.
-            let unreachable = matches!(e, TransportError::Connect { .. });
+            let unreachable = e.is_unreachable();
             return Attempt {
                 unreachable,
                 ..Attempt::failed(e.to_string())

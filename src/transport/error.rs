@@ -5,7 +5,7 @@ use std::time::Duration;
 
 /// Why a request could not be performed at all (as opposed to running and failing).
 /// Which of these count as an unreachable host is the engine's call, not transport's.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum TransportError {
     #[error("cannot connect to {address}: {reason}")]
     Connect { address: String, reason: String },
@@ -29,6 +29,14 @@ pub enum TransportError {
     },
     #[error("SSH session to {address} failed: {reason}")]
     Session { address: String, reason: String },
+    /// A host behind a jump host that could not be reached through it: the jump itself
+    /// failed (`cause` is its error), or it could not connect on to the host.
+    #[error("cannot reach {target} through {jump}: {cause}")]
+    Jump {
+        target: String,
+        jump: String,
+        cause: Box<TransportError>,
+    },
     #[error("cannot start `sh`: {0}")]
     Spawn(String),
     /// An HTTP request (`request` is its method and URL) that got no answer.
@@ -56,6 +64,18 @@ pub enum TransportError {
     /// [`Cancel`](super::Cancel) was set before an answer came.
     #[error("stopped by switchyard: the run was interrupted")]
     Interrupted,
+}
+
+impl TransportError {
+    /// Whether the host could not be reached at all, as opposed to reached and refusing
+    /// (a host key, a login): through a jump, the hop that failed decides.
+    pub fn is_unreachable(&self) -> bool {
+        match self {
+            TransportError::Connect { .. } => true,
+            TransportError::Jump { cause, .. } => cause.is_unreachable(),
+            _ => false,
+        }
+    }
 }
 
 fn format(d: &Duration) -> String {

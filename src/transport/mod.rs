@@ -1,7 +1,8 @@
 //! Transport owns every side effect on a managed host or a service: commands over SSH
 //! ([`ssh`]) or `sh -c` on this machine ([`local`]), HTTP requests ([`http`]), TCP
 //! connects ([`tcp`]), and the connections they use ([`Transports`]: an SSH pool per
-//! host, an HTTP client per TLS setting).
+//! host, the hosts behind a jump host sharing its one connection; an HTTP client per TLS
+//! setting).
 //!
 //! Each is a [`Request`] that transport performs, bounded by a timeout and stopped by
 //! [`Cancel`], and answers with a raw result — an exit code and captured output, an

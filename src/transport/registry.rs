@@ -32,14 +32,7 @@ impl Transports {
     /// a rollback in the opposite direction, a resumed run — finds its transport here.
     /// Opens nothing yet: SSH sessions are made on first use.
     pub fn new(rb: &Runbook) -> Result<Transports, String> {
-        let ssh = rb
-            .inventory
-            .hosts
-            .iter()
-            .enumerate()
-            .filter(|(_, h)| h.transport == Transport::Ssh)
-            .map(|(i, h)| (i, SshHost::new(h)))
-            .collect();
+        let ssh = SshHost::pools(&rb.inventory);
         let mut clients = HashMap::new();
         let invariants = rb
             .origins

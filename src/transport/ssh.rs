@@ -23,6 +23,10 @@
 //!   server that sends no `exit-status` at all cannot make a failed command read as 0.
 //! - **Keepalives** are sent while a command runs (libssh2 sends them only when asked),
 //!   so that a long silent command keeps NAT and firewall state alive.
+//! - **Jump hosts**: a host with a `jump` is connected to through a `direct-tcpip`
+//!   channel of the jump host's one connection, shared by every host behind it
+//!   (`ssh/tunnel.rs`); its own session runs inside that channel end to end, host key
+//!   and login checked as for any host. An error of the jump's says which hop failed.
 //! - **No thread per host**: logging in, starting a command and following it are tasks
 //!   driving libssh2 in non-blocking mode on the session's socket (`ssh/watched.rs`,
 //!   `ssh/pump.rs`), logins taking turns process-wide (`ssh/logins.rs`). Output is
@@ -32,11 +36,12 @@ mod auth;
 mod known_hosts;
 mod logins;
 mod pump;
+mod socket;
+mod tunnel;
 mod watched;
 
+use std::collections::HashMap;
 use std::io;
-use std::net::TcpStream;
-use std::os::fd::AsFd;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -44,8 +49,11 @@ use ssh2::{Channel, MethodType, Session};
 use tokio::sync::Semaphore;
 
 use super::{Cancel, Captured, CommandOutput, TransportError};
-use crate::config::inventory::{Host, SshSettings};
+use crate::config::inventory::{Host, HostIdx, Inventory, SshSettings};
+use crate::config::model::Transport;
 use known_hosts::KnownHostsFile;
+use socket::{Socket, Watchable};
+use tunnel::Tunnel;
 use watched::Watched;
 
 /// How long a timed-out command has to end once told to stop (the remote watchdog
@@ -64,23 +72,76 @@ pub struct SshHost {
     /// A permit per connection slot (`max_sessions`), held by each lease and by each
     /// login under way: callers past the limit wait for a slot, first come first served.
     slots: Semaphore,
+    /// The host this one is reached through.
+    jump: Option<Arc<SshHost>>,
+    /// Some host is reached through this one.
+    is_jump: bool,
+    /// The connection to this host that the hosts behind it go through.
+    tunnel: tokio::sync::Mutex<TunnelSlot>,
+}
+
+/// A jump host's connection for the hosts behind it, made on first need; or why it
+/// could not be made, for the callers that were waiting while it was tried.
+#[derive(Default)]
+struct TunnelSlot {
+    open: Option<Arc<Tunnel>>,
+    failed: Option<(Instant, TransportError)>,
 }
 
 impl SshHost {
-    /// The pool for `host`, shared by every command on it; nothing is connected yet.
+    /// The pool for `host`, reached directly (whatever its `jump`: [`SshHost::pools`]
+    /// gives hosts their jumps), shared by every command on it; nothing is connected yet.
     pub fn new(host: &Host) -> Arc<SshHost> {
+        Self::behind(host, None, false)
+    }
+
+    fn behind(host: &Host, jump: Option<Arc<SshHost>>, is_jump: bool) -> Arc<SshHost> {
         Arc::new(SshHost {
             name: host.name.as_str().to_string(),
             address: host.address.clone(),
             ssh: host.ssh.clone(),
             idle: Mutex::default(),
             slots: Semaphore::new(host.ssh.max_sessions.max(1) as usize),
+            jump,
+            is_jump,
+            tunnel: tokio::sync::Mutex::default(),
         })
     }
 
+    /// A pool for every SSH host of `inventory`, each host behind a jump given its
+    /// jump's pool: so one connection to a jump host serves every host behind it.
+    pub fn pools(inventory: &Inventory) -> HashMap<HostIdx, Arc<SshHost>> {
+        let jumps: Vec<&str> = inventory
+            .hosts
+            .iter()
+            .filter_map(|h| h.ssh.jump.as_ref().map(|j| j.as_str()))
+            .collect();
+        let mut pools: HashMap<HostIdx, Arc<SshHost>> = HashMap::new();
+        for (h, host) in inventory.hosts.iter().enumerate() {
+            if host.transport != Transport::Ssh {
+                continue;
+            }
+            // Outermost first, so each jump's pool is made before the hosts behind it.
+            let mut jump = None;
+            for hop in inventory.route(h) {
+                let hop_host = &inventory.hosts[hop];
+                let pool = pools.entry(hop).or_insert_with(|| {
+                    let is_jump = jumps.contains(&hop_host.name.as_str());
+                    Self::behind(hop_host, jump.clone(), is_jump)
+                });
+                jump = Some(Arc::clone(pool));
+            }
+        }
+        pools
+    }
+
     /// Connects and authenticates one session (kept in the pool), for dry runs and
-    /// check-inventory.
+    /// check-inventory. A jump host's check is its connection for the hosts behind it,
+    /// which they then share: one login, not two.
     pub async fn check_async(self: &Arc<Self>) -> Result<(), TransportError> {
+        if self.is_jump {
+            return self.tunnel().await.map(drop);
+        }
         let (lease, watched) = self.lease().await?;
         // Blocking again before it goes back to the pool.
         drop(watched);
@@ -239,10 +300,94 @@ impl SshHost {
     /// TCP connect and again for each exchange of the login, as libssh2's session
     /// timeout did for each blocking call.
     async fn connect(&self) -> Result<(Connection, Watched), TransportError> {
-        let _turn = logins::turn().await;
+        // Through a jump, the turn is taken once the way is open: the jump's own login
+        // takes a turn too, and must not wait behind the hosts waiting for it.
+        let (stream, _turn) = match &self.jump {
+            None => {
+                let turn = logins::turn().await;
+                (self.tcp_connect().await?, turn)
+            }
+            Some(jump) => {
+                let stream = self.through(jump).await?;
+                (stream, logins::turn().await)
+            }
+        };
+        self.login(stream).await
+    }
+
+    /// A connection to this host through `jump`'s tunnel, made for it on first need.
+    async fn through(&self, jump: &Arc<SshHost>) -> Result<Watchable, TransportError> {
+        let hop = |cause: TransportError| TransportError::Jump {
+            target: self.name.clone(),
+            jump: jump.name.clone(),
+            cause: Box::new(cause),
+        };
+        // Boxed: the jump's connection may itself go through a jump.
+        let mut tunnel = Box::pin(jump.tunnel()).await.map_err(hop)?;
+        let fail = |reason: String| {
+            hop(TransportError::Connect {
+                address: self.endpoint(),
+                reason,
+            })
+        };
+        let mut retried = false;
+        let local = loop {
+            let opened = tunnel
+                .open(&self.address, self.ssh.port, self.ssh.connect_timeout)
+                .await;
+            match opened {
+                Ok(local) => break local,
+                // The jump's connection was found lost on the way (a rebooted jump host):
+                // nothing reached this host yet, so once more on a new connection.
+                Err(_) if !tunnel.is_alive() && !retried => {
+                    retried = true;
+                    tunnel = Box::pin(jump.tunnel()).await.map_err(hop)?;
+                }
+                Err(reason) => return Err(fail(reason)),
+            }
+        };
+        Socket::Unix(local)
+            .watchable()
+            .map_err(|e| fail(format!("cannot watch the connection: {e}")))
+    }
+
+    /// This host's connection for the hosts behind it: the open one, or a new one. A
+    /// caller that waited while another's attempt failed gets that failure, instead of
+    /// trying again: a hundred hosts behind a dead jump wait for it once, not in turn.
+    async fn tunnel(&self) -> Result<Arc<Tunnel>, TransportError> {
+        let asked = Instant::now();
+        let mut slot = self.tunnel.lock().await;
+        if let Some(open) = slot.open.as_ref().filter(|t| t.is_alive()) {
+            return Ok(Arc::clone(open));
+        }
+        if let Some((at, e)) = &slot.failed
+            && *at >= asked
+        {
+            return Err(e.clone());
+        }
+        let (connection, watched) = match self.connect().await {
+            Ok(made) => made,
+            Err(e) => {
+                slot.failed = Some((Instant::now(), e.clone()));
+                return Err(e);
+            }
+        };
+        drop(watched);
+        let Connection { session, socket } = connection;
+        let started = socket
+            .try_clone()
+            .and_then(|socket| Tunnel::start(&self.name, session, socket, self.ssh.keepalive))
+            .map_err(|e| self.session_error(format!("cannot start the jump connection: {e}")))?;
+        let tunnel = Arc::new(started);
+        slot.open = Some(Arc::clone(&tunnel));
+        slot.failed = None;
+        Ok(tunnel)
+    }
+
+    /// The SSH login over `stream`: handshake, host key, authentication.
+    async fn login(&self, stream: Watchable) -> Result<(Connection, Watched), TransportError> {
         let begun = Instant::now();
         let within = Some(self.ssh.connect_timeout);
-        let stream = self.tcp_connect().await?;
         let fail = |reason: String| self.session_error(reason);
         let mut session = Session::new().map_err(|e| fail(e.to_string()))?;
         session.set_timeout(millis(self.ssh.connect_timeout));
@@ -264,7 +409,7 @@ impl SshHost {
         };
         // The session's own handle of the socket, and one kept for watching it later.
         let handle = |e: io::Error| fail(format!("cannot keep a handle of the socket: {e}"));
-        let own = TcpStream::from(stream.as_fd().try_clone_to_owned().map_err(handle)?);
+        let own = stream.dup().map_err(handle)?;
         let socket = own.try_clone().map(Arc::new).map_err(handle)?;
         session.set_tcp_stream(own);
         let watched = Watched::new(&session, stream);
@@ -309,7 +454,7 @@ impl SshHost {
 
     /// A TCP connection to the host's first address that answers, each address given
     /// `connect_timeout`.
-    async fn tcp_connect(&self) -> Result<tokio::net::TcpStream, TransportError> {
+    async fn tcp_connect(&self) -> Result<Watchable, TransportError> {
         let fail = |reason: String| TransportError::Connect {
             address: self.endpoint(),
             reason,
@@ -323,7 +468,7 @@ impl SshHost {
             match tokio::time::timeout(self.ssh.connect_timeout, connecting).await {
                 Ok(Ok(stream)) => {
                     let _ = stream.set_nodelay(true);
-                    return Ok(stream);
+                    return Ok(Watchable::Tcp(stream));
                 }
                 Ok(Err(e)) => last = Some(e),
                 Err(_) => last = Some(io::ErrorKind::TimedOut.into()),
@@ -369,7 +514,7 @@ impl Drop for SshHost {
 /// socket, through which tokio learns when the socket is ready ([`pump`]).
 struct Connection {
     session: Session,
-    socket: Arc<TcpStream>,
+    socket: Arc<Socket>,
 }
 
 /// What came back from a command.
@@ -387,7 +532,7 @@ struct Ended {
 struct Lease {
     host: Arc<SshHost>,
     session: Session,
-    socket: Arc<TcpStream>,
+    socket: Arc<Socket>,
     /// Came from the pool rather than a fresh login.
     reused: bool,
     broken: bool,

@@ -1,5 +1,6 @@
 //! The documentation cannot drift from the code: every TOML example in
-//! `docs/runbook-format.md` is loaded and must validate; the worked example of
+//! `docs/runbook-format.md` is loaded and must validate, as must the inventory of
+//! `docs/networks.md`, whose hosts must go the ways its text shows; the worked example of
 //! `docs/ansible.md` prints what it shows; and the repository stands alone: every
 //! relative link in `README.md` and `docs/*.md` leads to a file in it.
 //!
@@ -93,11 +94,7 @@ fn block(doc: &str, lang: &str, info: &str) -> String {
         .filter(|b| b.0 == info)
         .map(|b| b.1)
         .collect();
-    assert_eq!(
-        found.len(),
-        1,
-        "docs/ansible.md: one ```{lang} {info} block"
-    );
+    assert_eq!(found.len(), 1, "one ```{lang} {info} block");
     found.into_iter().next().unwrap_or_default()
 }
 
@@ -217,4 +214,36 @@ fn links_are_found_in_text_and_definitions_but_not_in_code() {
                ```\n[no](code.md)\n```\n[ref]: ../shared/SPEC.md\n";
     let links: Vec<String> = relative_links(doc).into_iter().map(|(t, _)| t).collect();
     assert_eq!(links, ["docs/a.md", "b c.md", "../shared/SPEC.md"]);
+}
+
+#[test]
+fn the_jump_host_example_validates_and_goes_the_way_its_text_says() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/networks.md"))
+        .expect("docs/networks.md");
+    let inventory = block(&doc, "toml", "inventory");
+    let t = Test::new()
+        .file("inventory/site.toml", &inventory)
+        .runbook("[services.s]\n[[services.s.start]]\nlocal = \"true\"\n");
+    let out = t.args(&["validate", "runbooks/test.toml"]).run().code(0);
+    let path = out.root.join("inventory/site.toml");
+    let (_, inv) = switchyard::config::load_inventory(&[path]).expect("the example loads");
+    // The check-inventory lines the text shows, with the way `route` gives.
+    let ways: Vec<String> = (0..inv.hosts.len())
+        .map(|h| {
+            let mut route: Vec<&str> = inv
+                .route(h)
+                .into_iter()
+                .map(|i| inv.hosts[i].name.as_str())
+                .collect();
+            let name = route.pop().expect("the host");
+            let host = &inv.hosts[h];
+            let mut line = format!("ok    {name}  {}:{}", host.address, host.ssh.port);
+            if !route.is_empty() {
+                line.push_str(&format!(" via {}", route.join(" → ")));
+            }
+            line
+        })
+        .collect();
+    let shown: Vec<&str> = doc.lines().filter(|l| l.starts_with("ok    ")).collect();
+    assert_eq!(shown, ways);
 }

@@ -16,6 +16,7 @@ mod incident;
 mod invalid;
 mod invalid_sites;
 mod invariant;
+mod jump;
 mod notify;
 mod numbers;
 mod order;

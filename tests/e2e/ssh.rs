@@ -41,6 +41,7 @@ fn host_at(address: &str, port: u16, change: impl FnOnce(&mut SshSettings)) -> H
         connect_timeout: Duration::from_secs(5),
         keepalive: Some(Duration::from_secs(15)),
         max_sessions: 4,
+        jump: None,
     };
     change(&mut ssh);
     Host {

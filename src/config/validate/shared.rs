@@ -155,6 +155,10 @@ fn fields(h: &Host) -> Vec<(&'static str, String)> {
         ("connect_timeout", time(s.connect_timeout)),
         ("keepalive", s.keepalive.map_or_else(|| quoted("0s"), time)),
         ("max_sessions", s.max_sessions.to_string()),
+        (
+            "jump",
+            s.jump.as_ref().map_or_else(unset, |j| quoted(j.as_str())),
+        ),
     ]);
     out
 }

@@ -13,13 +13,14 @@
 //! last guard against a wake-up lost between libssh2's buffers and tokio's.
 
 use std::io;
-use std::net::TcpStream;
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use ssh2::{BlockDirections, ErrorCode, Session};
 use tokio::io::Interest;
+
+use super::socket::{Socket, Watchable};
 
 /// The longest wait without looking again, whatever the socket says.
 pub(super) const BACKSTOP: Duration = Duration::from_secs(1);
@@ -28,13 +29,13 @@ pub(super) const BACKSTOP: Duration = Duration::from_secs(1);
 /// the session is back in blocking mode, and the handle closed, when this is dropped.
 pub(super) struct Watched {
     session: Session,
-    socket: tokio::net::TcpStream,
+    socket: Watchable,
 }
 
 impl Watched {
     /// Watches `session` through `socket`, a handle of the session's socket that is
     /// already registered with tokio.
-    pub(super) fn new(session: &Session, socket: tokio::net::TcpStream) -> Watched {
+    pub(super) fn new(session: &Session, socket: Watchable) -> Watched {
         session.set_blocking(false);
         Watched {
             session: session.clone(),
@@ -44,12 +45,8 @@ impl Watched {
 
     /// Watches `session` through a new handle of `socket`, the session's socket.
     /// Readiness is the socket's, whichever handle shows it.
-    pub(super) fn dup(session: &Session, socket: &TcpStream) -> io::Result<Watched> {
-        let socket = socket.try_clone().and_then(|s| {
-            s.set_nonblocking(true)?;
-            tokio::net::TcpStream::from_std(s)
-        })?;
-        Ok(Watched::new(session, socket))
+    pub(super) fn dup(session: &Session, socket: &Socket) -> io::Result<Watched> {
+        Ok(Watched::new(session, socket.try_clone()?.watchable()?))
     }
 
     pub(super) fn session(&self) -> &Session {
@@ -62,9 +59,7 @@ impl Watched {
     /// an interest of both at once.
     pub(super) fn forget_readiness(&self) {
         for interest in [Interest::READABLE, Interest::WRITABLE] {
-            let _ = self
-                .socket
-                .try_io(interest, || Err::<(), _>(io::ErrorKind::WouldBlock.into()));
+            self.socket.forget(interest);
         }
     }
 

@@ -130,6 +130,11 @@ impl Sshd {
         )
     }
 
+    /// The listening sshd's process id: every connection it serves is a process below it.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn builder() -> Builder {
         Builder {
             port: 22,
