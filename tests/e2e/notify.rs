@@ -513,3 +513,60 @@ fn a_manual_step_is_notified_with_the_words_switchyard_answer_takes() {
     let fin = ended(child, &t, |_| dir.clone());
     assert_eq!(fin.code, 0, "{}", fin.stderr);
 }
+
+#[test]
+fn a_webhook_whose_certificate_is_not_trusted_is_refused() {
+    let t = project("");
+    let dir = t.path().to_path_buf();
+    let ip = loopback();
+    let made = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ed25519", "-nodes", "-days", "1"])
+        .args([
+            "-subj",
+            &format!("/CN={ip}"),
+            "-keyout",
+            "key.pem",
+            "-out",
+            "cert.pem",
+        ])
+        .current_dir(&dir)
+        .output()
+        .expect("openssl");
+    assert!(made.status.success(), "{made:?}");
+    let port = TcpListener::bind((ip.as_str(), 0))
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let mut server = Command::new("openssl")
+        .args([
+            "s_server", "-quiet", "-www", "-cert", "cert.pem", "-key", "key.pem",
+        ])
+        .args(["-accept", &format!("{ip}:{port}")])
+        .current_dir(&dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("openssl s_server");
+    wait_until("the TLS server", || {
+        std::net::TcpStream::connect((ip.as_str(), port)).is_ok()
+    });
+    let body = format!(
+        "{SECRETS}\n[[notify]]\nwebhook = \"https://{ip}:{port}/hooks/{{{{secrets.chat}}}}\"\nevents = [\"run_finished\"]\n{TWO_SERVICES}"
+    );
+    let t = crate::support::runs::runbook(t, "pause", &body);
+    let out = live(t);
+    let _ = server.kill();
+    let _ = server.wait();
+    let run = run_dir(&out);
+    let _out = out.code(0);
+    let ev = events(&run);
+    let n = ev
+        .iter()
+        .find(|e| e["event"] == "notified")
+        .expect("a result");
+    assert_eq!(n["ok"], false);
+    assert!(
+        n["message"].as_str().unwrap().contains("certificate"),
+        "{n}"
+    );
+}
