@@ -182,11 +182,7 @@ fn a_wrong_host_key_on_the_jump_fails_the_hosts_behind_it_naming_the_jump() {
         "cannot reach db-b1 through jump-b: host key of {} is not trusted",
         jump.address
     );
-    assert!(
-        out.stderr.contains(&expected),
-        "{expected:?} in:\n{}",
-        out.stderr
-    );
+    let out = out.stderr_has(&expected);
     // Nothing was sent past the jump; the evidence is written all the same.
     assert_eq!((jump.logins(), b.logins()), (0, 0));
     assert_eq!(summary(&run_dir(&out))["outcome"], "failed");
@@ -202,11 +198,7 @@ fn a_stopped_jump_host_fails_the_hosts_behind_it_naming_the_jump() {
     let expected = format!(
         "step db.start.1 on db-b1: cannot reach db-b1 through jump-b: cannot connect to {address}:22"
     );
-    assert!(
-        out.stderr.contains(&expected),
-        "{expected:?} in:\n{}",
-        out.stderr
-    );
+    let out = out.stderr_has(&expected);
     assert_eq!(b.logins(), 0);
     assert_eq!(summary(&run_dir(&out))["outcome"], "failed");
 }
@@ -222,11 +214,7 @@ fn a_wrong_host_key_behind_a_good_jump_is_the_hosts_own_problem() {
         "step db.start.1 on db-b1: host key of {} is not trusted",
         b.address
     );
-    assert!(
-        out.stderr.contains(&expected),
-        "{expected:?} in:\n{}",
-        out.stderr
-    );
+    let out = out.stderr_has(&expected);
     assert!(!out.stderr.contains("through jump-b"), "{}", out.stderr);
     assert_eq!((jump.logins(), b.logins()), (1, 0));
 }
@@ -244,11 +232,7 @@ fn a_login_refused_by_the_jump_fails_the_hosts_behind_it_naming_the_jump() {
         "cannot reach db-b1 through jump-b: authentication as `root` on {}:22 failed",
         jump.address
     );
-    assert!(
-        out.stderr.contains(&expected),
-        "{expected:?} in:\n{}",
-        out.stderr
-    );
+    out.stderr_has(&expected);
     assert_eq!((jump.logins(), b.logins()), (0, 0));
 }
 
@@ -268,11 +252,7 @@ fn a_host_the_jump_cannot_connect_to_is_named_with_the_jump() {
     let expected = format!(
         "cannot reach db-b1 through jump-b: cannot connect to {address}:22: the jump host could not open a connection to it"
     );
-    assert!(
-        out.stderr.contains(&expected),
-        "{expected:?} in:\n{}",
-        out.stderr
-    );
+    out.stderr_has(&expected);
     assert_eq!(jump.logins(), 1);
 }
 
