@@ -58,11 +58,7 @@ pub fn run(g: &Global, a: &ResumeArgs) -> Result<u8, Error> {
     // A run stopped by Ctrl-C or SIGTERM finished `interrupted`: it is resumed like
     // one that was killed. Any other end is final.
     if record.finished && record.outcome != Outcome::Interrupted {
-        return Err(Error::RunFolder(format!(
-            "the run in `{}` already finished ({}); there is nothing to resume",
-            a.run_dir.display(),
-            record.outcome.as_str()
-        )));
+        return write_reports(a, &read, intact.len() as u64, &record);
     }
     let st = &record.start;
     let inventories: Vec<_> = st.inventory_files.iter().map(Into::into).collect();
@@ -305,6 +301,48 @@ fn changed_inputs(sources: &crate::config::source::Sources, record: &Record) -> 
 /// Removes the signature of an earlier end of the run (one stopped by Ctrl-C is signed
 /// as it stops): the run goes on, so it would no longer match. `resigned`: this resume
 /// signs again at its end; otherwise the operator is told the folder ends unsigned.
+/// A run that ended — its journal has its `run_finished` — but was killed before its
+/// reports were written (while its last notifications went out, say) gets them now,
+/// signed with `--sign-with` if given; one whose reports pin its journal's end has
+/// nothing left to do.
+fn write_reports(
+    a: &ResumeArgs,
+    read: &journal::Read,
+    intact_len: u64,
+    record: &Record,
+) -> Result<u8, Error> {
+    let shown = a.run_dir.display();
+    let outcome = record.outcome.as_str();
+    if super::watch::pinned(&a.run_dir).as_deref() == Some(read.last_hash.as_str()) {
+        return Err(Error::RunFolder(format!(
+            "the run in `{shown}` already finished ({outcome}); there is nothing to resume"
+        )));
+    }
+    if !record.start.dry_run && super::watch::running(&record.start) {
+        return Err(Error::Locked(format!(
+            "the run in `{shown}` has finished ({outcome}) and a live process holding its lock may still be writing its reports; try again once it has exited"
+        )));
+    }
+    let signer = load_signer(a.sign_with.as_deref())?;
+    unsign(&a.run_dir, signer.is_some())?;
+    let (recorder, _torn) =
+        Recorder::reopen(&a.run_dir, read, intact_len).map_err(Error::Evidence)?;
+    let (dir, written) = recorder.finish().map_err(Error::Evidence)?;
+    if let Some(s) = &signer {
+        s.sign_folder(&dir, &written.last_hash)
+            .map_err(|why| Error::Evidence(format!("the run folder is not signed: {why}")))?;
+    }
+    crate::ui::terminal::to_stderr(&format!(
+        "note: the run had finished ({outcome}) but was stopped before its reports were written; they are written now\n"
+    ));
+    crate::ui::terminal::to_stdout(&super::run::summary_lines(
+        written.outcome,
+        &dir,
+        Some(&written),
+    ));
+    Ok(super::run::code_of(written.outcome))
+}
+
 fn unsign(dir: &Path, resigned: bool) -> Result<(), Error> {
     let mut removed = false;
     for name in [sign::MANIFEST, sign::SIGNATURE] {

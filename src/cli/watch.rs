@@ -148,7 +148,7 @@ fn finished(dir: &Path, live: bool, entries: &[Entry], journal: &Follow) -> bool
 }
 
 /// The last hash of the journal that `summary.json` was written for.
-fn pinned(dir: &Path) -> Option<String> {
+pub(super) fn pinned(dir: &Path) -> Option<String> {
     let text = std::fs::read_to_string(dir.join("summary.json")).ok()?;
     let summary: serde_json::Value = serde_json::from_str(&text).ok()?;
     summary["journal"]["last_hash"].as_str().map(str::to_string)
@@ -174,7 +174,7 @@ fn broken(dir: &Path, why: &Broken) -> u8 {
 }
 
 /// Whether a live process holds the lock of the run's runbook (or of one of its site's).
-fn running(start: &RunStarted) -> bool {
+pub(super) fn running(start: &RunStarted) -> bool {
     std::iter::once(start.runbook.as_str())
         .chain(
             start

@@ -570,3 +570,63 @@ fn a_webhook_whose_certificate_is_not_trusted_is_refused() {
         "{n}"
     );
 }
+
+#[test]
+fn killed_while_its_last_notifications_wait_the_run_gets_its_reports_from_resume() {
+    let hanging = TcpListener::bind((loopback().as_str(), 0)).expect("bind");
+    let silent = hanging.local_addr().expect("addr").to_string();
+    let body = format!(
+        "{SECRETS}{}{TWO_SERVICES}",
+        notify_to(&silent, "events = [\"run_finished\"]")
+    );
+    let t = project(&body);
+    let mut child = spawn(
+        &t,
+        &[
+            "--no-progress",
+            "run",
+            "runbooks/test.toml",
+            "--to",
+            "b",
+            "--live",
+            "--yes",
+        ],
+    );
+    let mut dir = std::path::PathBuf::new();
+    wait_until("the run's end in its journal", || {
+        let Some(d) = run_folder(&t.path().join("evidence")) else {
+            return false;
+        };
+        dir = d;
+        std::fs::read_to_string(dir.join("journal.jsonl"))
+            .is_ok_and(|j| j.contains(r#""event":"run_finished""#))
+    });
+    child.kill().expect("SIGKILL");
+    child.wait().expect("wait");
+    // Killed while its last message waited for the webhook: the journal is whole, the
+    // reports were never written.
+    assert!(!dir.join("summary.json").exists());
+    let out = crate::support::runs::resume(&dir);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("they are written now"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stdout.starts_with("passed: evidence in"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(summary(&dir)["outcome"], "passed");
+    assert_intact(&dir);
+    assert_rebuilds(&dir);
+    // Once written, there is nothing left to resume.
+    let again = crate::support::runs::resume(&dir);
+    assert_ne!(again.code, 0);
+    assert!(
+        again.stderr.contains("already finished (passed)"),
+        "{}",
+        again.stderr
+    );
+}
