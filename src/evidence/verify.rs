@@ -200,7 +200,9 @@ fn check_report(
         Ok(written) => written,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && !ended => return Ok(Report::Absent),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(format!("{name}: missing (a run writes it when it ends)"));
+            return Err(format!(
+                "{name}: missing (a run writes it when it ends; one killed after its end, before its reports, gets them from `switchyard resume`)"
+            ));
         }
         Err(e) => return Err(format!("{name}: cannot read: {e}")),
     };
