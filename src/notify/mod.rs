@@ -102,12 +102,16 @@ impl Notifier {
             if !hook.events.contains(&m.event) {
                 continue;
             }
-            if tx.try_send(m.clone()).is_err() {
-                let why = format!(
+            let why = match tx.try_send(m.clone()) {
+                Ok(()) => continue,
+                Err(mpsc::error::TrySendError::Full(_)) => format!(
                     "not sent: {QUEUE} notifications already wait for this webhook (it is slow or does not answer)"
-                );
-                (self.journal)(deliver::failed(hook, m.event, why, Duration::ZERO));
-            }
+                ),
+                Err(mpsc::error::TrySendError::Closed(_)) => {
+                    "not sent: this webhook's delivery task has stopped".to_string()
+                }
+            };
+            (self.journal)(deliver::failed(hook, m.event, why, Duration::ZERO));
         }
     }
 
