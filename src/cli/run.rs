@@ -287,7 +287,13 @@ impl Execution<'_, '_> {
         };
         // No more answers are taken; those under way are told so, and the one that
         // ended the run that it was taken.
-        let Io { input, hangup, .. } = io;
+        let Io {
+            input,
+            hangup,
+            answers,
+            ..
+        } = io;
+        drop(answers);
         if let Some(s) = &socket {
             s.drain(&runtime);
         }
