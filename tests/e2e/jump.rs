@@ -362,3 +362,24 @@ run = "true"
     // A new connection to the jump host, and through it a new one to db-b1.
     assert_eq!((jump.logins(), b.logins()), (2, 2));
 }
+
+#[test]
+fn check_inventory_with_an_override_shows_the_way_the_override_gives() {
+    let (a, jump, b) = (Sshd::start(), Sshd::start(), Sshd::start());
+    let inv = inventory(&[
+        host(&a, "db-a1", "a", None),
+        jump_host(&jump, "jump-b", "b", None),
+        host(&b, "db-b1", "b", Some("jump-b")),
+    ]);
+    // The override's db-b1 has no jump: it replaces the inventory's, and is reached directly.
+    let out = Test::new()
+        .file("inventory/site.toml", inv)
+        .file("direct.toml", host(&b, "db-b1", "b", None))
+        .args(&["check-inventory", "--inventory", "direct.toml"])
+        .run()
+        .code(0);
+    let line = format!("ok    db-b1  {}:{}\n", b.address, b.port);
+    assert!(out.stdout.contains(&line), "{line:?} in:\n{}", out.stdout);
+    // Logged in to db-b1 directly; on jump-b only for its own check.
+    assert_eq!((jump.logins(), b.logins()), (1, 1));
+}
