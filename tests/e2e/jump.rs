@@ -11,7 +11,7 @@
 use std::path::Path;
 
 use crate::support::sshd::{INVENTORY_HEAD, Sshd};
-use crate::support::util::{LIVE, Output, Test, run_dir, summary};
+use crate::support::util::{LIVE, Output, Test, run_dir, summary, wait_until};
 
 /// Prints the process ids from the owner of this SSH connection's client end up to
 /// pid 1, on one line after the host's name.
@@ -382,4 +382,38 @@ fn check_inventory_with_an_override_shows_the_way_the_override_gives() {
     assert!(out.stdout.contains(&line), "{line:?} in:\n{}", out.stdout);
     // Logged in to db-b1 directly; on jump-b only for its own check.
     assert_eq!((jump.logins(), b.logins()), (1, 1));
+}
+
+#[test]
+fn a_jump_lost_while_a_command_runs_behind_it_fails_the_step_naming_the_jump() {
+    let (a, jump, b) = (Sshd::start(), Sshd::start(), Sshd::start());
+    let inv = inventory(&[
+        host(&a, "db-a1", "a", None),
+        jump_host(&jump, "jump-b", "b", None),
+        host(&b, "db-b1", "b", Some("jump-b")),
+    ]);
+    let t = Test::new().file("inventory/site.toml", inv).runbook(
+        "\n[services.db]\nhosts = [\"tag:db\"]\n[[services.db.start]]\nrun = \"sleep 30\"\n",
+    );
+    let started = std::time::Instant::now();
+    // While db-b1 sleeps, the jump host's sshd loses every connection (a reboot).
+    let out = std::thread::scope(|s| {
+        s.spawn(|| {
+            wait_until("db-b1's login", || b.logins() == 1);
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            jump.kill_connections();
+        });
+        t.args(LIVE).run()
+    });
+    let out = out.code(1).stderr_has(
+        "the connection was lost while the command ran (transport read): the connection through jump host `jump-b` broke",
+    );
+    assert!(
+        started.elapsed().as_secs() < 20,
+        "the run waited for the command"
+    );
+    let summary = summary(&run_dir(&out));
+    assert_eq!(summary["outcome"], "failed");
+    let message = summary["steps"][0]["message"].as_str().expect("message");
+    assert!(message.contains("jump host `jump-b`"), "{message}");
 }
