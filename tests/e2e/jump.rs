@@ -417,3 +417,27 @@ fn a_jump_lost_while_a_command_runs_behind_it_fails_the_step_naming_the_jump() {
     let message = summary["steps"][0]["message"].as_str().expect("message");
     assert!(message.contains("jump host `jump-b`"), "{message}");
 }
+
+#[test]
+fn a_jump_host_that_runs_steps_gets_its_own_connection_for_them() {
+    let (a, jump, b) = (Sshd::start(), Sshd::start(), Sshd::start());
+    let inv = inventory(&[
+        "[halls.b]\njump = \"jump-b\"\n".to_string(),
+        host(&a, "db-a1", "a", None),
+        // Tagged `db`: the start step runs on the jump host too, not only through it.
+        host(&jump, "jump-b", "b", None),
+        host(&b, "db-b1", "b", None),
+    ])
+    .replacen("[halls.b]\n[ssh]", "[ssh]", 1);
+    let (t, log) = runbook(Test::new().file("inventory/site.toml", inv));
+    let out = t.args(LIVE).run().code(0);
+    assert_eq!(summary(&run_dir(&out))["outcome"], "passed");
+    let chains = chains(&log);
+    let names: Vec<&str> = chains.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["db-b1", "jump-b"], "{chains:?}");
+    // db-b1 through the jump's sshd; the jump host's own step from switchyard directly.
+    assert!(chains[0].1.contains(&jump.pid()), "{chains:?}");
+    assert!(!chains[1].1.contains(&jump.pid()), "{chains:?}");
+    // One login on the jump for the way through it, one for its own step.
+    assert_eq!((jump.logins(), b.logins()), (2, 1));
+}
