@@ -12,9 +12,11 @@ use crate::transport::ssh::SshHost;
 use super::args::{CheckInventoryArgs, Global};
 use super::{Error, exit};
 
-/// The inventory files to check: those named, or every `inventory/*.toml`.
+/// The inventory files to check: those named, or every `inventory/*.toml`. The
+/// `--inventory` files are not among them: they override these (see [`run`]), or are
+/// checked alone when there are none.
 fn targets(a: &CheckInventoryArgs, g: &Global) -> Result<Vec<PathBuf>, Error> {
-    let mut files: Vec<PathBuf> = a.inventories.iter().chain(&g.inventory).cloned().collect();
+    let mut files = a.inventories.clone();
     if files.is_empty() {
         files = std::fs::read_dir("inventory")
             .map(|d| {
@@ -26,7 +28,7 @@ fn targets(a: &CheckInventoryArgs, g: &Global) -> Result<Vec<PathBuf>, Error> {
             .unwrap_or_default();
         files.sort();
     }
-    if files.is_empty() {
+    if files.is_empty() && g.inventory.is_empty() {
         return Err(Error::NoInventories);
     }
     Ok(files)
@@ -49,7 +51,7 @@ fn way(inventory: &Inventory, h: HostIdx) -> String {
 }
 
 pub fn run(g: &Global, a: &CheckInventoryArgs) -> Result<u8, Error> {
-    let (_, inventory) = load_inventory(&targets(a, g)?)?;
+    let (_, inventory) = load_inventory(&targets(a, g)?, &g.inventory)?;
     // One pool per host, the hosts behind a jump sharing its connection.
     let pools = SshHost::pools(&inventory);
     let inventory = &inventory;

@@ -281,7 +281,7 @@ impl Inventory {
                 inv.hosts.push(host);
             }
         }
-        super::jumps::resolve(diags, &mut inv.hosts, &jumps);
+        super::jumps::resolve(diags, &mut inv.hosts, &hall_names, &jumps);
         let group_defs: BTreeMap<&str, _> =
             groups.iter().map(|(k, d)| (k.as_str(), d.item)).collect();
         for name in group_defs.keys() {

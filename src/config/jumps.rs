@@ -65,10 +65,12 @@ pub(super) fn wanted(
 }
 
 /// Sets each host's `ssh.jump` from what it asks for (host, jump), reporting a jump that
-/// names no host or a local one, and every cycle once. `hosts` is sorted by name.
+/// names no host (saying so when it names one of `halls`) or a local one, and every
+/// cycle once. `hosts` is sorted by name.
 pub(super) fn resolve(
     diags: &mut Diagnostics,
     hosts: &mut [Host],
+    halls: &[&str],
     wanted: &[(HostIdx, Sp<String>)],
 ) {
     let mut reported: Vec<Span> = Vec::new();
@@ -85,7 +87,7 @@ pub(super) fn resolve(
     let mut edges: Vec<Option<(HostIdx, &Sp<String>)>> = vec![None; hosts.len()];
     for (h, jump) in wanted {
         let Ok(j) = names.binary_search(&jump.value) else {
-            report(diags, unknown(jump, &names));
+            report(diags, unknown(jump, &names, halls));
             continue;
         };
         if hosts[j].transport == Transport::Local {
@@ -157,11 +159,26 @@ fn cycle_from(edges: &[Option<(HostIdx, &Sp<String>)>], start: HostIdx) -> Optio
     None
 }
 
-fn unknown(jump: &Sp<String>, names: &[String]) -> Diagnostic {
-    Diagnostic::error(
-        jump.span.clone(),
-        format!("jump host `{}` is not in the inventory", jump.value),
-    )
+/// A jump naming no host. A hall's name, or nothing, is said as such: "not in the
+/// inventory" would send the reader looking for a host that was never meant.
+fn unknown(jump: &Sp<String>, names: &[String], halls: &[&str]) -> Diagnostic {
+    let d = |message: String| Diagnostic::error(jump.span.clone(), message);
+    if jump.value.is_empty() {
+        return d("`jump` is empty".into())
+            .with_label("expected the name of an inventory host: name one, or remove `jump`");
+    }
+    if halls.contains(&jump.value.as_str()) {
+        return d(format!("jump `{}` names a hall, not a host", jump.value))
+            .with_label("expected the name of an inventory host")
+            .with_help(format!(
+                "name the host to connect through, as its `[hosts.NAME]` names it (it may stand in hall `{}`)",
+                jump.value
+            ));
+    }
+    d(format!(
+        "jump host `{}` is not in the inventory",
+        jump.value
+    ))
     .with_label("expected the name of an inventory host")
     .suggest(&jump.value, names.iter().map(String::as_str))
 }
@@ -284,6 +301,14 @@ mod tests {
             (
                 hosts("jump = \"jump-c\"\n", ""),
                 "jump host `jump-c` is not in the inventory: expected the name of an inventory host",
+            ),
+            (
+                hosts("jump = \"b\"\n", ""),
+                "jump `b` names a hall, not a host: expected the name of an inventory host",
+            ),
+            (
+                hosts("jump = \"\"\n", ""),
+                "`jump` is empty: expected the name of an inventory host: name one, or remove `jump`",
             ),
             (
                 hosts("jump = \"jump-a\"\n", ""),

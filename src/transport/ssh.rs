@@ -186,7 +186,7 @@ impl SshHost {
             Err(reason) => {
                 lease.discard();
                 drop(channel);
-                return Err(self.session_error(reason));
+                return Err(self.lost(reason));
             }
         };
         // The shell's own report of its exit status, taken off its stderr; libssh2 reads
@@ -491,6 +491,28 @@ impl SshHost {
         } else {
             format!("{}:{}", self.address, self.ssh.port)
         }
+    }
+
+    /// Why a command's connection was lost, naming the jump host when the connection
+    /// through it is gone too: then the jump host went away, or the way to it, and this
+    /// host's own address alone would send whoever reads it to the wrong host.
+    fn lost(&self, reason: String) -> TransportError {
+        match self.jump.as_ref().filter(|j| j.tunnel_lost()) {
+            Some(jump) => self.session_error(format!(
+                "{reason}: the connection through jump host `{}` broke",
+                jump.name
+            )),
+            None => self.session_error(reason),
+        }
+    }
+
+    /// Whether this jump host's connection for the hosts behind it is gone: its thread
+    /// has ended (it marks that before letting go of the connections through it), or a
+    /// new one is being made in its place.
+    fn tunnel_lost(&self) -> bool {
+        self.tunnel.try_lock().map_or(true, |slot| {
+            !slot.open.as_ref().is_some_and(|t| t.is_alive())
+        })
     }
 
     fn session_error(&self, reason: String) -> TransportError {

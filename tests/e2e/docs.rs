@@ -226,7 +226,7 @@ fn the_jump_host_example_validates_and_goes_the_way_its_text_says() {
         .runbook("[services.s]\n[[services.s.start]]\nlocal = \"true\"\n");
     let out = t.args(&["validate", "runbooks/test.toml"]).run().code(0);
     let path = out.root.join("inventory/site.toml");
-    let (_, inv) = switchyard::config::load_inventory(&[path]).expect("the example loads");
+    let (_, inv) = switchyard::config::load_inventory(&[path], &[]).expect("the example loads");
     // The check-inventory lines the text shows, with the way `route` gives.
     let ways: Vec<String> = (0..inv.hosts.len())
         .map(|h| {

@@ -11,7 +11,7 @@
 use std::path::Path;
 
 use crate::support::sshd::{INVENTORY_HEAD, Sshd};
-use crate::support::util::{LIVE, Output, Test, run_dir, summary};
+use crate::support::util::{LIVE, Output, Test, run_dir, summary, wait_until};
 
 /// Prints the process ids from the owner of this SSH connection's client end up to
 /// pid 1, on one line after the host's name.
@@ -361,4 +361,83 @@ run = "true"
     assert_eq!(summary(&run_dir(&out))["outcome"], "passed");
     // A new connection to the jump host, and through it a new one to db-b1.
     assert_eq!((jump.logins(), b.logins()), (2, 2));
+}
+
+#[test]
+fn check_inventory_with_an_override_shows_the_way_the_override_gives() {
+    let (a, jump, b) = (Sshd::start(), Sshd::start(), Sshd::start());
+    let inv = inventory(&[
+        host(&a, "db-a1", "a", None),
+        jump_host(&jump, "jump-b", "b", None),
+        host(&b, "db-b1", "b", Some("jump-b")),
+    ]);
+    // The override's db-b1 has no jump: it replaces the inventory's, and is reached directly.
+    let out = Test::new()
+        .file("inventory/site.toml", inv)
+        .file("direct.toml", host(&b, "db-b1", "b", None))
+        .args(&["check-inventory", "--inventory", "direct.toml"])
+        .run()
+        .code(0);
+    let line = format!("ok    db-b1  {}:{}\n", b.address, b.port);
+    assert!(out.stdout.contains(&line), "{line:?} in:\n{}", out.stdout);
+    // Logged in to db-b1 directly; on jump-b only for its own check.
+    assert_eq!((jump.logins(), b.logins()), (1, 1));
+}
+
+#[test]
+fn a_jump_lost_while_a_command_runs_behind_it_fails_the_step_naming_the_jump() {
+    let (a, jump, b) = (Sshd::start(), Sshd::start(), Sshd::start());
+    let inv = inventory(&[
+        host(&a, "db-a1", "a", None),
+        jump_host(&jump, "jump-b", "b", None),
+        host(&b, "db-b1", "b", Some("jump-b")),
+    ]);
+    let t = Test::new().file("inventory/site.toml", inv).runbook(
+        "\n[services.db]\nhosts = [\"tag:db\"]\n[[services.db.start]]\nrun = \"sleep 30\"\n",
+    );
+    let started = std::time::Instant::now();
+    // While db-b1 sleeps, the jump host's sshd loses every connection (a reboot).
+    let out = std::thread::scope(|s| {
+        s.spawn(|| {
+            wait_until("db-b1's login", || b.logins() == 1);
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            jump.kill_connections();
+        });
+        t.args(LIVE).run()
+    });
+    let out = out.code(1).stderr_has(
+        "the connection was lost while the command ran (transport read): the connection through jump host `jump-b` broke",
+    );
+    assert!(
+        started.elapsed().as_secs() < 20,
+        "the run waited for the command"
+    );
+    let summary = summary(&run_dir(&out));
+    assert_eq!(summary["outcome"], "failed");
+    let message = summary["steps"][0]["message"].as_str().expect("message");
+    assert!(message.contains("jump host `jump-b`"), "{message}");
+}
+
+#[test]
+fn a_jump_host_that_runs_steps_gets_its_own_connection_for_them() {
+    let (a, jump, b) = (Sshd::start(), Sshd::start(), Sshd::start());
+    let inv = inventory(&[
+        "[halls.b]\njump = \"jump-b\"\n".to_string(),
+        host(&a, "db-a1", "a", None),
+        // Tagged `db`: the start step runs on the jump host too, not only through it.
+        host(&jump, "jump-b", "b", None),
+        host(&b, "db-b1", "b", None),
+    ])
+    .replacen("[halls.b]\n[ssh]", "[ssh]", 1);
+    let (t, log) = runbook(Test::new().file("inventory/site.toml", inv));
+    let out = t.args(LIVE).run().code(0);
+    assert_eq!(summary(&run_dir(&out))["outcome"], "passed");
+    let chains = chains(&log);
+    let names: Vec<&str> = chains.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["db-b1", "jump-b"], "{chains:?}");
+    // db-b1 through the jump's sshd; the jump host's own step from switchyard directly.
+    assert!(chains[0].1.contains(&jump.pid()), "{chains:?}");
+    assert!(!chains[1].1.contains(&jump.pid()), "{chains:?}");
+    // One login on the jump for the way through it, one for its own step.
+    assert_eq!((jump.logins(), b.logins()), (2, 1));
 }

@@ -186,17 +186,25 @@ fn inventory_files(
     (pending, complete)
 }
 
-/// Loads inventory files on their own (for `check-inventory`).
-pub fn load_inventory(paths: &[PathBuf]) -> Result<(Sources, Inventory), LoadError> {
+/// Loads inventory files on their own (for `check-inventory`): `overrides` (its
+/// `--inventory` files) override same-named entries of `paths`, as for a runbook.
+pub fn load_inventory(
+    paths: &[PathBuf],
+    overrides: &[PathBuf],
+) -> Result<(Sources, Inventory), LoadError> {
     let mut sources = Sources::default();
     let mut diags = Diagnostics::default();
     let mut pending = Vec::new();
-    for p in paths {
+    let tiered = paths
+        .iter()
+        .map(|p| (p, 0))
+        .chain(overrides.iter().map(|p| (p, 1)));
+    for (p, tier) in tiered {
         if let Some(id) = read(&mut sources, &mut diags, p, None) {
             pending.push(Pending {
                 id,
                 path: p.clone(),
-                tier: 0,
+                tier,
             });
         }
     }

@@ -2,6 +2,13 @@
 //! `web[01:03].example.com` is `web01`, `web02` and `web03.example.com`, `db-[a:c]` is
 //! `db-a` to `db-c`, `[0:10:5]` steps by five, and several ranges in one name multiply.
 //! A begin with a leading zero pads every number to its width.
+//!
+//! Letters run as in Ansible's `string.ascii_letters`, `a` to `z` then `A` to `Z`: so
+//! `[a:Z]` is all 52 letters and `[A:z]` is an error, where counting by character code
+//! would give `[`, `\`, `]`, `^`, `_` and a backtick in the middle.
+
+/// The order of letters in a range, as Ansible's `string.ascii_letters`.
+const LETTERS: &str = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
 /// The most host names one pattern may stand for: a typo like `[1:1000000000]` must be
 /// an error, not a machine out of memory.
@@ -75,17 +82,24 @@ fn values(beg: &str, end: &str, step: usize) -> Result<Vec<String>, String> {
             .map(|n| format!("{n:0width$}"))
             .collect());
     }
-    match (one_letter(beg), one_letter(end)) {
-        (Some(b), Some(e)) if b <= e => Ok((b..=e).step_by(step).map(String::from).collect()),
-        (Some(_), Some(_)) => Err("must not begin after it ends".into()),
+    match (letter_at(beg), letter_at(end)) {
+        (Some(b), Some(e)) if b <= e => Ok(LETTERS[b..=e]
+            .chars()
+            .step_by(step)
+            .map(String::from)
+            .collect()),
+        (Some(_), Some(_)) => {
+            Err("must not begin after it ends (letters run `a` to `z`, then `A` to `Z`)".into())
+        }
         _ => Err("must be numbers or single letters".into()),
     }
 }
 
-fn one_letter(s: &str) -> Option<char> {
+/// Where the single letter `s` is in [`LETTERS`].
+fn letter_at(s: &str) -> Option<usize> {
     let mut chars = s.chars();
     match (chars.next(), chars.next()) {
-        (Some(c), None) if c.is_ascii_alphabetic() => Some(c),
+        (Some(c), None) if c.is_ascii_alphabetic() => LETTERS.find(c),
         _ => None,
     }
 }
@@ -116,6 +130,17 @@ mod tests {
         assert_eq!(ok("db-[a:c]"), ["db-a", "db-b", "db-c"]);
         assert_eq!(ok("n[0:10:5]"), ["n0", "n5", "n10"]);
         assert_eq!(ok("r[1:2]-[a:b]"), ["r1-a", "r1-b", "r2-a", "r2-b"]);
+    }
+
+    #[test]
+    fn letters_run_lower_case_then_upper_case_as_in_ansible() {
+        assert_eq!(ok("w[y:B]"), ["wy", "wz", "wA", "wB"]);
+        assert_eq!(ok("w[a:Z]").len(), 52);
+        assert_eq!(ok("w[X:Z:2]"), ["wX", "wZ"]);
+        for p in ["w[A:z]", "w[Z:a]", "w[A:c]"] {
+            let e = expand(p).expect_err(p);
+            assert!(e.contains("must not begin after it ends"), "{p}: {e}");
+        }
     }
 
     #[test]

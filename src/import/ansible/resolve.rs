@@ -182,6 +182,9 @@ fn host(
     let port = keep(&mut problems, port);
     let local = keep(&mut problems, local);
     let user = keep(&mut problems, user);
+    if local == Some(false) {
+        problems.extend(proxied(&vars, name));
+    }
     match (hall, address, port, local, user) {
         (Some(hall), Some(address), Some(port), Some(local), Some(user)) if problems.is_empty() => {
             Ok(Host {
@@ -233,6 +236,39 @@ fn local(host: &str, var: Option<&Mapped<'_>>) -> Result<bool, Problem> {
             var.map(Mapped::said).unwrap_or_default()
         ))),
     }
+}
+
+/// The variables whose ssh arguments Ansible adds to every connection to a host.
+const SSH_ARGS: [&str; 3] = [
+    "ansible_ssh_common_args",
+    "ansible_ssh_extra_args",
+    "ansible_ssh_args",
+];
+
+/// A host that Ansible reaches through another host (`-J`, `ProxyJump`, `ProxyCommand`
+/// in its ssh arguments): imported as it is, it would be connected to directly, which
+/// the network may not allow — or may allow by another way than the one meant.
+fn proxied(vars: &Resolved<'_>, host: &str) -> Vec<Problem> {
+    SSH_ARGS
+        .iter()
+        .filter_map(|key| match vars.get(key) {
+            Some((Var::Text(args), from)) if routes_elsewhere(args) => Some(Problem::new(format!(
+                "host `{host}`: `{key}` (from {from}) is `{args}`, which reaches the host \
+                 through another host; an import cannot carry that over: import without it, \
+                 then add that host to the switchyard inventory and name it with `jump` \
+                 (docs/networks.md)"
+            ))),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Whether ssh arguments send the connection through another host.
+fn routes_elsewhere(args: &str) -> bool {
+    let lower = args.to_ascii_lowercase();
+    lower.contains("proxyjump")
+        || lower.contains("proxycommand")
+        || args.split_whitespace().any(|a| a.starts_with("-J"))
 }
 
 fn port(host: &str, var: Option<&Mapped<'_>>) -> Result<Option<u16>, Problem> {

@@ -311,6 +311,32 @@ fn a_local_connection_is_a_local_host_and_others_are_refused() {
 }
 
 #[test]
+fn a_host_reached_through_another_host_is_refused() {
+    let text = "[g]\n\
+        j1 ansible_ssh_common_args='-o ProxyJump=bastion'\n\
+        j2 ansible_ssh_extra_args='-J ops@bastion:2222'\n\
+        j3 ansible_ssh_common_args='-o \"ProxyCommand=ssh -W %h:%p bastion\"'\n\
+        ok ansible_ssh_common_args='-o ServerAliveInterval=5'\n\
+        here ansible_connection=local ansible_ssh_common_args='-J bastion'\n\
+        [g:vars]\n\
+        ansible_ssh_args=-C\n";
+    let p = problems("i.ini", text, &[("g", "a")]);
+    for (host, key) in [
+        ("j1", "ansible_ssh_common_args"),
+        ("j2", "ansible_ssh_extra_args"),
+        ("j3", "ansible_ssh_common_args"),
+    ] {
+        let said = format!("host `{host}`: `{key}` (from host `{host}`) is `");
+        assert!(p.contains(&said), "{said} in {p}");
+    }
+    assert!(
+        p.contains("through another host; an import cannot carry that over"),
+        "{p}"
+    );
+    assert_eq!(p.matches("through another host").count(), 3, "{p}");
+}
+
+#[test]
 fn names_switchyard_rejects_are_named() {
     let p = problems(
         "i.yml",

@@ -114,7 +114,14 @@ fn add_hosts(
 ) {
     let pattern = match host {
         Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
+        // YAML has already turned `0x10` into 16 and `1.50` into 1.5: the name as written
+        // is lost, so it is refused, as Ansible refuses it.
+        Value::Number(n) => {
+            problems.push(Problem::new(format!(
+                "group `{group}`: host `{n}` is a number in YAML, not a name: quote it as written (`\"…\"`), as Ansible requires"
+            )));
+            return;
+        }
         other => {
             problems.push(Problem::new(format!(
                 "group `{group}`: a host must be a name, found {}",
@@ -248,6 +255,10 @@ all:
             (
                 "all:\n  hosts:\n    a: 3\n",
                 "its variables must be a mapping",
+            ),
+            (
+                "all:\n  hosts:\n    0x10:\n",
+                "host `16` is a number in YAML, not a name: quote it",
             ),
         ] {
             let p = parse("i.yml", text).expect_err(text);
