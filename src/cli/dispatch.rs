@@ -65,7 +65,9 @@ pub(super) fn report_error(g: &Global, e: &Error) {
 
 fn init_logging(g: &Global) {
     let default = match g.verbose {
-        0 => "warn",
+        // The TLS verifier logs each certificate it refuses as an ERROR of its own; the
+        // step or notification it failed already says why, naming host and cause.
+        0 => "warn,rustls_platform_verifier=off",
         1 => "info",
         2 => "debug",
         _ => "trace",
