@@ -633,3 +633,35 @@ fn killed_while_its_last_notifications_wait_the_run_gets_its_reports_from_resume
         again.stderr
     );
 }
+
+#[test]
+fn plan_lists_the_webhooks_a_run_tells_without_reading_their_secrets() {
+    let body = format!(
+        "{SECRETS}{}{}{TWO_SERVICES}",
+        notify_to("chat.example", "events = [\"question\", \"rto_at_risk\"]"),
+        notify_to("mm.example", "format = \"slack\"")
+    );
+    // No CHAT_TOKEN: plan reads no secret.
+    let out = Test::new()
+        .file("inventory/site.toml", LOCAL_INVENTORY)
+        .runbook(&body)
+        .args(&["plan", "runbooks/test.toml", "--to", "b"])
+        .run()
+        .code(0);
+    let lines: Vec<&str> = out
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("Notifications"))
+        .take(3)
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            "Notifications (a live run tells these webhooks; a dry run only with --notify-dry-run)",
+            "  http://chat.example/hooks/{{secrets.chat}}  (json: question, rto_at_risk)",
+            "  http://mm.example/hooks/{{secrets.chat}}  (slack: run_started, question, step_failed, rto_at_risk, run_finished)",
+        ],
+        "{}",
+        out.stdout
+    );
+}

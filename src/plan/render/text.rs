@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use crate::config::duration::format as dur;
+use crate::config::notify::NotifyFormat;
 use crate::plan::Plan;
 use crate::plan::predict::Prediction;
 
@@ -83,6 +84,7 @@ pub fn text_predicted(plan: &Plan<'_>, prediction: Option<&Prediction>) -> Strin
     super::invariants::text(&mut o, plan);
     write_rto(&mut o, plan, prediction);
     write_canaries(&mut o, plan);
+    write_notifications(&mut o, plan);
     let mut w = warnings(plan);
     w.extend(prediction.map(|p| predicted(plan, p)).unwrap_or_default());
     if !w.is_empty() {
@@ -163,6 +165,39 @@ fn write_canaries(o: &mut String, plan: &Plan<'_>) {
 }
 
 /// `from 1 run`, `from 5 runs`.
+/// The webhooks a run of this plan tells (`[[notify]]` of the inventory and the
+/// runbooks), as written: a secret shows as its placeholder.
+fn write_notifications(o: &mut String, plan: &Plan<'_>) {
+    let rb = plan.runbook;
+    let mut shown: Vec<String> = Vec::new();
+    for n in rb
+        .inventory
+        .notify
+        .iter()
+        .chain(rb.origins.iter().flat_map(|o| o.notify.iter()))
+    {
+        let format = match n.format {
+            NotifyFormat::Json => "json",
+            NotifyFormat::Slack => "slack",
+        };
+        let events: Vec<&str> = n.events.iter().map(|e| e.as_str()).collect();
+        let line = format!("  {}  ({format}: {})", n.webhook.text, events.join(", "));
+        if !shown.contains(&line) {
+            shown.push(line);
+        }
+    }
+    if shown.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "\nNotifications (a live run tells these webhooks; a dry run only with --notify-dry-run)"
+    );
+    for line in shown {
+        let _ = writeln!(o, "{line}");
+    }
+}
+
 fn runs(n: usize) -> String {
     format!("{n} run{}", if n == 1 { "" } else { "s" })
 }
