@@ -47,12 +47,21 @@ pub struct Display {
     quiet: bool,
     /// The terminal hung up: nothing more is drawn or written to it.
     lost: bool,
+    /// How a question shown here can be answered.
+    asked: ui::lines::Asked,
 }
 
 impl Display {
     /// Bars on a terminal unless `--no-progress` or `-q` (or `plain`); plain lines
-    /// otherwise. `since_origin`: how long ago the RTO clock started; `rto`: the target.
-    pub fn new(g: &Global, plain: bool, since_origin: Duration, rto: Duration) -> Display {
+    /// otherwise. `since_origin`: how long ago the RTO clock started; `rto`: the target;
+    /// `asked`: how the run's questions are answered, which their lines tell.
+    pub fn new(
+        g: &Global,
+        plain: bool,
+        since_origin: Duration,
+        rto: Duration,
+        asked: ui::lines::Asked,
+    ) -> Display {
         let bars =
             (std::io::stderr().is_terminal() && !g.no_progress && !g.quiet && !plain).then(|| {
                 let origin = Instant::now()
@@ -64,6 +73,7 @@ impl Display {
             bars,
             quiet: g.quiet,
             lost: false,
+            asked,
         }
     }
 
@@ -80,7 +90,10 @@ impl Display {
             }
             return;
         }
-        let line = ui::lines::line(elapsed_s, e);
+        let line = match e {
+            Event::Question { .. } => ui::lines::question_line(elapsed_s, e, &self.asked),
+            _ => ui::lines::line(elapsed_s, e),
+        };
         match &mut self.bars {
             Some(bars) => bars.on_event(e, line),
             None => {
@@ -98,10 +111,17 @@ impl Display {
 }
 
 impl Reporter {
-    /// Bars on a terminal unless `--no-progress` or `-q`; plain lines otherwise.
-    pub fn new(g: &Global, clock: Stopwatch, rto: Duration, recorder: Recorder) -> Reporter {
+    /// Bars on a terminal unless `--no-progress` or `-q`; plain lines otherwise;
+    /// `asked`: how the run's questions are answered.
+    pub fn new(
+        g: &Global,
+        clock: Stopwatch,
+        rto: Duration,
+        recorder: Recorder,
+        asked: ui::lines::Asked,
+    ) -> Reporter {
         let shared = Shared {
-            display: Display::new(g, false, clock.since_origin(), rto),
+            display: Display::new(g, false, clock.since_origin(), rto, asked),
             clock,
             dir: recorder.dir().to_path_buf(),
             recorder: Some(recorder),

@@ -26,6 +26,7 @@ use crate::notify::webhook::Prepared;
 use crate::notify::{self, Notifier, Webhook};
 use crate::plan::{self, Plan};
 use crate::transport::Transports;
+use crate::ui::lines::Asked;
 
 use super::args::{Global, RunArgs};
 use super::lock::{self, RunLock};
@@ -268,7 +269,16 @@ impl Execution<'_, '_> {
         let settings = &self.settings;
         let interactive =
             self.kind.is_live() && !settings.assume_yes && std::io::stdin().is_terminal();
-        let mut reporter = Reporter::new(g, settings.clock, self.plan.runbook.rto, recorder);
+        let asked = if interactive {
+            Asked::Terminal
+        } else if settings.wait_for_answer.is_some() && socket.is_some() {
+            Asked::Answer {
+                run_dir: absolute(recorder.dir()),
+            }
+        } else {
+            Asked::Nobody
+        };
+        let mut reporter = Reporter::new(g, settings.clock, self.plan.runbook.rto, recorder, asked);
         let webhooks = std::mem::take(&mut self.webhooks);
         self.start_notifier(&runtime, webhooks, &mut reporter);
         if let Some(e) = first {
@@ -365,10 +375,7 @@ impl Execution<'_, '_> {
             to: self.plan.to.as_str().to_string(),
             mode: self.plan.mode,
             live: self.kind.is_live(),
-            run_dir: std::path::absolute(&dir)
-                .unwrap_or(dir)
-                .display()
-                .to_string(),
+            run_dir: absolute(&dir),
             rto_target_s: self.plan.runbook.rto.as_secs_f64(),
         };
         let redactor = Arc::new(self.settings.redactor.clone());

@@ -77,7 +77,7 @@ pub fn run(g: &Global, a: &WatchArgs) -> Result<u8, Error> {
     }
     if finished(dir, live, &entries, &journal) {
         // A finished run: its record, as plain lines, and its end.
-        let mut display = Display::new(g, true, Duration::ZERO, rto);
+        let mut display = Display::new(g, true, Duration::ZERO, rto, asked(dir));
         for e in &entries {
             show(&mut display, since(&e.ts), &e.event);
         }
@@ -86,7 +86,7 @@ pub fn run(g: &Global, a: &WatchArgs) -> Result<u8, Error> {
     let now = (OffsetDateTime::now_utc() - origin)
         .try_into()
         .unwrap_or_default();
-    let mut display = Display::new(g, false, now, rto);
+    let mut display = Display::new(g, false, now, rto, asked(dir));
     for e in &entries {
         show(&mut display, since(&e.ts), &e.event);
     }
@@ -171,6 +171,13 @@ fn broken(dir: &Path, why: &Broken) -> u8 {
         why.reason
     ));
     exit::FAILED
+}
+
+/// A watcher answers a question with `switchyard answer`, not at its own terminal.
+fn asked(dir: &Path) -> crate::ui::lines::Asked {
+    crate::ui::lines::Asked::Answer {
+        run_dir: super::run::absolute(dir),
+    }
 }
 
 /// Whether a live process holds the lock of the run's runbook (or of one of its site's).

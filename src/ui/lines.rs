@@ -1,7 +1,62 @@
 //! One plain line per event, for logs, CI and terminals alike.
 
 use crate::engine::event::{Event, Outcome, StepStatus};
-use crate::engine::operator::Kind;
+use crate::engine::operator::{self, Choice, Kind};
+
+/// Where the run's questions can be answered, which is what a question's line tells the
+/// person reading it.
+#[derive(Clone, Debug)]
+pub enum Asked {
+    /// At this terminal, by typing the choice (`switchyard answer` works too).
+    Terminal,
+    /// With `switchyard answer RUN_DIR` (a live run without a terminal that waits for
+    /// answers, or a run followed with `watch`).
+    Answer { run_dir: String },
+    /// Nowhere: nobody is at a terminal and the run does not wait; the policy decides.
+    Nobody,
+}
+
+/// A question's lines: what happened, and how to answer it where it is read.
+pub fn question_line(elapsed_s: f64, event: &Event, asked: &Asked) -> Option<String> {
+    question(&format!("[{elapsed_s:>8.1}s]"), event, asked)
+}
+
+fn question(at: &str, event: &Event, asked: &Asked) -> Option<String> {
+    let Event::Question {
+        step,
+        host,
+        kind,
+        text,
+        choices,
+    } = event
+    else {
+        return None;
+    };
+    let what = match kind {
+        Kind::Manual => "MANUAL STEP",
+        Kind::Failed => "STEP FAILED",
+    };
+    let on = host.as_ref().map_or(String::new(), |h| format!(" on {h}"));
+    let text = text
+        .lines()
+        .map(|l| format!("    {l}"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let words =
+        |word: fn(Choice) -> &'static str| choices.iter().map(|c| word(*c)).collect::<Vec<_>>();
+    let how = match asked {
+        Asked::Terminal => format!(
+            "type one of: {} (and a comment, if any), then Enter",
+            words(Choice::as_str).join(", ")
+        ),
+        Asked::Answer { run_dir } => format!(
+            "answer with: switchyard answer {run_dir} {} [--comment TEXT]",
+            words(operator::word).join("|")
+        ),
+        Asked::Nobody => "nobody can answer here: the run decides as its policy says".into(),
+    };
+    Some(format!("{at} {what} {step}{on}:\n{text}\n  → {how}"))
+}
 
 /// The line for `event`, or `None` for events not worth a line of their own.
 pub fn line(elapsed_s: f64, event: &Event) -> Option<String> {
@@ -149,31 +204,7 @@ pub fn line(elapsed_s: f64, event: &Event) -> Option<String> {
             ),
             None => format!("{at} recovered {service} at {achieved_s:.1}s"),
         },
-        Event::Question {
-            step,
-            host,
-            kind,
-            text,
-            choices,
-        } => {
-            let what = match kind {
-                Kind::Manual => "MANUAL STEP",
-                Kind::Failed => "STEP FAILED",
-            };
-            format!(
-                "{at} {what} {step}{}:\n{}\n  → type one of: {} (and a comment, if any), then Enter",
-                on(host),
-                text.lines()
-                    .map(|l| format!("    {l}"))
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-                choices
-                    .iter()
-                    .map(|c| c.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        }
+        Event::Question { .. } => question(&at, event, &Asked::Terminal)?,
         Event::Resumed { rerun, .. } => format!(
             "{at} resumed: {} step execution(s) that had started are run again",
             rerun.len()

@@ -190,10 +190,26 @@ fn answer_abort_stops_the_run_aborted() {
     let dir = question(&t);
     let ok = answer(&dir, &["abort", "--comment", "not today"]);
     assert_eq!(ok.code, 0, "{}", ok.stderr);
-    finish(child, &t, &dir).code(1);
+    let fin = finish(child, &t, &dir).code(1);
     assert_eq!(summary(&dir)["outcome"], "aborted");
     assert!(!t.path().join("log").exists());
     assert_eq!(decisions(&dir)[0]["comment"], "not today");
+    // Nobody is at the run's terminal: its question says how to answer it instead, and
+    // so does `watch`, whose reader cannot type into the run either.
+    let abs = std::path::absolute(&dir).expect("absolute");
+    let how = format!(
+        "→ answer with: switchyard answer {} retry|skip|abort|rollback [--comment TEXT]",
+        abs.display()
+    );
+    fin.stderr_has(&how);
+    assert!(!fin.stderr.contains("type one of"), "{}", fin.stderr);
+    let watched = Command::new(SWITCHYARD)
+        .args(["--no-progress", "watch"])
+        .arg(&dir)
+        .output()
+        .expect("watch");
+    let shown = String::from_utf8_lossy(&watched.stderr);
+    assert!(shown.contains(&how), "{shown}");
 }
 
 #[test]
