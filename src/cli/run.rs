@@ -193,12 +193,7 @@ pub(super) fn webhooks(
     if !notifies {
         return Ok(Prepared::default());
     }
-    let all: Vec<_> = rb
-        .inventory
-        .notify
-        .iter()
-        .chain(rb.origins.iter().flat_map(|o| o.notify.iter()))
-        .collect();
+    let all: Vec<_> = rb.notifies().collect();
     notify::webhook::prepare(&all).map_err(Error::Secret)
 }
 

@@ -83,6 +83,13 @@ pub enum NotifyFormat {
 impl NotifyFormat {
     pub const CHOICES: &[(&str, NotifyFormat)] =
         &[("json", NotifyFormat::Json), ("slack", NotifyFormat::Slack)];
+
+    pub fn as_str(self) -> &'static str {
+        Self::CHOICES
+            .iter()
+            .find(|(_, f)| *f == self)
+            .map_or("", |(n, _)| n)
+    }
 }
 
 /// `[[notify]]` as written.

@@ -174,6 +174,14 @@ pub struct Runbook {
 }
 
 impl Runbook {
+    /// Every `[[notify]]` a run of it tells: its inventory's, then each runbook's.
+    pub fn notifies(&self) -> impl Iterator<Item = &super::notify::Notify> {
+        self.inventory
+            .notify
+            .iter()
+            .chain(self.origins.iter().flat_map(|o| o.notify.iter()))
+    }
+
     /// The origin of service `svc`.
     pub fn origin(&self, svc: usize) -> &Origin {
         &self.origins[self.services[svc].origin]

@@ -4,7 +4,6 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use crate::config::duration::format as dur;
-use crate::config::notify::NotifyFormat;
 use crate::plan::Plan;
 use crate::plan::predict::Prediction;
 
@@ -170,18 +169,14 @@ fn write_canaries(o: &mut String, plan: &Plan<'_>) {
 fn write_notifications(o: &mut String, plan: &Plan<'_>) {
     let rb = plan.runbook;
     let mut shown: Vec<String> = Vec::new();
-    for n in rb
-        .inventory
-        .notify
-        .iter()
-        .chain(rb.origins.iter().flat_map(|o| o.notify.iter()))
-    {
-        let format = match n.format {
-            NotifyFormat::Json => "json",
-            NotifyFormat::Slack => "slack",
-        };
+    for n in rb.notifies() {
         let events: Vec<&str> = n.events.iter().map(|e| e.as_str()).collect();
-        let line = format!("  {}  ({format}: {})", n.webhook.text, events.join(", "));
+        let line = format!(
+            "  {}  ({}: {})",
+            n.webhook.text,
+            n.format.as_str(),
+            events.join(", ")
+        );
         if !shown.contains(&line) {
             shown.push(line);
         }
